@@ -1,0 +1,60 @@
+# VMRE — one entry point. Every target works on a fresh clone with only Python (>= 3.11) and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+# The first Python >= 3.11 on PATH.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test test-fast lint format migrate replay topics token clean
+
+help:
+	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
+	@echo "make test     la suite completa (SQLite; y PostgreSQL si VMRE_TEST_DATABASE_URL está definida)"
+	@echo "make lint     ruff + mypy"
+	@echo "make migrate  aplica las migraciones de los 5 servicios"
+	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: se necesita Python >= 3.11 (python3 --version)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+		echo "error: '$(PYTHON) -m venv' falló. En Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/vmre run
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(STAMP)
+	$(BIN)/vmre migrate
+
+replay: $(STAMP)
+	$(BIN)/vmre replay
+
+topics: $(STAMP)
+	$(BIN)/vmre topics
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,19 @@
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Environment: `VMRE_REGISTRO_*` (database_url, port, relay_enabled, consumers_enabled, ...)."""
+
+    model_config = SettingsConfigDict(env_prefix="VMRE_REGISTRO_", extra="ignore")
+
+    service: str = "registro"
+    port: int = 8001
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,19 @@
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Environment: `VMRE_TABLERO_*` (database_url, port, relay_enabled, consumers_enabled, ...)."""
+
+    model_config = SettingsConfigDict(env_prefix="VMRE_TABLERO_", extra="ignore")
+
+    service: str = "tablero"
+    port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,204 @@
+"""Idempotent consumer: each event's effect and its ``processed_events`` row commit together; the offset
+is committed only after. Poison messages go to ``<topic>.dlq`` after bounded retries, with the error."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import String, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.bus.envelope import Envelope
+from shared.bus.topics import dlq
+from shared.db import UTCDateTime, utcnow
+from shared.observability import Metrics, correlation_id_var
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+class ProcessedEventMixin:
+    """Columns of a consumer's ``processed_events`` table (the inbox)."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    processed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+async def apply_once(
+    session: AsyncSession,
+    processed: type[ProcessedEventMixin],
+    consumer: str,
+    envelope: Envelope,
+    handler: Handler,
+) -> bool:
+    """Run ``handler`` unless this consumer already processed the event. Caller owns the transaction."""
+    seen = await session.execute(
+        select(processed.event_id).where(
+            processed.consumer == consumer, processed.event_id == envelope.event_id
+        )
+    )
+    if seen.first() is not None:
+        return False
+    session.add(processed(consumer=consumer, event_id=envelope.event_id))  # type: ignore[call-arg]
+    # Flush first: a concurrent duplicate fails here on the primary key, before any effect.
+    await session.flush()
+    await handler(session, envelope)
+    return True
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        maker: async_sessionmaker[AsyncSession],
+        processed: type[ProcessedEventMixin],
+        consumer_factory: Callable[[str, list[str]], AIOKafkaConsumer],
+        producer_factory: Callable[[], AIOKafkaProducer],
+        metrics: Metrics,
+        max_retries: int = 3,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.topics = topics
+        self.handlers = handlers
+        self.maker = maker
+        self.processed = processed
+        self.consumer_factory = consumer_factory
+        self.producer_factory = producer_factory
+        self.metrics = metrics
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.connected = False
+        self.last_error: str | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer: AIOKafkaProducer | None = None
+        self._stopping = False
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> tuple[str, str]:
+        """Return (event_type, outcome): processed, duplicate, ignored or dead_lettered."""
+        try:
+            envelope = Envelope.from_bytes(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(
+                record, f"sobre de evento ilegible: {exc.error_count()} errores", attempts=0
+            )
+            return "ilegible", "dead_lettered"
+        handler = self.handlers.get(envelope.event_type)
+        if handler is None:
+            return envelope.event_type, "ignored"
+        return envelope.event_type, await self._handle(record, envelope, handler)
+
+    async def _handle(
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler
+    ) -> str:
+        token = correlation_id_var.set(envelope.correlation_id)
+        try:
+            last_exc: Exception | None = None
+            for attempt in range(1, self.max_retries + 1):
+                try:
+                    async with self.maker() as session, session.begin():
+                        applied = await apply_once(session, self.processed, self.name, envelope, handler)
+                    if applied:
+                        lag = (dt.datetime.now(dt.UTC) - envelope.occurred_at).total_seconds()
+                        self.metrics.event_lag.labels(self.name).observe(max(lag, 0.0))
+                    return "processed" if applied else "duplicate"
+                except Exception as exc:
+                    last_exc = exc
+                    log.warning(
+                        "handler falló",
+                        extra={
+                            "consumer": self.name,
+                            "event_id": envelope.event_id,
+                            "event_type": envelope.event_type,
+                            "attempt": attempt,
+                            "error": type(exc).__name__,
+                        },
+                    )
+                    await asyncio.sleep(self.retry_backoff * attempt)
+            await self._dead_letter(
+                record, f"{type(last_exc).__name__}: {last_exc}", attempts=self.max_retries
+            )
+            return "dead_lettered"
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str, attempts: int) -> None:
+        if self._dlq_producer is None:
+            self._dlq_producer = self.producer_factory()
+            await self._dlq_producer.start()
+        headers = [
+            *(record.headers or ()),
+            ("dlq_error", error[:1000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_source", f"{record.topic}:{record.partition}:{record.offset}".encode()),
+        ]
+        await self._dlq_producer.send_and_wait(
+            dlq(record.topic), key=record.key, value=record.value, headers=headers
+        )
+        log.error(
+            "evento enviado a dead letters",
+            extra={"consumer": self.name, "topic": dlq(record.topic), "error": error[:200]},
+        )
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            consumer = self.consumer_factory(self.name, self.topics)
+            try:
+                await consumer.start()
+                self._consumer = consumer
+                self.connected = True
+                self.last_error = None
+                backoff = 0.5
+                while not self._stopping:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    for tp, records in batch.items():
+                        for record in records:
+                            event_type, outcome = await self._process(record)
+                            self.metrics.events_consumed.labels(self.name, event_type, outcome).inc()
+                        # Offsets only after the effects committed: a crash re-delivers what dedupe absorbs.
+                        await consumer.commit(
+                            {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected = False
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "consumidor: error, se reconecta", extra={"consumer": self.name, "error": self.last_error}
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self.connected = False
+                self._consumer = None
+                try:
+                    await consumer.stop()
+                except Exception:  # pragma: no cover
+                    log.debug("consumer stop failed", exc_info=True)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._dlq_producer is not None:
+            await self._dlq_producer.stop()
+            self._dlq_producer = None
+
+
+def describe(consumer: IdempotentConsumer) -> dict[str, Any]:
+    return {"name": consumer.name, "connected": consumer.connected, "error": consumer.last_error}

@@ -1,0 +1,90 @@
+"""aiokafka clients built from configuration, and topic creation for brokers that need it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.helpers import create_ssl_context
+
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=settings.ssl_cafile, certfile=settings.ssl_certfile, keyfile=settings.ssl_keyfile
+        )
+    if settings.sasl_mechanism:
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = (
+            settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        )
+    return options
+
+
+def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+    acks: int | str = "all" if settings.acks == "all" else int(settings.acks)
+    return AIOKafkaProducer(
+        client_id=client_id,
+        acks=acks,
+        enable_idempotence=settings.enable_idempotence,
+        linger_ms=5,
+        **client_options(settings),
+    )
+
+
+def make_consumer(settings: KafkaSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        group_id=group_id,
+        client_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_records=500,
+        **client_options(settings),
+    )
+
+
+async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> list[str]:
+    """Create the topics that are missing; return the ones created. Existing topics are left alone."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    t, num_partitions=settings.partitions, replication_factor=settings.replication_factor
+                )
+                for t in missing
+            ]
+        )
+        created = []
+        for topic, code, message in response.topic_errors:
+            if code == 0:
+                created.append(topic)
+            elif code != TOPIC_ALREADY_EXISTS:
+                raise RuntimeError(f"no se pudo crear el tópico {topic}: {code} {message}")
+        if created:
+            log.info("tópicos creados", extra={"topics": created})
+        return created
+    finally:
+        await admin.close()

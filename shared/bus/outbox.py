@@ -1,0 +1,200 @@
+"""Transactional outbox: events are staged in the same transaction as the state change, and a relay
+publishes them in order. Kafka is transport; the outbox is the record (``vmre replay`` republishes it)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from shared.bus.envelope import Envelope
+from shared.db import UTCDateTime, utcnow
+from shared.observability import Metrics
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+STAGED_FLAG = "vmre_outbox_staged"
+
+
+class OutboxMixin:
+    """Columns of a service's ``outbox`` table (declare ``class Outbox(OutboxMixin, Base)``)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+
+def stage(session: AsyncSession, outbox: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
+    """Add the event to the caller's transaction. Never talks to Kafka."""
+    session.add(
+        outbox(  # type: ignore[call-arg]
+            event_id=envelope.event_id,
+            topic=topic,
+            key=envelope.aggregate_id,
+            event_type=envelope.event_type,
+            payload=envelope.model_dump_json(),
+        )
+    )
+    session.info[STAGED_FLAG] = True
+
+
+async def backlog(session: AsyncSession, outbox: type[OutboxMixin]) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(outbox).where(outbox.published_at.is_(None))
+    )
+    return int(result.scalar_one())
+
+
+async def mark_all_unpublished(session: AsyncSession, outbox: type[OutboxMixin]) -> int:
+    """Replay: the relay publishes the whole history again, in its original order."""
+    result = await session.execute(update(outbox).values(published_at=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class Relay:
+    """Claims unpublished rows in order, produces them, awaits the acks, marks them published.
+
+    One relay per service keeps per-key order. A crash between produce and commit only re-sends:
+    consumers deduplicate by ``event_id``. While the broker is away rows wait, and the backlog grows.
+    """
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        outbox: type[OutboxMixin],
+        kafka: KafkaSettings,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        metrics: Metrics,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+        ensure_topics: Callable[[], Any] | None = None,
+    ) -> None:
+        self.maker = maker
+        self.outbox = outbox
+        self.kafka = kafka
+        self.producer_factory = producer_factory
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.ensure_topics = ensure_topics
+        self.producer: AIOKafkaProducer | None = None
+        self.broker_ok = False
+        self.last_error: str | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _connect(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+                if self.ensure_topics is not None:
+                    await self.ensure_topics()
+            except Exception:
+                await producer.stop()
+                raise
+            self.producer = producer
+        return self.producer
+
+    async def _disconnect(self) -> None:
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            try:
+                await producer.stop()
+            except Exception:  # pragma: no cover - best effort on a broken connection
+                log.debug("producer stop failed", exc_info=True)
+
+    async def publish_batch(self) -> int:
+        """Publish up to ``batch_size`` events; return how many. Raises if the broker fails."""
+        async with self.maker() as session, session.begin():
+            rows = (
+                (
+                    await session.execute(
+                        select(self.outbox)
+                        .where(self.outbox.published_at.is_(None))
+                        .order_by(self.outbox.id)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                return 0
+            producer = await self._connect()
+            futures = [
+                await producer.send(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=[("event_type", row.event_type.encode()), ("event_id", row.event_id.encode())],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            now = utcnow()
+            ids = [row.id for row in rows]
+            await session.execute(update(self.outbox).where(self.outbox.id.in_(ids)).values(published_at=now))
+        self.metrics.outbox_published.inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                await self._connect()
+                published = await self.publish_batch()
+                self.broker_ok = True
+                self.metrics.broker_up.set(1)
+                self.last_error = None
+                backoff = 0.5
+                if published >= self.batch_size:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.broker_ok = False
+                self.metrics.broker_up.set(0)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("relay: broker no disponible, se reintenta", extra={"error": self.last_error})
+                await self._disconnect()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        await self._disconnect()

@@ -1,0 +1,176 @@
+"""``vmre``: the operator's command line.
+
+vmre run                      the whole platform on this machine (broker, migrations, five services)
+vmre token --rol opl --entidad 09   a development JWT (local mode only)
+vmre migrate [SERVICIO ...]   apply each service's Alembic migrations
+vmre topics                   create the topics the code uses on the configured broker
+vmre broker                   only the local broker, in the foreground
+vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib
+import os
+import sys
+from typing import Any
+
+from shared.settings import SERVICES, AuthSettings, KafkaSettings, ServiceSettings
+
+PRODUCERS = [s for s in SERVICES if s != "tablero"]
+
+
+def service_settings(service: str) -> ServiceSettings:
+    module = importlib.import_module(f"services.{service}.config")
+    settings: ServiceSettings = module.get_settings()
+    return settings
+
+
+def _check_services(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        raise SystemExit(f"servicio desconocido: {', '.join(unknown)} (válidos: {', '.join(SERVICES)})")
+    return names or list(SERVICES)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from shared.auth import Rol, mint_token
+
+    settings = AuthSettings()
+    try:
+        token = mint_token(
+            settings, Rol(args.rol), entidad=args.entidad, sub=args.sub, ttl=dt.timedelta(hours=args.horas)
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shared import migrations
+
+    for service in _check_services(args.servicios):
+        url = service_settings(service).database_url
+        print(f"migrando {service} …", file=sys.stderr, flush=True)
+        migrations.upgrade(service, url)
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from shared.bus.kafka import ensure_topics
+    from shared.bus.topics import all_topics
+
+    created = asyncio.run(ensure_topics(KafkaSettings(), all_topics()))
+    print(f"tópicos creados: {', '.join(created) if created else 'ninguno (ya existían)'}")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    import signal
+
+    from shared.broker import LocalBroker
+
+    broker = LocalBroker(port=args.port)
+    broker.start()
+    print(f"broker Tansu (memoria) en {broker.bootstrap}; Ctrl-C para detener", file=sys.stderr)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        broker.stop()
+    return 0
+
+
+async def _replay(services: list[str]) -> dict[str, Any]:
+    from shared.bus.outbox import mark_all_unpublished
+    from shared.db import make_engine, make_sessionmaker
+
+    done: dict[str, Any] = {}
+    # Empty the read model first: whatever arrives from here on, republished or new, is counted once.
+    ordered = sorted(services, key=lambda s: s != "tablero")
+    for service in ordered:
+        settings = service_settings(service)
+        engine = make_engine(settings.database_url)
+        maker = make_sessionmaker(engine)
+        try:
+            models = importlib.import_module(f"services.{service}.models")
+            async with maker() as session, session.begin():
+                if service == "tablero":
+                    from services.tablero import repository as tablero_repository
+
+                    await tablero_repository.reset(session)
+                    done[service] = "proyecciones vaciadas"
+                else:
+                    done[service] = await mark_all_unpublished(session, models.Outbox)
+        finally:
+            await engine.dispose()
+    return done
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    services = _check_services(args.servicios)
+    done = asyncio.run(_replay(services))
+    for service, what in done.items():
+        if isinstance(what, int):
+            print(f"{service}: {what} eventos marcados para republicar (el relay los envía en orden)")
+        else:
+            print(f"{service}: {what}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from shared.supervisor import run_platform
+
+    return asyncio.run(run_platform(_check_services(args.servicios)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vmre", description="Plataforma VMRE: operación local y herramientas."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="toda la plataforma en esta máquina")
+    p.add_argument("servicios", nargs="*", help="por omisión, los cinco")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("token", help="emite un JWT de desarrollo (solo modo local)")
+    p.add_argument(
+        "--rol", required=True, choices=["ine-admin", "ine-operador", "opl", "custodio", "auditor"]
+    )
+    p.add_argument("--entidad", help="clave de dos dígitos; obligatoria para opl")
+    p.add_argument("--sub", help="sujeto (usuario); por omisión <rol>-local")
+    p.add_argument("--horas", type=float, default=12.0, help="vigencia en horas (12)")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("migrate", help="aplica las migraciones de cada servicio")
+    p.add_argument("servicios", nargs="*")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("topics", help="crea los tópicos que usa el código")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("broker", help="solo el broker local (Tansu, en memoria)")
+    p.add_argument("--port", type=int, default=9092)
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("replay", help="reconstruye el modelo de lectura desde los outbox")
+    p.add_argument("servicios", nargs="*", help="por omisión todos: tablero se vacía y los demás republican")
+    p.set_defaults(func=cmd_replay)
+
+    args = parser.parse_args(argv)
+    if args.command == "token" and (
+        AuthSettings().jwks_url or os.environ.get("VMRE_MODE", "local") != "local"
+    ):
+        print("error: con VMRE_AUTH_JWKS_URL los tokens los emite el proveedor de identidad", file=sys.stderr)
+        return 2
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Configuration shared by every service: mode, broker, authentication, logging.
+
+Each service builds its own ``Settings`` (env prefix ``VMRE_<SERVICIO>_``) on top of ``ServiceSettings``;
+the broker and auth blocks read ``VMRE_KAFKA_*`` and ``VMRE_AUTH_*`` so one environment configures all five.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only valid in local mode: a production service refuses to start with it.
+DEV_JWT_SECRET = "vmre-dev-secret-solo-para-desarrollo-local-0123456789"
+
+SERVICES: dict[str, int] = {
+    "tablero": 8000,
+    "registro": 8001,
+    "postal": 8002,
+    "electronico": 8003,
+    "computo": 8004,
+}
+
+
+def data_dir() -> Path:
+    """Where the embedded SQLite files live (``VMRE_DATA_DIR``, default ``./var``)."""
+    return Path(os.environ.get("VMRE_DATA_DIR", "var"))
+
+
+class KafkaSettings(BaseSettings):
+    """Broker connection. Every value is configuration: nothing here is specific to the local broker."""
+
+    model_config = SettingsConfigDict(env_prefix="VMRE_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    acks: Literal["all", "1", "0"] = "all"
+    # Apache Kafka supports idempotent producers; the local Tansu broker refuses them, so the default is off.
+    enable_idempotence: bool = False
+    request_timeout_ms: int = 10_000
+    session_timeout_ms: int = 6_000
+    heartbeat_interval_ms: int = 1_000
+    # Create missing topics at start-up (local broker). In production Strimzi KafkaTopic resources own them.
+    create_topics: bool = True
+    partitions: int = 3
+    replication_factor: int = 1
+    max_retries: int = 3
+
+
+class AuthSettings(BaseSettings):
+    """Bearer JWTs. Locally signed with a development secret; in production verified against a JWKS."""
+
+    model_config = SettingsConfigDict(env_prefix="VMRE_AUTH_", extra="ignore")
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwks_url: str | None = None
+    issuer: str = "vmre-local"
+    audience: str = "vmre"
+    algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
+
+
+class ServiceSettings(BaseSettings):
+    """Base for each service's settings; subclasses set ``env_prefix`` and the service name."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service: str = "servicio"
+    mode: Literal["local", "production"] = Field(
+        default="local", validation_alias=AliasChoices("VMRE_MODE", "mode")
+    )
+    database_url: str = ""
+    port: int = 8000
+    relay_enabled: bool = True
+    consumers_enabled: bool = True
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 0.5
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("VMRE_LOG_LEVEL", "log_level"))
+    log_format: Literal["json", "text"] = Field(
+        default="json", validation_alias=AliasChoices("VMRE_LOG_FORMAT", "log_format")
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _defaults_and_safety(self) -> ServiceSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{data_dir() / (self.service + '.db')}"
+        if self.mode != "local":
+            if self.auth.jwks_url is None and self.auth.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError(
+                    "VMRE_MODE=production con el secreto de desarrollo: configure VMRE_AUTH_JWKS_URL "
+                    "(proveedor de identidad) o un VMRE_AUTH_JWT_SECRET propio."
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError(
+                    "VMRE_MODE=production requiere PostgreSQL: configure "
+                    f"VMRE_{self.service.upper()}_DATABASE_URL."
+                )
+        return self

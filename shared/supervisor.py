@@ -1,0 +1,188 @@
+"""``vmre run``: broker, topics, migrations and the five services as child processes, with one log stream.
+
+Ctrl-C (or SIGTERM) stops the services first, then the broker; children also get SIGTERM if this process
+dies, so nothing is left orphaned. Data stays under ``var/`` and survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+
+import httpx
+
+from shared import migrations
+from shared.broker import BrokerError, LocalBroker, parent_death_signal, port_open
+from shared.bus.kafka import ensure_topics
+from shared.bus.topics import all_topics
+from shared.settings import KafkaSettings, data_dir
+
+COLORS = {
+    "tablero": "36",
+    "registro": "32",
+    "postal": "33",
+    "electronico": "35",
+    "computo": "34",
+    "broker": "90",
+    "vmre": "1",
+}
+
+
+def _say(source: str, line: str) -> None:
+    tag = f"{source:<11}"
+    if sys.stdout.isatty():
+        tag = f"\033[{COLORS.get(source, '0')}m{tag}\033[0m"
+    sys.stdout.write(f"{tag} | {line}\n")
+    sys.stdout.flush()
+
+
+async def _pump(name: str, stream: asyncio.StreamReader) -> None:
+    while line := await stream.readline():
+        _say(name, line.decode(errors="replace").rstrip())
+
+
+def _bootstrap_host_port(bootstrap: str) -> tuple[str, int]:
+    first = bootstrap.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    return host or "127.0.0.1", int(port or 9092)
+
+
+async def run_platform(services: list[str]) -> int:
+    from shared.cli import service_settings
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    kafka = KafkaSettings()
+    broker: LocalBroker | None = None
+    children: dict[str, asyncio.subprocess.Process] = {}
+    pumps: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    try:
+        if os.environ.get("VMRE_BROKER", "embedded") == "embedded":
+            host, port = _bootstrap_host_port(kafka.bootstrap_servers)
+            broker = LocalBroker(host, port, log_path=data_dir() / "broker.log")
+            _say("vmre", f"iniciando broker local (Tansu, en memoria) en {broker.bootstrap} …")
+            broker.start()
+        else:
+            _say("vmre", f"broker externo: {kafka.bootstrap_servers}")
+        created = await ensure_topics(kafka, all_topics())
+        _say("vmre", f"tópicos listos ({len(all_topics())}; creados ahora: {len(created)})")
+
+        for service in services:
+            _say("vmre", f"migrando la base de datos de {service} …")
+            await asyncio.to_thread(migrations.upgrade, service, service_settings(service).database_url)
+
+        host = os.environ.get("VMRE_HOST", "127.0.0.1")
+        env = {
+            **os.environ,
+            "VMRE_LOG_FORMAT": os.environ.get("VMRE_LOG_FORMAT", "text" if sys.stdout.isatty() else "json"),
+        }
+        for service in services:
+            port = service_settings(service).port
+            if port_open(host, port):
+                raise BrokerError(
+                    f"el puerto {port} de {service} ya está ocupado; cámbielo con VMRE_{service.upper()}_PORT"
+                )
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"services.{service}.main:create_app",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=parent_death_signal,
+            )
+            children[service] = process
+            assert process.stdout is not None
+            pumps.append(asyncio.create_task(_pump(service, process.stdout)))
+
+        await _wait_healthy(services, host, children, stop)
+        if not stop.is_set():
+            _say("vmre", "plataforma lista:")
+            for service in services:
+                port = service_settings(service).port
+                _say("vmre", f"  {service:<11} http://{host}:{port}   (API: /docs)")
+            _say("vmre", "Ctrl-C detiene todo.")
+
+        waiters = {asyncio.create_task(p.wait()): name for name, p in children.items()}
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        exit_code = 0
+        for task in done:
+            if task in waiters:
+                name = waiters[task]
+                _say("vmre", f"{name} terminó inesperadamente (código {task.result()}); se detiene todo")
+                exit_code = 1
+        stopper.cancel()
+        return exit_code
+    except BrokerError as exc:
+        _say("vmre", f"error: {exc}")
+        return 1
+    finally:
+        await _shutdown(children)
+        for pump in pumps:
+            pump.cancel()
+        if broker is not None:
+            broker.stop()
+            _say("vmre", "broker detenido")
+
+
+async def _wait_healthy(
+    services: list[str],
+    host: str,
+    children: dict[str, asyncio.subprocess.Process],
+    stop: asyncio.Event,
+    timeout: float = 60.0,
+) -> None:
+    from shared.cli import service_settings
+
+    pending = set(services)
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while pending and not stop.is_set() and time.monotonic() < deadline:
+            for service in list(pending):
+                if children[service].returncode is not None:
+                    return
+                with contextlib.suppress(httpx.HTTPError):
+                    r = await client.get(f"http://{host}:{service_settings(service).port}/healthz")
+                    if r.status_code == 200:
+                        pending.discard(service)
+            await asyncio.sleep(0.2)
+    if pending and not stop.is_set():
+        _say("vmre", f"aún sin responder tras {timeout:.0f} s: {', '.join(sorted(pending))}")
+
+
+async def _shutdown(children: dict[str, asyncio.subprocess.Process], grace: float = 15.0) -> None:
+    running = {n: p for n, p in children.items() if p.returncode is None}
+    if not running:
+        return
+    _say("vmre", f"deteniendo {', '.join(running)} …")
+    for process in running.values():
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running.values())), timeout=grace)
+    except TimeoutError:
+        for name, process in running.items():
+            if process.returncode is None:
+                _say("vmre", f"{name} no terminó a tiempo; SIGKILL")
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+        await asyncio.gather(*(p.wait() for p in running.values()))

@@ -1,0 +1,229 @@
+"""What every service has in common: lifespan (engine, relay, consumers), health, metrics, errors, auth."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import problems
+from shared.auth import Authenticator
+from shared.bus import kafka
+from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
+from shared.bus.outbox import STAGED_FLAG, OutboxMixin, Relay, backlog
+from shared.bus.topics import TOPICS, dlq
+from shared.db import make_engine, make_sessionmaker, ping
+from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    purpose: str
+    topics: list[str]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    outbox: type[OutboxMixin]
+    processed: type[ProcessedEventMixin]
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[ConsumerSpec] = ()
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    spec: ServiceSpec
+    engine: AsyncEngine
+    maker: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+    relay: Relay | None = None
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def produced_topics(service: str) -> list[str]:
+    return [t for t, producer in TOPICS.items() if producer == service]
+
+
+def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics) -> Runtime:
+    engine = make_engine(settings.database_url)
+    maker = make_sessionmaker(engine)
+    runtime = Runtime(settings=settings, spec=spec, engine=engine, maker=maker, metrics=metrics)
+    k = settings.kafka
+
+    def producer_factory() -> Any:
+        return kafka.make_producer(k, client_id=f"{spec.name}-relay")
+
+    consumed = [t for c in spec.consumers for t in c.topics]
+    needed = produced_topics(spec.name) + consumed + [dlq(t) for t in consumed]
+
+    async def ensure() -> None:
+        if k.create_topics and needed:
+            await kafka.ensure_topics(k, needed)
+
+    if settings.relay_enabled:
+        runtime.relay = Relay(
+            maker,
+            spec.outbox,
+            k,
+            producer_factory,
+            metrics,
+            batch_size=settings.relay_batch_size,
+            poll_interval=settings.relay_poll_interval,
+            ensure_topics=ensure,
+        )
+    if settings.consumers_enabled:
+        for c in spec.consumers:
+            runtime.consumers.append(
+                IdempotentConsumer(
+                    name=f"{spec.name}.{c.purpose}",
+                    topics=c.topics,
+                    handlers=c.handlers,
+                    maker=maker,
+                    processed=spec.processed,
+                    consumer_factory=lambda group, topics: kafka.make_consumer(k, group, topics),
+                    producer_factory=producer_factory,
+                    metrics=metrics,
+                    max_retries=k.max_retries,
+                )
+            )
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction: commit on success, roll back on error; then wake the relay."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.maker() as session:
+        async with session.begin():
+            yield session
+        if session.info.pop(STAGED_FLAG, False) and runtime.relay is not None:
+            runtime.relay.wake()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def create_service_app(
+    spec: ServiceSpec, settings: ServiceSettings, extra_setup: Callable[[FastAPI], None] | None = None
+) -> FastAPI:
+    configure_logging(spec.name, settings.log_level, settings.log_format)
+    metrics = Metrics(spec.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(spec, settings, metrics)
+        app.state.runtime = runtime
+        if runtime.relay is not None:
+            runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
+        for consumer in runtime.consumers:
+            runtime.tasks.append(asyncio.create_task(consumer.run(), name=consumer.name))
+        log.info(
+            "servicio iniciado",
+            extra={
+                "port": settings.port,
+                "relay": runtime.relay is not None,
+                "consumers": [c.name for c in runtime.consumers],
+            },
+        )
+        try:
+            yield
+        finally:
+            if runtime.relay is not None:
+                # Flush what is staged before going away (best effort: the outbox keeps the rest).
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(runtime.relay.publish_batch(), timeout=5)
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if runtime.relay is not None:
+                await runtime.relay.stop()
+            for consumer in runtime.consumers:
+                await consumer.stop()
+            await runtime.engine.dispose()
+            log.info("servicio detenido")
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=[
+            *spec.openapi_tags,
+            {"name": "operación", "description": "Salud, preparación y métricas."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.authenticator = Authenticator(settings.auth)
+    problems.install(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(_operations_router(spec))
+    for router in spec.routers:
+        app.include_router(router)
+    if extra_setup is not None:
+        extra_setup(app)
+    return app
+
+
+def _operations_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(tags=["operación"])
+
+    @router.get("/healthz", summary="Vida del proceso (público)", description="No consulta dependencias.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @router.get(
+        "/readyz",
+        summary="Preparación (público)",
+        description="200 si la base de datos responde; 503 si no. Informa el broker y el atraso del outbox: "
+        "las escrituras siguen funcionando con el broker caído, así que el broker solo no vuelve al servicio "
+        "no-preparado.",
+        responses={503: {"description": "La base de datos no responde"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, Any] = {}
+        ready = True
+        try:
+            await asyncio.wait_for(ping(runtime.engine), timeout=3)
+            checks["database"] = {"ok": True}
+            async with runtime.maker() as session:
+                pending = await backlog(session, spec.outbox)
+            runtime.metrics.outbox_backlog.set(pending)
+            checks["outbox"] = {"backlog": pending}
+        except Exception as exc:
+            ready = False
+            checks["database"] = {"ok": False, "error": type(exc).__name__}
+        if runtime.relay is not None:
+            checks["broker"] = {"ok": runtime.relay.broker_ok, "error": runtime.relay.last_error}
+        if runtime.consumers:
+            checks["consumers"] = [describe(c) for c in runtime.consumers]
+        body = {"status": "ready" if ready else "unready", "service": spec.name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Métricas Prometheus (público)", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        with contextlib.suppress(Exception):
+            async with runtime.maker() as session:
+                runtime.metrics.outbox_backlog.set(await backlog(session, spec.outbox))
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

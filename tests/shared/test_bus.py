@@ -1,0 +1,234 @@
+"""Outbox relay and idempotent consumer against the real broker (Tansu) and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from sqlalchemy import func, select
+
+from services.tablero.handlers import HANDLERS
+from services.tablero.models import ConteoSolicitudes, Outbox, ProcessedEvent
+from shared.bus import kafka
+from shared.bus.consumer import IdempotentConsumer
+from shared.bus.envelope import Envelope
+from shared.bus.outbox import Relay, backlog, mark_all_unpublished, stage
+from shared.db import make_engine, make_sessionmaker
+from shared.events.registro import SOLICITUD_RECIBIDA
+from shared.observability import Metrics
+from shared.settings import KafkaSettings
+from tests.conftest import Databases
+
+pytestmark = pytest.mark.kafka
+
+
+def solicitud(entidad: str = "09", modalidad: str = "postal", folio: str | None = None) -> Envelope:
+    folio = folio or f"F-{uuid.uuid4().hex[:8]}"
+    return Envelope.new(
+        event_type=SOLICITUD_RECIBIDA,
+        source="registro",
+        aggregate_id=folio,
+        data={
+            "folio": folio,
+            "entidad": entidad,
+            "modalidad": modalidad,
+            "recibida_at": "2021-01-01T00:00:00Z",
+        },
+    )
+
+
+async def read_topic(
+    settings: KafkaSettings, topic: str, expected: int, timeout: float = 30
+) -> list[Envelope]:
+    return [Envelope.from_bytes(r.value) for r in await read_raw(settings, topic, expected, timeout)]
+
+
+async def read_raw(
+    settings: KafkaSettings, topic: str, expected: int, timeout: float = 30
+) -> list[ConsumerRecord]:
+    consumer = AIOKafkaConsumer(
+        topic, auto_offset_reset="earliest", enable_auto_commit=False, **kafka.client_options(settings)
+    )
+    await consumer.start()
+    out: list[ConsumerRecord] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(out) < expected and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                out.extend(records)
+        # Anything more that arrives shortly is a duplicate the test must see.
+        batch = await consumer.getmany(timeout_ms=500)
+        for records in batch.values():
+            out.extend(records)
+    finally:
+        await consumer.stop()
+    return out
+
+
+@pytest.fixture
+async def outbox_db(databases: Databases):  # type: ignore[no-untyped-def]
+    engine = make_engine(await databases.new("tablero"))
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_relay_publica_en_orden_por_agregado_y_marca_publicados(outbox_db, kafka_settings) -> None:  # type: ignore[no-untyped-def]
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic])
+    folios = ["A", "B", "C"]
+    staged: list[Envelope] = []
+    async with outbox_db() as session, session.begin():
+        for version in range(1, 8):
+            for folio in folios:
+                env = Envelope.new(
+                    event_type="x.y.z", source="t", aggregate_id=folio, aggregate_version=version, data={}
+                )
+                stage(session, Outbox, topic, env)
+                staged.append(env)
+    relay = Relay(
+        outbox_db,
+        Outbox,
+        kafka_settings,
+        lambda: kafka.make_producer(kafka_settings, "t"),
+        Metrics("t"),
+        batch_size=5,
+    )
+    try:
+        total = 0
+        while published := await relay.publish_batch():
+            total += published
+    finally:
+        await relay.stop()
+    assert total == len(staged) == 21
+    async with outbox_db() as session:
+        assert await backlog(session, Outbox) == 0
+
+    received = await read_topic(kafka_settings, topic, expected=21)
+    assert sorted(e.event_id for e in received) == sorted(e.event_id for e in staged)
+    for folio in folios:
+        assert [e.aggregate_version for e in received if e.aggregate_id == folio] == list(range(1, 8))
+
+
+async def test_broker_caido_el_outbox_espera_y_luego_entrega_todo_una_vez(  # type: ignore[no-untyped-def]
+    outbox_db, kafka_settings, offline_kafka
+) -> None:
+    topic = f"test.caido.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic])
+    async with outbox_db() as session, session.begin():
+        envs = [solicitud() for _ in range(10)]
+        for env in envs:
+            stage(session, Outbox, topic, env)
+
+    down = Relay(
+        outbox_db, Outbox, offline_kafka, lambda: kafka.make_producer(offline_kafka, "t"), Metrics("t")
+    )
+    task = asyncio.create_task(down.run())
+    await asyncio.sleep(1.5)
+    assert not down.broker_ok and down.last_error
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await down.stop()
+    async with outbox_db() as session:
+        assert await backlog(session, Outbox) == 10
+
+    up = Relay(
+        outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics("t")
+    )
+    assert await up.publish_batch() == 10
+    await up.stop()
+    received = await read_topic(kafka_settings, topic, expected=10)
+    assert sorted(e.event_id for e in received) == sorted(e.event_id for e in envs)
+
+
+async def test_replay_republica_toda_la_historia(outbox_db, kafka_settings) -> None:  # type: ignore[no-untyped-def]
+    topic = f"test.replay.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic])
+    async with outbox_db() as session, session.begin():
+        for _ in range(4):
+            stage(session, Outbox, topic, solicitud())
+    relay = Relay(
+        outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics("t")
+    )
+    assert await relay.publish_batch() == 4
+    async with outbox_db() as session, session.begin():
+        assert await mark_all_unpublished(session, Outbox) == 4
+    assert await relay.publish_batch() == 4
+    await relay.stop()
+    received = await read_topic(kafka_settings, topic, expected=8)
+    assert len(received) == 8 and len({e.event_id for e in received}) == 4
+
+
+async def _count(maker, model) -> int:  # type: ignore[no-untyped-def]
+    async with maker() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def _total(maker) -> int:  # type: ignore[no-untyped-def]
+    async with maker() as session:
+        return int(
+            (await session.execute(select(func.coalesce(func.sum(ConteoSolicitudes.total), 0)))).scalar_one()
+        )
+
+
+async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka_settings) -> None:  # type: ignore[no-untyped-def]
+    topic = f"test.consumo.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic, f"{topic}.dlq"])
+    envs = [solicitud("09"), solicitud("14"), solicitud("09", "electronica")]
+    producer = kafka.make_producer(kafka_settings, "t")
+    await producer.start()
+    try:
+        for env in [*envs, envs[0], envs[1]]:  # two duplicates: at-least-once delivery
+            await producer.send_and_wait(topic, key=env.aggregate_id.encode(), value=env.to_bytes())
+        await producer.send_and_wait(topic, key=b"x", value=b"{esto no es un evento")
+        bad = solicitud("09")
+        bad_raw = bad.model_copy(
+            update={"data": {"folio": "F", "entidad": "09"}}
+        ).to_bytes()  # missing fields
+        await producer.send_and_wait(topic, key=b"y", value=bad_raw)
+    finally:
+        await producer.stop()
+
+    metrics = Metrics("t")
+    consumer = IdempotentConsumer(
+        name=f"test.{uuid.uuid4().hex[:6]}",
+        topics=[topic],
+        handlers=HANDLERS,
+        maker=outbox_db,
+        processed=ProcessedEvent,
+        consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),
+        producer_factory=lambda: kafka.make_producer(kafka_settings, "t"),
+        metrics=metrics,
+        retry_backoff=0.01,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        dead = await read_raw(kafka_settings, f"{topic}.dlq", expected=2, timeout=40)
+    finally:
+        await consumer.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert sorted(r.value for r in dead) == sorted([b"{esto no es un evento", bad_raw])
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["dlq_consumer"] == consumer.name.encode()
+        assert headers["dlq_error"]
+    # Only the rejected message is named in the error; the three good events counted once each.
+    assert dict(dead[0].headers)["dlq_source"].startswith(topic.encode())
+    assert await _total(outbox_db) == 3
+    assert await _count(outbox_db, ProcessedEvent) == 3
+
+    def sample(outcome: str, event_type: str = SOLICITUD_RECIBIDA) -> float | None:
+        return metrics.registry.get_sample_value(
+            "vmre_events_consumed_total",
+            {"consumer": consumer.name, "event_type": event_type, "outcome": outcome},
+        )
+
+    assert sample("processed") == 3
+    assert sample("duplicate") == 2
+    assert sample("dead_lettered") == 1
+    assert sample("dead_lettered", "ilegible") == 1
