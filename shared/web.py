@@ -117,7 +117,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             runtime.relay.wake()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent. With the default ("request") a client could get a
+# 201 for a transaction that a crash then lost; the end-to-end SIGKILL test caught exactly that.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def create_service_app(

@@ -1,0 +1,141 @@
+"""The services as real processes (uvicorn), a real broker, real databases: driven over HTTP only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.broker import LocalBroker, free_port, parent_death_signal
+from tests.conftest import PG_URL, Databases
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServiceProcess:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.env = {**env, f"VMRE_{name.upper()}_PORT": str(self.port)}
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"services.{self.name}.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=parent_death_signal,
+        )
+        log.close()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(15)
+
+    async def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(timeout=1) as client:
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.process is not None and self.process.poll() is None, self.logs()
+                try:
+                    if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.name} no respondió /healthz en {timeout} s\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Stack:
+    def __init__(self, broker: LocalBroker, urls: dict[str, str], log_dir: Path) -> None:
+        self.broker = broker
+        self.urls = urls
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
+        env.update(
+            {
+                "VMRE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+                "VMRE_LOG_FORMAT": "json",
+                "VMRE_LOG_LEVEL": "INFO",
+            }
+        )
+        for service, url in urls.items():
+            env[f"VMRE_{service.upper()}_DATABASE_URL"] = url
+        self.services = {name: ServiceProcess(name, env, log_dir) for name in urls}
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    async def start(self) -> None:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            await service.wait_healthy()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+@pytest.fixture
+def e2e_backend() -> str:
+    return "postgresql" if PG_URL else "sqlite"
+
+
+@pytest.fixture
+def e2e_broker() -> Iterator[LocalBroker]:
+    broker = LocalBroker(port=free_port())
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+async def slice_stack(e2e_backend: str, e2e_broker: LocalBroker, tmp_path: Path) -> AsyncIterator[Stack]:
+    dbs = Databases(e2e_backend, tmp_path)
+    urls = {service: await dbs.new(service) for service in ("registro", "tablero")}
+    stack = Stack(e2e_broker, urls, tmp_path)
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        await dbs.drop_all()

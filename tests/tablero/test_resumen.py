@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import pytest
+
+from services.tablero.config import Settings
+from services.tablero.handlers import HANDLERS
+from services.tablero.main import create_app
+from services.tablero.models import ProcessedEvent
+from shared.bus.consumer import apply_once
+from shared.bus.envelope import Envelope
+from shared.events.registro import SOLICITUD_RECIBIDA
+from tests.conftest import Databases, serve
+
+
+def recibida(folio: str, entidad: str, modalidad: str) -> Envelope:
+    return Envelope.new(
+        event_type=SOLICITUD_RECIBIDA,
+        source="registro",
+        aggregate_id=folio,
+        data={
+            "folio": folio,
+            "entidad": entidad,
+            "modalidad": modalidad,
+            "recibida_at": "2021-01-01T00:00:00Z",
+        },
+    )
+
+
+@pytest.fixture
+async def tablero(databases: Databases, offline_kafka):  # type: ignore[no-untyped-def]
+    url = await databases.new("tablero")
+    app = create_app(
+        Settings(database_url=url, kafka=offline_kafka, relay_enabled=False, consumers_enabled=False)
+    )
+    async with serve(app) as client:
+        yield app, client
+
+
+async def deliver(app, envelope: Envelope) -> bool:  # type: ignore[no-untyped-def]
+    async with app.state.runtime.maker() as session, session.begin():
+        return await apply_once(
+            session, ProcessedEvent, "tablero.proyecciones", envelope, HANDLERS[envelope.event_type]
+        )
+
+
+async def test_resumen_cuenta_cada_evento_una_vez(tablero) -> None:  # type: ignore[no-untyped-def]
+    app, client = tablero
+    r = await client.get("/v1/resumen")
+    assert r.json() == {"solicitudes": {"total": 0, "por_entidad": {}, "por_modalidad": {}}}
+    eventos = [
+        recibida("A", "09", "postal"),
+        recibida("B", "09", "electronica"),
+        recibida("C", "14", "postal"),
+    ]
+    for e in eventos:
+        assert await deliver(app, e) is True
+    assert await deliver(app, eventos[0]) is False  # redelivered: no effect
+    r = await client.get("/v1/resumen")
+    assert r.json() == {
+        "solicitudes": {
+            "total": 3,
+            "por_entidad": {"09": 2, "14": 1},
+            "por_modalidad": {"electronica": 1, "postal": 2},
+        }
+    }
+
+
+async def test_opl_solo_ve_su_entidad(tablero, token) -> None:  # type: ignore[no-untyped-def]
+    app, client = tablero
+    await deliver(app, recibida("A", "09", "postal"))
+    await deliver(app, recibida("B", "14", "postal"))
+
+    r = await client.get("/v1/entidades/09/resumen", headers=token("opl", "09"))
+    assert r.status_code == 200
+    assert r.json() == {"entidad": "09", "solicitudes": {"total": 1, "por_modalidad": {"postal": 1}}}
+
+    r = await client.get("/v1/entidades/14/resumen", headers=token("opl", "09"))
+    assert r.status_code == 403
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "09" in r.json()["detail"]
+
+    for rol in ("ine-admin", "ine-operador", "auditor"):
+        r = await client.get("/v1/entidades/14/resumen", headers=token(rol))
+        assert r.status_code == 200, rol
+        assert r.json()["solicitudes"]["total"] == 1
+
+    r = await client.get("/v1/entidades/14/resumen", headers=token("custodio"))
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("headers", "detalle"),
+    [
+        ({}, "Falta el encabezado"),
+        ({"Authorization": "Bearer no.es.jwt"}, "Token inválido"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "Falta el encabezado"),
+    ],
+)
+async def test_sin_token_valido_401(tablero, headers, detalle) -> None:  # type: ignore[no-untyped-def]
+    _, client = tablero
+    r = await client.get("/v1/entidades/09/resumen", headers=headers)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert detalle in r.json()["detail"]
+
+
+async def test_entidad_invalida_422(tablero, token) -> None:  # type: ignore[no-untyped-def]
+    _, client = tablero
+    r = await client.get("/v1/entidades/99/resumen", headers=token("ine-admin"))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "entidad"
