@@ -117,3 +117,8 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast feedback first: end-to-end tests (whole processes) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

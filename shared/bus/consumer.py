@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import String, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,8 @@ from shared.observability import Metrics, correlation_id_var
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
 class ProcessedEventMixin:
@@ -116,6 +119,10 @@ class IdempotentConsumer:
                         lag = (dt.datetime.now(dt.UTC) - envelope.occurred_at).total_seconds()
                         self.metrics.event_lag.labels(self.name).observe(max(lag, 0.0))
                     return "processed" if applied else "duplicate"
+                except INFRASTRUCTURE_ERRORS:
+                    # The database is away, not the event at fault: no dead letter. The offset stays
+                    # uncommitted and the consumer reconnects; the event is delivered again.
+                    raise
                 except Exception as exc:
                     last_exc = exc
                     log.warning(

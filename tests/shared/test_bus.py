@@ -232,3 +232,54 @@ async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka
     assert sample("duplicate") == 2
     assert sample("dead_lettered") == 1
     assert sample("dead_lettered", "ilegible") == 1
+
+
+async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  # type: ignore[no-untyped-def]
+    databases: Databases, kafka_settings
+) -> None:
+    """A database that cannot take the effect (here: not migrated yet) is the platform's fault, not the
+    event's: the consumer retries without dead-lettering and without committing, then catches up."""
+    topic = f"test.sinbd.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic, f"{topic}.dlq"])
+    url = await databases.new("tablero", migrate=False)
+    engine = make_engine(url)
+    maker = make_sessionmaker(engine)
+    env = solicitud("32")
+    producer = kafka.make_producer(kafka_settings, "t")
+    await producer.start()
+    await producer.send_and_wait(topic, key=env.aggregate_id.encode(), value=env.to_bytes())
+    await producer.stop()
+
+    consumer = IdempotentConsumer(
+        name=f"test.{uuid.uuid4().hex[:6]}",
+        topics=[topic],
+        handlers=HANDLERS,
+        maker=maker,
+        processed=ProcessedEvent,
+        consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),
+        producer_factory=lambda: kafka.make_producer(kafka_settings, "t"),
+        metrics=Metrics("t"),
+        retry_backoff=0.01,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(200):
+            if consumer.last_error:
+                break
+            await asyncio.sleep(0.1)
+        assert consumer.last_error and "OperationalError" in consumer.last_error
+
+        from shared import migrations
+
+        await asyncio.to_thread(migrations.upgrade, "tablero", url)
+        for _ in range(300):
+            if await _total(maker) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await _total(maker) == 1
+    finally:
+        await consumer.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.dispose()
+    assert await read_raw(kafka_settings, f"{topic}.dlq", expected=1, timeout=2) == []
