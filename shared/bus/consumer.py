@@ -12,7 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import String, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
-INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, OSError)
+# The database, not the event, is at fault (down, locked, schema missing): retry without dead-lettering.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, ProgrammingError, InternalError, OSError)
 
 
 class ProcessedEventMixin:

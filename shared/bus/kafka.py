@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.helpers import create_ssl_context
 
@@ -88,3 +88,28 @@ async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> list[str]
         return created
     finally:
         await admin.close()
+
+
+async def message_counts(settings: KafkaSettings, topics: list[str]) -> dict[str, int]:
+    """Sum of the end offsets of each topic's partitions: how many messages the broker ever took.
+
+    On Apache Kafka this never goes down (retention moves the log start, not the end), so a smaller number
+    than we know we published means the broker lost its data (the local memory-only broker after a restart).
+    """
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in existing
+            for p in (consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        counts = dict.fromkeys(topics, 0)
+        for tp, end in ends.items():
+            counts[tp.topic] += end
+        return counts
+    finally:
+        await consumer.stop()

@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared.bus import kafka
 from shared.bus.envelope import Envelope
 from shared.db import UTCDateTime, utcnow
 from shared.observability import Metrics
@@ -116,11 +117,38 @@ class Relay:
                 await producer.start()
                 if self.ensure_topics is not None:
                     await self.ensure_topics()
+                await self._republish_if_broker_lost_data()
             except Exception:
                 await producer.stop()
                 raise
             self.producer = producer
         return self.producer
+
+    async def _republish_if_broker_lost_data(self) -> None:
+        """On (re)connecting: if a topic holds fewer messages than we know we published to it, the broker lost
+        its data (the local broker keeps everything in memory). Republish that topic's whole history, in
+        order: each partition's log becomes again a prefix of what it was, and consumers dedupe the rest."""
+        async with self.maker() as session:
+            rows = await session.execute(
+                select(self.outbox.topic, func.count())
+                .where(self.outbox.published_at.is_not(None))
+                .group_by(self.outbox.topic)
+            )
+            published: dict[str, int] = {topic: int(count) for topic, count in rows.all()}
+        if not published:
+            return
+        on_broker = await kafka.message_counts(self.kafka, list(published))
+        lost = [topic for topic, count in published.items() if on_broker.get(topic, 0) < count]
+        if not lost:
+            return
+        async with self.maker() as session, session.begin():
+            result = await session.execute(
+                update(self.outbox).where(self.outbox.topic.in_(lost)).values(published_at=None)
+            )
+        log.warning(
+            "el broker perdió eventos ya publicados: se republica el historial",
+            extra={"topics": lost, "events": int(result.rowcount or 0)},  # type: ignore[attr-defined]
+        )
 
     async def _disconnect(self) -> None:
         if self.producer is not None:

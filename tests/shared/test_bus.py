@@ -267,7 +267,9 @@ async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  #
             if consumer.last_error:
                 break
             await asyncio.sleep(0.1)
-        assert consumer.last_error and "OperationalError" in consumer.last_error
+        assert consumer.last_error and (
+            "OperationalError" in consumer.last_error or "ProgrammingError" in consumer.last_error
+        )
 
         from shared import migrations
 
