@@ -29,6 +29,7 @@ class Rol(StrEnum):
     OPL = "opl"
     CUSTODIO = "custodio"
     AUDITOR = "auditor"
+    PARTIDO = "partido"  # party representative (party claim: which party)
 
 
 INE_ROLES = (Rol.INE_ADMIN, Rol.INE_OPERADOR, Rol.AUDITOR)
@@ -39,6 +40,7 @@ class Principal(BaseModel):
     sub: str
     rol: Rol
     entidad: str | None = None
+    partido: str | None = None
 
     def puede_ver_entidad(self, entidad: str) -> bool:
         return self.rol != Rol.OPL or self.entidad == entidad
@@ -49,6 +51,7 @@ def mint_token(
     rol: Rol,
     *,
     entidad: str | None = None,
+    partido: str | None = None,
     sub: str | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=12),
 ) -> str:
@@ -64,8 +67,12 @@ def mint_token(
         "exp": now + ttl,
         "jti": str(uuid.uuid4()),
     }
+    if rol == Rol.PARTIDO and not partido:
+        raise ValueError("un token partido requiere --partido con las siglas del partido (p. ej. PAN)")
     if entidad is not None:
         claims["entidad"] = entidad
+    if partido is not None:
+        claims["partido"] = partido
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
@@ -96,11 +103,18 @@ class Authenticator:
         except (jwt.PyJWTError, ValueError) as exc:
             raise _unauthorized("Token inválido.") from exc
         try:
-            principal = Principal(sub=claims["sub"], rol=claims["rol"], entidad=claims.get("entidad"))
+            principal = Principal(
+                sub=claims["sub"],
+                rol=claims["rol"],
+                entidad=claims.get("entidad"),
+                partido=claims.get("partido"),
+            )
         except ValueError as exc:
             raise _unauthorized("El token no trae un rol reconocido.") from exc
         if principal.rol == Rol.OPL and not (principal.entidad and ENTIDAD_RE.match(principal.entidad)):
             raise _unauthorized("Un token opl debe indicar su entidad.")
+        if principal.rol == Rol.PARTIDO and not principal.partido:
+            raise _unauthorized("Un token partido debe indicar su partido.")
         return principal
 
 

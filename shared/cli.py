@@ -42,7 +42,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings = AuthSettings()
     try:
         token = mint_token(
-            settings, Rol(args.rol), entidad=args.entidad, sub=args.sub, ttl=dt.timedelta(hours=args.horas)
+            settings,
+            Rol(args.rol),
+            entidad=args.entidad,
+            partido=args.partido,
+            sub=args.sub,
+            ttl=dt.timedelta(hours=args.horas),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -140,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("token", help="emite un JWT de desarrollo (solo modo local)")
     p.add_argument(
-        "--rol", required=True, choices=["ine-admin", "ine-operador", "opl", "custodio", "auditor"]
+        "--rol", required=True, choices=["ine-admin", "ine-operador", "opl", "custodio", "auditor", "partido"]
     )
     p.add_argument("--entidad", help="clave de dos dígitos; obligatoria para opl")
+    p.add_argument("--partido", help="siglas del partido; obligatorio para partido")
     p.add_argument("--sub", help="sujeto (usuario); por omisión <rol>-local")
     p.add_argument("--horas", type=float, default=12.0, help="vigencia en horas (12)")
     p.set_defaults(func=cmd_token)

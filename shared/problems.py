@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _campo(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "cuerpo"
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+def validation_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, str]]:
     errors = []
     for err in exc.errors():
         mensaje = MENSAJES.get(err.get("type", ""))

@@ -78,6 +78,7 @@ class ServiceSettings(BaseSettings):
         default="local", validation_alias=AliasChoices("VMRE_MODE", "mode")
     )
     database_url: str = ""
+    proceso: str = Field(default="demo", validation_alias=AliasChoices("VMRE_PROCESO", "proceso"))
     port: int = 8000
     relay_enabled: bool = True
     consumers_enabled: bool = True

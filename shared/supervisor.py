@@ -19,6 +19,7 @@ from shared import migrations
 from shared.broker import BrokerError, LocalBroker, parent_death_signal, port_open
 from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
+from shared.proceso import ancla_por_omision
 from shared.settings import KafkaSettings, data_dir
 
 COLORS = {
@@ -83,6 +84,8 @@ async def run_platform(services: list[str]) -> int:
         env = {
             **os.environ,
             "VMRE_LOG_FORMAT": os.environ.get("VMRE_LOG_FORMAT", "text" if sys.stdout.isatty() else "json"),
+            # One anchor for every service, so a relative (demo) calendar is the same everywhere.
+            "VMRE_PROCESO_ANCLA": os.environ.get("VMRE_PROCESO_ANCLA") or ancla_por_omision().isoformat(),
         }
         for service in services:
             port = service_settings(service).port

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -22,6 +22,9 @@ from shared.bus.outbox import STAGED_FLAG, OutboxMixin, Relay, backlog
 from shared.bus.topics import TOPICS, dlq
 from shared.db import make_engine, make_sessionmaker, ping
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.proceso import Proceso
+from shared.proceso import cargar as cargar_proceso
+from shared.reloj import Reloj, RelojSistema
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -119,11 +122,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent. With the default ("request") a client could get a
 # 201 for a transaction that a crash then lost; the end-to-end SIGKILL test caught exactly that.
+def get_reloj(request: Request) -> Reloj:
+    reloj: Reloj = request.app.state.reloj
+    return reloj
+
+
+def get_proceso(request: Request) -> Proceso:
+    proceso: Proceso = request.app.state.proceso
+    return proceso
+
+
+RelojDep = Annotated[Reloj, Depends(get_reloj)]
+ProcesoDep = Annotated[Proceso, Depends(get_proceso)]
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def create_service_app(
-    spec: ServiceSpec, settings: ServiceSettings, extra_setup: Callable[[FastAPI], None] | None = None
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    reloj: Reloj | None = None,
+    proceso: Proceso | None = None,
 ) -> FastAPI:
     configure_logging(spec.name, settings.log_level, settings.log_format)
     metrics = Metrics(spec.name)
@@ -174,13 +194,13 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = Authenticator(settings.auth)
+    app.state.reloj = reloj or RelojSistema()
+    app.state.proceso = proceso or cargar_proceso(settings.proceso)
     problems.install(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(_operations_router(spec))
     for router in spec.routers:
         app.include_router(router)
-    if extra_setup is not None:
-        extra_setup(app)
     return app
 
 

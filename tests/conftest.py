@@ -104,8 +104,11 @@ def auth_settings() -> AuthSettings:
 
 @pytest.fixture(scope="session")
 def token(auth_settings: AuthSettings) -> Callable[..., dict[str, str]]:
-    def make(rol: str, entidad: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(auth_settings, Rol(rol), entidad=entidad)}"}
+    def make(
+        rol: str, entidad: str | None = None, partido: str | None = None, sub: str | None = None
+    ) -> dict[str, str]:
+        jwt = mint_token(auth_settings, Rol(rol), entidad=entidad, partido=partido, sub=sub)
+        return {"Authorization": f"Bearer {jwt}"}
 
     return make
 

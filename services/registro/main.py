@@ -2,9 +2,11 @@
 
 from fastapi import FastAPI
 
-from services.registro.api import router
+from services.registro.api import routers
 from services.registro.config import Settings, get_settings
 from services.registro.models import Outbox, ProcessedEvent
+from shared.proceso import Proceso
+from shared.reloj import Reloj
 from shared.web import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
@@ -14,10 +16,25 @@ SPEC = ServiceSpec(
     "(LNERE): recepción, revisión, observaciones de partidos y cierre de la lista por entidad.",
     outbox=Outbox,
     processed=ProcessedEvent,
-    routers=[router],
-    openapi_tags=[{"name": "solicitudes", "description": "Solicitudes de inscripción a la LNERE."}],
+    routers=routers,
+    openapi_tags=[
+        {
+            "name": "solicitudes",
+            "description": "Solicitar, dar seguimiento, corregir, cambiar de modalidad, "
+            "subir documentos. Público: el folio es la llave de la persona.",
+        },
+        {
+            "name": "revisión",
+            "description": "Trabajo del INE: cola en orden de llegada, expediente, dictamen, "
+            "aclaración, baja y carga masiva.",
+        },
+        {"name": "lnere", "description": "La lista por entidad: revisión de partidos y cierre."},
+        {"name": "estadísticas", "description": "Cifras públicas con celdas pequeñas suprimidas."},
+    ],
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or get_settings())
+def create_app(
+    settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
+) -> FastAPI:
+    return create_service_app(SPEC, settings or get_settings(), reloj=reloj, proceso=proceso)

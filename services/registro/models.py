@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
@@ -24,13 +25,98 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 class Solicitud(Base):
     __tablename__ = "solicitudes"
+    __table_args__ = (
+        # One person per clave de elector in a process: the constraint settles concurrent duplicates.
+        UniqueConstraint("proceso", "clave_elector"),
+        Index("ix_solicitudes_cola", "estado", "recibida_at", "id"),
+        Index("ix_solicitudes_entidad_estado", "entidad", "estado"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     folio: Mapped[str] = mapped_column(String(32), unique=True)
-    # One person per clave de elector in a process: the unique constraint settles concurrent duplicates.
-    clave_elector: Mapped[str] = mapped_column(String(18), unique=True)
+    proceso: Mapped[str] = mapped_column(String(32))
+    clave_elector: Mapped[str] = mapped_column(String(18))
+    nombre: Mapped[str] = mapped_column(String(120))
+    apellido_paterno: Mapped[str] = mapped_column(String(120))
+    apellido_materno: Mapped[str] = mapped_column(String(120), default="")
+    fecha_nacimiento: Mapped[dt.date] = mapped_column(Date)
+    sexo: Mapped[str] = mapped_column(String(1))
     entidad: Mapped[str] = mapped_column(String(2))
+    pais: Mapped[str] = mapped_column(String(2))
+    calle_numero: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ciudad: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    codigo_postal: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(String(16), nullable=True)
     modalidad: Mapped[str] = mapped_column(String(16))
+    canal: Mapped[str] = mapped_column(String(16), default="internet")
     estado: Mapped[str] = mapped_column(String(20), default="recibida")
+    motivos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    plazo_aclaracion: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    numero_lnere: Mapped[int | None] = mapped_column(nullable=True)
     version: Mapped[int] = mapped_column(default=1)
     recibida_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actualizada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Documento(Base):
+    """Credential images and proof of address, stored with their hash (reused proofs are flagged)."""
+
+    __tablename__ = "documentos"
+    __table_args__ = (UniqueConstraint("solicitud_id", "tipo"), Index("ix_documentos_sha256", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    solicitud_id: Mapped[int] = mapped_column(ForeignKey("solicitudes.id", ondelete="CASCADE"))
+    tipo: Mapped[str] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(64))
+    tamano: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    contenido: Mapped[bytes] = mapped_column(LargeBinary)
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Auditoria(Base):
+    """Who did what to which application, when (every state change)."""
+
+    __tablename__ = "auditoria"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    folio: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    rol: Mapped[str] = mapped_column(String(32))
+    accion: Mapped[str] = mapped_column(String(64))
+    detalle: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Observacion(Base):
+    """A party representative's observation on the list of an entidad, and its resolution."""
+
+    __tablename__ = "observaciones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    partido: Mapped[str] = mapped_column(String(16))
+    folio: Mapped[str] = mapped_column(String(32))
+    descripcion: Mapped[str] = mapped_column(Text)
+    estado: Mapped[str] = mapped_column(String(16), default="pendiente")
+    respuesta: Mapped[str | None] = mapped_column(Text, nullable=True)
+    creada_por: Mapped[str] = mapped_column(String(200))
+    creada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resuelta_por: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resuelta_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CierreLnere(Base):
+    """The closed list of an entidad: frozen once, numbered; closing again changes nothing."""
+
+    __tablename__ = "cierres_lnere"
+
+    proceso: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    total: Mapped[int]
+    postal: Mapped[int]
+    electronica: Mapped[int]
+    cerrada_por: Mapped[str] = mapped_column(String(200))
+    cerrada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

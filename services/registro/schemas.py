@@ -1,24 +1,130 @@
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import iso3166
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
-CLAVE_ELECTOR = r"^[A-ZÑ]{6}[0-9]{6}[0-9]{2}[HM][0-9A-Z]{3}$"
+from services.registro.domain import MOTIVOS, MOTIVOS_BAJA, normalizar
+
 ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
+CLAVE_ELECTOR = r"^[A-Z]{6}[0-9]{6}[0-9]{2}[HM][0-9A-Z]{3}$"
+
+
+def _mayusculas(valor: object) -> object:
+    return valor.strip().upper() if isinstance(valor, str) else valor
+
+
+def _pais(valor: str) -> str:
+    if valor not in iso3166.countries_by_alpha2:
+        raise ValueError("País desconocido: use el código ISO 3166-1 de dos letras (p. ej. US).")
+    if valor == "MX":
+        raise ValueError("La LNERE es para quienes residen fuera de México.")
+    return valor
+
+
+def _texto(valor: object) -> object:
+    return normalizar(valor) if isinstance(valor, str) else valor
+
+
+Texto = Annotated[str, BeforeValidator(_texto)]
+ClaveElector = Annotated[
+    str,
+    BeforeValidator(_mayusculas),
+    Field(pattern=CLAVE_ELECTOR, description="Clave de elector (18 caracteres)."),
+]
+Pais = Annotated[
+    str,
+    BeforeValidator(_mayusculas),
+    Field(pattern=r"^[A-Z]{2}$", description="País de residencia, ISO 3166-1 alfa-2."),
+    AfterValidator(_pais),
+]
+Telefono = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{7,14}$", description="Teléfono en formato E.164.")]
+Modalidad = Literal["postal", "electronica"]
+
+EJEMPLO: dict[str, Any] = {
+    "clave_elector": "GOMZAN85031209M700",
+    "nombre": "María de los Ángeles",
+    "apellido_paterno": "Gómez",
+    "apellido_materno": "Núñez",
+    "fecha_nacimiento": "1985-03-12",
+    "sexo": "M",
+    "entidad": "09",
+    "pais": "US",
+    "domicilio": {
+        "calle_numero": "1234 W Olympic Blvd Apt 5",
+        "ciudad": "Los Angeles",
+        "region": "CA",
+        "codigo_postal": "90015",
+    },
+    "email": "maria.gomez@example.com",
+    "telefono": "+13105551234",
+    "modalidad": "electronica",
+}
+
+
+class Domicilio(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    calle_numero: Texto | None = Field(default=None, max_length=200)
+    ciudad: Texto | None = Field(default=None, max_length=120)
+    region: Texto | None = Field(default=None, max_length=120, description="Estado, provincia o condado.")
+    codigo_postal: Texto | None = Field(default=None, max_length=20)
 
 
 class SolicitudIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [EJEMPLO]})
+
+    clave_elector: ClaveElector
+    nombre: Texto = Field(min_length=1, max_length=120)
+    apellido_paterno: Texto = Field(min_length=1, max_length=120)
+    apellido_materno: Texto = Field(default="", max_length=120, description="Puede ir vacío.")
+    fecha_nacimiento: dt.date = Field(description="AAAA-MM-DD")
+    sexo: Literal["H", "M"]
+    entidad: str = Field(pattern=ENTIDAD, description="Entidad de referencia, clave INEGI de dos dígitos.")
+    pais: Pais
+    domicilio: Domicilio = Field(default_factory=Domicilio, description="Domicilio en el extranjero.")
+    email: EmailStr | None = None
+    telefono: Telefono | None = None
+    modalidad: Modalidad
+
+
+class Correccion(BaseModel):
+    """What the citizen may correct during aclaración; only the fields sent change."""
+
     model_config = ConfigDict(
         str_strip_whitespace=True,
         json_schema_extra={
-            "examples": [{"clave_elector": "GOMZAN85031209M700", "entidad": "09", "modalidad": "electronica"}]
+            "examples": [
+                {
+                    "domicilio": {
+                        "calle_numero": "1234 W Olympic Blvd Apt 6",
+                        "ciudad": "Los Angeles",
+                        "region": "CA",
+                        "codigo_postal": "90015",
+                    }
+                }
+            ]
         },
     )
 
-    clave_elector: str = Field(pattern=CLAVE_ELECTOR, description="Clave de elector de la credencial (18).")
-    entidad: str = Field(pattern=ENTIDAD, description="Entidad de referencia, clave INEGI de dos dígitos.")
-    modalidad: Literal["postal", "electronica"] = Field(description="Modalidad de voto elegida.")
+    nombre: Texto | None = Field(default=None, min_length=1, max_length=120)
+    apellido_paterno: Texto | None = Field(default=None, min_length=1, max_length=120)
+    apellido_materno: Texto | None = Field(default=None, max_length=120)
+    pais: Pais | None = None
+    domicilio: Domicilio | None = None
+    email: EmailStr | None = None
+    telefono: Telefono | None = None
+
+
+class CambioModalidad(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"modalidad": "postal"}]})
+
+    modalidad: Modalidad
+    domicilio: Domicilio | None = None
+    email: EmailStr | None = None
+    telefono: Telefono | None = None
 
 
 class SolicitudCreada(BaseModel):
@@ -26,7 +132,177 @@ class SolicitudCreada(BaseModel):
     estado: str = "recibida"
 
 
+class Motivo(BaseModel):
+    codigo: str
+    descripcion: str
+
+
 class SolicitudEstado(BaseModel):
+    """What the citizen sees by folio: nothing more personal than what they already know."""
+
     folio: str
     estado: str
-    motivos: list[str] = Field(default_factory=list)
+    motivos: list[str] = Field(default_factory=list, description="Códigos del catálogo de motivos")
+    motivos_detalle: list[Motivo] = Field(default_factory=list)
+    siguiente_paso: str
+    plazo_aclaracion: dt.datetime | None = Field(default=None, description="En hora del Centro")
+    entidad: str
+    modalidad: str
+    recibida_at: dt.datetime = Field(description="En hora del Centro")
+
+
+MotivoCodigo = Literal[tuple(MOTIVOS)]  # type: ignore[valid-type]
+MotivoBaja = Literal[tuple(MOTIVOS_BAJA)]  # type: ignore[valid-type]
+
+
+class Dictamen(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"resultado": "improcedente", "motivos": ["firma"]},
+                {"resultado": "procedente", "motivos": []},
+            ]
+        }
+    )
+
+    resultado: Literal["procedente", "improcedente"]
+    motivos: list[MotivoCodigo] = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+class SolicitudAclaracion(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"motivos": ["comprobante_domicilio"]}]})
+
+    motivos: list[MotivoCodigo] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+class Baja(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"motivo": "solicitud_ciudadana"}]})
+
+    motivo: MotivoBaja  # type: ignore[valid-type]
+
+
+class Expediente(BaseModel):
+    """Everything an operator needs to review an application (personal data: operators only)."""
+
+    folio: str
+    estado: str
+    motivos: list[str]
+    clave_elector: str
+    nombre: str
+    apellido_paterno: str
+    apellido_materno: str
+    fecha_nacimiento: dt.date
+    sexo: str
+    entidad: str
+    pais: str
+    domicilio: Domicilio
+    email: str | None
+    telefono: str | None
+    modalidad: str
+    canal: str
+    recibida_at: dt.datetime
+    plazo_aclaracion: dt.datetime | None
+    documentos: list[str]
+    alertas: list[str] = Field(description="p. ej. comprobante reutilizado en otras solicitudes")
+
+
+class ColaItem(BaseModel):
+    folio: str
+    entidad: str
+    pais: str
+    modalidad: str
+    estado: str
+    recibida_at: dt.datetime
+    documentos: list[str]
+
+
+class Cola(BaseModel):
+    solicitudes: list[ColaItem]
+    siguiente: str | None = Field(description="Cursor para la siguiente página (parámetro `despues`)")
+
+
+class DocumentoRecibido(BaseModel):
+    tipo: str
+    content_type: str
+    tamano: int
+    sha256: str
+
+
+class Cierre(BaseModel):
+    entidad: str
+    total: int
+    postal: int
+    electronica: int
+    cerrada_at: dt.datetime
+    pendientes: int = Field(
+        0, description="Solicitudes aún sin dictaminar o en aclaración: no quedan inscritas"
+    )
+
+
+class ListaItem(BaseModel):
+    numero: int | None
+    folio: str
+    nombre: str = Field(description="Enmascarado")
+    pais: str
+    modalidad: str
+    estado: str
+
+
+class Lista(BaseModel):
+    entidad: str
+    total: int
+    personas: list[ListaItem]
+    siguiente: int | None
+
+
+class ObservacionIn(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "folio": "VMRE-ABCDE-FGHJK-MNPQR-STVWX",
+                    "descripcion": "Posible duplicado con otra persona de la lista.",
+                }
+            ]
+        },
+    )
+
+    folio: str = Field(min_length=1, max_length=32)
+    descripcion: Texto = Field(min_length=5, max_length=2000)
+
+
+class ObservacionOut(BaseModel):
+    id: int
+    entidad: str
+    partido: str
+    folio: str
+    descripcion: str
+    estado: str
+    respuesta: str | None
+    creada_at: dt.datetime
+    resuelta_at: dt.datetime | None
+
+
+class Resolucion(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"resultado": "procedente", "respuesta": "Se dio de baja el duplicado."}]
+        }
+    )
+
+    resultado: Literal["procedente", "improcedente"]
+    respuesta: Texto = Field(min_length=3, max_length=2000)
+
+
+class FilaRechazada(BaseModel):
+    fila: int = Field(description="Número de línea en el archivo (la cabecera es la 1)")
+    clave_elector: str | None
+    errores: list[dict[str, str]]
+
+
+class ReporteLote(BaseModel):
+    recibidas: int
+    cargadas: int
+    rechazadas: list[FilaRechazada]
+    aplicado: bool = Field(description="false: no se cargó nada (modo estricto con filas rechazadas)")

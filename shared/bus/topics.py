@@ -6,10 +6,16 @@ This registry is the one place the code names topics; the Kubernetes manifests a
 from __future__ import annotations
 
 REGISTRO_SOLICITUD = "vmre.registro.solicitud"
+REGISTRO_LNERE = "vmre.registro.lnere"
+REGISTRO_LNERE_POSTAL = "vmre.registro.lnere_postal"
+REGISTRO_LNERE_ELECTRONICA = "vmre.registro.lnere_electronica"
 
 # topic -> producing service
 TOPICS: dict[str, str] = {
     REGISTRO_SOLICITUD: "registro",
+    REGISTRO_LNERE: "registro",
+    REGISTRO_LNERE_POSTAL: "registro",
+    REGISTRO_LNERE_ELECTRONICA: "registro",
 }
 
 

@@ -1,19 +1,84 @@
-"""Events registro publishes (topic ``vmre.registro.solicitud``). Payloads carry only what consumers need."""
+"""Events registro publishes. Payloads carry only what each consumer needs.
+
+- ``vmre.registro.solicitud``: the life of an application (tablero counts them): no names, no clave.
+- ``vmre.registro.lnere``: an entidad's list was closed, with its aggregate figures.
+- ``vmre.registro.lnere_postal``: one per postal voter (postal prints and ships the PEP: name, address,
+  and the clave de elector printed on the return envelope).
+- ``vmre.registro.lnere_electronica``: one per internet voter (electronico sends credentials: name and
+  contact). No address, no clave.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 SOLICITUD_RECIBIDA = "registro.solicitud.recibida"
+SOLICITUD_DICTAMINADA = "registro.solicitud.dictaminada"
+SOLICITUD_ACLARACION_SOLICITADA = "registro.solicitud.aclaracion_solicitada"
+SOLICITUD_CORREGIDA = "registro.solicitud.corregida"
+SOLICITUD_DADA_DE_BAJA = "registro.solicitud.dada_de_baja"
+SOLICITUD_MODALIDAD_CAMBIADA = "registro.solicitud.modalidad_cambiada"
+LNERE_CERRADA = "registro.lnere.cerrada"
+LNERE_POSTAL_INSCRITO = "registro.lnere_postal.inscrito"
+LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
+
+Modalidad = Literal["postal", "electronica"]
 
 
 class SolicitudRecibida(BaseModel):
-    """An application was received. No names, no clave de elector: tablero only counts."""
+    folio: str
+    entidad: str
+    modalidad: Modalidad
+    recibida_at: dt.datetime
+    pais: str | None = None  # added in schema_version 1 as optional: older events lack it
+
+
+class SolicitudActualizada(BaseModel):
+    """Any later change of an application: its new state, modality and reasons."""
 
     folio: str
     entidad: str
-    modalidad: Literal["postal", "electronica"]
-    recibida_at: dt.datetime
+    pais: str
+    modalidad: Modalidad
+    estado: str
+    motivos: list[str] = Field(default_factory=list)
+
+
+class LnereCerrada(BaseModel):
+    entidad: str
+    total: int
+    postal: int
+    electronica: int
+    por_pais: dict[str, dict[str, int]] = Field(description="país → modalidad → personas")
+    cerrada_at: dt.datetime
+
+
+class DomicilioPostal(BaseModel):
+    calle_numero: str
+    ciudad: str
+    region: str | None
+    codigo_postal: str
+    pais: str
+
+
+class InscritoPostal(BaseModel):
+    entidad: str
+    numero: int = Field(description="Número en la LNERE de la entidad")
+    clave_elector: str = Field(description="Va impresa en el sobre de retorno (LGIPE 342)")
+    nombre: str
+    apellido_paterno: str
+    apellido_materno: str
+    domicilio: DomicilioPostal
+
+
+class InscritoElectronica(BaseModel):
+    entidad: str
+    numero: int
+    nombre: str
+    apellido_paterno: str
+    apellido_materno: str
+    email: str
+    telefono: str

@@ -16,6 +16,7 @@ import pytest
 
 from shared.broker import free_port
 from shared.settings import SERVICES
+from tests.factories import solicitud
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -89,13 +90,12 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         {"VMRE_DATA_DIR": str(tmp_path / "var"), "VMRE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
     )
     log = tmp_path / "run.log"
-    solicitud = {"clave_elector": "GOMZAN85031209M700", "entidad": "09", "modalidad": "postal"}
 
     platform = start_platform(env, log)
     try:
         first = await wait_all_healthy(ports, platform, log, timeout=120)
         async with httpx.AsyncClient() as client:
-            r = await client.post(f"http://127.0.0.1:{ports['registro']}/v1/solicitudes", json=solicitud)
+            r = await client.post(f"http://127.0.0.1:{ports['registro']}/v1/solicitudes", json=solicitud(1))
             assert r.status_code == 201, r.text
         await wait_total(ports["tablero"], 1)
         tree = ctrl_c(platform)
@@ -117,7 +117,7 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         async with httpx.AsyncClient() as client:
             r = await client.post(
                 f"http://127.0.0.1:{ports['registro']}/v1/solicitudes",
-                json={**solicitud, "clave_elector": "GOMZAN85031209M701"},
+                json=solicitud(2),
             )
             assert r.status_code == 201
         await wait_total(ports["tablero"], 2)

@@ -13,20 +13,12 @@ import pytest
 
 from shared.broker import LocalBroker
 from tests.e2e.conftest import Stack
+from tests.factories import solicitud
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 ENTIDADES = ["03", "08", "09", "06", "12", "14", "16", "18", "22", "24", "32"]
 _seq = itertools.count(1)
-
-
-def clave(n: int) -> str:
-    # 6 letters, YYMMDD, 2-digit entidad de nacimiento, sexo, 3 characters: unique per n.
-    return (
-        f"PRUEBA{850101:06d}09{'HM'[n % 2]}{n:03d}"
-        if n < 1000
-        else f"PRUEBA{850101 + n // 1000:06d}09H{n % 1000:03d}"
-    )
 
 
 async def resumen(client: httpx.AsyncClient, stack: Stack) -> dict[str, object]:
@@ -63,7 +55,7 @@ async def post(
 ) -> httpx.Response:
     return await client.post(
         f"{stack['registro'].url}/v1/solicitudes",
-        json={"clave_elector": clave(n), "entidad": entidad, "modalidad": modalidad},
+        json=solicitud(n, entidad, modalidad),
     )
 
 

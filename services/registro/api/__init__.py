@@ -1,0 +1,3 @@
+from services.registro.api import estadisticas, lnere, revision, solicitudes
+
+routers = [solicitudes.router, revision.router, lnere.router, estadisticas.router]

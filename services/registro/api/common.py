@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+EntidadPath = Annotated[
+    str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$", description="Clave INEGI, p. ej. 09")
+]
+FolioPath = Annotated[str, Path(min_length=1, max_length=32, description="Folio de la solicitud")]
+
+
+def errores(*codigos: int) -> dict[int | str, dict[str, Any]]:
+    textos = {
+        401: "Sin token o token inválido",
+        403: "El rol no tiene acceso",
+        404: "No existe",
+        409: "Conflicto con el estado actual (el cuerpo dice cuál)",
+        413: "Archivo demasiado grande",
+        415: "Tipo de archivo no admitido",
+        422: "Datos inválidos: `errors` nombra cada campo",
+    }
+    return {c: {"description": textos[c], **PROBLEM} for c in codigos}

@@ -1,0 +1,143 @@
+"""The electoral process as configuration: calendar, entidades, offices, modalities, parties, coalitions.
+
+One declarative TOML file per process under ``shared/procesos/`` (``VMRE_PROCESO``, default ``demo``), read by
+every service. Calendar values are local times in the process time zone (converted to UTC with the rules in
+force on each date — Mexico dropped daylight saving in 2022) or, for drills and demos, ISO 8601 durations
+relative to an anchor instant (``+P30D``, ``-P1D``). Every instant is UTC inside the platform.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+PROCESOS_DIR = Path(__file__).resolve().parent / "procesos"
+_DURATION = TypeAdapter(dt.timedelta)
+
+Modalidad = Literal["postal", "electronica"]
+
+
+class Cargo(BaseModel):
+    clave: str
+    nombre: str
+
+
+class Coalicion(BaseModel):
+    nombre: str
+    partidos: list[str] = Field(min_length=2)
+
+
+class Entidad(BaseModel):
+    nombre: str
+    cargos: list[Cargo] = Field(min_length=1)
+    partidos: list[str]
+    coaliciones: list[Coalicion] = Field(default_factory=list)
+
+
+class Calendario(BaseModel):
+    """Instants in UTC (aware datetimes)."""
+
+    registro_inicio: dt.datetime
+    registro_fin: dt.datetime
+    observaciones_inicio: dt.datetime
+    observaciones_fin: dt.datetime
+    cierre_lnere: dt.datetime
+    aclaracion_dias: int = Field(gt=0)
+    envio_pep_inicio: dt.datetime
+    envio_pep_fin: dt.datetime
+    recepcion_spv_limite: dt.datetime
+    voto_electronico_inicio: dt.datetime
+    voto_electronico_fin: dt.datetime
+    jornada: dt.datetime
+
+    @model_validator(mode="after")
+    def _orden(self) -> Calendario:
+        if not self.registro_inicio < self.registro_fin <= self.cierre_lnere:
+            raise ValueError("el calendario debe cumplir registro_inicio < registro_fin <= cierre_lnere")
+        if not self.voto_electronico_inicio < self.voto_electronico_fin:
+            raise ValueError("voto_electronico_inicio debe ser anterior a voto_electronico_fin")
+        return self
+
+
+class Proceso(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clave: str
+    nombre: str
+    zona_horaria: str
+    modalidades: list[Modalidad]
+    calendario: Calendario
+    partidos: dict[str, str]
+    entidades: dict[str, Entidad]
+
+    @field_validator("entidades")
+    @classmethod
+    def _claves_inegi(cls, value: dict[str, Entidad]) -> dict[str, Entidad]:
+        for clave in value:
+            if len(clave) != 2 or not clave.isdigit() or not 1 <= int(clave) <= 32:
+                raise ValueError(f"clave de entidad inválida: {clave!r} (01..32)")
+        return value
+
+    @model_validator(mode="after")
+    def _partidos_conocidos(self) -> Proceso:
+        for clave, entidad in self.entidades.items():
+            desconocidos = {p for p in entidad.partidos if p not in self.partidos}
+            for coalicion in entidad.coaliciones:
+                desconocidos |= {p for p in coalicion.partidos if p not in entidad.partidos}
+            if desconocidos:
+                raise ValueError(f"entidad {clave}: partidos no declarados {sorted(desconocidos)}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zona_horaria)
+
+    def local(self, instante: dt.datetime) -> dt.datetime:
+        """An instant as shown to people: in the process time zone (Centro)."""
+        return instante.astimezone(self.tz)
+
+
+def _instante(valor: Any, tz: ZoneInfo, ancla: dt.datetime) -> Any:
+    if not isinstance(valor, str):
+        return valor
+    if valor[:1] in "+-" and "P" in valor[:3]:
+        return ancla + _DURATION.validate_python(valor.lstrip("+"))
+    local = dt.datetime.fromisoformat(valor)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=tz)
+    return local.astimezone(dt.UTC)
+
+
+def parse(data: dict[str, Any], ancla: dt.datetime) -> Proceso:
+    tz = ZoneInfo(data.get("zona_horaria", "America/Mexico_City"))
+    calendario = {k: _instante(v, tz, ancla) for k, v in dict(data.get("calendario", {})).items()}
+    return Proceso.model_validate({**data, "calendario": calendario})
+
+
+def ancla_por_omision() -> dt.datetime:
+    """``VMRE_PROCESO_ANCLA`` (ISO instant) so that every service of one run shares it; else now."""
+    valor = os.environ.get("VMRE_PROCESO_ANCLA")
+    if valor:
+        return dt.datetime.fromisoformat(valor).astimezone(dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def cargar(clave: str, ancla: dt.datetime | None = None) -> Proceso:
+    ruta = PROCESOS_DIR / f"{clave}.toml"
+    if not ruta.is_file():
+        disponibles = ", ".join(sorted(p.stem for p in PROCESOS_DIR.glob("*.toml")))
+        raise ValueError(f"no existe el proceso {clave!r} (disponibles: {disponibles})")
+    with ruta.open("rb") as f:
+        return parse(tomllib.load(f), ancla or ancla_por_omision())
+
+
+@lru_cache
+def cargar_cacheado(clave: str) -> Proceso:
+    return cargar(clave)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from shared.proceso import cargar, parse
+
+
+def test_pel2021_convierte_hora_del_centro_con_las_reglas_de_cada_fecha() -> None:
+    p = cargar("pel2021")
+    assert len(p.entidades) == 11
+    assert p.entidades["09"].cargos[0].nombre == "Diputación Migrante"
+    # 10 Mar 2021 12:00 Centro was UTC-6; 5 Jun 2021 08:00 Centro was UTC-5 (daylight saving until 2022).
+    assert p.calendario.registro_fin == dt.datetime(2021, 3, 10, 18, 0, tzinfo=dt.UTC)
+    assert p.calendario.recepcion_spv_limite == dt.datetime(2021, 6, 5, 13, 0, tzinfo=dt.UTC)
+    assert p.calendario.voto_electronico_fin == dt.datetime(2021, 6, 6, 23, 0, tzinfo=dt.UTC)
+    assert p.local(p.calendario.registro_fin).isoformat() == "2021-03-10T12:00:00-06:00"
+
+
+def test_demo_es_relativo_al_ancla_y_comparte_entidades() -> None:
+    ancla = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    demo = cargar("demo", ancla)
+    assert demo.calendario.registro_inicio == ancla - dt.timedelta(days=1)
+    assert demo.calendario.registro_fin == ancla + dt.timedelta(days=30)
+    pel = cargar("pel2021")
+    assert demo.entidades == pel.entidades and demo.partidos == pel.partidos
+
+
+def test_errores_de_configuracion_claros() -> None:
+    with pytest.raises(ValueError, match="no existe el proceso"):
+        cargar("pel1810")
+    base = {
+        "clave": "x",
+        "nombre": "x",
+        "zona_horaria": "America/Mexico_City",
+        "modalidades": ["postal"],
+        "partidos": {"PAN": "PAN"},
+        "calendario": {
+            k: "2021-01-01T00:00"
+            for k in (
+                "registro_inicio",
+                "registro_fin",
+                "observaciones_inicio",
+                "observaciones_fin",
+                "cierre_lnere",
+                "envio_pep_inicio",
+                "envio_pep_fin",
+                "recepcion_spv_limite",
+                "voto_electronico_inicio",
+                "voto_electronico_fin",
+                "jornada",
+            )
+        }
+        | {"aclaracion_dias": 5},
+        "entidades": {"99": {"nombre": "x", "cargos": [{"clave": "g", "nombre": "G"}], "partidos": ["PAN"]}},
+    }
+    with pytest.raises(ValidationError, match="registro_inicio < registro_fin"):
+        parse(base, dt.datetime.now(dt.UTC))
