@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -46,6 +46,8 @@ class ServiceSpec:
     processed: type[ProcessedEventMixin]
     routers: Sequence[APIRouter] = ()
     consumers: Sequence[ConsumerSpec] = ()
+    # Other background loops of the service (e.g. the notification sender), started with the app.
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -156,6 +158,9 @@ def create_service_app(
             runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=consumer.name))
+        if settings.consumers_enabled:
+            for tarea in spec.background:
+                runtime.tasks.append(asyncio.create_task(tarea(runtime)))
         log.info(
             "servicio iniciado",
             extra={

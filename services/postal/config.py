@@ -1,17 +1,36 @@
 from functools import lru_cache
+from pathlib import Path
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, data_dir
+
+DEV_TRANSPORTISTAS = {"mensajeria": SecretStr("secreto-local-mensajeria")}
 
 
 class Settings(ServiceSettings):
-    """Environment: `VMRE_POSTAL_*` (database_url, port, relay_enabled, consumers_enabled, ...)."""
+    """Environment: `VMRE_POSTAL_*` (database_url, port, transportistas, buzon, ...)."""
 
     model_config = SettingsConfigDict(env_prefix="VMRE_POSTAL_", extra="ignore")
 
     service: str = "postal"
     port: int = 8002
+    # Carrier -> shared secret for the webhook signature (JSON: {"dhl": "…"}).
+    transportistas: dict[str, SecretStr] = Field(default_factory=lambda: dict(DEV_TRANSPORTISTAS))
+    buzon: Path = Field(default_factory=lambda: data_dir() / "buzon" / "postal.jsonl")
+
+    @model_validator(mode="after")
+    def _sin_secretos_de_desarrollo(self) -> "Settings":
+        if self.mode != "local" and any(
+            v.get_secret_value() == DEV_TRANSPORTISTAS["mensajeria"].get_secret_value()
+            for v in self.transportistas.values()
+        ):
+            raise ValueError(
+                "VMRE_MODE=production con el secreto de desarrollo de transportistas: configure "
+                "VMRE_POSTAL_TRANSPORTISTAS."
+            )
+        return self
 
 
 @lru_cache

@@ -2,19 +2,46 @@
 
 from fastapi import FastAPI
 
+from services.postal import handlers
+from services.postal.api import router
 from services.postal.config import Settings, get_settings
-from services.postal.models import Outbox, ProcessedEvent
-from shared.web import ServiceSpec, create_service_app
-
-SPEC = ServiceSpec(
-    name="postal",
-    title="VMRE · postal",
-    description="Paquetes Electorales Postales (PEP): integración, envío por mensajería, rastreo; "
-    "recepción de Sobres-Postal-Voto (SPV) en tiempo o extemporáneos.",
-    outbox=Outbox,
-    processed=ProcessedEvent,
-)
+from services.postal.models import Notificacion, Outbox, ProcessedEvent
+from shared.bus.topics import REGISTRO_LNERE_POSTAL
+from shared.notificaciones import BuzonLocal, Notificador
+from shared.proceso import Proceso
+from shared.proceso import cargar as cargar_proceso
+from shared.reloj import Reloj, RelojSistema
+from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or get_settings())
+def create_app(
+    settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    reloj = reloj or RelojSistema()
+    proceso = proceso or cargar_proceso(settings.proceso)
+    buzon = BuzonLocal(settings.buzon)
+
+    async def notificador(runtime: Runtime) -> None:
+        await Notificador(runtime.maker, Notificacion, buzon).run()
+
+    spec = ServiceSpec(
+        name="postal",
+        title="VMRE · postal",
+        description="Paquetes Electorales Postales (PEP): integración al cerrarse la LNERE, envío por "
+        "mensajería, "
+        "rastreo por webhook de los transportistas; recepción de Sobres-Postal-Voto (SPV) en tiempo o "
+        "extemporáneos; resguardo y asignación a mesas; avisos a la ciudadanía.",
+        outbox=Outbox,
+        processed=ProcessedEvent,
+        routers=[router],
+        consumers=[
+            ConsumerSpec(
+                purpose="integracion", topics=[REGISTRO_LNERE_POSTAL], handlers=handlers.build(proceso, reloj)
+            )
+        ],
+        background=[notificador],
+    )
+    app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
+    app.state.handlers = spec.consumers[0].handlers
+    return app

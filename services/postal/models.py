@@ -1,8 +1,15 @@
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
-from shared.db import new_metadata
+from shared.db import UTCDateTime, new_metadata, utcnow
+from shared.notificaciones import NotificacionMixin
 
 
 class Base(DeclarativeBase):
@@ -15,3 +22,77 @@ class Outbox(OutboxMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     pass
+
+
+class Notificacion(NotificacionMixin, Base):
+    pass
+
+
+class Paquete(Base):
+    """One Paquete Electoral Postal (PEP) per postal voter: integrated when registro closes the list."""
+
+    __tablename__ = "paquetes"
+    __table_args__ = (
+        UniqueConstraint("entidad", "numero"),
+        UniqueConstraint("clave_elector"),
+        UniqueConstraint("transportista", "guia"),
+        Index("ix_paquetes_entidad_estado", "entidad", "estado"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2))
+    numero: Mapped[int] = mapped_column(comment="Número en la LNERE de la entidad")
+    folio: Mapped[str] = mapped_column(String(32), unique=True)
+    clave_elector: Mapped[str] = mapped_column(String(18))
+    nombre: Mapped[str] = mapped_column(String(400))
+    calle_numero: Mapped[str] = mapped_column(String(200))
+    ciudad: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    codigo_postal: Mapped[str] = mapped_column(String(20))
+    pais: Mapped[str] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    boletas: Mapped[list[str]] = mapped_column(JSON, comment="Un cargo por boleta")
+    sobres_voto: Mapped[int]
+    lote: Mapped[int] = mapped_column(comment="Lote de envío dentro de la entidad")
+    estado: Mapped[str] = mapped_column(String(16), default="integrado")
+    estado_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="Hora del transportista del último estado"
+    )
+    transportista: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    guia: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    envios: Mapped[int] = mapped_column(default=0)
+    voto_recibido_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    version: Mapped[int] = mapped_column(default=1)
+    integrado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enviado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EventoTransportista(Base):
+    """Every carrier report, once (its own id): a retry or a duplicate changes nothing."""
+
+    __tablename__ = "eventos_transportista"
+
+    transportista: Mapped[str] = mapped_column(String(32), primary_key=True)
+    evento_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    guia: Mapped[str] = mapped_column(String(64))
+    estado: Mapped[str] = mapped_column(String(16))
+    ocurrido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resultado: Mapped[str] = mapped_column(String(16), comment="aplicado, ignorado (no avanza) o sin_paquete")
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    detalle: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Sobre(Base):
+    """A Sobre-Postal-Voto received at INE, scanned by its barcode (the clave de elector)."""
+
+    __tablename__ = "sobres"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clave_elector: Mapped[str] = mapped_column(String(18), index=True)
+    paquete_id: Mapped[int | None] = mapped_column(ForeignKey("paquetes.id"), nullable=True)
+    entidad: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    clasificacion: Mapped[str] = mapped_column(String(16))
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    operador: Mapped[str] = mapped_column(String(200))
+    mesa: Mapped[int | None] = mapped_column(nullable=True)

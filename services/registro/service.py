@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro import domain, repository
@@ -134,7 +135,7 @@ async def verificar_periodo(
 # --- events and audit ---------------------------------------------------------------------------------
 
 
-def _auditar(
+async def _auditar(
     session: AsyncSession,
     folio: str | None,
     actor: Principal | None,
@@ -142,8 +143,8 @@ def _auditar(
     ahora: dt.datetime,
     **detalle: Any,
 ) -> None:
-    session.add(
-        Auditoria(
+    await session.execute(
+        insert(Auditoria).values(
             folio=folio,
             actor=actor.sub if actor else CIUDADANIA,
             rol=actor.rol.value if actor else CIUDADANIA,
@@ -154,12 +155,12 @@ def _auditar(
     )
 
 
-def _publicar_cambio(
+async def _publicar_cambio(
     session: AsyncSession, solicitud: Solicitud, event_type: str, ahora: dt.datetime
 ) -> None:
     solicitud.version += 1
     solicitud.actualizada_at = ahora
-    stage(
+    await stage(
         session,
         Outbox,
         REGISTRO_SOLICITUD,
@@ -238,7 +239,7 @@ async def solicitar(
             folio=solicitud.folio,
             estado=solicitud.estado,
         )
-    stage(
+    await stage(
         session,
         Outbox,
         REGISTRO_SOLICITUD,
@@ -256,7 +257,7 @@ async def solicitar(
             ),
         ),
     )
-    _auditar(session, solicitud.folio, actor, "solicitud_recibida", ahora, canal=canal)
+    await _auditar(session, solicitud.folio, actor, "solicitud_recibida", ahora, canal=canal)
     return solicitud
 
 
@@ -322,8 +323,8 @@ async def dictaminar(
         if dictamen.resultado == "improcedente"
         else None
     )
-    _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
-    _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
+    await _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
     return solicitud
 
 
@@ -341,8 +342,8 @@ async def pedir_aclaracion(
     solicitud.estado = Estado.EN_ACLARACION.value
     solicitud.motivos = list(dict.fromkeys(datos.motivos))
     solicitud.plazo_aclaracion = ahora + dt.timedelta(days=proceso.calendario.aclaracion_dias)
-    _publicar_cambio(session, solicitud, eventos.SOLICITUD_ACLARACION_SOLICITADA, ahora)
-    _auditar(session, folio, operador, "aclaracion_solicitada", ahora, motivos=solicitud.motivos)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_ACLARACION_SOLICITADA, ahora)
+    await _auditar(session, folio, operador, "aclaracion_solicitada", ahora, motivos=solicitud.motivos)
     return solicitud
 
 
@@ -378,8 +379,8 @@ async def corregir(
     solicitud.estado = Estado.RECIBIDA.value
     solicitud.motivos = []
     solicitud.plazo_aclaracion = None
-    _publicar_cambio(session, solicitud, eventos.SOLICITUD_CORREGIDA, ahora)
-    _auditar(
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_CORREGIDA, ahora)
+    await _auditar(
         session,
         folio,
         None,
@@ -399,8 +400,8 @@ async def dar_de_baja(
     solicitud.estado = Estado.BAJA.value
     solicitud.motivos = [datos.motivo]
     solicitud.plazo_aclaracion = None
-    _publicar_cambio(session, solicitud, eventos.SOLICITUD_DADA_DE_BAJA, ahora)
-    _auditar(session, folio, operador, "baja", ahora, motivo=datos.motivo)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DADA_DE_BAJA, ahora)
+    await _auditar(session, folio, operador, "baja", ahora, motivo=datos.motivo)
     return solicitud
 
 
@@ -429,8 +430,8 @@ async def cambiar_modalidad(
     if errores:
         raise Problem(422, "Faltan datos para la nueva modalidad.", errors=errores)
     anterior, solicitud.modalidad = solicitud.modalidad, datos.modalidad
-    _publicar_cambio(session, solicitud, eventos.SOLICITUD_MODALIDAD_CAMBIADA, ahora)
-    _auditar(session, folio, None, "cambio_modalidad", ahora, anterior=anterior, nueva=datos.modalidad)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_MODALIDAD_CAMBIADA, ahora)
+    await _auditar(session, folio, None, "cambio_modalidad", ahora, anterior=anterior, nueva=datos.modalidad)
     return solicitud
 
 
@@ -501,8 +502,10 @@ async def guardar_documento(
         anterior = documento.sha256
         documento.content_type, documento.tamano, documento.sha256 = content_type, len(contenido), sha256
         documento.contenido, documento.recibido_at = contenido, ahora
-        _auditar(session, folio, None, "documento_reemplazado", ahora, tipo=tipo, sha256_anterior=anterior)
-    _auditar(session, folio, None, "documento", ahora, tipo=tipo, sha256=sha256, tamano=len(contenido))
+        await _auditar(
+            session, folio, None, "documento_reemplazado", ahora, tipo=tipo, sha256_anterior=anterior
+        )
+    await _auditar(session, folio, None, "documento", ahora, tipo=tipo, sha256=sha256, tamano=len(contenido))
     await session.flush()
     return documento
 
@@ -555,7 +558,7 @@ async def observar(
     )
     session.add(observacion)
     await session.flush()
-    _auditar(
+    await _auditar(
         session, folio, partido, "observacion", ahora, observacion=observacion.id, partido=partido.partido
     )
     return observacion
@@ -571,7 +574,7 @@ async def resolver_observacion(
         raise Problem(409, f"La observación ya fue resuelta ({observacion.estado}).", slug="ya-resuelta")
     observacion.estado, observacion.respuesta = datos.resultado, datos.respuesta
     observacion.resuelta_por, observacion.resuelta_at = operador.sub, ahora
-    _auditar(
+    await _auditar(
         session,
         observacion.folio,
         operador,
@@ -642,6 +645,7 @@ async def cerrar_lnere(
             data: BaseModel = eventos.InscritoPostal(
                 entidad=entidad,
                 numero=numero,
+                folio=s.folio,
                 clave_elector=s.clave_elector,
                 **nombre,
                 domicilio=eventos.DomicilioPostal(
@@ -651,8 +655,10 @@ async def cerrar_lnere(
                     codigo_postal=s.codigo_postal,
                     pais=s.pais,
                 ),
+                email=s.email,
+                telefono=s.telefono,
             )
-            stage(
+            await stage(
                 session,
                 Outbox,
                 REGISTRO_LNERE_POSTAL,
@@ -668,7 +674,7 @@ async def cerrar_lnere(
             data = eventos.InscritoElectronica(
                 entidad=entidad, numero=numero, **nombre, email=s.email, telefono=s.telefono
             )
-            stage(
+            await stage(
                 session,
                 Outbox,
                 REGISTRO_LNERE_ELECTRONICA,
@@ -682,7 +688,7 @@ async def cerrar_lnere(
     postal = sum(c["postal"] for c in por_pais.values())
     electronica = sum(c["electronica"] for c in por_pais.values())
     cierre.total, cierre.postal, cierre.electronica = len(inscritas), postal, electronica
-    stage(
+    await stage(
         session,
         Outbox,
         REGISTRO_LNERE,
@@ -700,7 +706,7 @@ async def cerrar_lnere(
             ),
         ),
     )
-    _auditar(
+    await _auditar(
         session,
         None,
         admin,
@@ -864,5 +870,5 @@ async def cargar_lote(
             slug="lote-rechazado",
             reporte=reporte.model_dump(mode="json"),
         )
-    _auditar(session, None, operador, "lote", ahora, cargadas=cargadas, rechazadas=len(rechazadas))
+    await _auditar(session, None, operador, "lote", ahora, cargadas=cargadas, rechazadas=len(rechazadas))
     return ReporteLote(recibidas=recibidas, cargadas=cargadas, rechazadas=rechazadas, aplicado=True)

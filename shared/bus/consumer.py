@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy import String, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,9 +54,10 @@ async def apply_once(
     )
     if seen.first() is not None:
         return False
-    session.add(processed(consumer=consumer, event_id=envelope.event_id))  # type: ignore[call-arg]
-    # Flush first: a concurrent duplicate fails here on the primary key, before any effect.
-    await session.flush()
+    # Insert first: a concurrent duplicate fails here on the primary key, before any effect.
+    await session.execute(
+        insert(processed).values(consumer=consumer, event_id=envelope.event_id, processed_at=utcnow())
+    )
     await handler(session, envelope)
     return True
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Index, Integer, String, Text, func, select, update
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -47,15 +47,17 @@ class OutboxMixin:
         return (Index("ix_outbox_unpublished", "published_at", "id"),)
 
 
-def stage(session: AsyncSession, outbox: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
-    """Add the event to the caller's transaction. Never talks to Kafka."""
-    session.add(
-        outbox(  # type: ignore[call-arg]
+async def stage(session: AsyncSession, outbox: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
+    """Add the event to the caller's transaction. Never talks to Kafka. A plain INSERT (no ORM object kept in
+    the session), so a transaction that stages thousands of events stays linear."""
+    await session.execute(
+        insert(outbox).values(
             event_id=envelope.event_id,
             topic=topic,
             key=envelope.aggregate_id,
             event_type=envelope.event_type,
             payload=envelope.model_dump_json(),
+            created_at=utcnow(),
         )
     )
     session.info[STAGED_FLAG] = True

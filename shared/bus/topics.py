@@ -10,12 +10,21 @@ REGISTRO_LNERE = "vmre.registro.lnere"
 REGISTRO_LNERE_POSTAL = "vmre.registro.lnere_postal"
 REGISTRO_LNERE_ELECTRONICA = "vmre.registro.lnere_electronica"
 
+POSTAL_PAQUETE = "vmre.postal.paquete"
+POSTAL_SOBRE = "vmre.postal.sobre"
+POSTAL_VOTO = "vmre.postal.voto"
+POSTAL_MESA = "vmre.postal.mesa"
+
 # topic -> producing service
 TOPICS: dict[str, str] = {
     REGISTRO_SOLICITUD: "registro",
     REGISTRO_LNERE: "registro",
     REGISTRO_LNERE_POSTAL: "registro",
     REGISTRO_LNERE_ELECTRONICA: "registro",
+    POSTAL_PAQUETE: "postal",
+    POSTAL_SOBRE: "postal",
+    POSTAL_VOTO: "postal",
+    POSTAL_MESA: "postal",
 }
 
 

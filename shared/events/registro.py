@@ -3,7 +3,8 @@
 - ``vmre.registro.solicitud``: the life of an application (tablero counts them): no names, no clave.
 - ``vmre.registro.lnere``: an entidad's list was closed, with its aggregate figures.
 - ``vmre.registro.lnere_postal``: one per postal voter (postal prints and ships the PEP: name, address,
-  and the clave de elector printed on the return envelope).
+  the clave de elector printed on the return envelope, the folio for the citizen's lookup, and contact for
+  the shipping notices).
 - ``vmre.registro.lnere_electronica``: one per internet voter (electronico sends credentials: name and
   contact). No address, no clave.
 """
@@ -67,11 +68,14 @@ class DomicilioPostal(BaseModel):
 class InscritoPostal(BaseModel):
     entidad: str
     numero: int = Field(description="Número en la LNERE de la entidad")
+    folio: str = Field(description="La persona consulta su paquete con él")
     clave_elector: str = Field(description="Va impresa en el sobre de retorno (LGIPE 342)")
     nombre: str
     apellido_paterno: str
     apellido_materno: str
     domicilio: DomicilioPostal
+    email: str | None = Field(default=None, description="Avisos de envío, entrega y recepción del voto")
+    telefono: str | None = None
 
 
 class InscritoElectronica(BaseModel):

@@ -120,11 +120,14 @@ async def test_cierre_numera_publica_lo_minimo_y_es_idempotente(registro: Regist
     assert set(postal[0]["data"]) == {
         "entidad",
         "numero",
+        "folio",
         "clave_elector",
         "nombre",
         "apellido_paterno",
         "apellido_materno",
         "domicilio",
+        "email",
+        "telefono",
     }
     assert (
         postal[0]["data"]["clave_elector"] == solicitud(0)["clave_elector"]

@@ -1,0 +1,557 @@
+"""postal use cases: integrate, ship, track, receive SPVs, assign mesas. Stage events; never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.postal.domain import RANGO, Clasificacion, EstadoPaquete, avanza, clasificar, mesas
+from services.postal.models import EventoTransportista, Notificacion, Outbox, Paquete, Sobre
+from services.postal.schemas import EnvioIn, EventoTransportistaIn, ReenvioIn
+from shared.auth import Principal
+from shared.bus.envelope import Envelope
+from shared.bus.outbox import stage
+from shared.bus.topics import POSTAL_MESA, POSTAL_PAQUETE, POSTAL_SOBRE, POSTAL_VOTO
+from shared.db import insert_if_absent
+from shared.events import postal as eventos
+from shared.events import registro as eventos_registro
+from shared.notificaciones import encolar
+from shared.problems import Problem
+from shared.proceso import Proceso
+
+PAQUETES_POR_LOTE = 500
+AVISOS = {
+    EstadoPaquete.ENVIADO: "Su Paquete Electoral Postal fue enviado ({transportista}, guía {guia}).",
+    EstadoPaquete.ENTREGADO: "Su Paquete Electoral Postal fue entregado. "
+    "Devuelva su voto antes del {limite}.",
+    EstadoPaquete.NO_ENTREGADO: "No se pudo entregar su Paquete Electoral Postal. "
+    "Revise su domicilio con el INE.",
+}
+
+
+async def _evento_paquete(
+    session: AsyncSession,
+    *,
+    entidad: str,
+    numero: int,
+    pais: str,
+    estado: str,
+    lote: int,
+    transportista: str | None,
+    version: int,
+    ocurrido_at: dt.datetime,
+) -> None:
+    await stage(
+        session,
+        Outbox,
+        POSTAL_PAQUETE,
+        Envelope.new(
+            event_type=eventos.paquete_event_type(estado),
+            source="postal",
+            aggregate_id=f"{entidad}-{numero:07d}",
+            aggregate_version=version,
+            data=eventos.PaqueteActualizado(
+                entidad=entidad,
+                numero=numero,
+                pais=pais,
+                estado=estado,
+                lote=lote,
+                transportista=transportista,
+                ocurrido_at=ocurrido_at,
+            ),
+        ),
+    )
+
+
+async def _publicar(session: AsyncSession, paquete: Paquete, ocurrido_at: dt.datetime) -> None:
+    paquete.version += 1
+    await _evento_paquete(
+        session,
+        entidad=paquete.entidad,
+        numero=paquete.numero,
+        pais=paquete.pais,
+        estado=paquete.estado,
+        lote=paquete.lote,
+        transportista=paquete.transportista,
+        version=paquete.version,
+        ocurrido_at=ocurrido_at,
+    )
+
+
+async def _avisar(
+    session: AsyncSession, paquete: Paquete, plantilla: str, mensaje: str, ahora: dt.datetime
+) -> None:
+    await encolar(
+        session,
+        Notificacion,
+        email=paquete.email,
+        telefono=paquete.telefono,
+        plantilla=plantilla,
+        mensaje=mensaje,
+        referencia=paquete.folio,
+        ahora=ahora,
+    )
+
+
+# --- integration (event from registro) ----------------------------------------------------------------
+
+
+async def integrar(
+    session: AsyncSession, inscrito: eventos_registro.InscritoPostal, proceso: Proceso, ahora: dt.datetime
+) -> bool:
+    """One PEP per postal voter: one ballot per office of the entidad, a sobre-voto per ballot, the return
+    envelope printed with the clave de elector. A replayed close creates nothing twice."""
+    entidad = proceso.entidades.get(inscrito.entidad)
+    if entidad is None:
+        raise ValueError(f"entidad {inscrito.entidad} fuera del proceso {proceso.clave}")
+    d = inscrito.domicilio
+    nombre = " ".join(p for p in (inscrito.nombre, inscrito.apellido_paterno, inscrito.apellido_materno) if p)
+    boletas = [c.clave for c in entidad.cargos]
+    nuevo = await insert_if_absent(
+        session,
+        Paquete,
+        {
+            "entidad": inscrito.entidad,
+            "numero": inscrito.numero,
+            "folio": inscrito.folio,
+            "clave_elector": inscrito.clave_elector,
+            "nombre": nombre,
+            "calle_numero": d.calle_numero,
+            "ciudad": d.ciudad,
+            "region": d.region,
+            "codigo_postal": d.codigo_postal,
+            "pais": d.pais,
+            "email": inscrito.email,
+            "telefono": inscrito.telefono,
+            "boletas": boletas,
+            "sobres_voto": len(boletas),
+            "lote": (inscrito.numero - 1) // PAQUETES_POR_LOTE + 1,
+            "estado": EstadoPaquete.INTEGRADO.value,
+            "envios": 0,
+            "version": 1,
+            "integrado_at": ahora,
+        },
+        conflict=["entidad", "numero"],
+    )
+    if nuevo:
+        await _evento_paquete(
+            session,
+            entidad=inscrito.entidad,
+            numero=inscrito.numero,
+            pais=d.pais,
+            estado=EstadoPaquete.INTEGRADO.value,
+            lote=(inscrito.numero - 1) // PAQUETES_POR_LOTE + 1,
+            transportista=None,
+            version=1,
+            ocurrido_at=ahora,
+        )
+    return nuevo
+
+
+async def _paquete(session: AsyncSession, entidad: str, numero: int) -> Paquete:
+    paquete = (
+        await session.execute(
+            select(Paquete).where(Paquete.entidad == entidad, Paquete.numero == numero).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if paquete is None:
+        raise Problem(404, f"No hay paquete {numero} en la entidad {entidad}.")
+    return paquete
+
+
+# --- shipping and tracking ----------------------------------------------------------------------------
+
+
+async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora: dt.datetime) -> int:
+    """Record the shipment of packages: carrier and tracking number. All or nothing: a package already
+    shipped, an unknown one or a repeated tracking number refuses the whole file."""
+    guias = [p.guia for p in datos.paquetes]
+    repetidas = sorted({g for g in guias if guias.count(g) > 1}) if len(set(guias)) != len(guias) else []
+    if repetidas:
+        raise Problem(
+            422,
+            f"Guías repetidas en el envío: {', '.join(repetidas[:10])}.",
+            errors=[{"campo": "paquetes", "mensaje": "Cada paquete lleva su propia guía."}],
+        )
+    for item in datos.paquetes:
+        try:
+            fila = (
+                await session.execute(
+                    update(Paquete)
+                    .where(
+                        Paquete.entidad == item.entidad,
+                        Paquete.numero == item.numero,
+                        Paquete.estado == EstadoPaquete.INTEGRADO.value,
+                    )
+                    .values(
+                        estado=EstadoPaquete.ENVIADO.value,
+                        estado_at=ahora,
+                        transportista=datos.transportista,
+                        guia=item.guia,
+                        envios=Paquete.envios + 1,
+                        enviado_at=ahora,
+                        version=Paquete.version + 1,
+                    )
+                    .returning(
+                        Paquete.pais,
+                        Paquete.lote,
+                        Paquete.version,
+                        Paquete.email,
+                        Paquete.telefono,
+                        Paquete.folio,
+                    )
+                )
+            ).first()
+        except IntegrityError as exc:
+            raise Problem(
+                409,
+                f"La guía {item.guia} de {datos.transportista} ya está asignada a otro paquete.",
+                slug="guia-duplicada",
+            ) from exc
+        if fila is None:
+            paquete = await _paquete(session, item.entidad, item.numero)  # 404 if it does not exist
+            raise Problem(
+                409,
+                f"El paquete {item.entidad}-{item.numero} ya está en estado {paquete.estado}.",
+                slug="transicion-invalida",
+                entidad=item.entidad,
+                numero=item.numero,
+            )
+        pais, lote, version, email, telefono, folio = fila
+        await _evento_paquete(
+            session,
+            entidad=item.entidad,
+            numero=item.numero,
+            pais=pais,
+            estado=EstadoPaquete.ENVIADO.value,
+            lote=lote,
+            transportista=datos.transportista,
+            version=version,
+            ocurrido_at=ahora,
+        )
+        await encolar(
+            session,
+            Notificacion,
+            email=email,
+            telefono=telefono,
+            plantilla="paquete_enviado",
+            mensaje=AVISOS[EstadoPaquete.ENVIADO].format(transportista=datos.transportista, guia=item.guia),
+            referencia=folio,
+            ahora=ahora,
+        )
+    return len(datos.paquetes)
+
+
+async def _asignar_guia(
+    session: AsyncSession,
+    paquete: Paquete,
+    transportista: str,
+    guia: str,
+    ahora: dt.datetime,
+    proceso: Proceso,
+) -> None:
+    ocupada = (
+        await session.execute(
+            select(Paquete.id).where(
+                Paquete.transportista == transportista, Paquete.guia == guia, Paquete.id != paquete.id
+            )
+        )
+    ).first()
+    if ocupada:
+        raise Problem(
+            409, f"La guía {guia} de {transportista} ya está asignada a otro paquete.", slug="guia-duplicada"
+        )
+    paquete.estado, paquete.estado_at = EstadoPaquete.ENVIADO.value, ahora
+    paquete.transportista, paquete.guia = transportista, guia
+    paquete.envios += 1
+    paquete.enviado_at = ahora
+    await _publicar(session, paquete, ahora)
+    await _avisar(
+        session,
+        paquete,
+        "paquete_enviado",
+        AVISOS[EstadoPaquete.ENVIADO].format(transportista=transportista, guia=guia),
+        ahora,
+    )
+
+
+async def reenviar(
+    session: AsyncSession, entidad: str, numero: int, datos: ReenvioIn, proceso: Proceso, ahora: dt.datetime
+) -> Paquete:
+    """Resend an undelivered or returned package, to a corrected address, with a new tracking number."""
+    paquete = await _paquete(session, entidad, numero)
+    if paquete.estado not in (EstadoPaquete.NO_ENTREGADO, EstadoPaquete.DEVUELTO):
+        raise Problem(
+            409,
+            f"Solo se reenvía un paquete no entregado o devuelto (está {paquete.estado}).",
+            slug="transicion-invalida",
+        )
+    if datos.domicilio is not None:
+        for campo, valor in datos.domicilio.model_dump(exclude_unset=True).items():
+            setattr(paquete, campo, valor)
+    await _asignar_guia(session, paquete, datos.transportista, datos.guia, ahora, proceso)
+    return paquete
+
+
+async def evento_transportista(
+    session: AsyncSession,
+    transportista: str,
+    evento: EventoTransportistaIn,
+    proceso: Proceso,
+    ahora: dt.datetime,
+) -> str:
+    """Apply one carrier report once. Returns aplicado, ignorado (would move backwards or repeats),
+    duplicado (same carrier event id seen before) or sin_paquete (unknown tracking number)."""
+    visto = await session.get(EventoTransportista, (transportista, evento.evento_id))
+    if visto is not None:
+        return "duplicado"
+    paquete = (
+        await session.execute(
+            select(Paquete)
+            .where(Paquete.transportista == transportista, Paquete.guia == evento.guia)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    nuevo = EstadoPaquete(evento.estado)
+    if paquete is None:
+        resultado = "sin_paquete"
+    elif avanza(EstadoPaquete(paquete.estado), paquete.estado_at, nuevo, evento.ocurrido_at):
+        paquete.estado, paquete.estado_at = nuevo.value, evento.ocurrido_at
+        await _publicar(session, paquete, evento.ocurrido_at)
+        if nuevo in AVISOS:
+            limite = proceso.local(proceso.calendario.recepcion_spv_limite)
+            await _avisar(
+                session,
+                paquete,
+                f"paquete_{nuevo.value}",
+                AVISOS[nuevo].format(limite=f"{limite:%d/%m/%Y %H:%M} (hora del Centro)"),
+                ahora,
+            )
+        resultado = "aplicado"
+    else:
+        resultado = "ignorado"
+    if paquete is not None:
+        await session.flush()
+        session.expunge(paquete)  # a file of thousands of reports keeps the session small
+    inserted = await insert_if_absent(
+        session,
+        EventoTransportista,
+        {
+            "transportista": transportista,
+            "evento_id": evento.evento_id,
+            "guia": evento.guia,
+            "estado": evento.estado,
+            "ocurrido_at": evento.ocurrido_at,
+            "resultado": resultado,
+            "recibido_at": ahora,
+            "detalle": {"detalle": evento.detalle} if evento.detalle else {},
+        },
+        conflict=["transportista", "evento_id"],
+    )
+    if not inserted:  # a concurrent delivery of the same report won the race: undo by failing this one
+        raise Problem(409, "Evento en proceso por otra petición; reintente.", slug="evento-concurrente")
+    return resultado
+
+
+async def destruir(session: AsyncSession, entidad: str, numero: int, ahora: dt.datetime) -> Paquete:
+    """A returned package is destroyed before party representatives."""
+    paquete = await _paquete(session, entidad, numero)
+    if paquete.estado != EstadoPaquete.DEVUELTO:
+        raise Problem(
+            409, f"Solo se destruye un paquete devuelto (está {paquete.estado}).", slug="transicion-invalida"
+        )
+    paquete.estado, paquete.estado_at = EstadoPaquete.DESTRUIDO.value, ahora
+    await _publicar(session, paquete, ahora)
+    return paquete
+
+
+# --- SPV reception ------------------------------------------------------------------------------------
+
+
+async def recibir_sobre(
+    session: AsyncSession, clave_elector: str, proceso: Proceso, operador: Principal, ahora: dt.datetime
+) -> Sobre:
+    """Scan a returned SPV. On time and first: the voter is marked "votó". Late, unknown or repeated SPVs
+    are kept and reported, never counted."""
+    paquete = (
+        await session.execute(select(Paquete).where(Paquete.clave_elector == clave_elector))
+    ).scalar_one_or_none()
+    limite = proceso.calendario.recepcion_spv_limite
+    clasificacion = clasificar(ahora, limite, paquete is not None, False)
+    if paquete is not None and clasificacion == Clasificacion.EN_TIEMPO:
+        # Atomic "first one wins": concurrent scans of one voter's envelope mark it once.
+        marcado = await session.execute(
+            update(Paquete)
+            .where(Paquete.id == paquete.id, Paquete.voto_recibido_at.is_(None))
+            .values(voto_recibido_at=ahora, version=Paquete.version + 1)
+        )
+        if not marcado.rowcount:  # type: ignore[attr-defined]
+            clasificacion = Clasificacion.DUPLICADO
+    elif paquete is not None and paquete.voto_recibido_at is not None:
+        clasificacion = Clasificacion.DUPLICADO
+    sobre = Sobre(
+        clave_elector=clave_elector,
+        paquete_id=paquete.id if paquete else None,
+        entidad=paquete.entidad if paquete else None,
+        clasificacion=clasificacion.value,
+        recibido_at=ahora,
+        operador=operador.sub,
+    )
+    session.add(sobre)
+    await session.flush()
+    await stage(
+        session,
+        Outbox,
+        POSTAL_SOBRE,
+        Envelope.new(
+            event_type=eventos.SOBRE_RECIBIDO,
+            source="postal",
+            aggregate_id=f"sobre-{sobre.id}",
+            data=eventos.SobreRecibido(
+                entidad=sobre.entidad,
+                numero=paquete.numero if paquete else None,
+                clasificacion=clasificacion.value,
+                recibido_at=ahora,
+            ),
+        ),
+    )
+    if clasificacion == Clasificacion.EN_TIEMPO:
+        assert paquete is not None
+        await stage(
+            session,
+            Outbox,
+            POSTAL_VOTO,
+            Envelope.new(
+                event_type=eventos.VOTO_REGISTRADO,
+                source="postal",
+                aggregate_id=f"{paquete.entidad}-{paquete.numero:07d}",
+                data=eventos.VotoRegistrado(
+                    entidad=paquete.entidad, numero=paquete.numero, recibido_at=ahora
+                ),
+            ),
+        )
+        await _avisar(
+            session,
+            paquete,
+            "voto_recibido",
+            "El INE recibió su voto postal a tiempo. Gracias por votar.",
+            ahora,
+        )
+    return sobre
+
+
+# --- custody: assignment to mesas ---------------------------------------------------------------------
+
+
+async def asignar_mesas(
+    session: AsyncSession, entidad: str, proceso: Proceso, ahora: dt.datetime, maximo: int = 1500
+) -> list[int]:
+    """On election day: the entidad's on-time SPVs into MEC of at most ``maximo`` each. Idempotent."""
+    if entidad not in proceso.entidades:
+        raise Problem(404, f"La entidad {entidad} no participa en el proceso.")
+    if ahora < proceso.calendario.recepcion_spv_limite:
+        raise Problem(
+            409, "Las mesas se integran al cerrar la recepción de sobres.", slug="recepcion-abierta"
+        )
+    sobres = list(
+        (
+            await session.execute(
+                select(Sobre)
+                .where(Sobre.entidad == entidad, Sobre.clasificacion == Clasificacion.EN_TIEMPO.value)
+                .order_by(Sobre.id)
+            )
+        ).scalars()
+    )
+    if sobres and all(s.mesa is not None for s in sobres):
+        return [c for _, c in sorted(Counter(s.mesa for s in sobres).items())]
+    tamanos = mesas(len(sobres), maximo)
+    i = 0
+    for mesa, tamano in enumerate(tamanos, start=1):
+        for sobre in sobres[i : i + tamano]:
+            sobre.mesa = mesa
+        i += tamano
+        await stage(
+            session,
+            Outbox,
+            POSTAL_MESA,
+            Envelope.new(
+                event_type=eventos.MESA_ASIGNADA,
+                source="postal",
+                aggregate_id=f"{entidad}-mesa-{mesa}",
+                data=eventos.MesaAsignada(entidad=entidad, mesa=mesa, sobres=tamano),
+            ),
+        )
+    return tamanos
+
+
+# --- figures ------------------------------------------------------------------------------------------
+
+
+async def estadisticas(session: AsyncSession, proceso: Proceso) -> dict[str, Any]:
+    por_entidad: dict[str, Counter[str]] = defaultdict(Counter)
+    por_pais: dict[str, Counter[str]] = defaultdict(Counter)
+    for entidad, pais, estado, votos, n in (
+        await session.execute(
+            select(
+                Paquete.entidad,
+                Paquete.pais,
+                Paquete.estado,
+                func.count(Paquete.voto_recibido_at),
+                func.count(),
+            ).group_by(Paquete.entidad, Paquete.pais, Paquete.estado)
+        )
+    ).all():
+        for destino, clave in ((por_entidad, entidad), (por_pais, pais)):
+            destino[clave]["paquetes"] += n
+            destino[clave][estado] += n
+            destino[clave]["votos_en_tiempo"] += votos
+    sobres: dict[str, Counter[str]] = defaultdict(Counter)
+    por_dia: dict[str, Counter[str]] = defaultdict(Counter)
+    for entidad, clasificacion, recibido_at in (
+        await session.execute(select(Sobre.entidad, Sobre.clasificacion, Sobre.recibido_at))
+    ).all():
+        sobres[entidad or "sin_entidad"][clasificacion] += 1
+        por_dia[proceso.local(recibido_at).date().isoformat()][clasificacion] += 1
+    for clave, c in por_entidad.items():
+        c["extemporaneos"] = sobres[clave]["extemporaneo"]
+    total = sum(c["paquetes"] for c in por_entidad.values())
+    votos = sum(c["votos_en_tiempo"] for c in por_entidad.values())
+    return {
+        "paquetes": total,
+        "votos_en_tiempo": votos,
+        "tasa_retorno": f"{(100 * votos / total):.2f}" if total else "0.00",
+        "sobres": dict(Counter(s for c in sobres.values() for s in c.elements())),
+        "por_entidad": {k: dict(v) for k, v in sorted(por_entidad.items())},
+        "por_pais": {k: dict(v) for k, v in sorted(por_pais.items())},
+        "sobres_por_dia": {k: dict(v) for k, v in sorted(por_dia.items())},
+    }
+
+
+async def en_transito(session: AsyncSession, entidad: str | None, ahora: dt.datetime) -> list[dict[str, Any]]:
+    """Packages still on their way and for how long: the OPLs' early warning."""
+    query = select(Paquete).where(
+        Paquete.estado.in_([EstadoPaquete.ENVIADO.value, EstadoPaquete.EN_TRANSITO.value])
+    )
+    if entidad:
+        query = query.where(Paquete.entidad == entidad)
+    filas = (await session.execute(query.order_by(Paquete.enviado_at))).scalars()
+    return [
+        {
+            "entidad": p.entidad,
+            "numero": p.numero,
+            "pais": p.pais,
+            "estado": p.estado,
+            "transportista": p.transportista,
+            "dias": round((ahora - p.enviado_at).total_seconds() / 86400, 1) if p.enviado_at else None,
+        }
+        for p in filas
+    ]
+
+
+def rango(estado: str) -> int:
+    return RANGO[EstadoPaquete(estado)]

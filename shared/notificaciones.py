@@ -1,0 +1,139 @@
+"""Notifications to citizens (email, SMS) through an outbox: staged in the same transaction as the change
+that causes them, delivered afterwards by a sender. The only sink here is a local one — JSON lines in a file
+(``var/buzon/<servicio>.jsonl``) that a developer or a test can read; a real gateway is an outside edge."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from sqlalchemy import String, Text, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class NotificacionMixin:
+    __tablename__ = "notificaciones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canal: Mapped[str] = mapped_column(String(8))
+    destino: Mapped[str] = mapped_column(String(254))
+    plantilla: Mapped[str] = mapped_column(String(64))
+    mensaje: Mapped[str] = mapped_column(Text)
+    referencia: Mapped[str] = mapped_column(String(64))
+    creada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enviada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+async def encolar(
+    session: AsyncSession,
+    model: type[NotificacionMixin],
+    *,
+    email: str | None,
+    telefono: str | None,
+    plantilla: str,
+    mensaje: str,
+    referencia: str,
+    ahora: dt.datetime,
+) -> None:
+    filas = [
+        {
+            "canal": canal,
+            "destino": destino,
+            "plantilla": plantilla,
+            "mensaje": mensaje,
+            "referencia": referencia,
+            "creada_at": ahora,
+        }
+        for canal, destino in (("email", email), ("sms", telefono))
+        if destino
+    ]
+    if filas:
+        await session.execute(insert(model), filas)
+
+
+class BuzonLocal:
+    """Development sink: one JSON line per delivered message."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def entregar(self, mensajes: list[dict[str, str]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for m in mensajes:
+                f.write(json.dumps(m, ensure_ascii=False) + "\n")
+
+    def leer(self) -> list[dict[str, str]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+
+
+class Notificador:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        model: type[NotificacionMixin],
+        buzon: BuzonLocal,
+        poll_interval: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.maker, self.model, self.buzon = maker, model, buzon
+        self.poll_interval, self.batch_size = poll_interval, batch_size
+
+    async def enviar_pendientes(self) -> int:
+        async with self.maker() as session, session.begin():
+            filas = (
+                (
+                    await session.execute(
+                        select(self.model)
+                        .where(self.model.enviada_at.is_(None))
+                        .order_by(self.model.id)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not filas:
+                return 0
+            await asyncio.to_thread(
+                self.buzon.entregar,
+                [
+                    {
+                        "canal": f.canal,
+                        "destino": f.destino,
+                        "plantilla": f.plantilla,
+                        "mensaje": f.mensaje,
+                        "referencia": f.referencia,
+                        "creada_at": f.creada_at.isoformat(),
+                    }
+                    for f in filas
+                ],
+            )
+            await session.execute(
+                update(self.model).where(self.model.id.in_([f.id for f in filas])).values(enviada_at=utcnow())
+            )
+        return len(filas)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.enviar_pendientes() >= self.batch_size:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "notificaciones: error al entregar, se reintenta", extra={"error": type(exc).__name__}
+                )
+            await asyncio.sleep(self.poll_interval)

@@ -1,0 +1,281 @@
+"""postal: integration from registro's events, shipping, carrier tracking, SPV reception and its deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from services.postal.domain import mesas
+from services.postal.models import Notificacion, Outbox, Paquete, Sobre
+from services.postal.service import recibir_sobre
+from shared.auth import Principal, Rol
+from shared.events import postal as eventos
+from shared.notificaciones import Notificador
+from shared.proceso import PROCESOS_DIR, parse
+from tests.factories import clave
+from tests.postal.conftest import Postal, firmar, inscrito
+from tests.registro.conftest import centro
+
+Token = Callable[..., dict[str, str]]
+
+
+async def enviar(postal: Postal, token: Token, numeros: list[int], entidad: str = "09") -> None:
+    r = await postal.client.post(
+        "/v1/envios",
+        headers=token("ine-operador"),
+        json={
+            "transportista": "mensajeria",
+            "paquetes": [{"entidad": entidad, "numero": n, "guia": f"G{entidad}{n:07d}"} for n in numeros],
+        },
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_integracion_idempotente_con_boletas_por_cargo(postal: Postal) -> None:
+    envs = [inscrito(n) for n in range(1, 4)] + [inscrito(1, entidad="14")]
+    assert await postal.entregar(*envs) == 4
+    assert await postal.entregar(*envs) == 0  # a replayed close creates nothing twice
+    assert await postal.count(Paquete) == 4
+    async with postal.app.state.runtime.maker() as session:
+        p = (
+            await session.execute(select(Paquete).where(Paquete.entidad == "09", Paquete.numero == 1))
+        ).scalar_one()
+    assert p.boletas == ["diputacion_migrante"] and p.sobres_voto == 1 and p.lote == 1
+    assert p.clave_elector == clave(1)  # printed on the return envelope
+    staged = [json.loads(r.payload) for r in await _outbox(postal)]
+    assert [e["event_type"] for e in staged] == ["postal.paquete.integrado"] * 4
+    assert "Main St" not in json.dumps(staged) and clave(1) not in json.dumps(staged)
+
+
+async def _outbox(postal: Postal) -> list[Outbox]:
+    async with postal.app.state.runtime.maker() as session:
+        return list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())
+
+
+async def test_envio_rastreo_fuera_de_orden_y_avisos(postal: Postal, token: Token) -> None:
+    await postal.entregar(*(inscrito(n) for n in range(1, 4)))
+    await enviar(postal, token, [1, 2, 3])
+    r = await postal.client.post(
+        "/v1/envios",
+        headers=token("ine-operador"),
+        json={"transportista": "mensajeria", "paquetes": [{"entidad": "09", "numero": 1, "guia": "OTRA"}]},
+    )
+    assert r.status_code == 409  # already shipped
+
+    t = centro(2021, 4, 25, 12, 0)
+    entregado = {
+        "evento_id": "e2",
+        "guia": "G090000001",
+        "estado": "entregado",
+        "ocurrido_at": (t + dt.timedelta(days=3)).isoformat(),
+    }
+    transito = {
+        "evento_id": "e1",
+        "guia": "G090000001",
+        "estado": "en_transito",
+        "ocurrido_at": t.isoformat(),
+    }
+    r = await postal.webhook(entregado)
+    assert r.status_code == 200 and r.json()["aplicados"] == 1
+    r = await postal.webhook(transito)  # arrives late: must not move the package back
+    assert r.json() == {"aplicados": 0, "ignorados": 1, "duplicados": 0, "sin_paquete": 0}
+    r = await postal.webhook(entregado)  # the carrier retries
+    assert r.json()["duplicados"] == 1
+    r = await postal.webhook(
+        {
+            "eventos": [
+                {**transito, "evento_id": "x1", "guia": "G090000002"},
+                {
+                    "evento_id": "x2",
+                    "guia": "G090000002",
+                    "estado": "no_entregado",
+                    "ocurrido_at": (t + dt.timedelta(days=2)).isoformat(),
+                },
+                {
+                    "evento_id": "x3",
+                    "guia": "NOEXISTE",
+                    "estado": "en_transito",
+                    "ocurrido_at": t.isoformat(),
+                },
+            ]
+        }
+    )
+    assert r.json() == {"aplicados": 2, "ignorados": 0, "duplicados": 0, "sin_paquete": 1}
+    estados = {p.numero: p.estado for p in await _paquetes(postal)}
+    assert estados == {1: "entregado", 2: "no_entregado", 3: "enviado"}
+
+    # A second attempt succeeds: same rank, later carrier time.
+    r = await postal.webhook(
+        {
+            "evento_id": "x4",
+            "guia": "G090000002",
+            "estado": "entregado",
+            "ocurrido_at": (t + dt.timedelta(days=4)).isoformat(),
+        }
+    )
+    assert r.json()["aplicados"] == 1
+
+    # Notices: shipped (3 × email and sms), delivered (2 × 2), not delivered (1 × 2); delivered to the sink.
+    assert await postal.count(Notificacion) == 3 * 2 + 2 * 2 + 2
+    assert (
+        await Notificador(postal.app.state.runtime.maker, Notificacion, _buzon(postal)).enviar_pendientes()
+        == 12
+    )
+    mensajes = [json.loads(line) for line in postal.buzon.read_text().splitlines()]
+    assert {m["plantilla"] for m in mensajes} == {
+        "paquete_enviado",
+        "paquete_entregado",
+        "paquete_no_entregado",
+    }
+    assert any("05/06/2021 08:00" in m["mensaje"] for m in mensajes)
+
+
+def _buzon(postal: Postal):  # type: ignore[no-untyped-def]
+    from shared.notificaciones import BuzonLocal
+
+    return BuzonLocal(postal.buzon)
+
+
+async def _paquetes(postal: Postal) -> list[Paquete]:
+    async with postal.app.state.runtime.maker() as session:
+        return list((await session.execute(select(Paquete).order_by(Paquete.numero))).scalars())
+
+
+async def test_webhook_exige_firma_del_transportista(postal: Postal) -> None:
+    raw = json.dumps(
+        {"evento_id": "e", "guia": "G", "estado": "en_transito", "ocurrido_at": "2021-05-01T10:00:00-05:00"}
+    ).encode()
+    r = await postal.client.post(
+        "/v1/transportistas/mensajeria/eventos", content=raw, headers=firmar(raw, "otro-secreto")
+    )
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    r = await postal.client.post("/v1/transportistas/mensajeria/eventos", content=raw)
+    assert r.status_code == 401
+    r = await postal.client.post("/v1/transportistas/fantasma/eventos", content=raw, headers=firmar(raw))
+    assert r.status_code == 404
+    bad = json.dumps(
+        {"evento_id": "e", "guia": "GGG", "estado": "perdido", "ocurrido_at": "2021-05-01T10:00:00"}
+    ).encode()
+    r = await postal.client.post("/v1/transportistas/mensajeria/eventos", content=bad, headers=firmar(bad))
+    assert r.status_code == 422
+    assert {e["campo"] for e in r.json()["errors"]} == {"estado", "ocurrido_at"}
+
+
+async def test_reenvio_a_domicilio_corregido_y_destruccion(postal: Postal, token: Token) -> None:
+    await postal.entregar(inscrito(1), inscrito(2))
+    await enviar(postal, token, [1, 2])
+    t = centro(2021, 4, 26, 9, 0).isoformat()
+    await postal.webhook(
+        {"evento_id": "d1", "guia": "G090000001", "estado": "no_entregado", "ocurrido_at": t}
+    )
+    await postal.webhook({"evento_id": "d2", "guia": "G090000002", "estado": "devuelto", "ocurrido_at": t})
+    op = token("ine-operador")
+    r = await postal.client.post(
+        "/v1/paquetes/09/1/reenvio",
+        headers=op,
+        json={
+            "transportista": "mensajeria",
+            "guia": "G09R0000001",
+            "domicilio": {"calle_numero": "55 Water St", "codigo_postal": "10041"},
+        },
+    )
+    assert r.status_code == 200 and r.json()["estado"] == "enviado" and r.json()["envios"] == 2
+    # A late report about the old tracking number no longer concerns the package.
+    r = await postal.webhook(
+        {"evento_id": "d3", "guia": "G090000001", "estado": "entregado", "ocurrido_at": t}
+    )
+    assert r.json()["sin_paquete"] == 1
+    assert (
+        await postal.client.post("/v1/paquetes/09/1/destruccion", headers=token("ine-admin"))
+    ).status_code == 409
+    r = await postal.client.post("/v1/paquetes/09/2/destruccion", headers=token("ine-admin"))
+    assert r.status_code == 200 and r.json()["estado"] == "destruido"
+
+
+@pytest.mark.parametrize(
+    ("limite", "antes_utc"),
+    [
+        (
+            "2021-06-05T08:00",
+            dt.datetime(2021, 6, 5, 12, 59, 59, tzinfo=dt.UTC),
+        ),  # 2021: daylight saving, UTC-5
+        (
+            "2024-06-01T08:00",
+            dt.datetime(2024, 6, 1, 13, 59, 59, tzinfo=dt.UTC),
+        ),  # after 2022: UTC-6 all year
+    ],
+)
+async def test_limite_de_recepcion_exacto_al_segundo_en_hora_del_centro(
+    postal: Postal, limite: str, antes_utc: dt.datetime
+) -> None:
+    with (PROCESOS_DIR / "pel2021.toml").open("rb") as f:
+        datos = tomllib.load(f)
+    datos["calendario"]["recepcion_spv_limite"] = limite
+    proceso = parse(datos, dt.datetime.now(dt.UTC))
+    await postal.entregar(inscrito(1), inscrito(2))
+    operador = Principal(sub="op", rol=Rol.INE_OPERADOR)
+    async with postal.app.state.runtime.maker() as session, session.begin():
+        a = await recibir_sobre(session, clave(1), proceso, operador, antes_utc)
+        b = await recibir_sobre(session, clave(2), proceso, operador, antes_utc + dt.timedelta(seconds=1))
+    assert (a.clasificacion, b.clasificacion) == ("en_tiempo", "extemporaneo")
+
+
+async def test_sobres_cuentan_una_vez_y_solo_de_la_lnere(postal: Postal, token: Token) -> None:
+    await postal.entregar(inscrito(1), inscrito(2))
+    op = token("ine-operador")
+    postal.reloj.ajustar(centro(2021, 5, 20, 10, 0))
+    r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(1)}, headers=op)
+    assert r.status_code == 201 and r.json()["clasificacion"] == "en_tiempo" and r.json()["cuenta"] is True
+    r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(1).lower()}, headers=op)
+    assert r.json()["clasificacion"] == "duplicado" and r.json()["cuenta"] is False
+    r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(999)}, headers=op)
+    assert r.json()["clasificacion"] == "desconocido"
+    postal.reloj.ajustar(centro(2021, 6, 5, 8, 0))
+    r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(2)}, headers=op)
+    assert r.json()["clasificacion"] == "extemporaneo"
+    assert (await postal.client.post("/v1/sobres", json={"clave_elector": clave(2)})).status_code == 401
+    assert (
+        await postal.client.post("/v1/sobres", json={"clave_elector": "corta"}, headers=op)
+    ).status_code == 422
+
+    votos = [json.loads(r.payload) for r in await _outbox(postal) if r.topic == "vmre.postal.voto"]
+    assert [(v["event_type"], v["data"]["entidad"], v["data"]["numero"]) for v in votos] == [
+        (eventos.VOTO_REGISTRADO, "09", 1)
+    ]
+    assert await postal.count(Sobre) == 4
+
+    r = await postal.client.get(f"/v1/paquetes/{inscrito(1).data['folio']}")
+    assert r.status_code == 200 and r.json()["voto_recibido"] is True
+    assert r.json()["limite_recepcion"].startswith("2021-06-05T08:00:00-05:00")
+    assert (await postal.client.get("/v1/paquetes/NOEXISTE")).status_code == 404
+
+
+def test_mesas_de_hasta_1500() -> None:
+    assert mesas(0) == []
+    assert mesas(1500) == [1500]
+    assert mesas(1501) == [751, 750]
+    assert mesas(5623) == [1406, 1406, 1406, 1405]
+    for n in range(1, 7000, 97):
+        reparto = mesas(n)
+        assert sum(reparto) == n and max(reparto) <= 1500 and max(reparto) - min(reparto) <= 1
+
+
+async def test_asignacion_a_mesas_el_dia_de_la_jornada(postal: Postal, token: Token) -> None:
+    await postal.entregar(*(inscrito(n) for n in range(1, 6)))
+    postal.reloj.ajustar(centro(2021, 5, 20, 10, 0))
+    for n in range(1, 6):
+        await postal.client.post(
+            "/v1/sobres", json={"clave_elector": clave(n)}, headers=token("ine-operador")
+        )
+    admin = token("ine-admin")
+    assert (await postal.client.post("/v1/mesas/09/asignacion", headers=admin)).status_code == 409
+    postal.reloj.ajustar(centro(2021, 6, 6, 17, 0))
+    r = await postal.client.post("/v1/mesas/09/asignacion", headers=admin)
+    assert r.status_code == 200 and r.json()["mesas"] == [5]
+    assert (await postal.client.post("/v1/mesas/09/asignacion", headers=admin)).json()["mesas"] == [5]
+    assert len([o for o in await _outbox(postal) if o.topic == "vmre.postal.mesa"]) == 1
