@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -114,11 +116,16 @@ async def eventos_transportista(
 ) -> ResultadoEventos:
     cuerpo = await firma_transportista(request, transportista)
     try:
-        if cuerpo.lstrip().startswith(b"{") and b'"eventos"' in cuerpo[:200]:
+        if request.headers.get("content-type", "").startswith("text/csv"):
+            filas = list(csv.DictReader(io.StringIO(cuerpo.decode("utf-8-sig"))))
+            lista = EventosLote.model_validate(
+                {"eventos": [{k: v or None for k, v in f.items()} for f in filas]}
+            ).eventos
+        elif cuerpo.lstrip().startswith(b"{") and b'"eventos"' in cuerpo[:200]:
             lista = EventosLote.model_validate_json(cuerpo).eventos
         else:
             lista = [EventoTransportistaIn.model_validate_json(cuerpo)]
-    except ValueError as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         from pydantic import ValidationError
 
         from shared.problems import validation_errors
@@ -222,3 +229,15 @@ async def en_transito(
         entidad = entidad or principal.entidad
         check_entidad(principal, entidad or "")
     return await postal_service.en_transito(session, entidad, reloj.ahora())
+
+
+@router.post(
+    "/avisos/retraso",
+    tags=["paquetes"],
+    summary="Avisar a quien tiene su paquete en camino desde hace `dias` días o más (ine-operador)",
+    description="Cada persona recibe el aviso una sola vez; repetir la llamada no avisa dos veces.",
+)
+async def avisos_retraso(
+    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Operador, dias: int = Query(14, ge=1, le=60)
+) -> dict[str, int]:
+    return {"avisados": await postal_service.avisar_retrasos(session, proceso, reloj.ahora(), dias)}

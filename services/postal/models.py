@@ -63,6 +63,7 @@ class Paquete(Base):
     guia: Mapped[str | None] = mapped_column(String(64), nullable=True)
     envios: Mapped[int] = mapped_column(default=0)
     voto_recibido_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    aviso_retraso_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(default=1)
     integrado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enviado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

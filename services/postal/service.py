@@ -370,6 +370,38 @@ async def destruir(session: AsyncSession, entidad: str, numero: int, ahora: dt.d
     return paquete
 
 
+async def avisar_retrasos(session: AsyncSession, proceso: Proceso, ahora: dt.datetime, dias: int) -> int:
+    """Warn each citizen whose package has been on its way ``dias`` days or more, once: the vote may not make
+    it back before the deadline. Run by an operator or a scheduler; repeating it warns nobody twice."""
+    limite = proceso.local(proceso.calendario.recepcion_spv_limite)
+    filas = (
+        await session.execute(
+            update(Paquete)
+            .where(
+                Paquete.estado.in_([EstadoPaquete.ENVIADO.value, EstadoPaquete.EN_TRANSITO.value]),
+                Paquete.enviado_at <= ahora - dt.timedelta(days=dias),
+                Paquete.aviso_retraso_at.is_(None),
+            )
+            .values(aviso_retraso_at=ahora)
+            .returning(Paquete.email, Paquete.telefono, Paquete.folio)
+        )
+    ).all()
+    for email, telefono, folio in filas:
+        await encolar(
+            session,
+            Notificacion,
+            email=email,
+            telefono=telefono,
+            plantilla="paquete_retrasado",
+            mensaje="Su Paquete Electoral Postal lleva varios días en camino. Si no llega pronto, su voto "
+            f"podría no alcanzar a regresar antes del {limite:%d/%m/%Y %H:%M} (hora del Centro); "
+            "comuníquese con INETEL.",
+            referencia=folio,
+            ahora=ahora,
+        )
+    return len(filas)
+
+
 # --- SPV reception ------------------------------------------------------------------------------------
 
 

@@ -279,3 +279,54 @@ async def test_asignacion_a_mesas_el_dia_de_la_jornada(postal: Postal, token: To
     assert r.status_code == 200 and r.json()["mesas"] == [5]
     assert (await postal.client.post("/v1/mesas/09/asignacion", headers=admin)).json()["mesas"] == [5]
     assert len([o for o in await _outbox(postal) if o.topic == "vmre.postal.mesa"]) == 1
+
+
+async def test_archivo_masivo_csv_del_transportista(postal: Postal, token: Token) -> None:
+    await postal.entregar(inscrito(1), inscrito(2))
+    await enviar(postal, token, [1, 2])
+    csv = (
+        "evento_id,guia,estado,ocurrido_at,detalle\n"
+        "c1,G090000001,en_transito,2021-04-27T10:00:00-05:00,\n"
+        "c2,G090000002,entregado,2021-04-28T10:00:00-05:00,Firmó\n"
+        "c1,G090000001,en_transito,2021-04-27T10:00:00-05:00,\n"
+    ).encode()
+    headers = {**firmar(csv), "content-type": "text/csv"}
+    r = await postal.client.post("/v1/transportistas/mensajeria/eventos", content=csv, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"aplicados": 2, "ignorados": 0, "duplicados": 1, "sin_paquete": 0}
+    bad = b"evento_id,guia,estado,ocurrido_at,detalle\nc9,G090000001,perdido,ayer,\n"
+    r = await postal.client.post(
+        "/v1/transportistas/mensajeria/eventos",
+        content=bad,
+        headers={**firmar(bad), "content-type": "text/csv"},
+    )
+    assert r.status_code == 422
+    assert {e["campo"] for e in r.json()["errors"]} == {"eventos.0.estado", "eventos.0.ocurrido_at"}
+
+
+async def test_aviso_de_retraso_una_sola_vez(postal: Postal, token: Token) -> None:
+    await postal.entregar(inscrito(1), inscrito(2))
+    await enviar(postal, token, [1, 2])
+    await postal.webhook(
+        {
+            "evento_id": "r1",
+            "guia": "G090000002",
+            "estado": "entregado",
+            "ocurrido_at": centro(2021, 4, 22, 9, 0).isoformat(),
+        }
+    )
+    op = token("ine-operador")
+    assert (await postal.client.post("/v1/avisos/retraso?dias=14", headers=op)).json() == {"avisados": 0}
+    postal.reloj.avanzar(dt.timedelta(days=15))
+    assert (await postal.client.post("/v1/avisos/retraso?dias=14", headers=op)).json() == {"avisados": 1}
+    assert (await postal.client.post("/v1/avisos/retraso?dias=14", headers=op)).json() == {"avisados": 0}
+    async with postal.app.state.runtime.maker() as session:
+        avisos = list(
+            (
+                await session.execute(
+                    select(Notificacion).where(Notificacion.plantilla == "paquete_retrasado")
+                )
+            ).scalars()
+        )
+    assert len(avisos) == 2 and {a.canal for a in avisos} == {"email", "sms"}
+    assert all(a.referencia == inscrito(1).data["folio"] for a in avisos)

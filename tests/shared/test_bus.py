@@ -87,7 +87,7 @@ async def test_relay_publica_en_orden_por_agregado_y_marca_publicados(outbox_db,
                 env = Envelope.new(
                     event_type="x.y.z", source="t", aggregate_id=folio, aggregate_version=version, data={}
                 )
-                stage(session, Outbox, topic, env)
+                await stage(session, Outbox, topic, env)
                 staged.append(env)
     relay = Relay(
         outbox_db,
@@ -121,7 +121,7 @@ async def test_broker_caido_el_outbox_espera_y_luego_entrega_todo_una_vez(  # ty
     async with outbox_db() as session, session.begin():
         envs = [solicitud() for _ in range(10)]
         for env in envs:
-            stage(session, Outbox, topic, env)
+            await stage(session, Outbox, topic, env)
 
     down = Relay(
         outbox_db, Outbox, offline_kafka, lambda: kafka.make_producer(offline_kafka, "t"), Metrics("t")
@@ -149,7 +149,7 @@ async def test_replay_republica_toda_la_historia(outbox_db, kafka_settings) -> N
     await kafka.ensure_topics(kafka_settings, [topic])
     async with outbox_db() as session, session.begin():
         for _ in range(4):
-            stage(session, Outbox, topic, solicitud())
+            await stage(session, Outbox, topic, solicitud())
     relay = Relay(
         outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics("t")
     )

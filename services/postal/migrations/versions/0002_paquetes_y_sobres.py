@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 05:12:09.610801
+Create Date: 2026-11-28 05:37:58.313460
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('guia', sa.String(length=64), nullable=True),
     sa.Column('envios', sa.Integer(), nullable=False),
     sa.Column('voto_recibido_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('aviso_retraso_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('integrado_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('enviado_at', sa.DateTime(timezone=True), nullable=True),
