@@ -7,6 +7,8 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from services.postal import service as postal_service
 from services.postal.models import Paquete
@@ -22,7 +24,7 @@ from services.postal.schemas import (
     SobreOut,
 )
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
-from shared.problems import Problem
+from shared.problems import Problem, validation_errors
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
@@ -126,10 +128,6 @@ async def eventos_transportista(
         else:
             lista = [EventoTransportistaIn.model_validate_json(cuerpo)]
     except (ValueError, UnicodeDecodeError) as exc:
-        from pydantic import ValidationError
-
-        from shared.problems import validation_errors
-
         errores = validation_errors(exc) if isinstance(exc, ValidationError) else []
         raise Problem(422, "Evento inválido.", errors=errores) from exc
     conteo = {"aplicado": 0, "ignorado": 0, "duplicado": 0, "sin_paquete": 0}
@@ -190,8 +188,6 @@ async def asignacion(
     summary="Dónde está mi paquete y si llegó mi voto (público, con el folio)",
 )
 async def paquete_ciudadano(folio: str, session: SessionDep, proceso: ProcesoDep) -> PaqueteCiudadano:
-    from sqlalchemy import select
-
     p = (await session.execute(select(Paquete).where(Paquete.folio == folio))).scalar_one_or_none()
     if p is None:
         raise Problem(
