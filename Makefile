@@ -32,6 +32,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/vmre run
 
+# Two workers: this machine has two cores (each worker starts its own broker and databases).
+PYTEST_ARGS ?= -n 2
+
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
