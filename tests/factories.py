@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+import uuid
 from typing import Any
+
+from shared.bus.envelope import Envelope
+from shared.events.registro import SOLICITUD_RECIBIDA
 
 
 def letras(n: int) -> str:
@@ -45,3 +49,19 @@ def solicitud(
     }
     datos.update(cambios)
     return datos
+
+
+def evento_recibida(entidad: str = "09", modalidad: str = "postal", folio: str | None = None) -> Envelope:
+    """A ``registro.solicitud.recibida`` event, as tablero receives it."""
+    folio = folio or f"F-{uuid.uuid4().hex[:8]}"
+    return Envelope.new(
+        event_type=SOLICITUD_RECIBIDA,
+        source="registro",
+        aggregate_id=folio,
+        data={
+            "folio": folio,
+            "entidad": entidad,
+            "modalidad": modalidad,
+            "recibida_at": "2021-01-01T00:00:00Z",
+        },
+    )

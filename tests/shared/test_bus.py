@@ -20,23 +20,12 @@ from shared.events.registro import SOLICITUD_RECIBIDA
 from shared.observability import Metrics
 from shared.settings import KafkaSettings
 from tests.conftest import Databases
+from tests.factories import evento_recibida
 
 pytestmark = pytest.mark.kafka
 
 
-def solicitud(entidad: str = "09", modalidad: str = "postal", folio: str | None = None) -> Envelope:
-    folio = folio or f"F-{uuid.uuid4().hex[:8]}"
-    return Envelope.new(
-        event_type=SOLICITUD_RECIBIDA,
-        source="registro",
-        aggregate_id=folio,
-        data={
-            "folio": folio,
-            "entidad": entidad,
-            "modalidad": modalidad,
-            "recibida_at": "2021-01-01T00:00:00Z",
-        },
-    )
+solicitud = evento_recibida
 
 
 async def read_topic(

@@ -8,22 +8,12 @@ from services.tablero.main import create_app
 from services.tablero.models import ProcessedEvent
 from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
-from shared.events.registro import SOLICITUD_RECIBIDA
 from tests.conftest import Databases, serve
+from tests.factories import evento_recibida
 
 
 def recibida(folio: str, entidad: str, modalidad: str) -> Envelope:
-    return Envelope.new(
-        event_type=SOLICITUD_RECIBIDA,
-        source="registro",
-        aggregate_id=folio,
-        data={
-            "folio": folio,
-            "entidad": entidad,
-            "modalidad": modalidad,
-            "recibida_at": "2021-01-01T00:00:00Z",
-        },
-    )
+    return evento_recibida(entidad, modalidad, folio)
 
 
 @pytest.fixture
