@@ -9,7 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from pydantic import ValidationError
 from sqlalchemy import String, insert, select
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, ProgrammingError
@@ -60,6 +66,23 @@ async def apply_once(
     )
     await handler(session, envelope)
     return True
+
+
+class _RewindWithoutOffsets(ConsumerRebalanceListener):
+    """A partition the group has no committed offset for is read from its beginning — explicitly, not from a
+    fetch position kept in memory: after a broker lost its data (the local broker restarted), an old position
+    would skip messages. Re-reading costs only duplicates, which the inbox absorbs."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        for tp in assigned:
+            if await self.consumer.committed(tp) is None:
+                await self.consumer.seek_to_beginning(tp)
 
 
 class IdempotentConsumer:
@@ -167,7 +190,8 @@ class IdempotentConsumer:
     async def run(self) -> None:
         backoff = 0.5
         while not self._stopping:
-            consumer = self.consumer_factory(self.name, self.topics)
+            consumer = self.consumer_factory(self.name, [])
+            consumer.subscribe(self.topics, listener=_RewindWithoutOffsets(consumer))
             try:
                 await consumer.start()
                 self._consumer = consumer

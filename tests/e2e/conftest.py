@@ -73,7 +73,11 @@ class ServiceProcess:
         raise AssertionError(f"{self.name} no respondió /healthz en {timeout} s\n{self.logs()}")
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        if not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        # Request lines drown the rest: keep what the service said about itself.
+        return "\n".join([line for line in lines if '"vmre.http"' not in line][-60:])
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

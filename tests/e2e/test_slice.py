@@ -36,7 +36,7 @@ async def wait_total(client: httpx.AsyncClient, stack: Stack, expected: int, tim
         await asyncio.sleep(0.05)
     raise AssertionError(
         f"tablero no llegó a {expected} en {timeout} s: {await resumen(client, stack)}\n"
-        f"{stack['tablero'].logs()}"
+        f"--- registro ---\n{stack['registro'].logs()}\n--- tablero ---\n{stack['tablero'].logs()}"
     )
 
 
