@@ -196,12 +196,18 @@ async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka
     task = asyncio.create_task(consumer.run())
     try:
         dead = await read_raw(kafka_settings, f"{topic}.dlq", expected=2, timeout=40)
+        for _ in range(100):  # the last good event may still be on its way
+            if await _total(outbox_db) == 3:
+                break
+            await asyncio.sleep(0.1)
     finally:
         await consumer.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    assert sorted(r.value for r in dead) == sorted([b"{esto no es un evento", bad_raw])
+    # Dead letters are at-least-once, like any delivery: a rebalance before the offset commit can resend a
+    # poison message. What must hold: both are there, and every good event took effect exactly once.
+    assert {r.value for r in dead} == {b"{esto no es un evento", bad_raw}
     for record in dead:
         headers = dict(record.headers)
         assert headers["dlq_consumer"] == consumer.name.encode()
@@ -218,9 +224,9 @@ async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka
         )
 
     assert sample("processed") == 3
-    assert sample("duplicate") == 2
-    assert sample("dead_lettered") == 1
-    assert sample("dead_lettered", "ilegible") == 1
+    assert (sample("duplicate") or 0) >= 2
+    assert (sample("dead_lettered") or 0) >= 1
+    assert (sample("dead_lettered", "ilegible") or 0) >= 1
 
 
 async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  # type: ignore[no-untyped-def]
