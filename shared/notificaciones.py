@@ -71,11 +71,6 @@ class BuzonLocal:
             for m in mensajes:
                 f.write(json.dumps(m, ensure_ascii=False) + "\n")
 
-    def leer(self) -> list[dict[str, str]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
-
 
 class Notificador:
     def __init__(

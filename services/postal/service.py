@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.postal.domain import RANGO, Clasificacion, EstadoPaquete, avanza, clasificar, mesas
+from services.postal.domain import Clasificacion, EstadoPaquete, avanza, clasificar, mesas
 from services.postal.models import EventoTransportista, Notificacion, Outbox, Paquete, Sobre
 from services.postal.schemas import EnvioIn, EventoTransportistaIn, ReenvioIn
 from shared.auth import Principal
@@ -247,39 +247,6 @@ async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora:
     return len(datos.paquetes)
 
 
-async def _asignar_guia(
-    session: AsyncSession,
-    paquete: Paquete,
-    transportista: str,
-    guia: str,
-    ahora: dt.datetime,
-    proceso: Proceso,
-) -> None:
-    ocupada = (
-        await session.execute(
-            select(Paquete.id).where(
-                Paquete.transportista == transportista, Paquete.guia == guia, Paquete.id != paquete.id
-            )
-        )
-    ).first()
-    if ocupada:
-        raise Problem(
-            409, f"La guía {guia} de {transportista} ya está asignada a otro paquete.", slug="guia-duplicada"
-        )
-    paquete.estado, paquete.estado_at = EstadoPaquete.ENVIADO.value, ahora
-    paquete.transportista, paquete.guia = transportista, guia
-    paquete.envios += 1
-    paquete.enviado_at = ahora
-    await _publicar(session, paquete, ahora)
-    await _avisar(
-        session,
-        paquete,
-        "paquete_enviado",
-        AVISOS[EstadoPaquete.ENVIADO].format(transportista=transportista, guia=guia),
-        ahora,
-    )
-
-
 async def reenviar(
     session: AsyncSession, entidad: str, numero: int, datos: ReenvioIn, proceso: Proceso, ahora: dt.datetime
 ) -> Paquete:
@@ -291,10 +258,39 @@ async def reenviar(
             f"Solo se reenvía un paquete no entregado o devuelto (está {paquete.estado}).",
             slug="transicion-invalida",
         )
+    ocupada = (
+        await session.execute(
+            select(Paquete.id).where(
+                Paquete.transportista == datos.transportista,
+                Paquete.guia == datos.guia,
+                Paquete.id != paquete.id,
+            )
+        )
+    ).first()
+    if ocupada:
+        raise Problem(
+            409,
+            f"La guía {datos.guia} de {datos.transportista} ya está asignada a otro paquete.",
+            slug="guia-duplicada",
+        )
     if datos.domicilio is not None:
         for campo, valor in datos.domicilio.model_dump(exclude_unset=True).items():
             setattr(paquete, campo, valor)
-    await _asignar_guia(session, paquete, datos.transportista, datos.guia, ahora, proceso)
+    paquete.estado, paquete.estado_at = EstadoPaquete.ENVIADO.value, ahora
+    paquete.transportista, paquete.guia, paquete.envios, paquete.enviado_at = (
+        datos.transportista,
+        datos.guia,
+        paquete.envios + 1,
+        ahora,
+    )
+    await _publicar(session, paquete, ahora)
+    await _avisar(
+        session,
+        paquete,
+        "paquete_enviado",
+        AVISOS[EstadoPaquete.ENVIADO].format(transportista=datos.transportista, guia=datos.guia),
+        ahora,
+    )
     return paquete
 
 
@@ -583,7 +579,3 @@ async def en_transito(session: AsyncSession, entidad: str | None, ahora: dt.date
         }
         for p in filas
     ]
-
-
-def rango(estado: str) -> int:
-    return RANGO[EstadoPaquete(estado)]

@@ -279,6 +279,16 @@ def _exigir_estado(solicitud: Solicitud, accion: str, texto: str) -> None:
         )
 
 
+async def _para_cambio(
+    session: AsyncSession, folio: str, proceso: Proceso, accion: str, texto: str
+) -> Solicitud:
+    """The application, locked, if ``accion`` is allowed from its state and its entidad's list is open."""
+    solicitud = await obtener(session, folio, para_actualizar=True)
+    _exigir_estado(solicitud, accion, texto)
+    await _exigir_lista_abierta(session, proceso, solicitud)
+    return solicitud
+
+
 async def _exigir_lista_abierta(session: AsyncSession, proceso: Proceso, solicitud: Solicitud) -> None:
     if await repository.cierre(session, proceso.clave, solicitud.entidad) is not None:
         raise Problem(
@@ -299,9 +309,7 @@ async def dictaminar(
     operador: Principal,
     ahora: dt.datetime,
 ) -> Solicitud:
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    _exigir_estado(solicitud, "dictamen", "dictaminar")
-    await _exigir_lista_abierta(session, proceso, solicitud)
+    solicitud = await _para_cambio(session, folio, proceso, "dictamen", "dictaminar")
     motivos = list(dict.fromkeys(dictamen.motivos))
     if dictamen.resultado == "improcedente" and not motivos:
         raise Problem(
@@ -336,9 +344,7 @@ async def pedir_aclaracion(
     operador: Principal,
     ahora: dt.datetime,
 ) -> Solicitud:
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    _exigir_estado(solicitud, "aclaracion", "pedir aclaración de")
-    await _exigir_lista_abierta(session, proceso, solicitud)
+    solicitud = await _para_cambio(session, folio, proceso, "aclaracion", "pedir aclaración de")
     solicitud.estado = Estado.EN_ACLARACION.value
     solicitud.motivos = list(dict.fromkeys(datos.motivos))
     solicitud.plazo_aclaracion = ahora + dt.timedelta(days=proceso.calendario.aclaracion_dias)
@@ -351,9 +357,7 @@ async def corregir(
     session: AsyncSession, folio: str, datos: Correccion, proceso: Proceso, ahora: dt.datetime
 ) -> Solicitud:
     """The citizen corrects within the deadline; the application goes back to review (recibida)."""
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    _exigir_estado(solicitud, "correccion", "corregir")
-    await _exigir_lista_abierta(session, proceso, solicitud)
+    solicitud = await _para_cambio(session, folio, proceso, "correccion", "corregir")
     if solicitud.plazo_aclaracion is None or ahora >= solicitud.plazo_aclaracion:
         limite = proceso.local(solicitud.plazo_aclaracion) if solicitud.plazo_aclaracion else None
         raise Problem(
@@ -394,9 +398,7 @@ async def corregir(
 async def dar_de_baja(
     session: AsyncSession, folio: str, datos: Baja, proceso: Proceso, operador: Principal, ahora: dt.datetime
 ) -> Solicitud:
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    _exigir_estado(solicitud, "baja", "dar de baja")
-    await _exigir_lista_abierta(session, proceso, solicitud)
+    solicitud = await _para_cambio(session, folio, proceso, "baja", "dar de baja")
     solicitud.estado = Estado.BAJA.value
     solicitud.motivos = [datos.motivo]
     solicitud.plazo_aclaracion = None
@@ -408,9 +410,7 @@ async def dar_de_baja(
 async def cambiar_modalidad(
     session: AsyncSession, folio: str, datos: CambioModalidad, proceso: Proceso, ahora: dt.datetime
 ) -> Solicitud:
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    _exigir_estado(solicitud, "cambio_modalidad", "cambiar la modalidad de")
-    await _exigir_lista_abierta(session, proceso, solicitud)
+    solicitud = await _para_cambio(session, folio, proceso, "cambio_modalidad", "cambiar la modalidad de")
     if ahora >= proceso.calendario.cierre_lnere:
         raise Problem(
             409, "El cambio de modalidad solo procede antes del corte de la LNERE.", slug="plazo-vencido"

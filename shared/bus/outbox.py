@@ -70,9 +70,14 @@ async def backlog(session: AsyncSession, outbox: type[OutboxMixin]) -> int:
     return int(result.scalar_one())
 
 
-async def mark_all_unpublished(session: AsyncSession, outbox: type[OutboxMixin]) -> int:
-    """Replay: the relay publishes the whole history again, in its original order."""
-    result = await session.execute(update(outbox).values(published_at=None))
+async def mark_all_unpublished(
+    session: AsyncSession, outbox: type[OutboxMixin], topics: list[str] | None = None
+) -> int:
+    """Replay: the relay publishes the whole history (of ``topics``, or all) again, in its original order."""
+    stmt = update(outbox).values(published_at=None)
+    if topics is not None:
+        stmt = stmt.where(outbox.topic.in_(topics))
+    result = await session.execute(stmt)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -144,12 +149,10 @@ class Relay:
         if not lost:
             return
         async with self.maker() as session, session.begin():
-            result = await session.execute(
-                update(self.outbox).where(self.outbox.topic.in_(lost)).values(published_at=None)
-            )
+            republished = await mark_all_unpublished(session, self.outbox, lost)
         log.warning(
             "el broker perdió eventos ya publicados: se republica el historial",
-            extra={"topics": lost, "events": int(result.rowcount or 0)},  # type: ignore[attr-defined]
+            extra={"topics": lost, "events": republished},
         )
 
     async def _disconnect(self) -> None:
