@@ -1,0 +1,121 @@
+"""Zero-knowledge proofs of Belenios 3.0: Schnorr (pok, signatures), Chaum–Pedersen disjunctions, decryption.
+
+Every proof is ``(challenge, response)`` with ``response = w − x·challenge mod ℓ``; the verifier rebuilds each
+commitment as ``base^response · public^challenge`` and recomputes the challenge from the exact prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.cripto import grupo as gr
+from shared.cripto.grupo import Elemento
+
+
+def cjson(valor: Any) -> str:
+    """Compact JSON, as Belenios (Yojson) writes it for the ASCII content we produce."""
+    return json.dumps(valor, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Prueba:
+    challenge: int
+    response: int
+
+    def json(self) -> dict[str, str]:
+        return {"challenge": str(self.challenge), "response": str(self.response)}
+
+    @classmethod
+    def de_json(cls, o: object) -> Prueba:
+        if not isinstance(o, dict) or list(o) != ["challenge", "response"]:
+            raise gr.ErrorDeCodificacion("prueba mal formada: se esperaba {challenge, response}")
+        return cls(gr.escalar(o["challenge"]), gr.escalar(o["response"]))
+
+
+# --- Schnorr: knowledge of x with X = g^x, bound to a prefix ------------------------------------------------
+
+
+def schnorr(x: int, prefijo: str) -> Prueba:
+    w = gr.aleatorio()
+    c = gr.hash_escalar(prefijo, [gr.gpot(w)])
+    return Prueba(c, (w - x * c) % gr.L)
+
+
+def verifica_schnorr(publica: Elemento, prefijo: str, p: Prueba) -> bool:
+    a = gr.mul(gr.gpot(p.response), gr.pot(publica, p.challenge))
+    return gr.hash_escalar(prefijo, [a]) == p.challenge
+
+
+def prefijo_pok(publica: Elemento) -> str:
+    return f"pok|{gr.GRUPO}|{gr.s(publica)}|"
+
+
+def prefijo_firma_mensaje(mensaje: str) -> str:
+    return f"sigmsg|{mensaje}|"
+
+
+# --- Disjunctive Chaum–Pedersen: (α, β_j) = (g^r, y^r) for one j ----------------------------------------------
+
+
+def disyuncion(
+    y: Elemento, ramas: list[tuple[Elemento, Elemento]], verdadera: int, r: int, prefijo: str
+) -> list[Prueba]:
+    """Prove that for one branch j, ``ramas[j] = (g^r, y^r)``, without saying which (the true one, with r)."""
+    pruebas: list[Prueba | None] = []
+    compromisos: list[Elemento] = []
+    w = gr.aleatorio()
+    for j, (alfa, beta) in enumerate(ramas):
+        if j == verdadera:
+            pruebas.append(None)
+            compromisos += [gr.gpot(w), gr.pot(y, w)]
+        else:
+            c, resp = gr.aleatorio(), gr.aleatorio()
+            pruebas.append(Prueba(c, resp))
+            compromisos += [
+                gr.mul(gr.gpot(resp), gr.pot(alfa, c)),
+                gr.mul(gr.pot(y, resp), gr.pot(beta, c)),
+            ]
+    total = gr.hash_escalar(prefijo, compromisos)
+    c_v = (total - sum(p.challenge for p in pruebas if p is not None)) % gr.L
+    pruebas[verdadera] = Prueba(c_v, (w - r * c_v) % gr.L)
+    return [p for p in pruebas if p is not None]
+
+
+def verifica_disyuncion(
+    y: Elemento, ramas: list[tuple[Elemento, Elemento]], pruebas: list[Prueba], prefijo: str
+) -> bool:
+    if len(pruebas) != len(ramas):
+        return False
+    compromisos: list[Elemento] = []
+    for (alfa, beta), p in zip(ramas, pruebas, strict=True):
+        compromisos += [
+            gr.mul(gr.gpot(p.response), gr.pot(alfa, p.challenge)),
+            gr.mul(gr.pot(y, p.response), gr.pot(beta, p.challenge)),
+        ]
+    return gr.hash_escalar(prefijo, compromisos) == sum(p.challenge for p in pruebas) % gr.L
+
+
+def ramas_valores(alfa: Elemento, beta: Elemento, valores: list[int]) -> list[tuple[Elemento, Elemento]]:
+    """Branches for "(α, β) encrypts one of these values": (α, β / g^m) for each m."""
+    return [(alfa, gr.div(beta, gr.gpot(m))) for m in valores]
+
+
+# --- Decryption factor: f = α^x with X = g^x ---------------------------------------------------------------
+
+
+def prefijo_descifrado(huella: str, publica: Elemento) -> str:
+    return f"decrypt|{huella}|{gr.s(publica)}|"
+
+
+def prueba_descifrado(x: int, alfa: Elemento, prefijo: str) -> Prueba:
+    w = gr.aleatorio()
+    c = gr.hash_escalar(prefijo, [gr.gpot(w), gr.pot(alfa, w)])
+    return Prueba(c, (w - x * c) % gr.L)
+
+
+def verifica_descifrado(publica: Elemento, alfa: Elemento, factor: Elemento, prefijo: str, p: Prueba) -> bool:
+    a = gr.mul(gr.gpot(p.response), gr.pot(publica, p.challenge))
+    b = gr.mul(gr.pot(alfa, p.response), gr.pot(factor, p.challenge))
+    return gr.hash_escalar(prefijo, [a, b]) == p.challenge
