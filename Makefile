@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean
+.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench
 
 help:
 	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
@@ -18,6 +18,8 @@ help:
 	@echo "make lint     ruff + mypy"
 	@echo "make migrate  aplica las migraciones de los 5 servicios"
 	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
+	@echo "make bench    benchmarks, con el techo de esta máquina medido en la misma corrida"
+	@echo "make belenios-tool  la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: se necesita Python >= 3.11 (python3 --version)"; exit 1; }
@@ -35,10 +37,17 @@ run: $(STAMP)
 # Two workers: this machine has two cores (each worker starts its own broker and databases).
 PYTEST_ARGS ?= -n 2
 
-test: $(STAMP)
+# The reference verifier (Debian 13's belenios-tool 3.0; on Debian 12 its packages unpacked into .tools/).
+belenios-tool:
+	@bash scripts/belenios-tool.sh
+
+test: $(STAMP) belenios-tool
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+bench: $(STAMP)
+	$(BIN)/python -m bench.cripto
+
+test-fast: $(STAMP) belenios-tool
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -60,4 +69,4 @@ topics: $(STAMP)
 	$(BIN)/vmre topics
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache *.egg-info

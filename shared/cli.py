@@ -6,6 +6,7 @@ vmre migrate [SERVICIO ...]   apply each service's Alembic migrations
 vmre topics                   create the topics the code uses on the configured broker
 vmre broker                   only the local broker, in the foreground
 vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
+vmre verificar ARCHIVO.bel    audit a Belenios 3.0 election record completely
 """
 
 from __future__ import annotations
@@ -133,6 +134,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_platform(_check_services(args.servicios)))
 
 
+def cmd_verificar(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from shared.cripto.verificador import VerificacionFallida, procesos_por_defecto, verificar_archivo
+
+    ruta = Path(args.archivo)
+    try:
+        datos = ruta.read_bytes()
+    except OSError as e:
+        print(f"error: no se pudo leer {ruta}: {e.strerror}", file=sys.stderr)
+        return 2
+    inicio = time.monotonic()
+    try:
+        informe = verificar_archivo(
+            datos,
+            un_voto=args.un_voto,
+            procesos=args.procesos or procesos_por_defecto(),
+            progreso=lambda m: print(f"… {m}", file=sys.stderr, flush=True),
+        )
+    except VerificacionFallida as e:
+        print(f"FALLA en {e.elemento}: {e.motivo}")
+        return 1
+    for linea in informe.lineas():
+        print(linea)
+    print(f"verificación completa: todo correcto ({time.monotonic() - inicio:.1f} s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vmre", description="Plataforma VMRE: operación local y herramientas."
@@ -167,6 +197,21 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("replay", help="reconstruye el modelo de lectura desde los outbox")
     p.add_argument("servicios", nargs="*", help="por omisión todos: tablero se vacía y los demás republican")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "verificar",
+        help="audita un registro de elección Belenios 3.0 (.bel): boletas, recuento, descifrados, resultado",
+    )
+    p.add_argument("archivo", help="el archivo <uuid>.bel")
+    p.add_argument(
+        "--un-voto",
+        action="store_true",
+        help="falla si una credencial votó más de una vez (regla de VMRE; Belenios cuenta la última)",
+    )
+    p.add_argument(
+        "--procesos", type=int, default=0, help="procesos para verificar boletas (todos los núcleos)"
+    )
+    p.set_defaults(func=cmd_verificar)
 
     args = parser.parse_args(argv)
     if args.command == "token" and (

@@ -1,8 +1,11 @@
 """The Belenios 3.0 election record (``<uuid>.bel``): an append-only tar of data and event records.
 
-Written byte-exactly as belenios-tool writes it: 512-byte old-style headers with the archive timestamp as every
-record's mtime, bodies NUL-padded, no end-of-archive blocks; each event names its parent's hash, its height, its
-type and the hash of its last data record. Reading is the tool's fsck: from the last event down the parent chain
+Written byte-exactly as belenios-tool writes it: 512-byte old-style headers with the archive timestamp as
+every
+record's mtime, bodies NUL-padded, no end-of-archive blocks; each event names its parent's hash, its height,
+its
+type and the hash of its last data record. Reading is the tool's fsck: from the last event down the parent
+chain
 to Setup, re-emit everything canonically, and require the very same bytes.
 """
 
@@ -18,7 +21,16 @@ from shared.cripto import grupo as gr
 from shared.cripto.pruebas import cjson
 
 BLOQUE = 512
-TIPOS = ("Setup", "Ballot", "EndBallots", "EncryptedTally", "Shuffle", "EndShuffles", "PartialDecryption", "Result")
+TIPOS = (
+    "Setup",
+    "Ballot",
+    "EndBallots",
+    "EncryptedTally",
+    "Shuffle",
+    "EndShuffles",
+    "PartialDecryption",
+    "Result",
+)
 # Data records before each event, in order; the last one is the event's payload.
 DATOS_POR_TIPO = {
     "Setup": 4,
@@ -99,7 +111,7 @@ class Archivo:
             self.cabecera_texto = _cabecera_archivo(self.marca)
 
     def agregar(self, tipo: str, datos: list[bytes]) -> Evento:
-        """What ``archive add-event --type=T`` does: data records, then the event linking to the previous one."""
+        """What ``archive add-event --type=T`` does: data records, then the event linking to the last."""
         if tipo not in TIPOS:
             raise ValueError(f"tipo de evento desconocido: {tipo}")
         ultimo = self.eventos[-1] if self.eventos else None
@@ -177,7 +189,9 @@ def leer(datos: bytes) -> Archivo:
         if cab.get("version") != 1 or int(cab["timestamp"]) != marca:
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        raise ArchivoInvalido("registro BELENIOS inválido (versión 1 y timestamp igual al de las cabeceras)") from None
+        raise ArchivoInvalido(
+            "registro BELENIOS inválido (versión 1 y timestamp igual al de las cabeceras)"
+        ) from None
     if cjson(cab).encode() != cabecera_texto:
         raise ArchivoInvalido("registro BELENIOS no canónico")
     por_nombre: dict[str, bytes] = {}
@@ -211,15 +225,15 @@ def leer(datos: bytes) -> Archivo:
             raise ArchivoInvalido(f"evento {actual}: tipo desconocido {tipo!r}")
         datos_evento: list[bytes] = []
         if carga is not None:
-            cuerpo = por_nombre.get(f"{carga}.data.json")
-            if cuerpo is None:
+            carga_datos = por_nombre.get(f"{carga}.data.json")
+            if carga_datos is None:
                 raise ArchivoInvalido(f"evento {tipo} (altura {altura}): falta su registro de datos {carga}")
-            for ref in _referencias(tipo, cuerpo):
+            for ref in _referencias(tipo, carga_datos):
                 previo = por_nombre.get(f"{ref}.data.json")
                 if previo is None:
                     raise ArchivoInvalido(f"evento {tipo} (altura {altura}): falta el registro {ref}")
                 datos_evento.append(previo)
-            datos_evento.append(cuerpo)
+            datos_evento.append(carga_datos)
         e = Evento(tipo, altura, padre, carga, tuple(datos_evento))
         if e.texto != texto:
             raise ArchivoInvalido(f"evento {tipo} (altura {altura}): no está en forma canónica")
@@ -228,13 +242,18 @@ def leer(datos: bytes) -> Archivo:
     cadena.reverse()
     for i, e in enumerate(cadena):
         if e.altura != i or (i == 0) != (e.tipo == "Setup"):
-            raise ArchivoInvalido(f"evento {e.tipo}: altura {e.altura} inconsistente con su posición {i} en la cadena")
+            raise ArchivoInvalido(
+                f"evento {e.tipo}: altura {e.altura} inconsistente con su posición {i} en la cadena"
+            )
     archivo = Archivo(marca=marca, eventos=cadena, cabecera_texto=cabecera_texto)
     rehecho = archivo.bytes()
     if rehecho != datos:
-        primero = next((i for i, (a, b) in enumerate(zip(rehecho, datos)) if a != b), min(len(rehecho), len(datos)))
+        primero = next(
+            (i for i, (a, b) in enumerate(zip(rehecho, datos, strict=False)) if a != b),
+            min(len(rehecho), len(datos)),
+        )
         raise ArchivoInvalido(
-            f"el archivo no es la reconstrucción canónica de su cadena de eventos (difiere en el byte {primero}: "
+            f"el archivo no es la reconstrucción canónica de su cadena (difiere en el byte {primero}: "
             "registros ajenos, duplicados, desordenados o bloques de más)"
         )
     return archivo

@@ -1,6 +1,7 @@
 """Ballots: exponential ElGamal per choice, proofs of validity, the credential's signature, the tracker.
 
-``cifrar`` is what a voting device does; ``verificar`` is what the ballot box and every auditor do. Intake accepts
+``cifrar`` is what a voting device does; ``verificar`` is what the ballot box and every auditor do. Intake
+accepts
 only the exact canonical form (a strict subset of what belenios-tool 3.0 accepts), so trackers are unique.
 """
 
@@ -28,7 +29,7 @@ Cifrado = tuple[Elemento, Elemento]  # (α, β)
 
 
 class BoletaInvalida(ValueError):
-    """A ballot the box must refuse. ``motivo`` uses belenios-tool's names (NonCanonical, InvalidBallot, …)."""
+    """A ballot the box must refuse. ``motivo`` uses belenios-tool's names (NonCanonical, …)."""
 
     def __init__(self, motivo: str, mensaje: str) -> None:
         super().__init__(mensaje)
@@ -91,7 +92,7 @@ def _cifrar_respuesta(y: Elemento, s0: str, q: Pregunta, votos: list[int]) -> di
     else:
         (a0, b0), (a_s, b_s) = cts[0], _producto(cts[1:])
         r0, r_s, en_blanco = rs[0], sum(rs[1:]), votos[0] == 1
-        ramas_g = [(a0, gr.div(b0, gr.G))] + ramas_valores(a_s, b_s, rango)
+        ramas_g = [(a0, gr.div(b0, gr.G)), *ramas_valores(a_s, b_s, rango)]
         verdadera = 0 if en_blanco else sum(votos[1:]) - q.minimo + 1
         global_ = disyuncion(y, ramas_g, verdadera, r0 if en_blanco else r_s, f"bproof1|{s}|")
         blanco = disyuncion(
@@ -116,7 +117,10 @@ def cifrar(eleccion: Eleccion, credencial: str, votos: list[list[int]]) -> str:
         "election_uuid": eleccion.uuid,
         "election_hash": eleccion.huella,
         "credential": c,
-        "answers": [_cifrar_respuesta(eleccion.clave_publica, s0, q, v) for q, v in zip(eleccion.preguntas, votos)],
+        "answers": [
+            _cifrar_respuesta(eleccion.clave_publica, s0, q, v)
+            for q, v in zip(eleccion.preguntas, votos, strict=False)
+        ],
     }
     h = gr.sha256_b64(cjson(sin_firma))
     firma = schnorr(x, f"sig|{h}|")
@@ -194,24 +198,35 @@ def _verificar(eleccion: Eleccion, texto: str, credenciales: Mapping[str, int]) 
             a, b = _producto(cts)
             global_ = _leer_pruebas(r["overall_proof"], len(rango), f"{donde}.overall_proof")
             verificaciones.append(
-                (f"{donde}: prueba global", ramas_valores(a, b, rango), global_, f"prove|{s}|{gr.s(a)},{gr.s(b)}|")
+                (
+                    f"{donde}: prueba global",
+                    ramas_valores(a, b, rango),
+                    global_,
+                    f"prove|{s}|{gr.s(a)},{gr.s(b)}|",
+                )
             )
         else:
             (a0, b0), (a_s, b_s) = cts[0], _producto(cts[1:])
             global_ = _leer_pruebas(r["overall_proof"], len(rango) + 1, f"{donde}.overall_proof")
             blanco = _leer_pruebas(r["blank_proof"], 2, f"{donde}.blank_proof")
-            ramas_g = [(a0, gr.div(b0, gr.G))] + ramas_valores(a_s, b_s, rango)
+            ramas_g = [(a0, gr.div(b0, gr.G)), *ramas_valores(a_s, b_s, rango)]
             verificaciones.append((f"{donde}: prueba global", ramas_g, global_, f"bproof1|{s}|"))
-            verificaciones.append((f"{donde}: prueba de voto en blanco", [(a0, b0), (a_s, b_s)], blanco, "bproof0|" + s + "|"))
+            verificaciones.append(
+                (f"{donde}: prueba de voto en blanco", [(a0, b0), (a_s, b_s)], blanco, "bproof0|" + s + "|")
+            )
         respuestas.append(tuple(cts))
 
     # Canonical form: what we parsed, written back, must be the exact bytes received.
     sin_firma = {k: o[k] for k in ("election_uuid", "election_hash", "credential", "answers")}
     canonica = cjson(sin_firma | {"signature": {"hash": firma["hash"], "proof": prueba_firma.json()}})
     if canonica != texto:
-        raise BoletaInvalida("NonCanonical", "la boleta no está en forma canónica (JSON compacto, orden del estándar)")
+        raise BoletaInvalida(
+            "NonCanonical", "la boleta no está en forma canónica (JSON compacto, orden del estándar)"
+        )
     if o["credential"] not in credenciales:
-        raise BoletaInvalida("InvalidCredential", "la credencial no está en la lista de credenciales públicas")
+        raise BoletaInvalida(
+            "InvalidCredential", "la credencial no está en la lista de credenciales públicas"
+        )
     h = gr.sha256_b64(cjson(sin_firma))
     if firma["hash"] != h:
         raise BoletaInvalida("InvalidBallot", "signature.hash no corresponde al contenido de la boleta")

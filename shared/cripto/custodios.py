@@ -5,15 +5,18 @@ relays their public messages, so no party ever holds the election's private key:
 
 1. ``Custodio.certificado``: a signing key and an encryption key from the custodian's seed (``cert``).
 2. ``Custodio.polinomio``: a secret polynomial of degree k−1; the signed commitments to its coefficients
-   (``coefexps``), a signature over every cert and them (``certs_sig``), and the share f_i(j) for each custodian j
+   (``coefexps``), a signature over every cert and them (``certs_sig``), and the share f_i(j) for each
+   custodian j
    encrypted to j's encryption key.
-3. ``Custodio.clave_verificacion``: each j checks every share it received against the sender's commitments, adds
+3. ``Custodio.clave_verificacion``: each j checks every share it received against the sender's commitments,
+adds
    them into its decryption key S_j, and publishes g^{S_j} with a proof and a signature; S_j travels only
    encrypted to j itself.
 4. ``parametros_umbral`` assembles the published ``threshold_parameters`` (what goes in ``trustees.json``).
 
-The share channel is our own (Belenios allows any transport): hashed ElGamal to the recipient's Belenios
-encryption key, with libsodium's SecretBox (XSalsa20-Poly1305) for the payload.
+Shares and decryption keys travel in Belenios' own channel format (signed, then encrypted to the recipient's
+encryption key), so a custodian's seed and encrypted decryption key work with ``belenios-tool
+decrypt-threshold``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import nacl.exceptions
-import nacl.secret
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from shared.cripto import grupo as gr
 from shared.cripto.eleccion import BASE58
@@ -195,7 +198,9 @@ def verificar_pedersen(o: object, donde: str = "Pedersen") -> Pedersen:
             raise CustodiosInvalidos(f"{d}: la prueba de conocimiento no verifica")
         if c.publica != _evalua_compromisos(compromisos, j):
             raise CustodiosInvalidos(f"{d}: no corresponde a los compromisos de los polinomios")
-        if c.firma is None or not verifica_schnorr(vks[j - 1], prefijo_firma_mensaje(gr.s(c.publica)), c.firma):
+        if c.firma is None or not verifica_schnorr(
+            vks[j - 1], prefijo_firma_mensaje(gr.s(c.publica)), c.firma
+        ):
             raise CustodiosInvalidos(f"{d}: falta la firma o no verifica")
         leidas.append(c)
     return Pedersen(k, certs, coefexps, [Prueba.de_json(f) for f in firmas], leidas)
@@ -216,10 +221,15 @@ class Custodios:
     entradas: list[Custodio_]
 
     def json(self) -> list[list[Any]]:
-        return [["Single", e.json()] if isinstance(e, ClavePublica) else ["Pedersen", e.json()] for e in self.entradas]
+        return [
+            ["Single", e.json()] if isinstance(e, ClavePublica) else ["Pedersen", e.json()]
+            for e in self.entradas
+        ]
 
     def clave_eleccion(self) -> Elemento:
-        return gr.producto([e.publica if isinstance(e, ClavePublica) else e.subclave() for e in self.entradas])
+        return gr.producto(
+            [e.publica if isinstance(e, ClavePublica) else e.subclave() for e in self.entradas]
+        )
 
     def duenos(self) -> dict[int, tuple[int, int | None, Elemento]]:
         """owner (1-based flat position) → (entry index, index inside a Pedersen group or None, its key)."""
@@ -240,7 +250,7 @@ class Custodios:
         for i, e in enumerate(o):
             donde = f"custodio (entrada {i + 1})"
             if not isinstance(e, list) or len(e) != 2 or e[0] not in ("Single", "Pedersen"):
-                raise CustodiosInvalidos(f"{donde}: se esperaba [\"Single\"|\"Pedersen\", …]")
+                raise CustodiosInvalidos(f'{donde}: se esperaba ["Single"|"Pedersen", …]')
             if e[0] == "Single":
                 c = ClavePublica.de_json(e[1], donde)
                 if not c.pok_valida():
@@ -258,22 +268,35 @@ def generar_semilla() -> str:
     return "".join(secrets.choice(BASE58) for _ in range(22))
 
 
-def _clave_canal(secreto: Elemento) -> bytes:
-    return hashlib.sha256(b"key|" + gr.s(secreto).encode()).digest()
+def cifrar_para(sk: int, clave_cifrado: Elemento, mensaje: str) -> dict[str, str]:
+    """Belenios' channel: ``message`` signed by the sender and encrypted to the recipient's encryption key.
+
+    Hashed ElGamal for a fresh group element g^s, AES-256-CCM (64-bit tag) keyed by SHA-256("key|"+s(g^s)),
+    nonce from SHA-256("iv|"+s(α)): exactly what belenios-tool's trustees exchange, so either side may use it.
+    """
+    plano = cjson(mensaje_firmado(sk, cjson({"recipient": gr.s(clave_cifrado), "message": mensaje})))
+    r, secreto = gr.aleatorio(), gr.aleatorio()
+    alfa = gr.gpot(r)
+    beta = gr.mul(gr.pot(clave_cifrado, r), gr.gpot(secreto))
+    clave = hashlib.sha256(("key|" + gr.s(gr.gpot(secreto))).encode()).digest()
+    iv = hashlib.sha256(("iv|" + gr.s(alfa)).encode()).digest()[:13]
+    datos = AESCCM(clave, tag_length=8).encrypt(iv, plano.encode(), None)
+    return {"alpha": gr.s(alfa), "beta": gr.s(beta), "data": datos.hex()}
 
 
-def cifrar_para(clave_cifrado: Elemento, datos: bytes) -> dict[str, str]:
-    r = gr.aleatorio()
-    caja = nacl.secret.SecretBox(_clave_canal(gr.pot(clave_cifrado, r)))
-    return {"alpha": gr.s(gr.gpot(r)), "data": caja.encrypt(datos).hex()}
-
-
-def descifrar_con(dk: int, mensaje: dict[str, str]) -> bytes:
+def descifrar_con(dk: int, remitente: Elemento, mensaje: dict[str, str]) -> str:
+    """Open a channel message for us (key dk), signed by ``remitente``'s verification key."""
     try:
-        caja = nacl.secret.SecretBox(_clave_canal(gr.pot(gr.elemento(mensaje["alpha"]), dk)))
-        return caja.decrypt(bytes.fromhex(mensaje["data"]))
-    except (KeyError, ValueError, nacl.exceptions.CryptoError) as e:
-        raise CustodiosInvalidos(f"no se pudo descifrar el mensaje del canal: {e}") from None
+        alfa, beta = gr.elemento(mensaje["alpha"]), gr.elemento(mensaje["beta"])
+        clave = hashlib.sha256(("key|" + gr.s(gr.div(beta, gr.pot(alfa, dk)))).encode()).digest()
+        iv = hashlib.sha256(("iv|" + gr.s(alfa)).encode()).digest()[:13]
+        plano = AESCCM(clave, tag_length=8).decrypt(iv, bytes.fromhex(mensaje["data"]), None)
+    except (KeyError, TypeError, ValueError, InvalidTag) as e:
+        raise CustodiosInvalidos(f"no se pudo descifrar el mensaje del canal ({type(e).__name__})") from None
+    contenido = _verifica_mensaje(remitente, json.loads(plano), "mensaje del canal")
+    if contenido.get("recipient") != gr.s(gr.gpot(dk)) or not isinstance(contenido.get("message"), str):
+        raise CustodiosInvalidos("el mensaje del canal no es para este custodio")
+    return str(contenido["message"])
 
 
 @dataclass(frozen=True)
@@ -310,40 +333,49 @@ class Custodio:
         for j, cert in enumerate(certs, start=1):
             f_j = sum(c * pow(j, k, gr.L) for k, c in enumerate(coef)) % gr.L
             _, _, ek = _claves_cert(cert, f"custodio {j}")
-            plano = cjson({"from": self.indice, "to": j, "share": str(f_j)}).encode()
-            partes.append(cifrar_para(ek, plano))
+            partes.append(cifrar_para(self.sk, ek, cjson({"secret": str(f_j)})))
         return {
             "coefexps": mensaje_firmado(self.sk, cjson({"coefexps": a})),
-            "signature": schnorr(self.sk, prefijo_firma_mensaje("certs_sig|" + cjson({"certs": certs, "coefexps": a})))
-            .json(),
+            "signature": schnorr(
+                self.sk, prefijo_firma_mensaje("certs_sig|" + cjson({"certs": certs, "coefexps": a}))
+            ).json(),
             "secrets": partes,
         }
 
-    def clave_verificacion(self, certs: list[dict[str, Any]], polinomios: list[dict[str, Any]]) -> dict[str, Any]:
+    def clave_verificacion(
+        self, certs: list[dict[str, Any]], polinomios: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         """Step 3: check each share against its sender's commitments; publish g^{S_j}; keep S_j encrypted."""
         vks = self._verifica_certs(certs)
         s_j = 0
         for i, p in enumerate(polinomios, start=1):
             _verifica_mensaje(vks[i - 1], p["coefexps"], f"custodio {i}: coefexps")
             a = _coefexps(p["coefexps"], f"custodio {i}: coefexps")
-            plano = json.loads(descifrar_con(self.dk, p["secrets"][self.indice - 1]))
-            if plano.get("from") != i or plano.get("to") != self.indice:
-                raise CustodiosInvalidos(f"custodio {i}: la parte recibida no es para este custodio")
-            parte = gr.escalar(plano["share"])
+            try:
+                parte = gr.escalar(
+                    json.loads(descifrar_con(self.dk, vks[i - 1], p["secrets"][self.indice - 1]))["secret"]
+                )
+            except (ValueError, KeyError, TypeError) as e:
+                raise CustodiosInvalidos(f"custodio {i}: su parte es ilegible ({e})") from None
             if gr.gpot(parte) != _evalua_compromisos([a], self.indice):
-                raise CustodiosInvalidos(f"custodio {i}: su parte no corresponde a sus compromisos (denúncielo)")
+                raise CustodiosInvalidos(
+                    f"custodio {i}: su parte no corresponde a sus compromisos (denúncielo)"
+                )
             s_j = (s_j + parte) % gr.L
         x, clave = clave_simple(s_j)
         firma = schnorr(self.sk, prefijo_firma_mensaje(gr.s(clave.publica)))
         publica = ClavePublica(clave.publica, clave.pok, firma)
         return {
             "public_key": publica.json(),
-            "private_key": cifrar_para(gr.gpot(self.dk), cjson({"decryption_key": str(x)}).encode()),
+            "private_key": cifrar_para(self.sk, gr.gpot(self.dk), cjson({"decryption_key": str(x)})),
         }
 
     def clave_descifrado(self, privada: dict[str, str]) -> int:
         """S_j, from the encrypted ``private_key`` of step 3 (which may be stored anywhere)."""
-        return gr.escalar(json.loads(descifrar_con(self.dk, privada))["decryption_key"])
+        try:
+            return gr.escalar(json.loads(descifrar_con(self.dk, gr.gpot(self.sk), privada))["decryption_key"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise CustodiosInvalidos(f"clave de descifrado ilegible ({e})") from None
 
     def _verifica_certs(self, certs: list[dict[str, Any]]) -> list[Elemento]:
         if len(certs) != self.n:

@@ -170,7 +170,7 @@ def credencial_publica(uuid: str, credencial: str) -> Elemento:
 
 
 def leer_credenciales_publicas(lista: object) -> dict[str, int]:
-    """The archive's ``public_credentials``: ``"<s(C)>"`` or ``"<s(C)>,<weight>"``; distinct, valid elements."""
+    """The archive's ``public_credentials``: ``"<s(C)>"`` or ``"<s(C)>,<weight>"``; distinct, valid."""
     if not isinstance(lista, list):
         raise EleccionInvalida("credenciales públicas: se esperaba una lista")
     pesos: dict[str, int] = {}

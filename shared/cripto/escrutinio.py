@@ -82,12 +82,16 @@ def descifrado_parcial(huella: str, x: int, r: Recuento) -> str:
     return cjson({"decryption_factors": factores, "decryption_proofs": pruebas})
 
 
-def verificar_descifrado(huella: str, publica: Elemento, r: Recuento, texto: str | bytes) -> list[list[Elemento]]:
+def verificar_descifrado(
+    huella: str, publica: Elemento, r: Recuento, texto: str | bytes
+) -> list[list[Elemento]]:
     """The factors of a partial decryption, each proof checked against the key it claims to come from."""
     try:
         o = json.loads(texto)
         if not isinstance(o, dict) or list(o) != ["decryption_factors", "decryption_proofs"]:
-            raise EscrutinioInvalido("descifrado parcial: se esperaba {decryption_factors, decryption_proofs}")
+            raise EscrutinioInvalido(
+                "descifrado parcial: se esperaba {decryption_factors, decryption_proofs}"
+            )
         factores = [[gr.elemento(f) for f in fila] for fila in o["decryption_factors"]]
         pruebas = [[Prueba.de_json(p) for p in fila] for fila in o["decryption_proofs"]]
     except (gr.ErrorDeCodificacion, TypeError, ValueError) as e:
@@ -99,7 +103,9 @@ def verificar_descifrado(huella: str, publica: Elemento, r: Recuento, texto: str
     for q, fila in enumerate(r):
         for j, (a, _) in enumerate(fila):
             if not verifica_descifrado(publica, a, factores[q][j], prefijo, pruebas[q][j]):
-                raise EscrutinioInvalido(f"pregunta {q + 1}, opción {j + 1}: la prueba de descifrado no verifica")
+                raise EscrutinioInvalido(
+                    f"pregunta {q + 1}, opción {j + 1}: la prueba de descifrado no verifica"
+                )
     return factores
 
 
@@ -122,8 +128,10 @@ class Combinacion:
     usados: list[int]  # owners whose factors entered the combination
 
 
-def combinar(custodios: Custodios, parciales: Mapping[int, list[list[Elemento]]], formas: list[int]) -> Combinacion:
-    """Belenios' combination: every Single is required; per Pedersen group, the first k present (index order)."""
+def combinar(
+    custodios: Custodios, parciales: Mapping[int, list[list[Elemento]]], formas: list[int]
+) -> Combinacion:
+    """Belenios' combination: every Single is required; per Pedersen group the first k present, by index."""
     duenos = custodios.duenos()
     total = [[gr.IDENTIDAD] * n for n in formas]
     usados: list[int] = []
@@ -156,7 +164,9 @@ def combinar(custodios: Custodios, parciales: Mapping[int, list[list[Elemento]]]
 
 def resultado(r: Recuento, factores: list[list[Elemento]], cota: int) -> list[list[int]]:
     """n = log_g(β / F) for every entry, each in [0, cota] (the total weight)."""
-    planos = [gr.div(b, f) for fila, ff in zip(r, factores, strict=True) for (_, b), f in zip(fila, ff, strict=True)]
+    planos = [
+        gr.div(b, f) for fila, ff in zip(r, factores, strict=True) for (_, b), f in zip(fila, ff, strict=True)
+    ]
     logs = iter(gr.logaritmos(planos, cota))
     return [[next(logs) for _ in fila] for fila in r]
 

@@ -138,9 +138,9 @@ def logaritmos(objetivos: list[Elemento], cota: int) -> list[int]:
     for objetivo in objetivos:
         y = objetivo
         for i in range(m + 1):
-            j = bebe.get(y)
-            if j is not None and i * m + j <= cota:
-                resultado.append(i * m + j)
+            paso = bebe.get(y)
+            if paso is not None and i * m + paso <= cota:
+                resultado.append(i * m + paso)
                 break
             y = mul(y, gigante)
         else:

@@ -56,7 +56,8 @@ def prefijo_firma_mensaje(mensaje: str) -> str:
     return f"sigmsg|{mensaje}|"
 
 
-# --- Disjunctive Chaum–Pedersen: (α, β_j) = (g^r, y^r) for one j ----------------------------------------------
+# --- Disjunctive Chaum–Pedersen: (α, β_j) = (g^r, y^r) for one j
+# ----------------------------------------------
 
 
 def disyuncion(

@@ -60,7 +60,11 @@ def preparar(
     custodios, privadas, publicos = generacion_de_claves(k, n)
     uuid = generar_uuid()
     eleccion = Eleccion.crear(
-        uuid=uuid, nombre=nombre, descripcion=nombre, clave_publica=publicos.clave_eleccion(), preguntas=preguntas
+        uuid=uuid,
+        nombre=nombre,
+        descripcion=nombre,
+        clave_publica=publicos.clave_eleccion(),
+        preguntas=preguntas,
     )
     credenciales = [generar_credencial() for _ in range(votantes)]
     publicas = ordenar_credenciales([credencial_publica(uuid, c) for c in credenciales])
@@ -73,7 +77,7 @@ def voto_al_azar(q: Pregunta, azar: random.Random) -> list[int]:
         return [1] + [0] * len(q.respuestas)
     marcadas = set(azar.sample(range(len(q.respuestas)), azar.randint(q.minimo, q.maximo)))
     votos = [1 if i in marcadas else 0 for i in range(len(q.respuestas))]
-    return ([0] + votos) if q.blanco else votos
+    return ([0, *votos]) if q.blanco else votos
 
 
 def boletas(s: Simulacro, votos: list[list[list[int]]]) -> list[str]:

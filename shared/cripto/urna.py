@@ -8,7 +8,6 @@ a Belenios 3.0 ``.bel`` at every moment.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ class Urna:
     peso_total: int = 0
     parciales: dict[int, list[list[bytes]]] = field(default_factory=dict)
     resultado: list[list[int]] | None = None
+    votaron: set[str] = field(default_factory=set)  # public credentials that have a ballot in the box
 
     @classmethod
     def abrir(
@@ -47,7 +47,11 @@ class Urna:
         pesos = leer_credenciales_publicas(credenciales)
         textos = [eleccion.texto, cjson(custodios.json()).encode(), cjson(credenciales).encode()]
         setup = cjson(
-            {"election": sha256_hex(textos[0]), "trustees": sha256_hex(textos[1]), "credentials": sha256_hex(textos[2])}
+            {
+                "election": sha256_hex(textos[0]),
+                "trustees": sha256_hex(textos[1]),
+                "credentials": sha256_hex(textos[2]),
+            }
         ).encode()
         archivo = Archivo(marca=int(time.time()) if marca is None else marca)
         archivo.agregar("Setup", [*textos, setup])
@@ -57,19 +61,18 @@ class Urna:
     def fase(self) -> str:
         return self.archivo.eventos[-1].tipo
 
-    @property
-    def votaron(self) -> set[str]:
-        return {b.credencial for b in self.boletas}
-
     def depositar(self, texto: str) -> bo.Boleta:
-        """Check a ballot and append it; raises ``BoletaInvalida`` (nothing changes) or ``OperacionInvalida``."""
+        """Check a ballot and append it; else ``BoletaInvalida``/``OperacionInvalida`` and nothing changes."""
         if self.fase not in ("Setup", "Ballot"):
             raise OperacionInvalida("la urna está cerrada")
         b = bo.verificar(self.eleccion, texto, self.pesos)
         if b.credencial in self.votaron:
-            raise bo.BoletaInvalida("AlreadyVoted", "esta credencial ya votó: solo se admite un voto por ciudadano")
+            raise bo.BoletaInvalida(
+                "AlreadyVoted", "esta credencial ya votó: solo se admite un voto por ciudadano"
+            )
         self.archivo.agregar("Ballot", [texto.encode()])
         self.boletas.append(b)
+        self.votaron.add(b.credencial)
         return b
 
     def cerrar(self) -> es.Recuento:
@@ -93,7 +96,9 @@ class Urna:
             raise OperacionInvalida(f"no existe el custodio {owner}")
         if owner in self.parciales:
             raise OperacionInvalida(f"el custodio {owner} ya entregó su descifrado parcial")
-        self.parciales[owner] = es.verificar_descifrado(self.eleccion.huella, duenos[owner][2], self.recuento, texto)
+        self.parciales[owner] = es.verificar_descifrado(
+            self.eleccion.huella, duenos[owner][2], self.recuento, texto
+        )
         owned = cjson({"owner": owner, "payload": sha256_hex(texto)})
         self.archivo.agregar("PartialDecryption", [texto.encode(), owned.encode()])
 
@@ -111,10 +116,3 @@ class Urna:
         if self.recuento is None:
             raise OperacionInvalida("la urna no se ha cerrado")
         return es.recuento_json(self.recuento)
-
-
-def credenciales_json(texto: bytes) -> list[str]:
-    o = json.loads(texto)
-    if not isinstance(o, list):
-        raise ValueError("credenciales: se esperaba una lista")
-    return o

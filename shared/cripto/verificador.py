@@ -1,7 +1,9 @@
 """``vmre verificar``: the full, independent audit of a Belenios 3.0 election record.
 
-More than ``belenios-tool election verify`` 3.0 does (its ballot check is dropped and it trusts the stored tally):
-here every ballot is checked completely, the stored encrypted tally must equal the product of the counted ballots
+More than ``belenios-tool election verify`` 3.0 does (its ballot check is dropped and it trusts the stored
+tally):
+here every ballot is checked completely, the stored encrypted tally must equal the product of the counted
+ballots
 byte for byte, every partial decryption's proof is checked, and the result is recomputed. The first failure is
 named (event height, ballot tracker, question, choice).
 """
@@ -46,12 +48,18 @@ class Informe:
         res = [
             f"elección {self.uuid} «{self.nombre}»: {self.eventos} eventos, fase {self.fase}",
             f"boletas: {self.boletas} verificadas (firma y todas las pruebas), {self.contadas} contadas"
-            + (f", {self.reemplazadas} reemplazadas por un voto posterior de la misma credencial" if self.reemplazadas else ""),
+            + (
+                f", {self.reemplazadas} reemplazadas por un voto posterior de la misma credencial"
+                if self.reemplazadas
+                else ""
+            ),
         ]
         if self.descifrados:
-            res.append(f"descifrado: custodios {', '.join(map(str, self.descifrados))} (cada prueba verificada)")
+            res.append(
+                f"descifrado: custodios {', '.join(map(str, self.descifrados))} (cada prueba verificada)"
+            )
         if self.resultado is not None:
-            res.append(f"resultado: {json.dumps(self.resultado)}")
+            res.append(f"resultado: {cjson(self.resultado)}")
         return res
 
 
@@ -113,7 +121,7 @@ def verificar_archivo(
     procesos: int = 1,
     progreso: Callable[[str], None] | None = None,
 ) -> Informe:
-    """Check everything in the record; return a summary or raise ``VerificacionFallida`` at the first failure."""
+    """Check everything in the record; return a summary or raise ``VerificacionFallida`` at the first."""
     aviso = progreso or (lambda _m: None)
     try:
         archivo = ar.leer(datos)
@@ -140,16 +148,20 @@ def verificar_archivo(
     if texto_setup != esperado:
         raise VerificacionFallida("Setup", "setup_data no es canónico")
     if custodios.clave_eleccion() != eleccion.clave_publica:
-        raise VerificacionFallida("Setup", "la clave pública de la elección no es el producto de las de los custodios")
+        raise VerificacionFallida(
+            "Setup", "la clave pública de la elección no es el producto de las de los custodios"
+        )
     inf.uuid, inf.nombre = eleccion.uuid, eleccion.nombre
     aviso(f"elección {eleccion.uuid}: custodios y {len(pesos)} credenciales públicas verificados")
 
     ballots = archivo.de_tipo("Ballot")
     vistas: set[str] = set()
     boletas: list[bo.Boleta] = []
-    textos = [e.datos[0] for e in ballots]
-    for n, (e, r) in enumerate(zip(ballots, _boletas(eleccion, pesos, textos, procesos), strict=True), start=1):
-        donde = f"boleta en el evento {e.altura} (rastreador {bo.gr.sha256_b64(e.datos[0])})"
+    textos = [ev.datos[0] for ev in ballots]
+    for n, (ev, r) in enumerate(
+        zip(ballots, _boletas(eleccion, pesos, textos, procesos), strict=True), start=1
+    ):
+        donde = f"boleta en el evento {ev.altura} (rastreador {bo.gr.sha256_b64(ev.datos[0])})"
         if isinstance(r, tuple):
             raise VerificacionFallida(donde, f"{r[0]}: {r[1]}")
         if r.hash_hex in vistas:
@@ -165,7 +177,8 @@ def verificar_archivo(
     if un_voto and inf.reemplazadas:
         repetida = next(b for b in boletas if b not in contadas)
         raise VerificacionFallida(
-            f"boleta {repetida.rastreador}", "la credencial votó más de una vez (regla de un voto por ciudadano)"
+            f"boleta {repetida.rastreador}",
+            "la credencial votó más de una vez (regla de un voto por ciudadano)",
         )
     aviso(f"boletas: {inf.boletas} verificadas, {inf.contadas} contadas")
 
@@ -190,9 +203,9 @@ def verificar_archivo(
 
     duenos = custodios.duenos()
     parciales: dict[int, list[list[bytes]]] = {}
-    for e in archivo.de_tipo("PartialDecryption"):
-        donde = f"descifrado parcial en el evento {e.altura}"
-        texto_pd, texto_owned = e.datos
+    for ev in archivo.de_tipo("PartialDecryption"):
+        donde = f"descifrado parcial en el evento {ev.altura}"
+        texto_pd, texto_owned = ev.datos
         try:
             owned = json.loads(texto_owned)
             owner = owned["owner"]
@@ -214,7 +227,9 @@ def verificar_archivo(
     except (es.EscrutinioInvalido, ValueError) as ex:
         raise VerificacionFallida(donde, str(ex)) from None
     if res_ev[0].datos[0] != es.resultado_json(resultado).encode():
-        raise VerificacionFallida(donde, f"el resultado publicado no es el descifrado: debería ser {resultado}")
+        raise VerificacionFallida(
+            donde, f"el resultado publicado no es el descifrado: debería ser {resultado}"
+        )
     inf.descifrados = sorted(comb.usados)
     inf.resultado = resultado
     return inf
