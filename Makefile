@@ -35,7 +35,7 @@ run: $(STAMP)
 	$(BIN)/vmre run
 
 # Two workers: this machine has two cores (each worker starts its own broker and databases).
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 # The reference verifier (Debian 13's belenios-tool 3.0; on Debian 12 its packages unpacked into .tools/).
 belenios-tool:

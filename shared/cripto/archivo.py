@@ -148,6 +148,10 @@ def _registros(datos: bytes) -> Iterator[tuple[int, str, bytes, int]]:
         h = datos[pos : pos + BLOQUE]
         if len(h) < BLOQUE:
             raise ArchivoInvalido(f"byte {pos}: cabecera tar truncada")
+        if not any(h):
+            raise ArchivoInvalido(
+                f"byte {pos}: bloques de fin de tar (un tar genérico; Belenios no los escribe)"
+            )
         nombre = h[:100].split(b"\0", 1)[0].decode("ascii", "replace")
         try:
             tamano = int(h[124:135], 8)
@@ -234,6 +238,11 @@ def leer(datos: bytes) -> Archivo:
                     raise ArchivoInvalido(f"evento {tipo} (altura {altura}): falta el registro {ref}")
                 datos_evento.append(previo)
             datos_evento.append(carga_datos)
+        if len(datos_evento) != DATOS_POR_TIPO[tipo]:
+            raise ArchivoInvalido(
+                f"evento {tipo} (altura {altura}): lleva {len(datos_evento)} registros de datos, "
+                f"se esperaban {DATOS_POR_TIPO[tipo]}"
+            )
         e = Evento(tipo, altura, padre, carga, tuple(datos_evento))
         if e.texto != texto:
             raise ArchivoInvalido(f"evento {tipo} (altura {altura}): no está en forma canónica")

@@ -167,3 +167,27 @@ def test_boleta_con_pruebas_invalidas_contada(
     assert "all checks passed" in belenios("election", "verify", "--dir", str(d), cwd=d).stderr
     motivo = _falla(u.urna.archivo.bytes())
     assert motivo.startswith("boleta en el evento 8") and "no verifica" in motivo
+
+
+def _copia(archivo: ar.Archivo, cambiar: dict[str, list[bytes]] | None = None) -> ar.Archivo:
+    nuevo = ar.Archivo(marca=archivo.marca)
+    for e in archivo.eventos:
+        nuevo.agregar(e.tipo, (cambiar or {}).get(e.tipo, list(e.datos)))
+    return nuevo
+
+
+def test_estructura_y_orden_de_eventos() -> None:
+    archivo = ar.leer(EJEMPLO.read_bytes())
+    assert "Result (altura 17): lleva 0 registros" in _falla(_copia(archivo, {"Result": []}).bytes())
+    # T5: a ballot after the result (belenios-tool 3.0 accepts it)
+    tarde = _copia(archivo)
+    tarde.agregar("Ballot", [archivo.de_tipo("Ballot")[0].datos[0].replace(b'"answers"', b' "answers"')])
+    assert "fuera de orden: llega después de Result" in _falla(tarde.bytes())
+    # a tally without closing the ballot box first
+    sin_cierre = ar.Archivo(marca=archivo.marca)
+    for e in archivo.eventos:
+        if e.tipo != "EndBallots":
+            sin_cierre.agregar(e.tipo, list(e.datos))
+    assert "falta antes el evento EndBallots" in _falla(sin_cierre.bytes())
+    # trailing end-of-archive blocks, as a generic tar writer would add
+    assert "bloques de fin de tar" in _falla(EJEMPLO.read_bytes() + b"\0" * 1024)

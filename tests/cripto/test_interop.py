@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shared.cripto import simulacro as si
-from shared.cripto.archivo import Archivo
 from shared.cripto.pruebas import cjson
 from shared.cripto.verificador import verificar_archivo
 from tests.cripto.conftest import PREGUNTAS, Belenios, suma
@@ -105,4 +104,4 @@ def test_eleccion_nuestra_verificada_por_belenios(belenios: Belenios, tmp_path: 
     assert informe.resultado == nuestro and informe.contadas == VOTANTES
 
     # 5. And the record we write is the record we read, byte for byte.
-    assert Archivo.bytes(s.urna.archivo) == (final / f"{s.eleccion.uuid}.bel").read_bytes()
+    assert s.urna.archivo.bytes() == (final / f"{s.eleccion.uuid}.bel").read_bytes()
