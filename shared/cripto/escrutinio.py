@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from shared.cripto import grupo as gr
 from shared.cripto.boleta import Boleta, Cifrado
@@ -49,16 +48,6 @@ def recuento(formas: list[int], boletas: list[Boleta], pesos: Mapping[str, int])
 
 def recuento_json(r: Recuento) -> str:
     return cjson([[{"alpha": gr.s(a), "beta": gr.s(b)} for a, b in fila] for fila in r])
-
-
-def leer_recuento(texto: str | bytes, formas: list[int]) -> Recuento:
-    o = json.loads(texto)
-    if not isinstance(o, list) or [len(f) if isinstance(f, list) else -1 for f in o] != formas:
-        raise EscrutinioInvalido("el recuento cifrado no tiene la forma de las preguntas")
-    r = [[(gr.elemento(c["alpha"]), gr.elemento(c["beta"])) for c in fila] for fila in o]
-    if recuento_json(r).encode() != (texto.encode() if isinstance(texto, str) else texto):
-        raise EscrutinioInvalido("el recuento cifrado no está en forma canónica")
-    return r
 
 
 def peso_json(total: int) -> int | str:
@@ -173,7 +162,3 @@ def resultado(r: Recuento, factores: list[list[Elemento]], cota: int) -> list[li
 
 def resultado_json(res: list[list[int]]) -> str:
     return cjson({"result": res})
-
-
-def json_de(texto: str | bytes) -> Any:
-    return json.loads(texto)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from pathlib import Path
@@ -86,7 +87,7 @@ def _rehecho(archivo: ar.Archivo, altura: int, cambio: bytes) -> bytes:
             datos[0] = cambio
         if e.tipo == "PartialDecryption" and e.altura == altura:
             datos[1] = es.cjson(
-                {"owner": es.json_de(datos[1])["owner"], "payload": sha256_hex(cambio)}
+                {"owner": json.loads(datos[1])["owner"], "payload": sha256_hex(cambio)}
             ).encode()
         nuevo.agregar(e.tipo, datos)
     return nuevo.bytes()

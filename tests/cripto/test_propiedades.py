@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 
 import pytest
@@ -138,7 +139,7 @@ def test_descifrado_parcial_falso_se_detecta(
     )
     es.verificar_descifrado(s.eleccion.huella, publica, s.urna.recuento, honesto)
     # 1. one factor replaced (by another value), proofs kept
-    o = es.json_de(honesto)
+    o = json.loads(honesto)
     o["decryption_factors"][q][i] = gr.s(gr.mul(gr.elemento(o["decryption_factors"][q][i]), gr.G))
     with pytest.raises(es.EscrutinioInvalido, match="no verifica"):
         es.verificar_descifrado(s.eleccion.huella, publica, s.urna.recuento, cjson(o))
@@ -152,7 +153,7 @@ def test_descifrado_parcial_falso_se_detecta(
         with pytest.raises(es.EscrutinioInvalido, match="no verifica"):
             es.verificar_descifrado(s.eleccion.huella, publica, s.urna.recuento, ajeno)
     # 3. a proof from another entry
-    o = es.json_de(honesto)
+    o = json.loads(honesto)
     o["decryption_proofs"][q][i] = o["decryption_proofs"][q][(i + 1) % 5]
     with pytest.raises(es.EscrutinioInvalido, match="no verifica"):
         es.verificar_descifrado(s.eleccion.huella, publica, s.urna.recuento, cjson(o))
