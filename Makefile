@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench
+.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina
 
 help:
 	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
@@ -19,6 +19,7 @@ help:
 	@echo "make migrate  aplica las migraciones de los 5 servicios"
 	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
 	@echo "make bench    benchmarks, con el techo de esta máquina medido en la misma corrida"
+	@echo "make cabina   reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)"
 	@echo "make belenios-tool  la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)"
 
 $(STAMP): pyproject.toml
@@ -41,13 +42,21 @@ PYTEST_ARGS ?= -n 2 --dist worksteal
 belenios-tool:
 	@bash scripts/belenios-tool.sh
 
-test: $(STAMP) belenios-tool
+# Debian's chromium for the browser tests (the voting booth, the dashboard).
+chromium:
+	@bash scripts/chromium.sh
+
+# Rebuild the voting booth's encryption bundle (the built file is committed: `make run` needs no Node).
+cabina:
+	cd services/electronico/cabina && npm ci && npm run build
+
+test: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.cripto
 
-test-fast: $(STAMP) belenios-tool
+test-fast: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)

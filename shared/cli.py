@@ -7,6 +7,7 @@ vmre topics                   create the topics the code uses on the configured 
 vmre broker                   only the local broker, in the foreground
 vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
 vmre verificar ARCHIVO.bel    audit a Belenios 3.0 election record completely
+vmre custodio ceremonia ...   a custodian's side of the key ceremony, on the custodian's own machine
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from shared.settings import SERVICES, AuthSettings, KafkaSettings, ServiceSettings
@@ -54,6 +56,36 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def cmd_custodio(args: argparse.Namespace) -> int:
+    import httpx
+
+    from services.electronico.custodio import CeremoniaFallida, ceremonia
+
+    token = args.token or os.environ.get("VMRE_TOKEN")
+    if not token:
+        print("error: falta el token de custodio (--token o VMRE_TOKEN)", file=sys.stderr)
+        return 2
+
+    async def correr() -> str:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=args.servidor, headers=headers, timeout=30) as cliente:
+            return await ceremonia(
+                cliente,
+                args.eleccion,
+                args.indice,
+                Path(args.estado),
+                espera=args.espera,
+                avisar=lambda m: print(m, file=sys.stderr, flush=True),
+            )
+
+    try:
+        print(asyncio.run(correr()))
+    except (CeremoniaFallida, httpx.HTTPError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -212,6 +244,20 @@ def main(argv: list[str] | None = None) -> int:
         "--procesos", type=int, default=0, help="procesos para verificar boletas (todos los núcleos)"
     )
     p.set_defaults(func=cmd_verificar)
+
+    p = sub.add_parser("custodio", help="custodios de la llave de la elección (en su propio equipo)")
+    csub = p.add_subparsers(dest="accion", required=True)
+    c = csub.add_parser(
+        "ceremonia",
+        help="generación de la llave k de n: certificado, polinomio y clave de verificación (se reanuda)",
+    )
+    c.add_argument("--servidor", default="http://127.0.0.1:8003", help="URL del servicio electronico")
+    c.add_argument("--eleccion", required=True, help="uuid de la elección")
+    c.add_argument("--indice", type=int, required=True, help="su posición de custodio (1..n)")
+    c.add_argument("--estado", required=True, help="archivo de estado: su semilla secreta; consérvelo")
+    c.add_argument("--token", help="token de custodio (o VMRE_TOKEN)")
+    c.add_argument("--espera", type=float, default=2.0, help="segundos entre consultas (2)")
+    c.set_defaults(func=cmd_custodio)
 
     args = parser.parse_args(argv)
     if args.command == "token" and (

@@ -80,9 +80,13 @@ class Notificador:
         buzon: BuzonLocal,
         poll_interval: float = 1.0,
         batch_size: int = 500,
+        borrar_tras_entrega: frozenset[str] = frozenset(),
     ) -> None:
         self.maker, self.model, self.buzon = maker, model, buzon
         self.poll_interval, self.batch_size = poll_interval, batch_size
+        # Templates whose body is a secret meant only for the recipient (a voting credential): once handed
+        # to the gateway, the stored copy is erased.
+        self.borrar_tras_entrega = borrar_tras_entrega
 
     async def enviar_pendientes(self) -> int:
         async with self.maker() as session, session.begin():
@@ -118,6 +122,15 @@ class Notificador:
             await session.execute(
                 update(self.model).where(self.model.id.in_([f.id for f in filas])).values(enviada_at=utcnow())
             )
+            if self.borrar_tras_entrega:
+                await session.execute(
+                    update(self.model)
+                    .where(
+                        self.model.id.in_([f.id for f in filas]),
+                        self.model.plantilla.in_(self.borrar_tras_entrega),
+                    )
+                    .values(mensaje="(contenido secreto borrado tras la entrega)")
+                )
         return len(filas)
 
     async def run(self) -> None:

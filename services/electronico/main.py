@@ -1,20 +1,104 @@
 """electronico: voto por internet — credenciales, ceremonia de llaves, boletas cifradas, acuses."""
 
+from __future__ import annotations
+
+import asyncio
+import logging
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from services.electronico import handlers, service
+from services.electronico.acceso import LimiteDeSolicitudes
+from services.electronico.api import ESTATICOS, paginas, router
 from services.electronico.config import Settings, get_settings
-from services.electronico.models import Outbox, ProcessedEvent
-from shared.web import ServiceSpec, create_service_app
+from services.electronico.models import Eleccion, Notificacion, Outbox, ProcessedEvent
+from shared.bus.topics import POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
+from shared.notificaciones import BuzonLocal, Notificador
+from shared.proceso import Proceso
+from shared.proceso import cargar as cargar_proceso
+from shared.reloj import Reloj, RelojSistema
+from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 
-SPEC = ServiceSpec(
-    name="electronico",
-    title="VMRE · electrónico",
-    description="Voto electrónico por internet: credenciales, acceso con segundo factor, boletas cifradas "
-    "con pruebas, un voto por ciudadano, acuses, ceremonia de llaves y simulacros.",
-    outbox=Outbox,
-    processed=ProcessedEvent,
-)
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or get_settings())
+async def preparar_y_sellar(runtime: Runtime, proceso: Proceso, settings: Settings, reloj: Reloj) -> None:
+    """Create each entidad's elections (so the key ceremony can start before the list closes), then seal every
+    open ballot box whose window has ended — at 18:00 Centro on election day for pel2021."""
+    for entidad in proceso.entidades:
+        async with runtime.maker() as session, session.begin():
+            await service.asegurar_elecciones(session, proceso, settings, entidad)
+    while True:
+        try:
+            async with runtime.maker() as session:
+                pendientes = await service.por_sellar(session, reloj.ahora())
+            for uuid in pendientes:
+                async with runtime.maker() as session, session.begin():
+                    e = await session.get(Eleccion, uuid, with_for_update=True)
+                    if e is not None and e.estado == "abierta":
+                        sello = await service.sellar(session, e, reloj.ahora(), proceso)
+                        log.info("urna sellada", extra={"eleccion": uuid, "sello": sello})
+                if runtime.relay is not None:
+                    runtime.relay.wake()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("sellado: error, se reintenta", extra={"error": type(exc).__name__})
+        await asyncio.sleep(settings.sello_intervalo)
+
+
+def create_app(
+    settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    reloj = reloj or RelojSistema()
+    proceso = proceso or cargar_proceso(settings.proceso)
+    buzon = BuzonLocal(settings.buzon)
+
+    async def notificador(runtime: Runtime) -> None:
+        await Notificador(
+            runtime.maker,
+            Notificacion,
+            buzon,
+            borrar_tras_entrega=frozenset({service.PLANTILLA_CREDENCIALES}),
+        ).run()
+
+    async def sellador(runtime: Runtime) -> None:
+        await preparar_y_sellar(runtime, proceso, settings, reloj)
+
+    spec = ServiceSpec(
+        name="electronico",
+        title="VMRE · electrónico",
+        description="Voto electrónico por internet: cuentas y credenciales al cerrarse la LNERE, acceso con "
+        "segundo factor, ceremonia de llaves de los custodios, boletas cifradas en el dispositivo "
+        "con pruebas (Belenios 3.0), un voto por ciudadano, acuses y tablón público, sellado de la urna "
+        "y simulacros. "
+        "La cabina de votación está en /cabina.",
+        outbox=Outbox,
+        processed=ProcessedEvent,
+        routers=[router, paginas],
+        consumers=[
+            ConsumerSpec(
+                purpose="votantes",
+                topics=[REGISTRO_LNERE_ELECTRONICA, POSTAL_VOTO],
+                handlers=handlers.build(proceso, settings, reloj),
+            )
+        ],
+        background=[notificador, sellador],
+        openapi_tags=[
+            {"name": "acceso", "description": "Primer acceso, segundo factor e ingreso de votantes."},
+            {"name": "votación", "description": "La boleta cifrada en el dispositivo; el acuse."},
+            {
+                "name": "tablón",
+                "description": "Lo público: rastreadores, participación por hora, archivo .bel.",
+            },
+            {"name": "elecciones", "description": "Elecciones, opciones y actas firmadas."},
+            {"name": "ceremonia", "description": "Custodios, apertura, cierre y simulacros."},
+        ],
+    )
+    app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
+    app.state.handlers = spec.consumers[0].handlers
+    app.state.limite_acceso = LimiteDeSolicitudes(settings.limite_por_minuto)
+    app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
+    return app

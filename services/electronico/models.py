@@ -1,8 +1,14 @@
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
-from shared.db import new_metadata
+from shared.db import UTCDateTime, new_metadata, utcnow
+from shared.notificaciones import NotificacionMixin
 
 
 class Base(DeclarativeBase):
@@ -15,3 +21,121 @@ class Outbox(OutboxMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     pass
+
+
+class Notificacion(NotificacionMixin, Base):
+    pass
+
+
+class Eleccion(Base):
+    """One Belenios election: an office of an entidad (or a drill). Its uuid exists before the credentials
+    (they are derived from it); election.json is written at the opening, once the key ceremony is done."""
+
+    __tablename__ = "elecciones"
+
+    uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    cargo: Mapped[str] = mapped_column(String(64))
+    simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Real elections: one per (entidad, cargo); drills take a unique key of their own.
+    clave: Mapped[str] = mapped_column(String(80), unique=True)
+    nombre: Mapped[str] = mapped_column(String(200))
+    estado: Mapped[str] = mapped_column(
+        String(16), default="preparacion", comment="preparacion, abierta, sellada"
+    )
+    umbral: Mapped[int] = mapped_column(Integer)
+    custodios: Mapped[int] = mapped_column(Integer)
+    inicio: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    fin: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    opciones: Mapped[list[str]] = mapped_column(
+        JSON, comment="Claves de las opciones, en el orden de la boleta"
+    )
+    eleccion_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    custodios_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    credenciales_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    marca: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, comment="Fecha del archivo .bel (epoch)"
+    )
+    acta_apertura: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    sello: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    abierta_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sellada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Votante(Base):
+    """An internet voter's account. The private credential is never stored; the access key only hashed."""
+
+    __tablename__ = "votantes"
+    __table_args__ = (UniqueConstraint("entidad", "numero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2))
+    numero: Mapped[int] = mapped_column(Integer, comment="Número en la LNERE de la entidad")
+    usuario: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    telefono: Mapped[str] = mapped_column(String(16))
+    clave_acceso_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    segundo_factor: Mapped[str | None] = mapped_column(String(8), nullable=True, comment="totp o sms")
+    totp_secreto: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sms_codigo_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sms_expira_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ultimo_codigo: Mapped[str | None] = mapped_column(String(16), nullable=True, comment="Anti-reuso TOTP")
+    fallos: Mapped[int] = mapped_column(Integer, default=0)
+    bloqueado_hasta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    creado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Credencial(Base):
+    """The public half of a voter's credential for one election (the private half went to the voter)."""
+
+    __tablename__ = "credenciales"
+
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
+    votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"), primary_key=True)
+    publica: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Sesion(Base):
+    __tablename__ = "sesiones"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"), index=True)
+    expira_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Boleta(Base):
+    """An accepted ballot, in ballot-box order. One per voter and election: the database enforces it."""
+
+    __tablename__ = "boletas"
+    __table_args__ = (UniqueConstraint("eleccion", "votante_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), index=True)
+    votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"))
+    texto: Mapped[str] = mapped_column(Text)
+    rastreador: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    emitida_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class VotoPostal(Base):
+    """Postal «votó» marks (from postal's events): such a voter may not vote by internet."""
+
+    __tablename__ = "votos_postales"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class MensajeCeremonia(Base):
+    """A custodian's public message in the key ceremony, relayed as received (paso 1, 2 or 3)."""
+
+    __tablename__ = "ceremonia"
+
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
+    indice: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paso: Mapped[int] = mapped_column(Integer, primary_key=True)
+    custodio: Mapped[str] = mapped_column(String(100), comment="sub del token que lo envió")
+    contenido: Mapped[str] = mapped_column(Text)
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,6 +15,9 @@ POSTAL_SOBRE = "vmre.postal.sobre"
 POSTAL_VOTO = "vmre.postal.voto"
 POSTAL_MESA = "vmre.postal.mesa"
 
+ELECTRONICO_ELECCION = "vmre.electronico.eleccion"
+ELECTRONICO_VOTO = "vmre.electronico.voto"
+
 # topic -> producing service
 TOPICS: dict[str, str] = {
     REGISTRO_SOLICITUD: "registro",
@@ -25,6 +28,8 @@ TOPICS: dict[str, str] = {
     POSTAL_SOBRE: "postal",
     POSTAL_VOTO: "postal",
     POSTAL_MESA: "postal",
+    ELECTRONICO_ELECCION: "electronico",
+    ELECTRONICO_VOTO: "electronico",
 }
 
 

@@ -154,6 +154,29 @@ def _claves_cert(cert: dict[str, Any], donde: str) -> tuple[dict[str, Any], Elem
         raise CustodiosInvalidos(f"{donde}: certificado mal formado ({e})") from None
 
 
+def verificar_certificado(cert: object, indice: int, n: int, k: int) -> Elemento:
+    """Step 1 message of custodian ``indice``: its context and self-signature. Returns its signing key."""
+    if not isinstance(cert, dict):
+        raise CustodiosInvalidos(f"custodio {indice}: se esperaba el certificado {{message, signature}}")
+    contexto, vk, _ = _claves_cert(cert, f"custodio {indice}")
+    esperado = {"group": gr.GRUPO, "size": n, "threshold": k, "index": indice}
+    if contexto != esperado:
+        raise CustodiosInvalidos(f"custodio {indice}: contexto {contexto} ≠ {esperado}")
+    _verifica_mensaje(vk, cert, f"custodio {indice}: certificado")
+    return vk
+
+
+def verificar_polinomio(polinomio: object, vk: Elemento, indice: int, n: int, k: int) -> None:
+    """Step 2 message: signed commitments (k of them) and one encrypted share per custodian."""
+    if not isinstance(polinomio, dict) or list(polinomio) != ["coefexps", "signature", "secrets"]:
+        raise CustodiosInvalidos(f"custodio {indice}: se esperaba {{coefexps, signature, secrets}}")
+    _verifica_mensaje(vk, polinomio["coefexps"], f"custodio {indice}: coefexps")
+    if len(_coefexps(polinomio["coefexps"], f"custodio {indice}")) != k:
+        raise CustodiosInvalidos(f"custodio {indice}: se esperaban {k} compromisos")
+    if not isinstance(polinomio["secrets"], list) or len(polinomio["secrets"]) != n:
+        raise CustodiosInvalidos(f"custodio {indice}: se esperaban {n} partes cifradas")
+
+
 def verificar_pedersen(o: object, donde: str = "Pedersen") -> Pedersen:
     """Belenios' ``check_pedersen``: every cert, commitment, signature and verification key."""
     campos = ["threshold", "certs", "coefexps", "signatures", "verification_keys"]

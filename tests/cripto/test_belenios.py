@@ -14,7 +14,7 @@ from shared.cli import main as vmre
 from shared.cripto import archivo as ar
 from shared.cripto import escrutinio as es
 from shared.cripto import simulacro as si
-from shared.cripto.grupo import sha256_hex
+from shared.cripto.grupo import sha256_b64, sha256_hex
 from shared.cripto.verificador import VerificacionFallida, verificar_archivo
 from tests.cripto.conftest import (
     EJEMPLO,
@@ -165,7 +165,14 @@ def test_boleta_con_pruebas_invalidas_contada(
     resultado = u.urna.publicar()
     assert resultado[0] == [a + b for a, b in zip(suma(votos[1:])[0], [0, 3, 0, 0, 0], strict=True)]
     d = _a_directorio(u.urna.archivo, u.eleccion.uuid, tmp_path / "t8")
-    assert "all checks passed" in belenios("election", "verify", "--dir", str(d), cwd=d).stderr
+    # belenios-tool 3.0 `verify` starts its ballot check as a promise it then ignores
+    # (`ignore (Lazy.force verified_ballots)`): depending on the data, the bad ballot is reported or the
+    # archive passes (seen: 38 of 39 archives passed). Either way the forged result is not caught reliably.
+    r = belenios("election", "verify", "--dir", str(d), cwd=d, check=False)
+    rastreador = sha256_b64(trampa.encode())
+    assert (r.returncode == 0 and "all checks passed" in r.stderr) or (
+        f'error while casting ballot {rastreador}: "InvalidBallot"' in r.stderr
+    ), r.stderr
     motivo = _falla(u.urna.archivo.bytes())
     assert motivo.startswith("boleta en el evento 8") and "no verifica" in motivo
 

@@ -1,0 +1,30 @@
+"""electronico consumes registro's closed internet list (accounts and credentials) and postal's «votó»
+marks (a postal voter may not vote again by internet)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.electronico import service
+from services.electronico.config import Settings
+from shared.bus.consumer import Handler
+from shared.bus.envelope import Envelope
+from shared.events import postal as eventos_postal
+from shared.events import registro as eventos_registro
+from shared.proceso import Proceso
+from shared.reloj import Reloj
+
+
+def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handler]:
+    async def inscrito(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.InscritoElectronica.model_validate(envelope.data)
+        await service.inscribir(session, datos, proceso, settings, reloj.ahora())
+
+    async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_postal.VotoRegistrado.model_validate(envelope.data)
+        await service.registrar_voto_postal(session, datos.entidad, datos.numero)
+
+    return {
+        eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
+        eventos_postal.VOTO_REGISTRADO: voto_postal,
+    }

@@ -1,0 +1,46 @@
+"""Events electronico publishes. Never a choice: ballots stay encrypted and only their hashes travel.
+
+- ``vmre.electronico.eleccion``: an election was opened (its signed opening act) or its ballot box sealed
+  (the final hash and where computo fetches the Belenios archive). Drills carry ``simulacro: true``.
+- ``vmre.electronico.voto``: a ballot was accepted — for turnout counts by entidad and hour, and as the
+  voter's «votó» mark (entidad and número on the list, like postal's). No ballot, no tracker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+ELECCION_ABIERTA = "electronico.eleccion.abierta"
+URNA_SELLADA = "electronico.urna.sellada"
+VOTO_EMITIDO = "electronico.voto.emitido"
+
+
+class EleccionAbierta(BaseModel):
+    eleccion: str = Field(description="uuid de la elección (Belenios)")
+    entidad: str
+    cargo: str
+    simulacro: bool
+    huella: str = Field(description="Huella φ de election.json")
+    clave_publica: str
+    acta: dict[str, object] = Field(description="Acta de apertura firmada")
+
+
+class UrnaSellada(BaseModel):
+    eleccion: str
+    entidad: str
+    cargo: str
+    simulacro: bool
+    boletas: int
+    sello: str = Field(description="Hash del último evento del archivo (EndBallots)")
+    archivo: str = Field(description="Ruta del archivo .bel en el servicio electronico")
+    sellada_at: dt.datetime
+
+
+class VotoEmitido(BaseModel):
+    eleccion: str
+    entidad: str
+    numero: int
+    simulacro: bool
+    emitido_at: dt.datetime

@@ -1,0 +1,283 @@
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+from nacl.signing import VerifyKey
+from sqlalchemy import select
+
+from services.electronico import domain
+from services.electronico.config import Settings
+from services.electronico.models import Boleta, Credencial, Notificacion, Votante
+from shared.cripto import grupo as gr
+from shared.cripto.archivo import leer
+from shared.cripto.pruebas import cjson
+from shared.cripto.verificador import verificar_archivo
+from shared.notificaciones import BuzonLocal, Notificador
+from tests.electronico.conftest import PASSWORD, Cuenta, Electronico, centro, inscrito, voto_postal
+from tests.registro.conftest import PEL2021
+
+
+def test_boleta_con_cada_forma_valida_de_votar() -> None:
+    cdmx = domain.opciones(PEL2021.entidades["09"])
+    assert cdmx[:11] == PEL2021.entidades["09"].partidos
+    assert cdmx[11:] == [
+        "PAN+PRI",
+        "PAN+PRD",
+        "PRI+PRD",
+        "PAN+PRI+PRD",
+        "PT+MORENA",
+        "no_registrados",
+        "nulos",
+    ]
+    nayarit = domain.opciones(PEL2021.entidades["18"])
+    assert {"PT+PVEM", "PT+MORENA", "PVEM+MORENA", "PT+PVEM+MORENA"} <= set(nayarit)
+    assert domain.opciones(PEL2021.entidades["22"])[-2:] == ["no_registrados", "nulos"]  # no coalitions
+    q = domain.pregunta(PEL2021.entidades["09"], PEL2021.entidades["09"].cargos[0], PEL2021)
+    assert (q.minimo, q.maximo, q.blanco, len(q.respuestas)) == (1, 1, False, len(cdmx))
+
+
+def test_configuracion_rechaza_umbral_y_clave_de_desarrollo() -> None:
+    with pytest.raises(ValueError, match="umbral 4 mayor"):
+        Settings(umbral=4, custodios=3)
+    with pytest.raises(ValueError, match="clave de firma de desarrollo"):
+        Settings(mode="production", database_url="postgresql+asyncpg://x/y", auth={"jwt_secret": "otro" * 10})
+
+
+def _cuenta(e: Electronico, entidad: str, i: int = 0) -> Cuenta:
+    return sorted((c for u, c in e.cuentas.items() if u.startswith(f"V{entidad}")), key=lambda c: c.usuario)[
+        i
+    ]
+
+
+async def test_votar_acuse_tablon_sello_y_archivo_verificable(
+    abierta: tuple[Electronico, str], belenios: object, tmp_path: object
+) -> None:
+    e, uuid = abierta
+    # The opening act: signed, with the election key and an empty box.
+    acta = (await e.client.get(f"/v1/elecciones/{uuid}/acta-apertura")).json()
+    clave = (await e.client.get("/v1/clave-firma")).json()["clave_verificacion"]
+    assert acta["clave_verificacion"] == clave
+    VerifyKey(bytes.fromhex(clave)).verify(cjson(acta["acta"]).encode(), bytes.fromhex(acta["firma"]))
+    assert acta["acta"]["urna"]["boletas"] == 0 and acta["acta"]["credenciales"] == 4
+    assert acta["acta"]["custodios"] == {"umbral": 3, "total": 5}
+    vacio = (await e.client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
+
+    # The server keeps only public credentials; the private ones leave through the sink, then are erased.
+    async with e.app.state.runtime.maker() as s:
+        publicas = set((await s.execute(select(Credencial.publica))).scalars())
+    privadas = [c for cu in e.cuentas.values() for c in cu.credenciales.values()]
+    assert len(privadas) == 5 and not any(p in str(publicas) for p in privadas)
+    buzon = e.app.state.settings.buzon
+    await Notificador(
+        e.app.state.runtime.maker,
+        Notificacion,
+        BuzonLocal(buzon),
+        borrar_tras_entrega=frozenset({"credenciales_voto"}),
+    ).enviar_pendientes()
+    assert all(p in buzon.read_text() for p in privadas)
+    async with e.app.state.runtime.maker() as s:
+        guardados = " ".join((await s.execute(select(Notificacion.mensaje))).scalars())
+    assert not any(p in guardados for p in privadas)
+
+    a = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 0))
+    texto = await e.boleta(uuid, a, "MORENA")
+    r = await e.votar(uuid, a, texto, idempotency_key="clave-1")
+    assert r.status_code == 201, r.text
+    rastreador = r.json()["rastreador"]
+    assert rastreador == gr.sha256_b64(texto)
+    # The same request again (a retry): the first receipt, nothing new.
+    again = await e.votar(uuid, a, texto, idempotency_key="clave-1")
+    assert again.status_code == 200 and again.json()["rastreador"] == rastreador
+    # A second ballot: refused, with the receipt of the first.
+    otra = await e.votar(uuid, a, await e.boleta(uuid, a, "PAN"), idempotency_key="clave-2")
+    assert otra.status_code == 409 and otra.json()["rastreador"] == rastreador
+    assert await e.count(Boleta) == 1
+
+    tablon = (await e.client.get(f"/v1/elecciones/{uuid}/tablon", params={"rastreador": rastreador})).json()
+    assert tablon["boletas"][0]["rastreador"] == rastreador
+    mios = (await e.client.get("/v1/votante", headers=a.headers)).json()
+    assert [x["rastreador"] for x in mios["elecciones"]] == [rastreador]
+    participacion = (await e.client.get("/v1/participacion")).json()
+    assert participacion == [
+        {
+            "eleccion": uuid,
+            "entidad": "09",
+            "simulacro": False,
+            "hora": "2021-05-25T10:00:00-05:00",
+            "votos": 1,
+        }
+    ]
+
+    # The ballot passes belenios-tool's single-ballot check against the record as it was opened.
+    d = tmp_path / "verify-ballot"  # type: ignore[operator]
+    d.mkdir()
+    (d / f"{uuid}.bel").write_bytes(vacio)
+    (d / "boleta.json").write_text(texto)
+    belenios("election", "verify-ballot", "--dir", str(d), "--ballot", str(d / "boleta.json"), cwd=d)  # type: ignore[operator]
+
+    # Seal: not before 18:00 Centro on 6 June; after, the box takes nothing more.
+    b = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 1))
+    admin = e.token("ine-admin")
+    assert (await e.client.post(f"/v1/elecciones/{uuid}/cierre", headers=admin)).status_code == 409
+    e.reloj.ajustar(centro(2021, 6, 6, 18, 0))
+    tarde = await e.votar(uuid, await e.ingresar(b), await e.boleta(uuid, b, "PAN"))
+    assert tarde.status_code == 403 and "Fuera del periodo" in tarde.json()["detail"]
+    sello = await e.client.post(f"/v1/elecciones/{uuid}/cierre", headers=admin)
+    assert sello.status_code == 200, sello.text
+    datos = (await e.client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
+    archivo = leer(datos)
+    assert archivo.eventos[-1].tipo == "EndBallots" and archivo.eventos[-1].hash == sello.json()["sello"]
+    informe = verificar_archivo(datos, un_voto=True)
+    assert informe.boletas == 1
+    d2 = tmp_path / "verify"  # type: ignore[operator]
+    d2.mkdir()
+    (d2 / f"{uuid}.bel").write_bytes(datos)
+    salida = belenios("election", "verify", "--dir", str(d2), cwd=d2)  # type: ignore[operator]
+    assert "all checks passed" in salida.stderr
+
+
+async def test_rechazos_sin_cambiar_nada(abierta: tuple[Electronico, str]) -> None:
+    e, uuid = abierta
+    a = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 0))
+    b = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 1))
+    de_michoacan = await e.primer_acceso_e_ingreso(_cuenta(e, "16"))
+    texto_a = await e.boleta(uuid, a, "PAN+PRI")
+
+    # Outside the window (before 22 May 20:00 Centro).
+    e.reloj.ajustar(centro(2021, 5, 22, 19, 59))
+    r = await e.votar(uuid, a, texto_a)
+    assert r.status_code == 403 and "22/05/2021 20:00" in r.json()["detail"]
+    e.reloj.ajustar(centro(2021, 5, 22, 20, 0))
+
+    # Not on this entidad's internet list.
+    r = await e.votar(uuid, de_michoacan, texto_a)
+    assert r.status_code == 403 and r.json()["type"].endswith("fuera-de-lista")
+
+    # A replayed ballot: another voter's, sent by b.
+    r = await e.votar(uuid, b, texto_a)
+    assert r.status_code == 422 and r.json()["motivo"] == "InvalidCredential"
+
+    # A tampered proof (one digit of one response), still well-formed JSON.
+    o = json.loads(texto_a)
+    prueba = o["answers"][0]["individual_proofs"][3][0]
+    prueba["response"] = str((int(prueba["response"]) + 1) % gr.L)
+    r = await e.votar(uuid, a, cjson(o))
+    assert r.status_code == 422 and r.json()["type"].endswith("boleta-invalida")
+
+    # A postal voter («votó» by mail) cannot vote again by internet.
+    async with e.app.state.runtime.maker() as s:
+        numero_b = (await s.execute(select(Votante.numero).where(Votante.usuario == b.usuario))).scalar_one()
+    assert await e.entregar(voto_postal(numero_b)) == 1
+    r = await e.votar(uuid, b, await e.boleta(uuid, b, "PAN"))
+    assert r.status_code == 409 and r.json()["type"].endswith("voto-postal")
+
+    assert await e.count(Boleta) == 0
+    assert (await e.votar(uuid, a, texto_a)).status_code == 201
+
+
+async def test_cincuenta_envios_simultaneos_dejan_uno(abierta: tuple[Electronico, str]) -> None:
+    e, uuid = abierta
+    a = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 2))
+    textos = [await e.boleta(uuid, a, domain.NULOS if i % 2 else "PT") for i in range(50)]
+    respuestas = await asyncio.gather(
+        *(e.votar(uuid, a, t, idempotency_key=f"k{i}") for i, t in enumerate(textos))
+    )
+    codigos = sorted(r.status_code for r in respuestas)
+    assert codigos == [201] + [409] * 49, codigos
+    assert await e.count(Boleta) == 1
+
+
+async def test_segundo_factor_bloqueo_y_sesion(abierta: tuple[Electronico, str]) -> None:
+    e, _ = abierta
+    a = _cuenta(e, "09", 3)
+    await e.primer_acceso_e_ingreso(a)
+    assert a.totp is not None
+    # The access key works once.
+    r = await e.client.post(
+        "/v1/acceso/primer",
+        json={
+            "usuario": a.usuario,
+            "clave_acceso": a.clave_acceso,
+            "password": PASSWORD,
+            "segundo_factor": "sms",
+        },
+    )
+    assert r.status_code == 401
+    bueno = a.codigo()
+    malo = f"{(int(bueno) + 1) % 10**6:06d}"
+    for intento in range(1, 6):
+        r = await e.client.post(
+            "/v1/acceso", json={"usuario": a.usuario, "password": PASSWORD, "codigo": malo}
+        )
+        assert r.status_code == (401 if intento < 5 else 429), (intento, r.text)
+    assert int(r.headers["Retry-After"]) == 15 * 60
+    # Locked: even the right code is refused until the lockout ends.
+    r = await e.client.post("/v1/acceso", json={"usuario": a.usuario, "password": PASSWORD, "codigo": bueno})
+    assert r.status_code == 429
+    e.reloj.avanzar(dt.timedelta(minutes=16))
+    await e.ingresar(a)
+    # Sessions expire.
+    assert (await e.client.get("/v1/votante", headers=a.headers)).status_code == 200
+    e.reloj.avanzar(dt.timedelta(minutes=31))
+    assert (await e.client.get("/v1/votante", headers=a.headers)).status_code == 401
+
+
+async def test_ceremonia_rechaza_mensajes_invalidos(electronico: Electronico) -> None:
+    e = electronico
+    await e.entregar(inscrito(1))
+    uuid = (await e.elecciones("09"))[0]["uuid"]
+    r = await e.client.post(f"/v1/elecciones/{uuid}/apertura", headers=e.token("ine-admin"))
+    assert r.status_code == 409 and "ceremonia" in r.json()["detail"]
+    from shared.cripto.custodios import Custodio, generar_semilla
+
+    c1 = Custodio(generar_semilla(), 1, 3, 5)
+    url = f"/v1/elecciones/{uuid}/ceremonia"
+    uno = e.token("custodio", sub="custodio-1")
+    # A certificate made for another position is refused, and nothing is stored.
+    r = await e.client.put(f"{url}/2/1", json=c1.certificado(), headers=e.token("custodio", sub="custodio-2"))
+    assert r.status_code == 422 and "contexto" in r.json()["detail"]
+    assert (await e.client.put(f"{url}/1/1", json=c1.certificado(), headers=uno)).status_code == 200
+    # One custodian, one position; a step before the previous one is complete is refused.
+    c2 = Custodio(generar_semilla(), 2, 3, 5)
+    assert (await e.client.put(f"{url}/2/1", json=c2.certificado(), headers=uno)).status_code == 409
+    r = await e.client.put(f"{url}/1/2", json={"coefexps": {}, "signature": {}, "secrets": []}, headers=uno)
+    assert r.status_code == 409 and "faltan mensajes del paso 1" in r.json()["detail"]
+    # Only custodians speak in the ceremony.
+    assert (await e.client.put(f"{url}/3/1", json={}, headers=e.token("ine-admin"))).status_code == 403
+    estado = (await e.client.get(url)).json()
+    assert estado["recibidos"]["certificado"] == [1] and estado["paso"] == 1
+
+
+async def test_simulacro_aparte_de_la_eleccion_real(abierta: tuple[Electronico, str]) -> None:
+    e, real = abierta
+    r = await e.client.post(
+        "/v1/simulacros",
+        json={"entidad": "09", "inicio": "2021-05-01T00:00:00Z", "fin": "2021-05-30T00:00:00Z"},
+        headers=e.token("ine-admin"),
+    )
+    assert r.status_code == 201, r.text
+    sim = r.json()[0]
+    assert sim["simulacro"] and sim["nombre"].startswith("SIMULACRO") and sim["uuid"] != real
+    await e.abrir(sim["uuid"])
+    e.cuentas.clear()
+    await e.cuentas_del_buzon()
+    a = _cuenta(e, "09", 0)
+    async with e.app.state.runtime.maker() as s:
+        mensajes = (
+            await s.execute(select(Notificacion.mensaje).where(Notificacion.referencia == a.usuario))
+        ).scalars()
+        drill = [m for m in mensajes if "SIMULACRO" in m]
+    assert len(drill) == 1 and "Usuario" not in drill[0]
+    a.credenciales.update(
+        dict(line[2:].rsplit(": ", 1) for line in drill[0].splitlines() if line.startswith("- "))
+    )
+    # Voting in the drill does not count as voting in the real election.
+    a = await e.primer_acceso_e_ingreso(a)
+    assert sim["nombre"] in a.credenciales
+    assert (await e.votar(sim["uuid"], a, await e.boleta(sim["uuid"], a, "PAN"))).status_code == 201
+    assert (await e.votar(real, a, await e.boleta(real, a, "PAN"))).status_code == 201
+    participacion = (await e.client.get("/v1/participacion")).json()
+    assert sorted((p["simulacro"], p["votos"]) for p in participacion) == [(False, 1), (True, 1)]
