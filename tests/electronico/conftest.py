@@ -71,7 +71,7 @@ class Cuenta:
     ingresos: int = 0
 
     def codigo(self) -> str:
-        """A code the server has not seen yet: each accepted code works once, and it accepts the next step's."""
+        """A code the server has not seen: an accepted code works once; the next step's code is accepted."""
         assert self.totp is not None and self.ingresos < 2, "más de dos ingresos en 30 s"
         return str(self.totp.at(time.time() + 30 * self.ingresos))
 

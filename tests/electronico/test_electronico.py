@@ -281,3 +281,33 @@ async def test_simulacro_aparte_de_la_eleccion_real(abierta: tuple[Electronico, 
     assert (await e.votar(real, a, await e.boleta(real, a, "PAN"))).status_code == 201
     participacion = (await e.client.get("/v1/participacion")).json()
     assert sorted((p["simulacro"], p["votos"]) for p in participacion) == [(False, 1), (True, 1)]
+
+
+async def test_segundo_factor_por_sms(abierta: tuple[Electronico, str]) -> None:
+    e, _ = abierta
+    a = _cuenta(e, "16")
+    r = await e.client.post(
+        "/v1/acceso/primer",
+        json={
+            "usuario": a.usuario,
+            "clave_acceso": a.clave_acceso,
+            "password": PASSWORD,
+            "segundo_factor": "sms",
+        },
+    )
+    assert (
+        r.status_code == 200 and r.json()["telefono"].endswith("0101") and "+1310" not in r.json()["telefono"]
+    )
+    r = await e.client.post("/v1/acceso/codigo", json={"usuario": a.usuario, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    async with e.app.state.runtime.maker() as s:
+        sms = (
+            await s.execute(select(Notificacion).where(Notificacion.plantilla == "codigo_acceso"))
+        ).scalar_one()
+    assert sms.canal == "sms" and sms.destino == "+13105550101"
+    codigo = sms.mensaje.split("es ")[1][:6]
+    r = await e.client.post("/v1/acceso", json={"usuario": a.usuario, "password": PASSWORD, "codigo": codigo})
+    assert r.status_code == 200, r.text
+    # A code works once.
+    r = await e.client.post("/v1/acceso", json={"usuario": a.usuario, "password": PASSWORD, "codigo": codigo})
+    assert r.status_code == 401
