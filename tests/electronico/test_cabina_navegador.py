@@ -1,8 +1,8 @@
 """The whole internet vote in a real browser (Debian's headless Chromium, driven by Playwright): first
 access with a TOTP second factor, login, the ballot, confirmation, encryption on the device, the receipt found
 on the bulletin board. Then what an auditor does: the ballot passes ``belenios-tool election verify-ballot``;
-after the close the archive passes ``vmre verificar`` and ``belenios-tool election verify``; and three of the
-five custodians, with the keys from their own state files, decrypt the tally to the choice made in the browser."""
+after the close the archive passes ``vmre verificar`` and ``belenios-tool election verify``; and three of
+the five custodians, with the keys from their own state files, decrypt the tally to the browser's choice."""
 
 from __future__ import annotations
 
