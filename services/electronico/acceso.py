@@ -61,6 +61,9 @@ class LimiteDeSolicitudes:
 
     def revisar(self, cliente: str) -> None:
         ahora = time.monotonic()
+        if len(self._vistas) > 100_000:  # forget clients idle for a minute: memory stays bounded
+            activos = {c: v for c, v in self._vistas.items() if v and ahora - v[-1] < 60}
+            self._vistas = defaultdict(deque, activos)
         vistas = self._vistas[cliente]
         while vistas and ahora - vistas[0] >= 60:
             vistas.popleft()

@@ -336,7 +336,7 @@ async def emitir(
         json.loads(texto)
     except ValueError:
         raise Problem(422, "El cuerpo debe ser la boleta en JSON (UTF-8).", slug="boleta-invalida") from None
-    e = await service.eleccion_o_404(session, uuid)
+    e = await service.eleccion_o_404(session, uuid, bloqueo="compartido")
     acuse = await service.emitir(session, e, v, texto, idempotency_key, proceso, reloj.ahora())
     salida = AcuseOut(
         rastreador=acuse.rastreador,
@@ -402,7 +402,7 @@ async def apertura(
     responses={404: PROBLEM, 409: PROBLEM},
 )
 async def cierre(uuid: Uuid, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Admin) -> SelloOut:
-    e = await service.eleccion_o_404(session, uuid)
+    e = await service.eleccion_o_404(session, uuid, bloqueo="exclusivo")
     return SelloOut(eleccion=uuid, sello=await service.sellar(session, e, reloj.ahora(), proceso))
 
 

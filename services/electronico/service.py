@@ -10,6 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from nacl.signing import SigningKey
 from sqlalchemy import func, insert, select
@@ -149,8 +150,11 @@ async def crear_simulacro(
     return creadas
 
 
-async def eleccion_o_404(session: AsyncSession, uuid: str) -> Eleccion:
-    e = await session.get(Eleccion, uuid)
+async def eleccion_o_404(session: AsyncSession, uuid: str, bloqueo: str | None = None) -> Eleccion:
+    """``bloqueo="compartido"`` while casting, ``"exclusivo"`` while sealing (PostgreSQL row locks): the seal
+    waits for ballots in flight, and later ballots see the box sealed. SQLite serialises writers anyway."""
+    bloqueos: dict[str | None, Any] = {None: None, "compartido": {"read": True}, "exclusivo": True}
+    e = await session.get(Eleccion, uuid, with_for_update=bloqueos[bloqueo])
     if e is None:
         raise Problem(404, f"No existe la elección {uuid}.")
     return e

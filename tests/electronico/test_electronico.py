@@ -311,3 +311,16 @@ async def test_segundo_factor_por_sms(abierta: tuple[Electronico, str]) -> None:
     # A code works once.
     r = await e.client.post("/v1/acceso", json={"usuario": a.usuario, "password": PASSWORD, "codigo": codigo})
     assert r.status_code == 401
+
+
+def test_limite_por_conexion_responde_429_con_retry_after() -> None:
+    from services.electronico.acceso import LimiteDeSolicitudes
+    from shared.problems import Problem
+
+    limite = LimiteDeSolicitudes(por_minuto=3)
+    for _ in range(3):
+        limite.revisar("203.0.113.7")
+    with pytest.raises(Problem) as exc:
+        limite.revisar("203.0.113.7")
+    assert exc.value.status == 429 and 1 <= int((exc.value.headers or {})["Retry-After"]) <= 61
+    limite.revisar("198.51.100.1")  # another client is not affected
