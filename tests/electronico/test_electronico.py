@@ -324,3 +324,44 @@ def test_limite_por_conexion_responde_429_con_retry_after() -> None:
         limite.revisar("203.0.113.7")
     assert exc.value.status == 429 and 1 <= int((exc.value.headers or {})["Retry-After"]) <= 61
     limite.revisar("198.51.100.1")  # another client is not affected
+
+
+async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
+    databases: object, offline_kafka: object, tmp_path: object, token: object
+) -> None:
+    from services.electronico.main import create_app
+    from shared.reloj import RelojManual
+    from tests.conftest import serve
+    from tests.electronico.conftest import EN_PERIODO
+
+    url = await databases.new("electronico")  # type: ignore[attr-defined]
+    reloj = RelojManual(EN_PERIODO)
+    settings = Settings(
+        database_url=url,
+        kafka=offline_kafka,  # type: ignore[arg-type]
+        relay_enabled=False,
+        consumers_enabled=True,  # starts the background loops (the consumer just retries: no broker)
+        buzon=tmp_path / "buzon.jsonl",  # type: ignore[operator]
+        sello_intervalo=0.1,
+    )
+    app = create_app(settings, reloj=reloj, proceso=PEL2021)
+    async with serve(app) as client:
+        e = Electronico(app, client, reloj, PEL2021, token)  # type: ignore[arg-type]
+        for _ in range(100):  # the loop first creates every entidad's elections
+            if len(await e.elecciones("09")) == 1:
+                break
+            await asyncio.sleep(0.05)
+        await e.entregar(inscrito(1))
+        uuid = (await e.elecciones("09"))[0]["uuid"]
+        await e.abrir(uuid)
+        await asyncio.sleep(0.3)
+        assert (await e.elecciones("09"))[0]["estado"] == "abierta"
+        reloj.ajustar(centro(2021, 6, 6, 18, 0))
+        for _ in range(100):
+            if (await e.elecciones("09"))[0]["estado"] == "sellada":
+                break
+            await asyncio.sleep(0.05)
+        eleccion = (await e.elecciones("09"))[0]
+        assert eleccion["estado"] == "sellada" and eleccion["sello"]
+        datos = (await client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
+        assert leer(datos).eventos[-1].hash == eleccion["sello"]
