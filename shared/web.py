@@ -107,6 +107,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics
                     producer_factory=producer_factory,
                     metrics=metrics,
                     max_retries=k.max_retries,
+                    ensure_topics=ensure,
                 )
             )
     return runtime

@@ -68,21 +68,42 @@ async def apply_once(
     return True
 
 
+class MembershipLost(RuntimeError):
+    """The group forgot this consumer while it committed: what the group holds may not be trusted."""
+
+
+def _membership(consumer: AIOKafkaConsumer) -> tuple[int, str] | None:
+    """(generation, member id) while the group knows this consumer; None once it does not.
+
+    aiokafka has no public accessor for it. Its coordinator resets both (to -1 and "") when the broker
+    answers that it does not know the member: the session expired, or the broker lost its state.
+    """
+    coordinator: Any = getattr(consumer, "_coordinator", None)
+    generation = getattr(coordinator, "generation", -1)
+    member_id = getattr(coordinator, "member_id", "")
+    return (generation, member_id) if generation >= 0 and member_id else None
+
+
 class _RewindWithoutOffsets(ConsumerRebalanceListener):
     """A partition the group has no committed offset for is read from its beginning — explicitly, not from a
     fetch position kept in memory: after a broker lost its data (the local broker restarted), an old position
-    would skip messages. Re-reading costs only duplicates, which the inbox absorbs."""
+    would skip messages. Re-reading costs only duplicates, which the inbox absorbs. ``owner.rewind_all``:
+    read every assigned partition from its beginning, whatever was committed (see ``_commit``)."""
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, owner: IdempotentConsumer) -> None:
         self.consumer = consumer
+        self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        rewind_all = self.owner.rewind_all
         for tp in assigned:
-            if await self.consumer.committed(tp) is None:
+            if rewind_all or await self.consumer.committed(tp) is None:
                 await self.consumer.seek_to_beginning(tp)
+        if rewind_all and assigned:
+            self.owner.rewind_all = False
 
 
 class IdempotentConsumer:
@@ -99,6 +120,7 @@ class IdempotentConsumer:
         metrics: Metrics,
         max_retries: int = 3,
         retry_backoff: float = 0.2,
+        ensure_topics: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.name = name
         self.topics = topics
@@ -115,6 +137,10 @@ class IdempotentConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq_producer: AIOKafkaProducer | None = None
         self._stopping = False
+        self.rewind_all = False
+        # Create the topics (with the configured partition count) before subscribing: a subscription to a
+        # missing topic would have the broker create it with its own default count.
+        self.ensure_topics = ensure_topics
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> tuple[str, str]:
         """Return (event_type, outcome): processed, duplicate, ignored or dead_lettered."""
@@ -190,8 +216,13 @@ class IdempotentConsumer:
     async def run(self) -> None:
         backoff = 0.5
         while not self._stopping:
+            if self.ensure_topics is not None:
+                try:
+                    await asyncio.wait_for(self.ensure_topics(), timeout=15)
+                except Exception as exc:  # the broker may be down: the consumer retries below anyway
+                    log.debug("consumidor: no se pudieron asegurar los tópicos", extra={"error": repr(exc)})
             consumer = self.consumer_factory(self.name, [])
-            consumer.subscribe(self.topics, listener=_RewindWithoutOffsets(consumer))
+            consumer.subscribe(self.topics, listener=_RewindWithoutOffsets(consumer, self))
             try:
                 await consumer.start()
                 self._consumer = consumer
@@ -200,14 +231,24 @@ class IdempotentConsumer:
                 backoff = 0.5
                 while not self._stopping:
                     batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    member = _membership(consumer)
+                    if member is None:
+                        # Fetched at positions the group no longer vouches for (after a broker restart they
+                        # point into a log that is gone). Drop them: the rejoin positions every partition
+                        # again, from its committed offset or its beginning.
+                        if batch:
+                            log.info(
+                                "consumidor: el grupo no lo reconoce; se descartan registros leídos",
+                                extra={"consumer": self.name, "records": sum(map(len, batch.values()))},
+                            )
+                        continue
                     for tp, records in batch.items():
                         for record in records:
                             event_type, outcome = await self._process(record)
                             self.metrics.events_consumed.labels(self.name, event_type, outcome).inc()
                         # Offsets only after the effects committed: a crash re-delivers what dedupe absorbs.
-                        await consumer.commit(
-                            {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
-                        )
+                        if not await self._commit(consumer, member, tp, records[-1].offset + 1):
+                            break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -225,6 +266,26 @@ class IdempotentConsumer:
                     await consumer.stop()
                 except Exception:  # pragma: no cover
                     log.debug("consumer stop failed", exc_info=True)
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, member: tuple[int, str], tp: TopicPartition, offset: int
+    ) -> bool:
+        """Commit ``offset`` only as the group member that fetched the records; False if it is not anymore.
+
+        Once the group forgot this consumer, aiokafka would send the commit without a member, and a group
+        with no members takes that as a plain commit: after a broker that lost its data, an offset of the
+        old log would land in the new one and the rewind on assignment would never happen."""
+        if _membership(consumer) != member:
+            # Uncommitted: the records come again after the rejoin, and the inbox absorbs them.
+            log.info("consumidor: el grupo no lo reconoce; no confirma", extra={"consumer": self.name})
+            return False
+        await consumer.commit({TopicPartition(tp.topic, tp.partition): offset})
+        if _membership(consumer) != member:
+            # Reset while the commit was in flight: it may have gone out without a member. Start over and
+            # read everything again rather than trust what the group has committed.
+            self.rewind_all = True
+            raise MembershipLost("el grupo olvidó al consumidor durante una confirmación de offsets")
+        return True
 
     async def stop(self) -> None:
         self._stopping = True
