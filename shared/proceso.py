@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import tomllib
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -39,6 +40,21 @@ class Entidad(BaseModel):
     cargos: list[Cargo] = Field(min_length=1)
     partidos: list[str]
     coaliciones: list[Coalicion] = Field(default_factory=list)
+
+
+NO_REGISTRADOS = "no_registrados"
+NULOS = "nulos"
+
+
+def opciones(entidad: Entidad) -> list[str]:
+    """Every valid way of voting, keyed as the cómputo keys it: each party alone (ballot order), each
+    combination of two or more parties of one coalition (``PAN+PRI``, in the coalition's order), candidato no
+    registrado, and nulo. The internet ballot offers exactly these; postal actas are captured with them."""
+    claves = list(entidad.partidos)
+    for coalicion in entidad.coaliciones:
+        for tamano in range(2, len(coalicion.partidos) + 1):
+            claves += ["+".join(c) for c in combinations(coalicion.partidos, tamano)]
+    return [*claves, NO_REGISTRADOS, NULOS]
 
 
 class Calendario(BaseModel):

@@ -1,20 +1,41 @@
 """computo: actas de las Mesas de Escrutinio y Cómputo, cómputo cifrado, acta de cómputo por entidad."""
 
+from __future__ import annotations
+
 from fastapi import FastAPI
 
+from services.computo import handlers
+from services.computo.api import router
 from services.computo.config import Settings, get_settings
 from services.computo.models import Outbox, ProcessedEvent
-from shared.web import ServiceSpec, create_service_app
-
-SPEC = ServiceSpec(
-    name="computo",
-    title="VMRE · cómputo",
-    description="Actas de las Mesas de Escrutinio y Cómputo (MEC), descifrado del cómputo electrónico, "
-    "reglas de coalición y el acta de cómputo que recibe cada OPL.",
-    outbox=Outbox,
-    processed=ProcessedEvent,
-)
+from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA
+from shared.proceso import Proceso
+from shared.reloj import Reloj
+from shared.web import ConsumerSpec, ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or get_settings())
+def create_app(
+    settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
+) -> FastAPI:
+    spec = ServiceSpec(
+        name="computo",
+        title="VMRE · cómputo",
+        description="Mesas de Escrutinio y Cómputo (MEC): instalación, actas de escrutinio con doble "
+        "captura, revisión y correcciones con historial; descifrado del cómputo electrónico, reglas de "
+        "coalición y el acta de cómputo que recibe cada OPL.",
+        outbox=Outbox,
+        processed=ProcessedEvent,
+        routers=[router],
+        consumers=[
+            ConsumerSpec(
+                purpose="mesas", topics=[POSTAL_MESA, ELECTRONICO_ELECCION], handlers=handlers.build()
+            )
+        ],
+        openapi_tags=[
+            {"name": "mesas", "description": "Mesas postales (de la asignación de postal) y la electrónica."},
+            {"name": "actas", "description": "Actas de escrutinio: captura doble, revisión, correcciones."},
+        ],
+    )
+    app = create_service_app(spec, settings or get_settings(), reloj=reloj, proceso=proceso)
+    app.state.handlers = spec.consumers[0].handlers
+    return app

@@ -1,8 +1,14 @@
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
-from shared.db import new_metadata
+from shared.db import UTCDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -15,3 +21,65 @@ class Outbox(OutboxMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     pass
+
+
+class Mesa(Base):
+    """A Mesa de Escrutinio y Cómputo. Postal MEC are numbered 1..n per entidad from postal's custody
+    assignment (≤ 1,500 sobres each); the entidad's electronic MEC is number 0."""
+
+    __tablename__ = "mesas"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tipo: Mapped[str] = mapped_column(String(12), comment="postal o electronica")
+    sobres: Mapped[int] = mapped_column(Integer, default=0, comment="Sobres en resguardo asignados (postal)")
+    funcionarios: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    representantes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    instalada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Captura(Base):
+    """One operator's capture of a mesa's acta. Two captures by different operators must agree."""
+
+    __tablename__ = "capturas"
+    __table_args__ = (UniqueConstraint("entidad", "mesa", "cargo", "operador"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2))
+    mesa: Mapped[int] = mapped_column(Integer)
+    cargo: Mapped[str] = mapped_column(String(64))
+    operador: Mapped[str] = mapped_column(String(100))
+    datos: Mapped[dict[str, Any]] = mapped_column(JSON, comment="votos por opción, total, sobres, incidentes")
+    capturada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Acta(Base):
+    """The acta of a mesa for an office: its state and, once validated or corrected, its official figures."""
+
+    __tablename__ = "actas"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    mesa: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    estado: Mapped[str] = mapped_column(String(12), comment="capturada, validada, revision, corregida")
+    datos: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    diferencias: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    actualizada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CorreccionActa(Base):
+    """Every correction: who, when, why, and the figures before and after. Nothing is overwritten silently."""
+
+    __tablename__ = "correcciones_acta"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    mesa: Mapped[int] = mapped_column(Integer)
+    cargo: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    quien: Mapped[str] = mapped_column(String(100))
+    cuando: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    motivo: Mapped[str] = mapped_column(Text)
+    antes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    despues: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from itertools import combinations
 
 from shared.cripto.eleccion import Pregunta
-from shared.proceso import Cargo, Entidad, Proceso
+from shared.proceso import NO_REGISTRADOS, NULOS, Cargo, Entidad, Proceso, opciones
 
-NO_REGISTRADOS = "no_registrados"
-NULOS = "nulos"
-
-
-def opciones(entidad: Entidad) -> list[str]:
-    """Every valid way of voting, as the cómputo keys them: each party alone (ballot order), each combination
-    of two or more parties of one coalition (``PAN+PRI``, in the coalition's order), candidato no registrado,
-    and nulo. Single choice over these keeps coalition combinations apart in the homomorphic tally."""
-    claves = list(entidad.partidos)
-    for coalicion in entidad.coaliciones:
-        for tamano in range(2, len(coalicion.partidos) + 1):
-            claves += ["+".join(c) for c in combinations(coalicion.partidos, tamano)]
-    return [*claves, NO_REGISTRADOS, NULOS]
+__all__ = ["NO_REGISTRADOS", "NULOS", "en_periodo", "opciones", "pregunta", "texto_opcion", "voto_de"]
 
 
 def texto_opcion(clave: str, proceso: Proceso) -> str:

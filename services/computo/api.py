@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import select
+
+from services.computo import service
+from services.computo.models import Acta, Mesa
+from services.computo.schemas import ActaIn, ActaOut, CorreccionIn, InstalacionIn, MesaOut
+from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
+from shared.problems import Problem
+from shared.web import ProcesoDep, RelojDep, SessionDep
+
+router = APIRouter(prefix="/v1")
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+EntidadPath = Annotated[str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")]
+MesaPath = Annotated[int, Path(ge=0, le=10_000, description="0 es la mesa electrónica")]
+Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN))]
+Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
+Lector = Annotated[Principal, Depends(require(*INE_ROLES, Rol.OPL, Rol.PARTIDO))]
+
+
+def _mesa_out(m: Mesa) -> MesaOut:
+    return MesaOut(
+        entidad=m.entidad,
+        numero=m.numero,
+        tipo=m.tipo,
+        sobres=m.sobres,
+        instalada_at=m.instalada_at,
+        funcionarios=m.funcionarios,
+        representantes=m.representantes,
+    )
+
+
+async def _acta_out(session: Any, acta: Acta, advertencias: list[str] | None = None) -> ActaOut:
+    capturas, historial = await service.historial(session, acta)
+    return ActaOut(
+        entidad=acta.entidad,
+        mesa=acta.mesa,
+        cargo=acta.cargo,
+        estado=acta.estado,
+        datos=acta.datos,
+        diferencias=acta.diferencias,
+        advertencias=(acta.datos or {}).get("advertencias", advertencias or []),
+        version=acta.version,
+        capturas=capturas,
+        historial=historial,
+    )
+
+
+@router.get(
+    "/mesas", tags=["mesas"], summary="Mesas de Escrutinio y Cómputo (INE, opl de su entidad, partidos)"
+)
+async def mesas(
+    session: SessionDep,
+    principal: Lector,
+    entidad: Annotated[str | None, Query(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")] = None,
+) -> list[MesaOut]:
+    if principal.rol == Rol.OPL:
+        entidad = entidad or principal.entidad
+        check_entidad(principal, entidad or "")
+    q = select(Mesa).order_by(Mesa.entidad, Mesa.numero)
+    if entidad:
+        q = q.where(Mesa.entidad == entidad)
+    return [_mesa_out(m) for m in (await session.execute(q)).scalars()]
+
+
+@router.post(
+    "/mesas/{entidad}/{mesa}/instalacion",
+    tags=["mesas"],
+    summary="Instalar la mesa: funcionarios y representantes de partido (ine-operador)",
+    responses={404: PROBLEM, 422: PROBLEM},
+)
+async def instalacion(
+    entidad: EntidadPath,
+    mesa: MesaPath,
+    datos: InstalacionIn,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    _: Operador,
+) -> MesaOut:
+    m = await service.mesa_o_404(session, entidad, mesa)
+    return _mesa_out(await service.instalar(session, m, datos, proceso, reloj.ahora()))
+
+
+@router.post(
+    "/mesas/{entidad}/{mesa}/actas",
+    tags=["actas"],
+    summary="Capturar el acta de escrutinio de una mesa postal (ine-operador; dos capturas deben coincidir)",
+    description="Se rechaza, sin guardar nada, un acta cuyas sumas no cuadran (422, con cada campo y qué "
+    "revisar). La primera captura espera una segunda de otra persona: si coinciden el acta queda "
+    "`validada`; si no, pasa a `revision` con las diferencias.",
+    responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+)
+async def capturar(
+    entidad: EntidadPath,
+    mesa: MesaPath,
+    acta: ActaIn,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    operador: Operador,
+) -> ActaOut:
+    m = await service.mesa_o_404(session, entidad, mesa)
+    if m.tipo != "postal":
+        raise Problem(
+            409, "La mesa electrónica no captura actas: su resultado sale del descifrado del cómputo."
+        )
+    guardada, advertencias = await service.capturar(session, m, acta, operador.sub, proceso, reloj.ahora())
+    return await _acta_out(session, guardada, advertencias)
+
+
+@router.put(
+    "/mesas/{entidad}/{mesa}/actas/{cargo}",
+    tags=["actas"],
+    summary="Corregir un acta, con motivo (ine-admin; queda en el historial)",
+    responses={404: PROBLEM, 422: PROBLEM},
+)
+async def corregir(
+    entidad: EntidadPath,
+    mesa: MesaPath,
+    cargo: str,
+    acta: CorreccionIn,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    admin: Admin,
+) -> ActaOut:
+    if acta.cargo != cargo:
+        raise Problem(422, f"El cargo del cuerpo ({acta.cargo}) no es el de la ruta ({cargo}).")
+    m = await service.mesa_o_404(session, entidad, mesa)
+    return await _acta_out(
+        session, await service.corregir(session, m, acta, admin.sub, proceso, reloj.ahora())
+    )
+
+
+@router.get(
+    "/mesas/{entidad}/{mesa}/actas/{cargo}",
+    tags=["actas"],
+    summary="Un acta: estado, cifras, diferencias entre capturas e historial de correcciones",
+    responses={404: PROBLEM},
+)
+async def acta(
+    entidad: EntidadPath, mesa: MesaPath, cargo: str, session: SessionDep, principal: Lector
+) -> ActaOut:
+    check_entidad(principal, entidad)
+    a = await session.get(Acta, (entidad, mesa, cargo))
+    if a is None:
+        raise Problem(404, f"No se ha capturado el acta de la mesa {mesa} ({entidad}) para {cargo}.")
+    return await _acta_out(session, a)

@@ -1,0 +1,28 @@
+"""computo consumes postal's custody assignment (its postal MEC) and electronico's opened elections (the
+entidad's electronic MEC)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.computo import service
+from shared.bus.consumer import Handler
+from shared.bus.envelope import Envelope
+from shared.events import electronico as eventos_electronico
+from shared.events import postal as eventos_postal
+
+
+def build() -> dict[str, Handler]:
+    async def mesa_asignada(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_postal.MesaAsignada.model_validate(envelope.data)
+        await service.mesa_postal_asignada(session, datos.entidad, datos.mesa, datos.sobres)
+
+    async def eleccion_abierta(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_electronico.EleccionAbierta.model_validate(envelope.data)
+        if not datos.simulacro:  # drills never reach the cómputo
+            await service.mesa_electronica(session, datos.entidad)
+
+    return {
+        eventos_postal.MESA_ASIGNADA: mesa_asignada,
+        eventos_electronico.ELECCION_ABIERTA: eleccion_abierta,
+    }
