@@ -8,6 +8,7 @@ vmre broker                   only the local broker, in the foreground
 vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
 vmre verificar ARCHIVO.bel    audit a Belenios 3.0 election record completely
 vmre custodio ceremonia ...   a custodian's side of the key ceremony, on the custodian's own machine
+vmre custodio descifrar ...   a custodian's partial decryption of the tally, at the electronic MEC
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -62,23 +64,24 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_custodio(args: argparse.Namespace) -> int:
     import httpx
 
-    from services.electronico.custodio import CeremoniaFallida, ceremonia
+    from services.electronico.custodio import CeremoniaFallida, ceremonia, descifrar
 
     token = args.token or os.environ.get("VMRE_TOKEN")
     if not token:
         print("error: falta el token de custodio (--token o VMRE_TOKEN)", file=sys.stderr)
         return 2
 
+    def avisar(m: str) -> None:
+        print(m, file=sys.stderr, flush=True)
+
     async def correr() -> str:
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=args.servidor, headers=headers, timeout=30) as cliente:
+        async with httpx.AsyncClient(base_url=args.servidor, headers=headers, timeout=60) as cliente:
+            if args.accion == "descifrar":
+                r = await descifrar(cliente, args.eleccion, args.indice, Path(args.estado), avisar=avisar)
+                return json.dumps(r.get("votos") or {"recibidos": r["recibidos"]}, ensure_ascii=False)
             return await ceremonia(
-                cliente,
-                args.eleccion,
-                args.indice,
-                Path(args.estado),
-                espera=args.espera,
-                avisar=lambda m: print(m, file=sys.stderr, flush=True),
+                cliente, args.eleccion, args.indice, Path(args.estado), espera=args.espera, avisar=avisar
             )
 
     try:
@@ -258,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--token", help="token de custodio (o VMRE_TOKEN)")
     c.add_argument("--espera", type=float, default=2.0, help="segundos entre consultas (2)")
     c.set_defaults(func=cmd_custodio)
+    d = csub.add_parser(
+        "descifrar", help="descifrado parcial del recuento cifrado, con pruebas (mesa electrónica)"
+    )
+    d.add_argument("--servidor", default="http://127.0.0.1:8004", help="URL del servicio computo")
+    d.add_argument("--eleccion", required=True, help="uuid de la elección")
+    d.add_argument("--indice", type=int, required=True, help="su posición de custodio (1..n)")
+    d.add_argument("--estado", required=True, help="el archivo de estado de la ceremonia")
+    d.add_argument("--token", help="token de custodio (o VMRE_TOKEN)")
+    d.set_defaults(func=cmd_custodio)
 
     args = parser.parse_args(argv)
     if args.command == "token" and (

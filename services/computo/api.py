@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
-from services.computo import service
+from services.computo import escrutinio, service
 from services.computo.models import Acta, Mesa
 from services.computo.schemas import ActaIn, ActaOut, CorreccionIn, InstalacionIn, MesaOut
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
@@ -150,3 +150,50 @@ async def acta(
     if a is None:
         raise Problem(404, f"No se ha capturado el acta de la mesa {mesa} ({entidad}) para {cargo}.")
     return await _acta_out(session, a)
+
+
+# --- Electronic MEC: the custodians decrypt ---------------------------------------------------------------
+
+Custodio = Annotated[Principal, Depends(require(Rol.CUSTODIO))]
+EleccionPath = Annotated[
+    str, Path(pattern=r"^[1-9A-HJ-NP-Za-km-z]{14,32}$", description="uuid de la elección")
+]
+
+
+@router.get(
+    "/escrutinio-electronico/{eleccion}",
+    tags=["escrutinio electrónico"],
+    summary="Recuento cifrado de una urna sellada, descifrados recibidos y resultado (público)",
+    responses={404: PROBLEM},
+)
+async def escrutinio_estado(eleccion: EleccionPath, session: SessionDep) -> dict[str, Any]:
+    return await escrutinio.estado(session, await escrutinio.o_404(session, eleccion))
+
+
+@router.put(
+    "/escrutinio-electronico/{eleccion}/descifrados/{indice}",
+    tags=["escrutinio electrónico"],
+    summary="Entregar un descifrado parcial con sus pruebas (custodio; lo hace `vmre custodio descifrar`)",
+    description="El cuerpo es el `partial_decryption` de Belenios. Se revisa cada prueba contra la clave de "
+    "verificación del custodio; con k descifrados válidos se publica el resultado.",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+    responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+)
+async def escrutinio_descifrado(
+    eleccion: EleccionPath,
+    indice: Annotated[int, Path(ge=1, le=99)],
+    request: Request,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    custodio: Custodio,
+) -> dict[str, Any]:
+    cuerpo = await request.body()
+    if len(cuerpo) > 2_000_000:
+        raise Problem(413, "El descifrado parcial excede 2 MB.")
+    e = await escrutinio.o_404(session, eleccion, bloqueo=True)
+    return await escrutinio.recibir(
+        session, e, indice, cuerpo.decode("utf-8", "replace"), custodio.sub, proceso, reloj.ahora()
+    )

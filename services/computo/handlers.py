@@ -1,11 +1,11 @@
-"""computo consumes postal's custody assignment (its postal MEC) and electronico's opened elections (the
-entidad's electronic MEC)."""
+"""computo consumes postal's custody assignment (its postal MEC), electronico's opened elections (the
+entidad's electronic MEC) and sealed ballot boxes (the encrypted tally custodians decrypt)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.computo import service
+from services.computo import escrutinio, service
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
 from shared.events import electronico as eventos_electronico
@@ -22,7 +22,11 @@ def build() -> dict[str, Handler]:
         if not datos.simulacro:  # drills never reach the cómputo
             await service.mesa_electronica(session, datos.entidad)
 
+    async def urna_sellada(session: AsyncSession, envelope: Envelope) -> None:
+        await escrutinio.urna_sellada(session, eventos_electronico.UrnaSellada.model_validate(envelope.data))
+
     return {
         eventos_postal.MESA_ASIGNADA: mesa_asignada,
         eventos_electronico.ELECCION_ABIERTA: eleccion_abierta,
+        eventos_electronico.URNA_SELLADA: urna_sellada,
     }

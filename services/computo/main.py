@@ -34,6 +34,10 @@ def create_app(
         openapi_tags=[
             {"name": "mesas", "description": "Mesas postales (de la asignación de postal) y la electrónica."},
             {"name": "actas", "description": "Actas de escrutinio: captura doble, revisión, correcciones."},
+            {
+                "name": "escrutinio electrónico",
+                "description": "La mesa electrónica: los custodios descifran el recuento cifrado (k de n).",
+            },
         ],
     )
     app = create_service_app(spec, settings or get_settings(), reloj=reloj, proceso=proceso)

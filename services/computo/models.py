@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
@@ -83,3 +83,34 @@ class CorreccionActa(Base):
     motivo: Mapped[str] = mapped_column(Text)
     antes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     despues: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EscrutinioElectronico(Base):
+    """The electronic MEC's count of one election: the sealed box's encrypted tally (from electronico), the
+    partial decryptions custodians deliver, and — with k of them, each proof checked — the result."""
+
+    __tablename__ = "escrutinios_electronicos"
+
+    eleccion: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    cargo: Mapped[str] = mapped_column(String(64))
+    simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
+    boletas: Mapped[int] = mapped_column(Integer)
+    sello: Mapped[str] = mapped_column(String(64))
+    eleccion_json: Mapped[str] = mapped_column(Text)
+    custodios_json: Mapped[str] = mapped_column(Text)
+    recuento: Mapped[str] = mapped_column(Text)
+    recuento_dimensionado: Mapped[str] = mapped_column(Text)
+    resultado: Mapped[str | None] = mapped_column(Text, nullable=True)
+    votos: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    publicado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DescifradoParcial(Base):
+    __tablename__ = "descifrados_parciales"
+
+    eleccion: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[int] = mapped_column(Integer, primary_key=True)
+    texto: Mapped[str] = mapped_column(Text)
+    custodio: Mapped[str] = mapped_column(String(100), comment="sub del token que lo entregó")
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

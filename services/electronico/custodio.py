@@ -1,4 +1,5 @@
-"""The custodian's side of the key ceremony, run on the custodian's own machine (``vmre custodio ceremonia``).
+"""The custodian's side, run on the custodian's own machine: the key ceremony (``vmre custodio ceremonia``)
+and, at the close, the partial decryption of the tally (``vmre custodio descifrar``).
 
 The seed — the custodian's only long-term secret — and every message are written to the state file
 (mode 0600) *before* anything is sent, so the command can be interrupted and run again: it resumes where it
@@ -18,7 +19,9 @@ from typing import Any
 
 import httpx
 
+from shared.cripto import escrutinio as es
 from shared.cripto.custodios import Custodio, generar_semilla
+from shared.cripto.eleccion import Eleccion
 
 
 class CeremoniaFallida(RuntimeError):
@@ -158,3 +161,44 @@ async def ceremonia(
     _guardar(ruta_estado, estado)
     avisar(f"listo: clave pública de la elección {clave}. Guarde {ruta_estado} para el descifrado.")
     return clave
+
+
+def _estado_con_clave(ruta: Path, eleccion: str, indice: int) -> dict[str, Any]:
+    if not ruta.exists():
+        raise CeremoniaFallida(f"no existe {ruta}: es el archivo de estado de la ceremonia de llaves")
+    estado: dict[str, Any] = json.loads(ruta.read_text(encoding="utf-8"))
+    if estado.get("eleccion") != eleccion or estado.get("indice") != indice or "clave_privada" not in estado:
+        raise CeremoniaFallida(f"{ruta} no tiene la clave del custodio {indice} de la elección {eleccion}")
+    return estado
+
+
+async def descifrar(
+    cliente: httpx.AsyncClient,
+    eleccion: str,
+    indice: int,
+    ruta_estado: Path,
+    *,
+    avisar: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """At the electronic MEC: this custodian's partial decryption of the sealed box's encrypted tally, with
+    its proofs, computed here from the key in the state file and sent to computo. Returns computo's answer."""
+    estado = _estado_con_clave(ruta_estado, eleccion, indice)
+    r = await cliente.get(f"/v1/escrutinio-electronico/{eleccion}")
+    if r.status_code != 200:
+        raise CeremoniaFallida(f"el servidor respondió {r.status_code}: {_detalle(r)}")
+    info = r.json()
+    e = Eleccion.leer(info["eleccion_json"].encode())
+    recuento = es.leer_recuento(info["recuento"], [q.opciones for q in e.preguntas])
+    c = Custodio(estado["semilla"], indice, int(info["necesarios"]), int(info["custodios"]))
+    texto = es.descifrado_parcial(e.huella, c.clave_descifrado(estado["clave_privada"]), recuento)
+    avisar(f"descifrado parcial del custodio {indice}: {info['boletas']} boletas en el recuento")
+    r = await cliente.put(
+        f"/v1/escrutinio-electronico/{eleccion}/descifrados/{indice}",
+        content=texto.encode(),
+        headers={"content-type": "application/json"},
+    )
+    if r.status_code != 200:
+        raise CeremoniaFallida(f"el servidor respondió {r.status_code}: {_detalle(r)}")
+    respuesta: dict[str, Any] = r.json()
+    avisar(respuesta.get("mensaje") or "resultado publicado con los descifrados necesarios")
+    return respuesta

@@ -1,5 +1,5 @@
-"""electronico consumes registro's closed internet list (accounts and credentials) and postal's «votó»
-marks (a postal voter may not vote again by internet)."""
+"""electronico consumes registro's closed internet list (accounts and credentials), postal's «votó» marks
+(a postal voter may not vote again by internet) and computo's decryption of the tally (for the record)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from services.electronico import service
 from services.electronico.config import Settings
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
+from shared.events import computo as eventos_computo
 from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
@@ -24,7 +25,12 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_postal.VotoRegistrado.model_validate(envelope.data)
         await service.registrar_voto_postal(session, datos.entidad, datos.numero)
 
+    async def escrutinio(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_computo.EscrutinioPublicado.model_validate(envelope.data)
+        await service.registrar_escrutinio(session, datos)
+
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
         eventos_postal.VOTO_REGISTRADO: voto_postal,
+        eventos_computo.ESCRUTINIO_PUBLICADO: escrutinio,
     }

@@ -13,7 +13,7 @@ from services.electronico.acceso import LimiteDeSolicitudes
 from services.electronico.api import ESTATICOS, paginas, router
 from services.electronico.config import Settings, get_settings
 from services.electronico.models import Eleccion, Notificacion, Outbox, ProcessedEvent
-from shared.bus.topics import POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
+from shared.bus.topics import COMPUTO_ESCRUTINIO, POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
 from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
@@ -81,7 +81,7 @@ def create_app(
         consumers=[
             ConsumerSpec(
                 purpose="votantes",
-                topics=[REGISTRO_LNERE_ELECTRONICA, POSTAL_VOTO],
+                topics=[REGISTRO_LNERE_ELECTRONICA, POSTAL_VOTO, COMPUTO_ESCRUTINIO],
                 handlers=handlers.build(proceso, settings, reloj),
             )
         ],

@@ -58,6 +58,9 @@ class Eleccion(Base):
     )
     acta_apertura: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     sello: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recuento: Mapped[str | None] = mapped_column(Text, nullable=True, comment="EncryptedTally al sellar")
+    recuento_dimensionado: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resultado: Mapped[str | None] = mapped_column(Text, nullable=True, comment="Result (de computo)")
     abierta_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sellada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -139,3 +142,14 @@ class MensajeCeremonia(Base):
     custodio: Mapped[str] = mapped_column(String(100), comment="sub del token que lo envió")
     contenido: Mapped[str] = mapped_column(Text)
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Descifrado(Base):
+    """A custodian's partial decryption, checked by computo and again here, for the public record."""
+
+    __tablename__ = "descifrados"
+
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
+    owner: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posicion: Mapped[int] = mapped_column(Integer, comment="Orden en el archivo")
+    texto: Mapped[str] = mapped_column(Text)

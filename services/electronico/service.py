@@ -21,6 +21,7 @@ from services.electronico.config import Settings
 from services.electronico.models import (
     Boleta,
     Credencial,
+    Descifrado,
     Eleccion,
     Notificacion,
     Outbox,
@@ -31,6 +32,7 @@ from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage
 from shared.bus.topics import ELECTRONICO_ELECCION, ELECTRONICO_VOTO
 from shared.cripto import boleta as bo
+from shared.cripto import escrutinio as es
 from shared.cripto import grupo as gr
 from shared.cripto.archivo import Archivo
 from shared.cripto.custodios import Custodios
@@ -43,9 +45,11 @@ from shared.cripto.eleccion import (
     generar_uuid,
     ordenar_credenciales,
 )
+from shared.cripto.grupo import sha256_hex
 from shared.cripto.pruebas import cjson
 from shared.cripto.urna import Urna
 from shared.db import insert_if_absent
+from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos
 from shared.events import registro as eventos_registro
 from shared.notificaciones import encolar
@@ -508,7 +512,28 @@ async def archivo(session: AsyncSession, e: Eleccion) -> Archivo:
         urna.archivo.agregar("Ballot", [t.encode()])
     if e.estado == "sellada":
         urna.archivo.agregar("EndBallots", [])
+        if e.recuento is not None and e.recuento_dimensionado is not None:
+            urna.archivo.agregar("EncryptedTally", [e.recuento.encode(), e.recuento_dimensionado.encode()])
+        descifrados = (
+            await session.execute(
+                select(Descifrado).where(Descifrado.eleccion == e.uuid).order_by(Descifrado.posicion)
+            )
+        ).scalars()
+        for d in descifrados:
+            owned = cjson({"owner": d.owner, "payload": sha256_hex(d.texto)})
+            urna.archivo.agregar("PartialDecryption", [d.texto.encode(), owned.encode()])
+        if e.resultado is not None:
+            urna.archivo.agregar("Result", [e.resultado.encode()])
     return urna.archivo
+
+
+def _recuento(eleccion: EleccionBelenios, textos: list[str]) -> tuple[str, str]:
+    """EncryptedTally: the product of the accepted ballots (verified at intake; one per credential)."""
+    boletas = [bo.leer_sin_verificar(t) for t in textos]
+    formas = [q.opciones for q in eleccion.preguntas]
+    r, peso = es.recuento(formas, boletas, {b.credencial: 1 for b in boletas})
+    texto = es.recuento_json(r)
+    return texto, es.recuento_dimensionado_json(len(boletas), peso, sha256_hex(texto))
 
 
 async def sellar(session: AsyncSession, e: Eleccion, ahora: dt.datetime, proceso: Proceso) -> str:
@@ -523,11 +548,20 @@ async def sellar(session: AsyncSession, e: Eleccion, ahora: dt.datetime, proceso
             f"El periodo de votación termina el {proceso.local(e.fin):%d/%m/%Y a las %H:%M} "
             "(hora del Centro).",
         )
+    assert e.eleccion_json is not None and e.custodios_json is not None
     e.estado = "sellada"
     e.sellada_at = ahora
+    textos = list(
+        (
+            await session.execute(select(Boleta.texto).where(Boleta.eleccion == e.uuid).order_by(Boleta.id))
+        ).scalars()
+    )
+    e.recuento, e.recuento_dimensionado = await asyncio.to_thread(
+        _recuento, eleccion_belenios(e.eleccion_json), textos
+    )
     a = await archivo(session, e)
-    e.sello = a.eventos[-1].hash
-    boletas = len(a.de_tipo("Ballot"))
+    e.sello = a.de_tipo("EndBallots")[0].hash
+    boletas = len(textos)
     await stage(
         session,
         Outbox,
@@ -546,6 +580,10 @@ async def sellar(session: AsyncSession, e: Eleccion, ahora: dt.datetime, proceso
                 sello=e.sello,
                 archivo=f"/v1/elecciones/{e.uuid}/archivo.bel",
                 sellada_at=ahora,
+                eleccion_json=e.eleccion_json,
+                custodios_json=e.custodios_json,
+                recuento=e.recuento,
+                recuento_dimensionado=e.recuento_dimensionado,
             ),
         ),
     )
@@ -590,3 +628,33 @@ async def boletas_contadas(session: AsyncSession, uuid: str) -> int:
             await session.execute(select(func.count()).select_from(Boleta).where(Boleta.eleccion == uuid))
         ).scalar_one()
     )
+
+
+async def registrar_escrutinio(session: AsyncSession, datos: eventos_computo.EscrutinioPublicado) -> None:
+    """computo's decryption of the tally: each partial decryption is checked again against the custodians'
+    keys and the stored tally, and the result recomputed, before they enter the public record."""
+    e = await session.get(Eleccion, datos.eleccion, with_for_update=True)
+    if e is None or e.estado != "sellada" or e.recuento is None or e.eleccion_json is None:
+        raise ValueError(f"escrutinio de la elección {datos.eleccion}, que no existe o no está sellada")
+    if e.resultado is not None:
+        if e.resultado != datos.resultado:
+            raise ValueError(f"la elección {e.uuid} ya tiene otro resultado publicado")
+        return
+    assert e.custodios_json is not None
+    eleccion = eleccion_belenios(e.eleccion_json)
+    custodios = Custodios.leer(json.loads(e.custodios_json))
+    formas = [q.opciones for q in eleccion.preguntas]
+    recuento = es.leer_recuento(e.recuento, formas)
+    duenos = custodios.duenos()
+    parciales = {
+        d.owner: es.verificar_descifrado(eleccion.huella, duenos[d.owner][2], recuento, d.texto)
+        for d in datos.descifrados
+    }
+    comb = es.combinar(custodios, parciales, formas)
+    total = json.loads(e.recuento_dimensionado or "{}").get("total_weight", 0)
+    resultado = es.resultado_json(es.resultado(recuento, comb.factores, int(total)))
+    if resultado != datos.resultado:
+        raise ValueError(f"el resultado de computo no corresponde al recuento de la elección {e.uuid}")
+    for posicion, d in enumerate(datos.descifrados, start=1):
+        session.add(Descifrado(eleccion=e.uuid, owner=d.owner, posicion=posicion, texto=d.texto))
+    e.resultado = resultado

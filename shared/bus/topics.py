@@ -18,6 +18,8 @@ POSTAL_MESA = "vmre.postal.mesa"
 ELECTRONICO_ELECCION = "vmre.electronico.eleccion"
 ELECTRONICO_VOTO = "vmre.electronico.voto"
 
+COMPUTO_ESCRUTINIO = "vmre.computo.escrutinio"
+
 # topic -> producing service
 TOPICS: dict[str, str] = {
     REGISTRO_SOLICITUD: "registro",
@@ -30,6 +32,7 @@ TOPICS: dict[str, str] = {
     POSTAL_MESA: "postal",
     ELECTRONICO_ELECCION: "electronico",
     ELECTRONICO_VOTO: "electronico",
+    COMPUTO_ESCRUTINIO: "computo",
 }
 
 

@@ -50,6 +50,18 @@ def recuento_json(r: Recuento) -> str:
     return cjson([[{"alpha": gr.s(a), "beta": gr.s(b)} for a, b in fila] for fila in r])
 
 
+def leer_recuento(texto: str | bytes, formas: list[int]) -> Recuento:
+    """An encrypted tally as published (what each custodian decrypts), every element checked."""
+    try:
+        o = json.loads(texto)
+        r = [[(gr.elemento(c["alpha"]), gr.elemento(c["beta"])) for c in fila] for fila in o]
+    except (gr.ErrorDeCodificacion, TypeError, KeyError, ValueError) as e:
+        raise EscrutinioInvalido(f"recuento cifrado mal formado: {e}") from None
+    if [len(f) for f in r] != formas:
+        raise EscrutinioInvalido(f"el recuento cifrado no tiene la forma de la elección {formas}")
+    return r
+
+
 def peso_json(total: int) -> int | str:
     return total if total <= 2**30 - 1 else str(total)
 

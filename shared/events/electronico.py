@@ -1,7 +1,8 @@
 """Events electronico publishes. Never a choice: ballots stay encrypted and only their hashes travel.
 
-- ``vmre.electronico.eleccion``: an election was opened (its signed opening act) or its ballot box sealed
-  (the final hash and where computo fetches the Belenios archive). Drills carry ``simulacro: true``.
+- ``vmre.electronico.eleccion``: an election was opened (its signed opening act) or its ballot box sealed:
+  the final hash and what the electronic MEC (computo) needs to have the tally decrypted — election.json, the
+  custodians' public record and the encrypted tally, all public. Drills carry ``simulacro: true``.
 - ``vmre.electronico.voto``: a ballot was accepted — for turnout counts by entidad and hour, and as the
   voter's «votó» mark (entidad and número on the list, like postal's). No ballot, no tracker.
 """
@@ -33,9 +34,13 @@ class UrnaSellada(BaseModel):
     cargo: str
     simulacro: bool
     boletas: int
-    sello: str = Field(description="Hash del último evento del archivo (EndBallots)")
+    sello: str = Field(description="Hash del evento EndBallots del archivo: la urna cerrada")
     archivo: str = Field(description="Ruta del archivo .bel en el servicio electronico")
     sellada_at: dt.datetime
+    eleccion_json: str = Field(description="election.json exacto (su hash es la huella φ)")
+    custodios_json: str = Field(description="Registro público de los custodios (trustees)")
+    recuento: str = Field(description="Recuento cifrado (EncryptedTally)")
+    recuento_dimensionado: str
 
 
 class VotoEmitido(BaseModel):

@@ -19,6 +19,8 @@ from shared.proceso import Proceso, opciones
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
 from tests.conftest import Databases, serve
+from tests.cripto.conftest import belenios  # noqa: F401  (fixtures these tests share)
+from tests.electronico.conftest import electronico  # noqa: F401
 from tests.registro.conftest import PEL2021, centro
 
 JORNADA = centro(2021, 6, 6, 18, 30)

@@ -129,7 +129,9 @@ async def test_votar_acuse_tablon_sello_y_archivo_verificable(
     assert sello.status_code == 200, sello.text
     datos = (await e.client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
     archivo = leer(datos)
-    assert archivo.eventos[-1].tipo == "EndBallots" and archivo.eventos[-1].hash == sello.json()["sello"]
+    # Sealed: EndBallots (its hash is the seal), then the encrypted tally the custodians will decrypt.
+    assert [ev.tipo for ev in archivo.eventos[-2:]] == ["EndBallots", "EncryptedTally"]
+    assert archivo.de_tipo("EndBallots")[0].hash == sello.json()["sello"]
     informe = verificar_archivo(datos, un_voto=True)
     assert informe.boletas == 1
     d2 = tmp_path / "verify"  # type: ignore[operator]
@@ -364,4 +366,4 @@ async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
         eleccion = (await e.elecciones("09"))[0]
         assert eleccion["estado"] == "sellada" and eleccion["sello"]
         datos = (await client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
-        assert leer(datos).eventos[-1].hash == eleccion["sello"]
+        assert leer(datos).de_tipo("EndBallots")[0].hash == eleccion["sello"]

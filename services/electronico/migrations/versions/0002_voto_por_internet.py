@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 08:07:37.356016
+Create Date: 2026-11-28 09:01:00.823757
 """
 
 from collections.abc import Sequence
@@ -38,6 +38,9 @@ def upgrade() -> None:
     sa.Column('marca', sa.Integer(), nullable=True, comment='Fecha del archivo .bel (epoch)'),
     sa.Column('acta_apertura', sa.JSON(), nullable=True),
     sa.Column('sello', sa.String(length=64), nullable=True),
+    sa.Column('recuento', sa.Text(), nullable=True, comment='EncryptedTally al sellar'),
+    sa.Column('recuento_dimensionado', sa.Text(), nullable=True),
+    sa.Column('resultado', sa.Text(), nullable=True, comment='Result (de computo)'),
     sa.Column('abierta_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sellada_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('uuid', name=op.f('pk_elecciones')),
@@ -122,6 +125,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('eleccion', 'votante_id', name=op.f('pk_credenciales')),
     sa.UniqueConstraint('publica', name=op.f('uq_credenciales_publica'))
     )
+    op.create_table('descifrados',
+    sa.Column('eleccion', sa.String(length=32), nullable=False),
+    sa.Column('owner', sa.Integer(), nullable=False),
+    sa.Column('posicion', sa.Integer(), nullable=False, comment='Orden en el archivo'),
+    sa.Column('texto', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['eleccion'], ['elecciones.uuid'], name=op.f('fk_descifrados_eleccion_elecciones')),
+    sa.PrimaryKeyConstraint('eleccion', 'owner', name=op.f('pk_descifrados'))
+    )
     op.create_table('sesiones',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('votante_id', sa.Integer(), nullable=False),
@@ -141,6 +152,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sesiones_votante_id'))
 
     op.drop_table('sesiones')
+    op.drop_table('descifrados')
     op.drop_table('credenciales')
     op.drop_table('ceremonia')
     with op.batch_alter_table('boletas', schema=None) as batch_op:
