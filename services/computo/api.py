@@ -3,11 +3,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import select
 
+from services.computo import acta as acta_computo
 from services.computo import escrutinio, service
+from services.computo.config import Settings
 from services.computo.models import Acta, Mesa
 from services.computo.schemas import ActaIn, ActaOut, CorreccionIn, InstalacionIn, MesaOut
+from shared import firma
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -197,3 +201,99 @@ async def escrutinio_descifrado(
     return await escrutinio.recibir(
         session, e, indice, cuerpo.decode("utf-8", "replace"), custodio.sub, proceso, reloj.ahora()
     )
+
+
+# --- Acta de cómputo de entidad -------------------------------------------------------------------------
+
+Cargo = Annotated[str | None, Query(max_length=64, description="Por omisión, el cargo de la entidad")]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _publicada(session: Any, principal: Principal, entidad: str, cargo: str) -> dict[str, Any]:
+    check_entidad(principal, entidad)
+    a = await acta_computo.publicada(session, entidad, cargo)
+    if a is None:
+        raise Problem(404, f"El cómputo de la entidad {entidad} ({cargo}) aún no se cierra.")
+    return a.documento
+
+
+@router.post(
+    "/computos/{entidad}/cierre",
+    tags=["cómputo"],
+    summary="Cerrar el cómputo de la entidad: acta firmada, evento y webhooks (ine-admin)",
+    description="409 con lo que falta: actas sin validar o en revisión, urna sin sellar, descifrados.",
+    responses={404: PROBLEM, 409: PROBLEM},
+)
+async def cerrar_computo(
+    entidad: EntidadPath,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    request: Request,
+    _: Admin,
+    cargo: Cargo = None,
+) -> dict[str, Any]:
+    clave = acta_computo.cargo_de(proceso, entidad, cargo)
+    documento = await acta_computo.cerrar(session, entidad, clave, proceso, _settings(request), reloj.ahora())
+    return acta_computo.vista(documento)
+
+
+@router.get(
+    "/computos/{entidad}",
+    tags=["cómputo"],
+    summary="Acta de cómputo de la entidad (INE; opl solo la suya). 404 antes del cierre",
+    responses={403: PROBLEM, 404: PROBLEM},
+)
+async def computo(
+    entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
+) -> dict[str, Any]:
+    clave = acta_computo.cargo_de(proceso, entidad, cargo)
+    return acta_computo.vista(await _publicada(session, principal, entidad, clave))
+
+
+@router.get(
+    "/computos/{entidad}/acta.csv",
+    tags=["cómputo"],
+    summary="El acta de cómputo en CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, 403: PROBLEM, 404: PROBLEM},
+)
+async def computo_csv(
+    entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
+) -> Response:
+    clave = acta_computo.cargo_de(proceso, entidad, cargo)
+    documento = await _publicada(session, principal, entidad, clave)
+    return Response(
+        acta_computo.csv_de(documento, proceso),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="computo-{entidad}-{clave}.csv"'},
+    )
+
+
+@router.get(
+    "/computos/{entidad}/acta.pdf",
+    tags=["cómputo"],
+    summary="El acta de cómputo, imprimible (PDF)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 403: PROBLEM, 404: PROBLEM},
+)
+async def computo_pdf(
+    entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
+) -> Response:
+    clave = acta_computo.cargo_de(proceso, entidad, cargo)
+    documento = await _publicada(session, principal, entidad, clave)
+    return Response(
+        acta_computo.pdf_de(documento, proceso),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="computo-{entidad}-{clave}.pdf"'},
+    )
+
+
+@router.get("/clave-firma", tags=["cómputo"], summary="Clave pública Ed25519 que firma las actas (público)")
+async def clave_firma(request: Request) -> dict[str, str]:
+    semilla = _settings(request).clave_firma.get_secret_value()
+    return {"algoritmo": "Ed25519", "clave_verificacion": firma.clave_verificacion(semilla)}

@@ -1,5 +1,6 @@
-"""computo consumes postal's custody assignment (its postal MEC), electronico's opened elections (the
-entidad's electronic MEC) and sealed ballot boxes (the encrypted tally custodians decrypt)."""
+"""computo consumes registro's closed lists (the base of participation), postal's custody assignment (its
+postal MEC), electronico's opened elections (the entidad's electronic MEC) and sealed ballot boxes (the
+encrypted tally custodians decrypt)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
 from shared.events import electronico as eventos_electronico
 from shared.events import postal as eventos_postal
+from shared.events import registro as eventos_registro
 
 
 def build() -> dict[str, Handler]:
@@ -25,7 +27,12 @@ def build() -> dict[str, Handler]:
     async def urna_sellada(session: AsyncSession, envelope: Envelope) -> None:
         await escrutinio.urna_sellada(session, eventos_electronico.UrnaSellada.model_validate(envelope.data))
 
+    async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.LnereCerrada.model_validate(envelope.data)
+        await service.lnere_cerrada(session, datos.entidad, datos.postal, datos.electronica, datos.total)
+
     return {
+        eventos_registro.LNERE_CERRADA: lnere_cerrada,
         eventos_postal.MESA_ASIGNADA: mesa_asignada,
         eventos_electronico.ELECCION_ABIERTA: eleccion_abierta,
         eventos_electronico.URNA_SELLADA: urna_sellada,

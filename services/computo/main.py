@@ -8,7 +8,7 @@ from services.computo import handlers
 from services.computo.api import router
 from services.computo.config import Settings, get_settings
 from services.computo.models import Outbox, ProcessedEvent
-from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA
+from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA, REGISTRO_LNERE
 from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ConsumerSpec, ServiceSpec, create_service_app
@@ -28,12 +28,15 @@ def create_app(
         routers=[router],
         consumers=[
             ConsumerSpec(
-                purpose="mesas", topics=[POSTAL_MESA, ELECTRONICO_ELECCION], handlers=handlers.build()
+                purpose="mesas",
+                topics=[REGISTRO_LNERE, POSTAL_MESA, ELECTRONICO_ELECCION],
+                handlers=handlers.build(),
             )
         ],
         openapi_tags=[
             {"name": "mesas", "description": "Mesas postales (de la asignación de postal) y la electrónica."},
             {"name": "actas", "description": "Actas de escrutinio: captura doble, revisión, correcciones."},
+            {"name": "cómputo", "description": "El acta de cómputo de entidad firmada que recibe cada OPL."},
             {
                 "name": "escrutinio electrónico",
                 "description": "La mesa electrónica: los custodios descifran el recuento cifrado (k de n).",

@@ -114,3 +114,25 @@ class DescifradoParcial(Base):
     texto: Mapped[str] = mapped_column(Text)
     custodio: Mapped[str] = mapped_column(String(100), comment="sub del token que lo entregó")
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Lnere(Base):
+    """An entidad's closed list, by modality (from registro): the base of participation."""
+
+    __tablename__ = "lnere"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    postal: Mapped[int] = mapped_column(Integer)
+    electronica: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class ActaComputo(Base):
+    """The acta de cómputo de entidad for one office: signed, published once."""
+
+    __tablename__ = "actas_computo"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    documento: Mapped[dict[str, Any]] = mapped_column(JSON, comment="{acta, firma, clave_verificacion}")
+    publicada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.computo import reglas
-from services.computo.models import Acta, Captura, CorreccionActa, Mesa
+from services.computo.models import Acta, Captura, CorreccionActa, Lnere, Mesa
 from services.computo.schemas import ActaIn, CorreccionIn, InstalacionIn
 from shared.db import insert_if_absent
 from shared.problems import Problem
@@ -34,6 +34,16 @@ async def mesa_postal_asignada(session: AsyncSession, entidad: str, numero: int,
         mesa = await session.get(Mesa, (entidad, numero))
         assert mesa is not None
         mesa.sobres = sobres
+
+
+async def lnere_cerrada(
+    session: AsyncSession, entidad: str, postal: int, electronica: int, total: int
+) -> None:
+    valores = {"postal": postal, "electronica": electronica, "total": total}
+    if not await insert_if_absent(session, Lnere, {"entidad": entidad, **valores}, ["entidad"]):
+        lnere = await session.get(Lnere, entidad)
+        assert lnere is not None
+        lnere.postal, lnere.electronica, lnere.total = postal, electronica, total
 
 
 async def mesa_electronica(session: AsyncSession, entidad: str) -> None:

@@ -4,10 +4,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.firma import SEMILLA_DE_DESARROLLO, validar_semilla
 from shared.settings import ServiceSettings, data_dir
-
-# Seed (hex, 32 bytes) of the Ed25519 key that signs opening acts. Only valid in local mode.
-DEV_CLAVE_FIRMA = "00" * 31 + "01"
 
 
 class Settings(ServiceSettings):
@@ -19,7 +17,8 @@ class Settings(ServiceSettings):
     port: int = 8003
     umbral: int = Field(default=3, ge=1, description="Custodios necesarios para descifrar (k)")
     custodios: int = Field(default=5, ge=1, description="Custodios de la llave (n)")
-    clave_firma: SecretStr = SecretStr(DEV_CLAVE_FIRMA)
+    # Seed (hex, 32 bytes) of the Ed25519 key that signs opening acts; the default only in local mode.
+    clave_firma: SecretStr = SecretStr(SEMILLA_DE_DESARROLLO)
     buzon: Path = Field(default_factory=lambda: data_dir() / "buzon" / "electronico.jsonl")
     sesion_minutos: int = Field(default=30, gt=0)
     intentos_maximos: int = Field(default=5, gt=0, description="Fallos de acceso seguidos antes del bloqueo")
@@ -31,13 +30,7 @@ class Settings(ServiceSettings):
     def _umbral_y_secretos(self) -> "Settings":
         if self.umbral > self.custodios:
             raise ValueError(f"umbral {self.umbral} mayor que el número de custodios {self.custodios}")
-        if len(bytes.fromhex(self.clave_firma.get_secret_value())) != 32:
-            raise ValueError("VMRE_ELECTRONICO_CLAVE_FIRMA: se esperan 64 dígitos hexadecimales (32 bytes)")
-        if self.mode != "local" and self.clave_firma.get_secret_value() == DEV_CLAVE_FIRMA:
-            raise ValueError(
-                "VMRE_MODE=production con la clave de firma de desarrollo: configure "
-                "VMRE_ELECTRONICO_CLAVE_FIRMA (semilla Ed25519 en hexadecimal, desde un secreto)."
-            )
+        validar_semilla(self.clave_firma.get_secret_value(), self.mode, "VMRE_ELECTRONICO_CLAVE_FIRMA")
         return self
 
 

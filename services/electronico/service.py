@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from nacl.signing import SigningKey
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from services.electronico.models import (
     Votante,
     VotoPostal,
 )
+from shared import firma
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage
 from shared.bus.topics import ELECTRONICO_ELECCION, ELECTRONICO_VOTO
@@ -266,18 +266,11 @@ async def registrar_voto_postal(session: AsyncSession, entidad: str, numero: int
 
 
 def firmar(settings: Settings, contenido: dict[str, object]) -> dict[str, object]:
-    clave = SigningKey(bytes.fromhex(settings.clave_firma.get_secret_value()))
-    firma = clave.sign(cjson(contenido).encode()).signature
-    return {
-        "acta": contenido,
-        "firma": firma.hex(),
-        "clave_verificacion": clave.verify_key.encode().hex(),
-        "algoritmo": "Ed25519 sobre el JSON canónico (compacto, claves en orden) de «acta»",
-    }
+    return firma.firmar(settings.clave_firma.get_secret_value(), contenido)
 
 
 def clave_verificacion(settings: Settings) -> str:
-    return SigningKey(bytes.fromhex(settings.clave_firma.get_secret_value())).verify_key.encode().hex()
+    return firma.clave_verificacion(settings.clave_firma.get_secret_value())
 
 
 async def abrir(

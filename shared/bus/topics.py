@@ -19,6 +19,7 @@ ELECTRONICO_ELECCION = "vmre.electronico.eleccion"
 ELECTRONICO_VOTO = "vmre.electronico.voto"
 
 COMPUTO_ESCRUTINIO = "vmre.computo.escrutinio"
+COMPUTO_ACTA = "vmre.computo.acta"
 
 # topic -> producing service
 TOPICS: dict[str, str] = {
@@ -33,6 +34,7 @@ TOPICS: dict[str, str] = {
     ELECTRONICO_ELECCION: "electronico",
     ELECTRONICO_VOTO: "electronico",
     COMPUTO_ESCRUTINIO: "computo",
+    COMPUTO_ACTA: "computo",
 }
 
 

@@ -3,6 +3,8 @@
 - ``vmre.computo.escrutinio``: the electronic MEC decrypted an election's tally with at least k custodians:
   every partial decryption (each proof already checked) and the result, so that electronico appends them to
   the public Belenios record. The result is per option of the ballot, in ballot order.
+- ``vmre.computo.acta``: the signed acta de cómputo de entidad of an office, for the OPL (and tablero): the
+  same document ``GET /v1/computos/{entidad}`` serves.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 ESCRUTINIO_PUBLICADO = "computo.escrutinio.publicado"
+ACTA_PUBLICADA = "computo.acta.publicada"
 
 
 class Descifrado(BaseModel):
@@ -25,3 +28,9 @@ class EscrutinioPublicado(BaseModel):
     descifrados: list[Descifrado]
     resultado: str = Field(description="Result de Belenios (JSON exacto)")
     votos: dict[str, int] = Field(description="Votos por opción (claves del cómputo)")
+
+
+class ActaPublicada(BaseModel):
+    entidad: str
+    cargo: str
+    documento: dict[str, object] = Field(description="{acta, firma, clave_verificacion, algoritmo}")
