@@ -14,8 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.computo import reglas
 from services.computo.config import Settings
-from services.computo.models import Acta, ActaComputo, EscrutinioElectronico, Lnere, Mesa, Outbox
-from shared import firma
+from services.computo.models import (
+    Acta,
+    ActaComputo,
+    Entrega,
+    EscrutinioElectronico,
+    Lnere,
+    Mesa,
+    Outbox,
+    Suscripcion,
+)
+from shared import firma, webhooks
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage
 from shared.bus.topics import COMPUTO_ACTA
@@ -153,6 +162,16 @@ async def cerrar(
     }
     documento = firma.firmar(settings.clave_firma.get_secret_value(), contenido)
     session.add(ActaComputo(entidad=entidad, cargo=cargo, documento=documento, publicada_at=ahora))
+    await webhooks.encolar(
+        session,
+        Entrega,
+        Suscripcion,
+        entidad=entidad,
+        evento=eventos.ACTA_PUBLICADA,
+        evento_id=f"acta-{entidad}-{cargo}",
+        datos=vista(documento),
+        ahora=ahora,
+    )
     await stage(
         session,
         Outbox,

@@ -7,16 +7,20 @@ from fastapi import FastAPI
 from services.computo import handlers
 from services.computo.api import router
 from services.computo.config import Settings, get_settings
-from services.computo.models import Outbox, ProcessedEvent
+from services.computo.models import Entrega, Outbox, ProcessedEvent, Suscripcion
 from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA, REGISTRO_LNERE
 from shared.proceso import Proceso
 from shared.reloj import Reloj
-from shared.web import ConsumerSpec, ServiceSpec, create_service_app
+from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
+from shared.webhooks import Despachador
 
 
 def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
+    async def despachador(runtime: Runtime) -> None:
+        await Despachador(runtime.maker, Entrega, Suscripcion, reloj=reloj).run()
+
     spec = ServiceSpec(
         name="computo",
         title="VMRE · cómputo",
@@ -33,10 +37,15 @@ def create_app(
                 handlers=handlers.build(),
             )
         ],
+        background=[despachador],
         openapi_tags=[
             {"name": "mesas", "description": "Mesas postales (de la asignación de postal) y la electrónica."},
             {"name": "actas", "description": "Actas de escrutinio: captura doble, revisión, correcciones."},
             {"name": "cómputo", "description": "El acta de cómputo de entidad firmada que recibe cada OPL."},
+            {
+                "name": "webhooks",
+                "description": "Entregas firmadas a los sistemas de los OPL, con reintentos.",
+            },
             {
                 "name": "escrutinio electrónico",
                 "description": "La mesa electrónica: los custodios descifran el recuento cifrado (k de n).",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.db import UTCDateTime, new_metadata
+from shared.webhooks import EntregaMixin, SuscripcionMixin
 
 
 class Base(DeclarativeBase):
@@ -17,6 +18,14 @@ class Base(DeclarativeBase):
 
 class Outbox(OutboxMixin, Base):
     pass
+
+
+class Suscripcion(SuscripcionMixin, Base):
+    """An OPL system's webhook endpoint for its entidad."""
+
+
+class Entrega(EntregaMixin, Base):
+    """One signed delivery to a subscription, with its attempts."""
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):

@@ -22,6 +22,7 @@ from tests.conftest import Databases, serve
 from tests.cripto.conftest import belenios  # noqa: F401  (fixtures these tests share)
 from tests.electronico.conftest import electronico  # noqa: F401
 from tests.registro.conftest import PEL2021, centro
+from tests.shared.test_webhooks import receptor  # noqa: F401  (a real local HTTP endpoint of an OPL)
 
 JORNADA = centro(2021, 6, 6, 18, 30)
 

@@ -4,15 +4,19 @@ participation computed against the LNERE; signed; CSV and PDF; an OPL sees only 
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import io
+import json
 
-from services.computo.models import EscrutinioElectronico
+from services.computo.models import Entrega, EscrutinioElectronico, Suscripcion
 from shared import firma
 from shared.bus.envelope import Envelope
 from shared.events import registro as eventos_registro
+from shared.webhooks import Despachador
 from tests.computo.conftest import Computo, acta, mesa_asignada
+from tests.shared.test_webhooks import Receptor
 
 # Published per-party figures (dominio.md §6); parties only, no combinations.
 CDMX = {
@@ -43,8 +47,20 @@ def lnere_cerrada() -> Envelope:
     )
 
 
-async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo) -> None:
+async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor: Receptor) -> None:
     c = computo
+    # The OPL of CDMX registers its system's endpoint; another OPL too (it must receive nothing).
+    r = await c.client.post("/v1/webhooks", json={"url": receptor.url}, headers=c.token("opl", entidad="09"))
+    assert r.status_code == 201 and r.json()["entidad"] == "09" and r.json()["secreto"]
+    receptor.secreto = r.json()["secreto"]
+    otro = await c.client.post(
+        "/v1/webhooks", json={"url": receptor.url + "/michoacan"}, headers=c.token("opl", entidad="16")
+    )
+    assert otro.status_code == 201
+    ajena = await c.client.post(
+        "/v1/webhooks", json={"url": receptor.url, "entidad": "09"}, headers=c.token("opl", entidad="16")
+    )
+    assert ajena.status_code == 403
     postal = {k: MESA_1[k] + MESA_2[k] for k in CDMX}
     electronica = {k: CDMX[k] - postal[k] for k in CDMX}
     assert sum(postal.values()) == 1556 and sum(electronica.values()) == 7350
@@ -99,8 +115,9 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo) -> None:
     clave = (await c.client.get("/v1/clave-firma")).json()["clave_verificacion"]
     documento = {"acta": {k: v for k, v in doc.items() if k != "firma"}, **doc["firma"]}
     assert firma.verificar(documento, clave)
-    documento["acta"]["votos"]["total"] = 8907
-    assert not firma.verificar(documento, clave)
+    alterado = copy.deepcopy(documento)
+    alterado["acta"]["votos"]["total"] = 8907
+    assert not firma.verificar(alterado, clave)
 
     # Another OPL: 403. Before a close: 404. CSV and PDF of the same acta.
     assert (await c.client.get("/v1/computos/09", headers=c.token("opl", entidad="16"))).status_code == 403
@@ -114,3 +131,20 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo) -> None:
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     # Published once.
     assert (await c.client.post("/v1/computos/09/cierre", headers=admin)).status_code == 409
+
+    # Delivered to the OPL's system, signed; its first answer is a 500, so it is retried.
+    despachador = Despachador(c.app.state.runtime.maker, Entrega, Suscripcion, reloj=c.reloj)
+    try:
+        assert await despachador.entregar_pendientes() == 1
+        c.reloj.avanzar(dt.timedelta(hours=2))
+        assert await despachador.entregar_pendientes() == 1
+    finally:
+        await despachador.aclose()
+    assert [(h["x-vmre-evento"], ok) for h, _, ok in receptor.recibidas] == [
+        ("computo.acta.publicada", True)
+    ] * 2
+    cuerpo = json.loads(receptor.recibidas[-1][1])
+    assert cuerpo["entidad"] == "09" and cuerpo["datos"] == doc
+    log = (await c.client.get("/v1/webhooks/entregas", headers=c.token("opl", entidad="09"))).json()
+    assert [(e["estado"], e["intentos"], e["ultimo_codigo"]) for e in log] == [("entregada", 2, 200)]
+    assert (await c.client.get("/v1/webhooks/entregas", headers=c.token("opl", entidad="16"))).json() == []
