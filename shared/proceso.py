@@ -46,15 +46,23 @@ NO_REGISTRADOS = "no_registrados"
 NULOS = "nulos"
 
 
+def combinaciones(entidad: Entidad) -> list[tuple[str, ...]]:
+    """Each combination of two or more parties of one coalition, coalition by coalition, smallest first; the
+    parties of each in the process file's ballot order."""
+    orden = {p: i for i, p in enumerate(entidad.partidos)}
+    return [
+        c
+        for coalicion in entidad.coaliciones
+        for tamano in range(2, len(coalicion.partidos) + 1)
+        for c in combinations(sorted(coalicion.partidos, key=orden.__getitem__), tamano)
+    ]
+
+
 def opciones(entidad: Entidad) -> list[str]:
     """Every valid way of voting, keyed as the cómputo keys it: each party alone (ballot order), each
-    combination of two or more parties of one coalition (``PAN+PRI``, in the coalition's order), candidato no
-    registrado, and nulo. The internet ballot offers exactly these; postal actas are captured with them."""
-    claves = list(entidad.partidos)
-    for coalicion in entidad.coaliciones:
-        for tamano in range(2, len(coalicion.partidos) + 1):
-            claves += ["+".join(c) for c in combinations(coalicion.partidos, tamano)]
-    return [*claves, NO_REGISTRADOS, NULOS]
+    combination of parties of one coalition (``PAN+PRI``), candidato no registrado, and nulo. The internet
+    ballot offers exactly these; postal actas are captured with them."""
+    return [*entidad.partidos, *("+".join(c) for c in combinaciones(entidad)), NO_REGISTRADOS, NULOS]
 
 
 class Calendario(BaseModel):

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import combinations
 
-from shared.proceso import NO_REGISTRADOS, NULOS, Entidad, opciones
+from shared.proceso import NO_REGISTRADOS, NULOS, Entidad, combinaciones, opciones
 
 Votos = Mapping[str, int]
 """Votes per option key (``PAN``, ``PAN+PRI``, ``no_registrados``, ``nulos``); a missing key counts as 0."""
@@ -57,16 +56,6 @@ def sumar(*actas: Votos) -> dict[str, int]:
     return total
 
 
-def _combinaciones(entidad: Entidad) -> list[tuple[str, ...]]:
-    """Each combination of two or more parties of one coalition, in coalition order (as ``opciones``)."""
-    return [
-        combinacion
-        for coalicion in entidad.coaliciones
-        for tamano in range(2, len(coalicion.partidos) + 1)
-        for combinacion in combinations(coalicion.partidos, tamano)
-    ]
-
-
 def reparto(votos: Votos, entidad: Entidad) -> dict[str, dict[str, int]]:
     """How the votes of each coalition combination are split among its parties (LGIPE 311.1.c).
 
@@ -81,7 +70,7 @@ def reparto(votos: Votos, entidad: Entidad) -> dict[str, dict[str, int]]:
     conteo = validar(votos, entidad)
     orden = {partido: i for i, partido in enumerate(entidad.partidos)}
     resultado: dict[str, dict[str, int]] = {}
-    for combinacion in _combinaciones(entidad):
+    for combinacion in combinaciones(entidad):
         clave = "+".join(combinacion)
         base, resto = divmod(conteo[clave], len(combinacion))
         prioridad = sorted(combinacion, key=lambda p: (-conteo[p], orden[p]))
@@ -123,7 +112,7 @@ def candidaturas(votos: Votos, entidad: Entidad) -> dict[str, int]:
     for partido in entidad.partidos:
         clave = coalicion_de.get(partido, partido)
         resultado[clave] = resultado.get(clave, 0) + conteo[partido]
-    for combinacion in _combinaciones(entidad):
+    for combinacion in combinaciones(entidad):
         resultado[coalicion_de[combinacion[0]]] += conteo["+".join(combinacion)]
     resultado[NO_REGISTRADOS] = conteo[NO_REGISTRADOS]
     return resultado
