@@ -201,6 +201,21 @@ class Electronico:
             return int((await session.execute(q)).scalar_one())
 
 
+async def app_de_prueba(
+    databases: Databases, kafka: KafkaSettings, tmp_path: Path
+) -> tuple[FastAPI, RelojManual]:
+    """electronico on a fresh database, pel2021, a manual clock inside the window; no relay, no consumers."""
+    reloj = RelojManual(EN_PERIODO)
+    settings = Settings(
+        database_url=await databases.new("electronico"),
+        kafka=kafka,
+        relay_enabled=False,
+        consumers_enabled=False,
+        buzon=tmp_path / "buzon.jsonl",
+    )
+    return create_app(settings, reloj=reloj, proceso=PEL2021), reloj
+
+
 @pytest.fixture
 async def electronico(
     databases: Databases,
@@ -208,19 +223,7 @@ async def electronico(
     tmp_path: Path,
     token: Callable[..., dict[str, str]],
 ) -> AsyncIterator[Electronico]:
-    url = await databases.new("electronico")
-    reloj = RelojManual(EN_PERIODO)
-    app = create_app(
-        Settings(
-            database_url=url,
-            kafka=offline_kafka,
-            relay_enabled=False,
-            consumers_enabled=False,
-            buzon=tmp_path / "buzon.jsonl",
-        ),
-        reloj=reloj,
-        proceso=PEL2021,
-    )
+    app, reloj = await app_de_prueba(databases, offline_kafka, tmp_path)
     async with serve(app) as client:
         yield Electronico(app, client, reloj, PEL2021, token)
 

@@ -20,9 +20,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from services.electronico.config import Settings
 from services.electronico.custodio import ceremonia
-from services.electronico.main import create_app
 from services.electronico.models import Boleta, Notificacion, ProcessedEvent
 from shared.broker import free_port
 from shared.bus.consumer import apply_once
@@ -35,8 +33,8 @@ from shared.cripto.verificador import verificar_archivo
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
 from tests.conftest import Databases
-from tests.electronico.conftest import EN_PERIODO, PASSWORD, inscrito
-from tests.registro.conftest import PEL2021, centro
+from tests.electronico.conftest import PASSWORD, app_de_prueba, inscrito
+from tests.registro.conftest import centro
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path(os.environ.get("VMRE_CHROMIUM", "/usr/bin/chromium"))
@@ -47,19 +45,7 @@ CAPTURAS = Path(os.environ.get("VMRE_CAPTURAS", "var/capturas"))
 async def servidor(
     databases: Databases, offline_kafka: KafkaSettings, tmp_path: Path
 ) -> AsyncIterator[tuple[str, Any, RelojManual]]:
-    url = await databases.new("electronico")
-    reloj = RelojManual(EN_PERIODO)
-    app = create_app(
-        Settings(
-            database_url=url,
-            kafka=offline_kafka,
-            relay_enabled=False,
-            consumers_enabled=False,
-            buzon=tmp_path / "buzon.jsonl",
-        ),
-        reloj=reloj,
-        proceso=PEL2021,
-    )
+    app, reloj = await app_de_prueba(databases, offline_kafka, tmp_path)
     puerto = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=puerto, log_level="warning"))
     tarea = asyncio.create_task(server.serve())
