@@ -1,26 +1,159 @@
-"""Event handlers: projections from events only. Run inside the consumer's transaction, once per event."""
+"""Event handlers: projections from events only. Each runs inside the consumer's transaction, once per event
+(the inbox dedupes), and bumps the read model's version so live views and ETags notice."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tablero.models import ConteoSolicitudes
+from services.tablero.models import Conteo, Lnere, Paquete, Resultado, Solicitud, Version
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
-from shared.events import registro as eventos
+from shared.db import insert_if_absent
+from shared.events import computo as eventos_computo
+from shared.events import electronico as eventos_electronico
+from shared.events import postal as eventos_postal
+from shared.events import registro as eventos_registro
+from shared.proceso import Proceso
 
 
-async def solicitud_recibida(session: AsyncSession, envelope: Envelope) -> None:
-    data = eventos.SolicitudRecibida.model_validate(envelope.data)
-    result = await session.execute(
-        update(ConteoSolicitudes)
-        .where(ConteoSolicitudes.entidad == data.entidad, ConteoSolicitudes.modalidad == data.modalidad)
-        .values(total=ConteoSolicitudes.total + 1)
+async def sumar(
+    session: AsyncSession, serie: str, entidad: str, dimension: str, valor: str, delta: int = 1
+) -> None:
+    """Atomic counter upsert (INSERT … ON CONFLICT DO UPDATE), on PostgreSQL and SQLite alike."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Conteo).values(serie=serie, entidad=entidad, dimension=dimension, valor=valor, total=delta)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["serie", "entidad", "dimension", "valor"], set_={"total": Conteo.total + delta}
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(ConteoSolicitudes(entidad=data.entidad, modalidad=data.modalidad, total=1))
-        await session.flush()
+    await session.execute(stmt)
 
 
-HANDLERS: dict[str, Handler] = {eventos.SOLICITUD_RECIBIDA: solicitud_recibida}
+async def _version(session: AsyncSession) -> None:
+    if (
+        await session.execute(update(Version).where(Version.id == 1).values(valor=Version.valor + 1))
+    ).rowcount == 0:  # type: ignore[attr-defined]
+        await insert_if_absent(session, Version, {"id": 1, "valor": 1}, ["id"])
+
+
+def build(proceso: Proceso) -> dict[str, Handler]:
+    def dia(instante: dt.datetime) -> str:
+        return proceso.local(instante).date().isoformat()
+
+    def hora(instante: dt.datetime) -> str:
+        return proceso.local(instante).replace(minute=0, second=0, microsecond=0).isoformat()
+
+    async def solicitud_recibida(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_registro.SolicitudRecibida.model_validate(envelope.data)
+        nueva = await insert_if_absent(
+            session,
+            Solicitud,
+            {
+                "folio": d.folio,
+                "entidad": d.entidad,
+                "modalidad": d.modalidad,
+                "estado": "recibida",
+                "version": envelope.aggregate_version,
+            },
+            ["folio"],
+        )
+        if nueva:
+            for dimension, valor in (
+                ("total", ""),
+                ("modalidad", d.modalidad),
+                ("estado", "recibida"),
+                ("pais", d.pais or "??"),
+                ("dia", dia(d.recibida_at)),
+            ):
+                await sumar(session, "solicitudes", d.entidad, dimension, valor)
+        await _version(session)
+
+    async def solicitud_actualizada(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_registro.SolicitudActualizada.model_validate(envelope.data)
+        s = await session.get(Solicitud, d.folio)
+        if s is None or envelope.aggregate_version <= s.version:
+            return  # its reception not seen yet, or an older state: the newer one already counts
+        if s.modalidad != d.modalidad:
+            await sumar(session, "solicitudes", s.entidad, "modalidad", s.modalidad, -1)
+            await sumar(session, "solicitudes", s.entidad, "modalidad", d.modalidad)
+        if s.estado != d.estado:
+            await sumar(session, "solicitudes", s.entidad, "estado", s.estado, -1)
+            await sumar(session, "solicitudes", s.entidad, "estado", d.estado)
+        s.modalidad, s.estado, s.version = d.modalidad, d.estado, envelope.aggregate_version
+        await _version(session)
+
+    async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_registro.LnereCerrada.model_validate(envelope.data)
+        valores = {"total": d.total, "postal": d.postal, "electronica": d.electronica, "por_pais": d.por_pais}
+        if not await insert_if_absent(session, Lnere, {"entidad": d.entidad, **valores}, ["entidad"]):
+            await session.execute(update(Lnere).where(Lnere.entidad == d.entidad).values(**valores))
+        await _version(session)
+
+    async def paquete(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_postal.PaqueteActualizado.model_validate(envelope.data)
+        await insert_if_absent(
+            session, Paquete, {"entidad": d.entidad, "numero": d.numero, "estados": []}, ["entidad", "numero"]
+        )
+        p = await session.get(Paquete, (d.entidad, d.numero))
+        assert p is not None
+        if d.estado not in p.estados:
+            p.estados = [*p.estados, d.estado]
+            await sumar(session, "paquetes", d.entidad, "estado", d.estado)
+        await _version(session)
+
+    async def sobre(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_postal.SobreRecibido.model_validate(envelope.data)
+        await sumar(session, "sobres", d.entidad or "00", "clasificacion", d.clasificacion)
+        await _version(session)
+
+    async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_postal.VotoRegistrado.model_validate(envelope.data)
+        await sumar(session, "votos", d.entidad, "modalidad", "postal")
+        await _version(session)
+
+    async def voto_electronico(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_electronico.VotoEmitido.model_validate(envelope.data)
+        if d.simulacro:
+            return  # drills never reach the public figures
+        await sumar(session, "votos", d.entidad, "modalidad", "electronica")
+        await sumar(session, "votos_electronica", d.entidad, "hora", hora(d.emitido_at))
+        await _version(session)
+
+    async def acta(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_computo.ActaPublicada.model_validate(envelope.data)
+        if not await insert_if_absent(
+            session,
+            Resultado,
+            {"entidad": d.entidad, "cargo": d.cargo, "documento": d.documento},
+            ["entidad", "cargo"],
+        ):
+            await session.execute(
+                update(Resultado)
+                .where(Resultado.entidad == d.entidad, Resultado.cargo == d.cargo)
+                .values(documento=d.documento)
+            )
+        await _version(session)
+
+    actualizada = [
+        eventos_registro.SOLICITUD_DICTAMINADA,
+        eventos_registro.SOLICITUD_ACLARACION_SOLICITADA,
+        eventos_registro.SOLICITUD_CORREGIDA,
+        eventos_registro.SOLICITUD_DADA_DE_BAJA,
+        eventos_registro.SOLICITUD_MODALIDAD_CAMBIADA,
+    ]
+    # postal's package states (services/postal/domain.py EstadoPaquete): the contract of its events.
+    paquetes = ["integrado", "enviado", "en_transito", "entregado", "no_entregado", "devuelto", "destruido"]
+    return {
+        eventos_registro.SOLICITUD_RECIBIDA: solicitud_recibida,
+        **{t: solicitud_actualizada for t in actualizada},
+        eventos_registro.LNERE_CERRADA: lnere_cerrada,
+        **{eventos_postal.paquete_event_type(e): paquete for e in paquetes},
+        eventos_postal.SOBRE_RECIBIDO: sobre,
+        eventos_postal.VOTO_REGISTRADO: voto_postal,
+        eventos_electronico.VOTO_EMITIDO: voto_electronico,
+        eventos_computo.ACTA_PUBLICADA: acta,
+    }

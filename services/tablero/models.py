@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.consumer import ProcessedEventMixin
@@ -20,14 +22,69 @@ class ProcessedEvent(ProcessedEventMixin, Base):
     pass
 
 
-class ConteoSolicitudes(Base):
-    """Projection: applications received per entidad and modality (from registro's events only)."""
+class Conteo(Base):
+    """Projection: counters by series, entidad and one dimension (``solicitudes``/``09``/``pais``/``US``).
+    Built from events only; a replay from zero gives the same numbers."""
 
-    __tablename__ = "conteo_solicitudes"
+    __tablename__ = "conteos"
+
+    serie: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    valor: Mapped[str] = mapped_column(String(40), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Solicitud(Base):
+    """An application's current modality and state, so a later event moves it between counters.
+    Version-guarded: an event older than what was applied (``aggregate_version``) changes nothing."""
+
+    __tablename__ = "solicitudes"
+
+    folio: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2))
+    modalidad: Mapped[str] = mapped_column(String(16))
+    estado: Mapped[str] = mapped_column(String(24))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Paquete(Base):
+    """The states a package has reached (for the funnel: each counts once per package)."""
+
+    __tablename__ = "paquetes"
 
     entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
-    modalidad: Mapped[str] = mapped_column(String(16), primary_key=True)
-    total: Mapped[int] = mapped_column(default=0)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estados: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
-PROJECTIONS: list[type[Base]] = [ConteoSolicitudes]
+class Lnere(Base):
+    __tablename__ = "lnere"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+    postal: Mapped[int] = mapped_column(Integer)
+    electronica: Mapped[int] = mapped_column(Integer)
+    por_pais: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)
+
+
+class Resultado(Base):
+    """The published acta de cómputo of an office (from computo), as signed."""
+
+    __tablename__ = "resultados"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    documento: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Version(Base):
+    """One row: how many events the read model has applied (live updates and ETags key on it)."""
+
+    __tablename__ = "version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    valor: Mapped[int] = mapped_column(Integer, default=0)
+
+
+PROJECTIONS: list[type[Base]] = [Conteo, Solicitud, Paquete, Lnere, Resultado, Version]

@@ -1,16 +1,135 @@
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from iso3166 import countries_by_alpha2
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tablero.models import PROJECTIONS, ConteoSolicitudes, ProcessedEvent
+from services.tablero.models import PROJECTIONS, Conteo, Lnere, ProcessedEvent, Resultado, Version
+from shared.proceso import Proceso
+
+PAISES_ES = {
+    "US": "Estados Unidos", "CA": "Canadá", "ES": "España", "DE": "Alemania", "FR": "Francia",
+    "GB": "Reino Unido",
+}  # fmt: skip
 
 
-async def conteo_solicitudes(session: AsyncSession, entidad: str | None = None) -> list[ConteoSolicitudes]:
-    query = select(ConteoSolicitudes)
+async def version(session: AsyncSession) -> int:
+    return int(
+        (await session.execute(select(Version.valor).where(Version.id == 1))).scalar_one_or_none() or 0
+    )
+
+
+async def conteos(session: AsyncSession, serie: str, entidad: str | None = None) -> list[Conteo]:
+    q = select(Conteo).where(Conteo.serie == serie)
     if entidad is not None:
-        query = query.where(ConteoSolicitudes.entidad == entidad)
-    return list((await session.execute(query)).scalars())
+        q = q.where(Conteo.entidad == entidad)
+    return list((await session.execute(q)).scalars())
+
+
+def _por(filas: list[Conteo], dimension: str) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for f in filas:
+        if f.dimension == dimension and f.total:
+            out[f.valor] += f.total
+    return dict(sorted(out.items()))
+
+
+def _por_entidad(filas: list[Conteo], dimension: str) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for f in filas:
+        if f.dimension == dimension:
+            out[f.entidad] += f.total
+    return dict(sorted((k, v) for k, v in out.items() if v))
+
+
+def _porcentaje(parte: int, todo: int) -> str | None:
+    """Two decimals, half-up, exact (as the cómputo computes participation)."""
+    if not todo:
+        return None
+    return str((Decimal(parte * 100) / Decimal(todo)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _nombre_pais(clave: str) -> str:
+    if clave in PAISES_ES:
+        return PAISES_ES[clave]
+    pais = countries_by_alpha2.get(clave)
+    return pais.name if pais else clave
+
+
+async def resumen_solicitudes(session: AsyncSession, entidad: str | None = None) -> dict[str, Any]:
+    filas = await conteos(session, "solicitudes", entidad)
+    return {
+        "total": sum(f.total for f in filas if f.dimension == "total"),
+        "por_entidad": _por_entidad(filas, "total"),
+        "por_modalidad": _por(filas, "modalidad"),
+    }
+
+
+async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = None) -> dict[str, Any]:
+    """Everything the dashboard shows, for all entidades or one. Counts only: never a vote's content."""
+    solicitudes = await conteos(session, "solicitudes", entidad)
+    paquetes = await conteos(session, "paquetes", entidad)
+    votos = await conteos(session, "votos", entidad)
+    por_hora = await conteos(session, "votos_electronica", entidad)
+    q = select(Lnere)
+    if entidad is not None:
+        q = q.where(Lnere.entidad == entidad)
+    listas = list((await session.execute(q)).scalars())
+    lnere_total = sum(x.total for x in listas)
+    votos_modalidad = _por(votos, "modalidad")
+    total_votos = sum(votos_modalidad.values())
+    paises = _por(solicitudes, "pais")
+    qr = select(Resultado).order_by(Resultado.entidad, Resultado.cargo)
+    if entidad is not None:
+        qr = qr.where(Resultado.entidad == entidad)
+    resultados = []
+    for r in (await session.execute(qr)).scalars():
+        acta = r.documento.get("acta", {})
+        resultados.append(
+            {
+                "entidad": r.entidad,
+                "cargo": r.cargo,
+                "participacion": acta.get("participacion"),
+                "votos": acta.get("votos"),
+                "distribucion": acta.get("distribucion"),
+            }
+        )
+    return {
+        "entidad": entidad,
+        "nombre": proceso.entidades[entidad].nombre if entidad else "Todas las entidades",
+        "version": await version(session),
+        "entidades": {k: e.nombre for k, e in proceso.entidades.items()},
+        "solicitudes": {
+            "total": sum(f.total for f in solicitudes if f.dimension == "total"),
+            "por_modalidad": _por(solicitudes, "modalidad"),
+            "por_estado": _por(solicitudes, "estado"),
+            "por_dia": [{"dia": d, "total": n} for d, n in _por(solicitudes, "dia").items()],
+            "por_entidad": _por_entidad(solicitudes, "total"),
+        },
+        "lnere": {
+            "total": lnere_total,
+            "postal": sum(x.postal for x in listas),
+            "electronica": sum(x.electronica for x in listas),
+            "por_entidad": {x.entidad: x.total for x in sorted(listas, key=lambda x: x.entidad)},
+        },
+        "paises": [
+            {"pais": p, "nombre": _nombre_pais(p), "solicitudes": n}
+            for p, n in sorted(paises.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "paquetes": _por(paquetes, "estado"),
+        "votos": {
+            "postal": votos_modalidad.get("postal", 0),
+            "electronica": votos_modalidad.get("electronica", 0),
+            "total": total_votos,
+            "participacion": _porcentaje(total_votos, lnere_total),
+            "electronica_por_hora": [{"hora": h, "votos": n} for h, n in _por(por_hora, "hora").items()],
+        },
+        "resultados": resultados,
+    }
 
 
 async def reset(session: AsyncSession) -> None:

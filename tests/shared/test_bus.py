@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import func, select
 
-from services.tablero.handlers import HANDLERS
-from services.tablero.models import ConteoSolicitudes, Outbox, ProcessedEvent
+from services.tablero.handlers import build
+from services.tablero.models import Conteo, Outbox, ProcessedEvent
 from shared.bus import kafka
 from shared.bus.consumer import IdempotentConsumer
 from shared.bus.envelope import Envelope
@@ -18,6 +18,7 @@ from shared.bus.outbox import Relay, backlog, mark_all_unpublished, stage
 from shared.db import make_engine, make_sessionmaker
 from shared.events.registro import SOLICITUD_RECIBIDA
 from shared.observability import Metrics
+from shared.proceso import cargar
 from shared.settings import KafkaSettings
 from tests.conftest import Databases
 from tests.factories import evento_recibida
@@ -159,7 +160,13 @@ async def _count(maker, model) -> int:  # type: ignore[no-untyped-def]
 async def _total(maker) -> int:  # type: ignore[no-untyped-def]
     async with maker() as session:
         return int(
-            (await session.execute(select(func.coalesce(func.sum(ConteoSolicitudes.total), 0)))).scalar_one()
+            (
+                await session.execute(
+                    select(func.coalesce(func.sum(Conteo.total), 0)).where(
+                        Conteo.serie == "solicitudes", Conteo.dimension == "total"
+                    )
+                )
+            ).scalar_one()
         )
 
 
@@ -185,7 +192,7 @@ async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka
     consumer = IdempotentConsumer(
         name=f"test.{uuid.uuid4().hex[:6]}",
         topics=[topic],
-        handlers=HANDLERS,
+        handlers=build(cargar("pel2021")),
         maker=outbox_db,
         processed=ProcessedEvent,
         consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),
@@ -248,7 +255,7 @@ async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  #
     consumer = IdempotentConsumer(
         name=f"test.{uuid.uuid4().hex[:6]}",
         topics=[topic],
-        handlers=HANDLERS,
+        handlers=build(cargar("pel2021")),
         maker=maker,
         processed=ProcessedEvent,
         consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),

@@ -2,35 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from services.tablero.config import Settings
-from services.tablero.handlers import HANDLERS
-from services.tablero.main import create_app
-from services.tablero.models import ProcessedEvent
-from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
-from tests.conftest import Databases, serve
 from tests.factories import evento_recibida
+from tests.tablero.conftest import deliver
 
 
 def recibida(folio: str, entidad: str, modalidad: str) -> Envelope:
     return evento_recibida(entidad, modalidad, folio)
-
-
-@pytest.fixture
-async def tablero(databases: Databases, offline_kafka):  # type: ignore[no-untyped-def]
-    url = await databases.new("tablero")
-    app = create_app(
-        Settings(database_url=url, kafka=offline_kafka, relay_enabled=False, consumers_enabled=False)
-    )
-    async with serve(app) as client:
-        yield app, client
-
-
-async def deliver(app, envelope: Envelope) -> bool:  # type: ignore[no-untyped-def]
-    async with app.state.runtime.maker() as session, session.begin():
-        return await apply_once(
-            session, ProcessedEvent, "tablero.proyecciones", envelope, HANDLERS[envelope.event_type]
-        )
 
 
 async def test_resumen_cuenta_cada_evento_una_vez(tablero) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,157 @@
+"""tablero's projections from every service's events: each counted once, older versions ignored, drills left
+out, results once published; the dashboard JSON with ETags; the live stream (SSE) pushes each change."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any
+
+import httpx
+
+from shared.bus.envelope import Envelope
+from shared.events import computo as eventos_computo
+from shared.events import electronico as eventos_electronico
+from shared.events import postal as eventos_postal
+from shared.events import registro as eventos_registro
+from shared.settings import KafkaSettings
+from tests.conftest import Databases
+from tests.factories import evento_recibida
+from tests.tablero.conftest import app_de_prueba, deliver, en_http
+
+T = dt.datetime(2021, 5, 23, 16, 30, tzinfo=dt.UTC)  # 11:30 Centro (UTC-5 in 2021)
+
+
+def actualizada(folio: str, estado: str, version: int, modalidad: str = "postal") -> Envelope:
+    return Envelope.new(
+        event_type=eventos_registro.SOLICITUD_DICTAMINADA,
+        source="registro",
+        aggregate_id=folio,
+        aggregate_version=version,
+        data=eventos_registro.SolicitudActualizada(
+            folio=folio, entidad="09", pais="US", modalidad=modalidad, estado=estado
+        ),
+    )
+
+
+def paquete(numero: int, estado: str) -> Envelope:
+    return Envelope.new(
+        event_type=eventos_postal.paquete_event_type(estado),
+        source="postal",
+        aggregate_id=f"09-{numero:07d}",
+        data=eventos_postal.PaqueteActualizado(
+            entidad="09", numero=numero, pais="US", estado=estado, lote=1, ocurrido_at=T
+        ),
+    )
+
+
+def voto_internet(numero: int, simulacro: bool = False) -> Envelope:
+    return Envelope.new(
+        event_type=eventos_electronico.VOTO_EMITIDO,
+        source="electronico",
+        aggregate_id=f"09-{numero:07d}",
+        data=eventos_electronico.VotoEmitido(
+            eleccion="E" * 14, entidad="09", numero=numero, simulacro=simulacro, emitido_at=T
+        ),
+    )
+
+
+async def test_cifras_de_todos_los_servicios(tablero: Any) -> None:
+    app, client = tablero
+    eventos = [
+        evento_recibida("09", "postal", "A"),
+        evento_recibida("09", "electronica", "B"),
+        evento_recibida("16", "postal", "C"),
+        actualizada("A", "procedente", 2),
+        actualizada("A", "recibida", 1),  # older than what was applied: ignored
+        Envelope.new(
+            event_type=eventos_registro.LNERE_CERRADA,
+            source="registro",
+            aggregate_id="09",
+            data=eventos_registro.LnereCerrada(
+                entidad="09", total=2, postal=1, electronica=1, por_pais={"US": {"postal": 1}}, cerrada_at=T
+            ),
+        ),
+        paquete(1, "integrado"),
+        paquete(1, "enviado"),
+        paquete(1, "entregado"),
+        paquete(1, "entregado"),  # a second notice of the same state counts once
+        Envelope.new(
+            event_type=eventos_postal.VOTO_REGISTRADO,
+            source="postal",
+            aggregate_id="09-0000001",
+            data=eventos_postal.VotoRegistrado(entidad="09", numero=1, recibido_at=T),
+        ),
+        voto_internet(2),
+        voto_internet(3, simulacro=True),  # a drill never reaches the public figures
+    ]
+    for e in eventos:
+        await deliver(app, e)
+    r = await client.get("/v1/tablero", params={"entidad": "09"})
+    assert r.status_code == 200
+    c = r.json()
+    assert c["nombre"] == "Ciudad de México" and c["solicitudes"]["total"] == 2
+    assert c["solicitudes"]["por_estado"] == {"procedente": 1, "recibida": 1}
+    assert c["solicitudes"]["por_dia"] == [
+        {"dia": "2020-12-31", "total": 2}
+    ]  # 00:00 UTC is the 31st in Centro
+    assert c["lnere"] == {"total": 2, "postal": 1, "electronica": 1, "por_entidad": {"09": 2}}
+    assert c["paquetes"] == {"entregado": 1, "enviado": 1, "integrado": 1}
+    assert c["votos"] == {
+        "postal": 1,
+        "electronica": 1,
+        "total": 2,
+        "participacion": "100.00",
+        "electronica_por_hora": [{"hora": "2021-05-23T11:00:00-05:00", "votos": 1}],
+    }
+    todas = (await client.get("/v1/tablero")).json()
+    assert todas["solicitudes"]["por_entidad"] == {"09": 2, "16": 1} and todas["resultados"] == []
+
+    # ETags: the same version answers 304; a new event changes it.
+    etag = r.headers["etag"]
+    assert (
+        await client.get("/v1/tablero", params={"entidad": "09"}, headers={"If-None-Match": etag})
+    ).status_code == 304
+    documento = {
+        "acta": {"participacion": "72.84", "votos": {"total": 2}, "distribucion": {"PAN": 2}},
+        "firma": "f",
+    }
+    await deliver(
+        app,
+        Envelope.new(
+            event_type=eventos_computo.ACTA_PUBLICADA,
+            source="computo",
+            aggregate_id="09-diputacion_migrante",
+            data=eventos_computo.ActaPublicada(
+                entidad="09", cargo="diputacion_migrante", documento=documento
+            ),
+        ),
+    )
+    r2 = await client.get("/v1/tablero", params={"entidad": "09"}, headers={"If-None-Match": etag})
+    assert r2.status_code == 200 and r2.json()["resultados"][0]["distribucion"] == {"PAN": 2}
+    assert (await client.get("/v1/tablero", params={"entidad": "33"})).status_code == 422
+
+
+async def test_el_flujo_en_vivo_empuja_cada_cambio(
+    databases: Databases, offline_kafka: KafkaSettings
+) -> None:
+    app = await app_de_prueba(databases, offline_kafka)
+    async with en_http(app) as base, httpx.AsyncClient(base_url=base, timeout=20) as client:
+        await deliver(app, evento_recibida("09", "postal", "A"))
+
+        async def leer(n: int) -> list[dict[str, Any]]:
+            vistos: list[dict[str, Any]] = []
+            async with client.stream("GET", "/v1/tablero/stream", params={"entidad": "09"}) as r:
+                assert r.headers["content-type"].startswith("text/event-stream")
+                async for linea in r.aiter_lines():
+                    if linea.startswith("data: "):
+                        vistos.append(json.loads(linea[6:]))
+                        if len(vistos) == 1:
+                            await deliver(app, evento_recibida("09", "postal", "B"))
+                        if len(vistos) == n:
+                            break
+            return vistos
+
+        vistos = await asyncio.wait_for(leer(2), timeout=20)
+    assert [v["solicitudes"]["total"] for v in vistos] == [1, 2]
