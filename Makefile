@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina
+.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas
 
 help:
 	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
 	@echo "make bench    benchmarks, con el techo de esta máquina medido en la misma corrida"
 	@echo "make cabina   reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)"
+	@echo "make graficas reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)"
 	@echo "make belenios-tool  la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)"
 
 $(STAMP): pyproject.toml
@@ -49,6 +50,10 @@ chromium:
 # Rebuild the voting booth's encryption bundle (the built file is committed: `make run` needs no Node).
 cabina:
 	cd services/electronico/cabina && npm ci && npm run build
+
+# Rebuild the dashboard's chart bundle (Chart.js; the built file is committed: `make run` needs no Node).
+graficas:
+	cd services/tablero/graficas && npm ci && npm run build
 
 test: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -115,3 +115,169 @@ async def tablero_stream(
 @paginas.get("/", include_in_schema=False)
 async def inicio() -> FileResponse:
     return FileResponse(ESTATICOS / "index.html", media_type="text/html; charset=utf-8")
+
+
+# --- OPL integration: per-entidad resources ------------------------------------------------------------
+
+Lector = Annotated[Principal, Depends(require(*INE_ROLES, Rol.OPL))]
+SERIES = {
+    "solicitudes": ("modalidad", "estado", "pais", "dia"),
+    "paquetes": ("estado",),
+    "sobres": ("clasificacion",),
+    "votos": ("modalidad",),
+    "votos_electronica": ("hora",),
+}
+
+
+def _etag_o_304(request: Request, etag: str) -> Response | None:
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
+
+
+@router.get(
+    "/entidades/{entidad}/cifras",
+    tags=["entidades"],
+    summary="Todas las cifras de la entidad (INE; opl solo la suya), con ETag",
+    responses={304: {"description": "Sin cambios"}, 403: {"content": {"application/problem+json": {}}}},
+)
+async def cifras_entidad(
+    entidad: EntidadPath, request: Request, session: SessionDep, proceso: ProcesoDep, principal: Lector
+) -> Response:
+    check_entidad(principal, entidad)
+    _entidad_valida(proceso, entidad)
+    etag = f'W/"{await repository.version(session)}-{entidad}"'
+    if (no_cambio := _etag_o_304(request, etag)) is not None:
+        return no_cambio
+    return JSONResponse(await repository.cifras(session, proceso, entidad), headers={"ETag": etag})
+
+
+@router.get(
+    "/entidades/{entidad}/series/{serie}",
+    tags=["entidades"],
+    summary="Una serie por dimensión, paginada (JSON o CSV con `formato=csv`)",
+    description="Series: `solicitudes` (modalidad, estado, pais, dia), `paquetes` (estado), `sobres` "
+    "(clasificacion), `votos` (modalidad), `votos_electronica` (hora). `pagina` empieza en 1.",
+    responses={304: {"description": "Sin cambios"}, 403: {"content": {"application/problem+json": {}}}},
+)
+async def serie_entidad(
+    entidad: EntidadPath,
+    serie: str,
+    request: Request,
+    session: SessionDep,
+    principal: Lector,
+    dimension: Annotated[str | None, Query(max_length=16)] = None,
+    pagina: Annotated[int, Query(ge=1)] = 1,
+    por_pagina: Annotated[int, Query(ge=1, le=1000)] = 100,
+    formato: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    check_entidad(principal, entidad)
+    if serie not in SERIES:
+        raise Problem(404, f"No existe la serie {serie!r} (disponibles: {', '.join(SERIES)}).")
+    dimension = dimension or SERIES[serie][0]
+    if dimension not in SERIES[serie]:
+        raise Problem(422, f"La serie {serie} se desglosa por: {', '.join(SERIES[serie])}.")
+    consulta = f"{entidad}-{serie}-{dimension}-{pagina}-{por_pagina}-{formato}"
+    etag = f'W/"{await repository.version(session)}-{consulta}"'
+    if (no_cambio := _etag_o_304(request, etag)) is not None:
+        return no_cambio
+    filas = sorted(
+        (f.valor, f.total)
+        for f in await repository.conteos(session, serie, entidad)
+        if f.dimension == dimension and f.total
+    )
+    trozo = filas[(pagina - 1) * por_pagina : pagina * por_pagina]
+    if formato == "csv":
+        cuerpo = "\n".join([f"{dimension},total", *(f"{v},{n}" for v, n in trozo)]) + "\n"
+        return Response(cuerpo, media_type="text/csv; charset=utf-8", headers={"ETag": etag})
+    return JSONResponse(
+        {
+            "entidad": entidad,
+            "serie": serie,
+            "dimension": dimension,
+            "pagina": pagina,
+            "por_pagina": por_pagina,
+            "total_elementos": len(filas),
+            "elementos": [{"valor": v, "total": n} for v, n in trozo],
+            "siguiente": pagina + 1 if pagina * por_pagina < len(filas) else None,
+        },
+        headers={"ETag": etag},
+    )
+
+
+# --- Open data ---------------------------------------------------------------------------------------
+
+SUPRESION = 5
+ESQUEMA_DATOS_ABIERTOS: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "VMRE · datos abiertos (agregados)",
+    "description": f"Conteos agregados por entidad, serie y dimensión. Celdas con menos de {SUPRESION} "
+    "personas se suprimen (total null) para no identificar a nadie.",
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["entidad", "serie", "dimension", "valor", "total"],
+        "properties": {
+            "entidad": {"type": "string", "pattern": "^[0-9]{2}$", "description": "Clave INEGI"},
+            "serie": {"enum": list(SERIES)},
+            "dimension": {"type": "string"},
+            "valor": {"type": "string", "description": "p. ej. US, postal, 2021-01-10"},
+            "total": {"type": ["integer", "null"], "minimum": SUPRESION},
+        },
+    },
+}
+
+
+async def _datos_abiertos(session: Any) -> list[dict[str, Any]]:
+    filas = []
+    for serie in SERIES:
+        for f in sorted(
+            await repository.conteos(session, serie), key=lambda f: (f.entidad, f.dimension, f.valor)
+        ):
+            if f.dimension == "total" or not f.total:
+                continue
+            total = f.total if f.total >= SUPRESION else None
+            filas.append(
+                {
+                    "entidad": f.entidad,
+                    "serie": serie,
+                    "dimension": f.dimension,
+                    "valor": f.valor,
+                    "total": total,
+                }
+            )
+    return filas
+
+
+@router.get(
+    "/datos-abiertos/esquema.json", tags=["datos abiertos"], summary="Esquema publicado (JSON Schema)"
+)
+async def datos_abiertos_esquema() -> dict[str, Any]:
+    return ESQUEMA_DATOS_ABIERTOS
+
+
+@router.get(
+    "/datos-abiertos/agregados.{formato}",
+    tags=["datos abiertos"],
+    summary="Los agregados públicos en JSON o CSV (celdas pequeñas suprimidas)",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def datos_abiertos(
+    formato: Annotated[str, Path(pattern="^(json|csv)$")], session: SessionDep
+) -> Response:
+    filas = await _datos_abiertos(session)
+    if formato == "json":
+        return JSONResponse(filas)
+    lineas = ["entidad,serie,dimension,valor,total"] + [
+        ",".join(
+            [
+                f["entidad"],
+                f["serie"],
+                f["dimension"],
+                f["valor"],
+                "" if f["total"] is None else str(f["total"]),
+            ]
+        )
+        for f in filas
+    ]
+    return Response("\n".join(lineas) + "\n", media_type="text/csv; charset=utf-8")
