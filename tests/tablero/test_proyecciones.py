@@ -155,3 +155,51 @@ async def test_el_flujo_en_vivo_empuja_cada_cambio(
 
         vistos = await asyncio.wait_for(leer(2), timeout=20)
     assert [v["solicitudes"]["total"] for v in vistos] == [1, 2]
+
+
+async def test_api_de_los_opl_y_datos_abiertos(tablero: Any, token: Any) -> None:
+    app, client = tablero
+    for i in range(7):
+        await deliver(app, evento_recibida("09", "postal" if i % 3 else "electronica", f"A{i}"))
+    await deliver(app, evento_recibida("16", "postal", "B0"))
+    opl = token("opl", "09")
+    r = await client.get("/v1/entidades/09/cifras", headers=opl)
+    assert r.status_code == 200 and r.json()["solicitudes"]["total"] == 7
+    assert (
+        await client.get("/v1/entidades/09/cifras", headers=opl | {"If-None-Match": r.headers["etag"]})
+    ).status_code == 304
+    assert (await client.get("/v1/entidades/16/cifras", headers=opl)).status_code == 403
+    assert (await client.get("/v1/entidades/16/cifras")).status_code == 401
+
+    # A series, paged; the same as CSV.
+    r = await client.get(
+        "/v1/entidades/09/series/solicitudes", params={"dimension": "modalidad", "por_pagina": 1}, headers=opl
+    )
+    assert r.json()["elementos"] == [{"valor": "electronica", "total": 3}] and r.json()["siguiente"] == 2
+    r = await client.get(
+        "/v1/entidades/09/series/solicitudes",
+        params={"dimension": "modalidad", "pagina": 2, "por_pagina": 1},
+        headers=opl,
+    )
+    assert r.json()["elementos"] == [{"valor": "postal", "total": 4}] and r.json()["siguiente"] is None
+    r = await client.get("/v1/entidades/09/series/solicitudes", params={"formato": "csv"}, headers=opl)
+    assert (
+        r.headers["content-type"].startswith("text/csv")
+        and r.text == "modalidad,total\nelectronica,3\npostal,4\n"
+    )
+    assert (await client.get("/v1/entidades/09/series/nada", headers=opl)).status_code == 404
+
+    # Open data: small cells (< 5) suppressed, never a single person identifiable.
+    filas = (await client.get("/v1/datos-abiertos/agregados.json")).json()
+    modalidad_09 = {
+        f["valor"]: f["total"] for f in filas if f["entidad"] == "09" and f["dimension"] == "modalidad"
+    }
+    assert modalidad_09 == {"electronica": None, "postal": None}
+    assert {f["total"] for f in filas if f["entidad"] == "16"} == {None}
+    assert any(f["total"] == 7 for f in filas if f["entidad"] == "09" and f["dimension"] == "estado")
+    csv = (await client.get("/v1/datos-abiertos/agregados.csv")).text
+    assert (
+        csv.startswith("entidad,serie,dimension,valor,total\n") and "09,solicitudes,estado,recibida,7" in csv
+    )
+    esquema = (await client.get("/v1/datos-abiertos/esquema.json")).json()
+    assert esquema["items"]["properties"]["total"]["minimum"] == 5
