@@ -9,18 +9,15 @@ from sqlalchemy import select
 from services.computo import acta as acta_computo
 from services.computo import escrutinio, service
 from services.computo.config import Settings
-from services.computo.models import Acta, Entrega, Mesa, Suscripcion
+from services.computo.models import Acta, Mesa
 from services.computo.schemas import (
     ActaIn,
     ActaOut,
     CorreccionIn,
-    EntregaOut,
     InstalacionIn,
     MesaOut,
-    WebhookIn,
-    WebhookOut,
 )
-from shared import firma, webhooks
+from shared import firma
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -306,111 +303,3 @@ async def computo_pdf(
 async def clave_firma(request: Request) -> dict[str, str]:
     semilla = _settings(request).clave_firma.get_secret_value()
     return {"algoritmo": "Ed25519", "clave_verificacion": firma.clave_verificacion(semilla)}
-
-
-# --- Webhooks to OPL systems ---------------------------------------------------------------------------
-
-WebhookRol = Annotated[Principal, Depends(require(Rol.OPL, Rol.INE_ADMIN))]
-
-
-def _entidad_de(principal: Principal, pedida: str | None) -> str:
-    if principal.rol == Rol.OPL:
-        if pedida is not None and pedida != principal.entidad:
-            raise Problem(403, f"Este token solo puede registrar webhooks de la entidad {principal.entidad}.")
-        return principal.entidad or ""
-    if pedida is None:
-        raise Problem(
-            422, "Indique la entidad del webhook.", errors=[{"campo": "entidad", "mensaje": "Requerida."}]
-        )
-    return pedida
-
-
-def _webhook_out(w: Suscripcion, secreto: bool = False) -> WebhookOut:
-    return WebhookOut(
-        id=w.id,
-        entidad=w.entidad,
-        url=w.url,
-        activa=w.activa,
-        creada_at=w.creada_at,
-        secreto=w.secreto if secreto else None,
-    )
-
-
-@router.post(
-    "/webhooks",
-    tags=["webhooks"],
-    summary="Registrar el endpoint del OPL: cada acta de cómputo de su entidad se le envía firmada",
-    description="Cada entrega lleva `X-VMRE-Firma: t=<unix>,v1=<HMAC-SHA256(secreto, t + '.' + cuerpo)>` "
-    "(verifique con `shared.webhooks.verificar_firma`), `X-VMRE-Evento` y `X-VMRE-Entrega`. Si su sistema no "
-    "responde 2xx se reintenta con espera exponencial. El secreto se muestra solo aquí.",
-    status_code=201,
-    responses={403: PROBLEM, 422: PROBLEM},
-)
-async def registrar_webhook(
-    datos: WebhookIn, session: SessionDep, reloj: RelojDep, request: Request, principal: WebhookRol
-) -> WebhookOut:
-    entidad = _entidad_de(principal, datos.entidad)
-    try:
-        w = await webhooks.suscribir(
-            session,
-            Suscripcion,
-            entidad=entidad,
-            url=datos.url,
-            creada_por=principal.sub,
-            ahora=reloj.ahora(),
-            permitir_http_local=_settings(request).mode == "local",
-        )
-    except ValueError as exc:
-        raise Problem(422, str(exc), errors=[{"campo": "url", "mensaje": str(exc)}]) from None
-    return _webhook_out(w, secreto=True)
-
-
-@router.get("/webhooks", tags=["webhooks"], summary="Mis webhooks (opl: los de su entidad)")
-async def listar_webhooks(session: SessionDep, principal: WebhookRol) -> list[WebhookOut]:
-    q = select(Suscripcion).order_by(Suscripcion.id)
-    if principal.rol == Rol.OPL:
-        q = q.where(Suscripcion.entidad == principal.entidad)
-    return [_webhook_out(w) for w in (await session.execute(q)).scalars()]
-
-
-@router.delete(
-    "/webhooks/{id}",
-    tags=["webhooks"],
-    summary="Desactivar un webhook",
-    status_code=204,
-    responses={404: PROBLEM},
-)
-async def desactivar_webhook(id: int, session: SessionDep, principal: WebhookRol) -> Response:
-    w = await session.get(Suscripcion, id)
-    if w is None or (principal.rol == Rol.OPL and w.entidad != principal.entidad):
-        raise Problem(404, f"No existe el webhook {id}.")
-    w.activa = False
-    return Response(status_code=204)
-
-
-@router.get("/webhooks/entregas", tags=["webhooks"], summary="Bitácora de entregas (opl: las de su entidad)")
-async def entregas(
-    session: SessionDep, principal: WebhookRol, limite: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[EntregaOut]:
-    q = (
-        select(Entrega)
-        .join(Suscripcion, Suscripcion.id == Entrega.suscripcion_id)
-        .order_by(Entrega.id.desc())
-    )
-    if principal.rol == Rol.OPL:
-        q = q.where(Suscripcion.entidad == principal.entidad)
-    filas = (await session.execute(q.limit(limite))).scalars()
-    return [
-        EntregaOut(
-            id=e.id,
-            suscripcion_id=e.suscripcion_id,
-            evento=e.evento,
-            estado=e.estado,
-            intentos=e.intentos,
-            ultimo_codigo=e.ultimo_codigo,
-            ultimo_error=e.ultimo_error,
-            entregada_at=e.entregada_at,
-            creada_at=e.creada_at,
-        )
-        for e in filas
-    ]

@@ -13,6 +13,7 @@ from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 from shared.webhooks import Despachador
+from shared.webhooks_api import router_de_webhooks
 
 
 def create_app(
@@ -29,7 +30,14 @@ def create_app(
         "coalición y el acta de cómputo que recibe cada OPL.",
         outbox=Outbox,
         processed=ProcessedEvent,
-        routers=[router],
+        routers=[
+            router,
+            router_de_webhooks(
+                Suscripcion,
+                Entrega,
+                "cada acta de cómputo de su entidad (`computo.acta.publicada`), firmada.",
+            ),
+        ],
         consumers=[
             ConsumerSpec(
                 purpose="mesas",

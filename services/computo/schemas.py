@@ -79,33 +79,3 @@ class ActaOut(BaseModel):
     version: int
     capturas: int
     historial: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class WebhookIn(BaseModel):
-    url: str = Field(max_length=2000, description="https://… del sistema del OPL")
-    entidad: str | None = Field(
-        None, pattern=ENTIDAD, description="Solo para ine-admin; un token opl usa su propia entidad"
-    )
-
-
-class WebhookOut(BaseModel):
-    id: int
-    entidad: str
-    url: str
-    activa: bool
-    creada_at: dt.datetime
-    secreto: str | None = Field(
-        None, description="Solo al registrarla: con él se verifica la cabecera X-VMRE-Firma de cada entrega"
-    )
-
-
-class EntregaOut(BaseModel):
-    id: int
-    suscripcion_id: int
-    evento: str
-    estado: str
-    intentos: int
-    ultimo_codigo: int | None
-    ultimo_error: str | None
-    entregada_at: dt.datetime | None
-    creada_at: dt.datetime

@@ -1,5 +1,6 @@
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -12,6 +13,7 @@ class Settings(ServiceSettings):
 
     service: str = "tablero"
     port: int = 8000
+    aviso_intervalo: float = Field(default=5.0, gt=0, description="Segundos entre avisos a los webhooks")
 
 
 @lru_cache

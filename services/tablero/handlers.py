@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tablero.models import Conteo, Lnere, Paquete, Resultado, Solicitud, Version
+from services.tablero.models import Conteo, Lnere, Paquete, Resultado, Solicitud, Version, VersionEntidad
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
 from shared.db import insert_if_absent
@@ -33,11 +33,17 @@ async def sumar(
     await session.execute(stmt)
 
 
-async def _version(session: AsyncSession) -> None:
+async def _version(session: AsyncSession, entidad: str | None = None) -> None:
     if (
         await session.execute(update(Version).where(Version.id == 1).values(valor=Version.valor + 1))
     ).rowcount == 0:  # type: ignore[attr-defined]
         await insert_if_absent(session, Version, {"id": 1, "valor": 1}, ["id"])
+    if entidad is not None:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(VersionEntidad).values(entidad=entidad, valor=1, notificada=0)
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["entidad"], set_={"valor": VersionEntidad.valor + 1})
+        )
 
 
 def build(proceso: Proceso) -> dict[str, Handler]:
@@ -70,7 +76,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
                 ("dia", dia(d.recibida_at)),
             ):
                 await sumar(session, "solicitudes", d.entidad, dimension, valor)
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def solicitud_actualizada(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.SolicitudActualizada.model_validate(envelope.data)
@@ -84,14 +90,14 @@ def build(proceso: Proceso) -> dict[str, Handler]:
             await sumar(session, "solicitudes", s.entidad, "estado", s.estado, -1)
             await sumar(session, "solicitudes", s.entidad, "estado", d.estado)
         s.modalidad, s.estado, s.version = d.modalidad, d.estado, envelope.aggregate_version
-        await _version(session)
+        await _version(session, s.entidad)
 
     async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.LnereCerrada.model_validate(envelope.data)
         valores = {"total": d.total, "postal": d.postal, "electronica": d.electronica, "por_pais": d.por_pais}
         if not await insert_if_absent(session, Lnere, {"entidad": d.entidad, **valores}, ["entidad"]):
             await session.execute(update(Lnere).where(Lnere.entidad == d.entidad).values(**valores))
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def paquete(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.PaqueteActualizado.model_validate(envelope.data)
@@ -103,17 +109,17 @@ def build(proceso: Proceso) -> dict[str, Handler]:
         if d.estado not in p.estados:
             p.estados = [*p.estados, d.estado]
             await sumar(session, "paquetes", d.entidad, "estado", d.estado)
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def sobre(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.SobreRecibido.model_validate(envelope.data)
         await sumar(session, "sobres", d.entidad or "00", "clasificacion", d.clasificacion)
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.VotoRegistrado.model_validate(envelope.data)
         await sumar(session, "votos", d.entidad, "modalidad", "postal")
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def voto_electronico(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_electronico.VotoEmitido.model_validate(envelope.data)
@@ -121,7 +127,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
             return  # drills never reach the public figures
         await sumar(session, "votos", d.entidad, "modalidad", "electronica")
         await sumar(session, "votos_electronica", d.entidad, "hora", hora(d.emitido_at))
-        await _version(session)
+        await _version(session, d.entidad)
 
     async def acta(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_computo.ActaPublicada.model_validate(envelope.data)
@@ -136,7 +142,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
                 .where(Resultado.entidad == d.entidad, Resultado.cargo == d.cargo)
                 .values(documento=d.documento)
             )
-        await _version(session)
+        await _version(session, d.entidad)
 
     actualizada = [
         eventos_registro.SOLICITUD_DICTAMINADA,

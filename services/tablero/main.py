@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.tablero import handlers
+from services.tablero import handlers, repository
 from services.tablero.api import ESTATICOS, paginas, router
 from services.tablero.config import Settings, get_settings
-from services.tablero.models import Outbox, ProcessedEvent
+from services.tablero.models import Entrega, Outbox, ProcessedEvent, Suscripcion
 from shared.bus.topics import (
     COMPUTO_ACTA,
     ELECTRONICO_VOTO,
@@ -20,8 +23,12 @@ from shared.bus.topics import (
 )
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
-from shared.reloj import Reloj
-from shared.web import ConsumerSpec, ServiceSpec, create_service_app
+from shared.reloj import Reloj, RelojSistema
+from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
+from shared.webhooks import Despachador
+from shared.webhooks_api import router_de_webhooks
+
+log = logging.getLogger(__name__)
 
 TOPICOS = [
     REGISTRO_SOLICITUD,
@@ -39,6 +46,25 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     proceso = proceso or cargar_proceso(settings.proceso)
+    reloj = reloj or RelojSistema()
+
+    async def avisador(runtime: Runtime) -> None:
+        """Every few seconds: one push of each changed entidad's figures to its OPL's webhooks."""
+        while True:
+            try:
+                async with runtime.maker() as session, session.begin():
+                    await repository.avisar_cambios(session, proceso, reloj.ahora())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "webhooks: no se pudieron preparar los avisos", extra={"error": type(exc).__name__}
+                )
+            await asyncio.sleep(settings.aviso_intervalo)
+
+    async def despachador(runtime: Runtime) -> None:
+        await Despachador(runtime.maker, Entrega, Suscripcion, reloj=reloj).run()
+
     spec = ServiceSpec(
         name="tablero",
         title="VMRE · tablero",
@@ -47,7 +73,17 @@ def create_app(
         "integración de los OPL. El tablero en vivo está en `/`.",
         outbox=Outbox,
         processed=ProcessedEvent,
-        routers=[router, paginas],
+        routers=[
+            router,
+            paginas,
+            router_de_webhooks(
+                Suscripcion,
+                Entrega,
+                "las cifras de su entidad (`tablero.cifras.actualizadas`, el mismo JSON de "
+                "`/v1/entidades/{entidad}/cifras`) cada vez que cambian, a lo más una vez por intervalo.",
+            ),
+        ],
+        background=[avisador, despachador],
         consumers=[ConsumerSpec(purpose="proyecciones", topics=TOPICOS, handlers=handlers.build(proceso))],
         openapi_tags=[
             {"name": "resumen", "description": "Cifras agregadas, públicas."},

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.db import new_metadata
+from shared.webhooks import EntregaMixin, SuscripcionMixin
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,14 @@ class Base(DeclarativeBase):
 
 
 class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Suscripcion(SuscripcionMixin, Base):
+    """An OPL system's endpoint: it is pushed each change of its entidad's figures."""
+
+
+class Entrega(EntregaMixin, Base):
     pass
 
 
@@ -87,4 +96,14 @@ class Version(Base):
     valor: Mapped[int] = mapped_column(Integer, default=0)
 
 
-PROJECTIONS: list[type[Base]] = [Conteo, Solicitud, Paquete, Lnere, Resultado, Version]
+class VersionEntidad(Base):
+    """Events applied per entidad, and the last version pushed to the entidad's webhooks."""
+
+    __tablename__ = "version_entidad"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    valor: Mapped[int] = mapped_column(Integer, default=0)
+    notificada: Mapped[int] = mapped_column(Integer, default=0)
+
+
+PROJECTIONS: list[type[Base]] = [Conteo, Solicitud, Paquete, Lnere, Resultado, Version, VersionEntidad]

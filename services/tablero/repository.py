@@ -8,7 +8,18 @@ from iso3166 import countries_by_alpha2
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tablero.models import PROJECTIONS, Conteo, Lnere, ProcessedEvent, Resultado, Version
+from services.tablero.models import (
+    PROJECTIONS,
+    Conteo,
+    Entrega,
+    Lnere,
+    ProcessedEvent,
+    Resultado,
+    Suscripcion,
+    Version,
+    VersionEntidad,
+)
+from shared import webhooks
 from shared.proceso import Proceso
 
 PAISES_ES = {
@@ -137,3 +148,31 @@ async def reset(session: AsyncSession) -> None:
     for model in PROJECTIONS:
         await session.execute(delete(model))
     await session.execute(delete(ProcessedEvent))
+
+
+async def avisar_cambios(session: AsyncSession, proceso: Proceso, ahora: Any) -> int:
+    """Queue, for each entidad whose figures changed since the last push, one signed delivery of its current
+    figures to its OPL's webhooks (debounced: many events, one push per round)."""
+    cambiadas = list(
+        (
+            await session.execute(
+                select(VersionEntidad).where(VersionEntidad.valor > VersionEntidad.notificada)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for v in cambiadas:
+        if v.entidad in proceso.entidades:
+            await webhooks.encolar(
+                session,
+                Entrega,
+                Suscripcion,
+                entidad=v.entidad,
+                evento="tablero.cifras.actualizadas",
+                evento_id=f"cifras-{v.entidad}-{v.valor}",
+                datos=await cifras(session, proceso, v.entidad),
+                ahora=ahora,
+            )
+        v.notificada = v.valor
+    return len(cambiadas)

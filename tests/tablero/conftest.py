@@ -17,6 +17,7 @@ from shared.bus.envelope import Envelope
 from shared.settings import KafkaSettings
 from tests.conftest import Databases, serve
 from tests.registro.conftest import PEL2021
+from tests.shared.test_webhooks import receptor  # noqa: F401  (a real local HTTP endpoint of an OPL)
 
 
 @asynccontextmanager

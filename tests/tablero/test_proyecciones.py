@@ -203,3 +203,36 @@ async def test_api_de_los_opl_y_datos_abiertos(tablero: Any, token: Any) -> None
     )
     esquema = (await client.get("/v1/datos-abiertos/esquema.json")).json()
     assert esquema["items"]["properties"]["total"]["minimum"] == 5
+
+
+async def test_webhook_empuja_los_cambios_de_su_entidad(tablero: Any, token: Any, receptor: Any) -> None:
+    from services.tablero import repository
+    from services.tablero.models import Entrega, Suscripcion
+    from shared.reloj import RelojManual
+    from shared.webhooks import Despachador
+
+    app, client = tablero
+    r = await client.post("/v1/webhooks", json={"url": receptor.url}, headers=token("opl", "09"))
+    assert r.status_code == 201
+    receptor.secreto = r.json()["secreto"]
+    await client.post("/v1/webhooks", json={"url": receptor.url + "/otra"}, headers=token("opl", "16"))
+    for folio in ("A", "B", "C"):  # three events, one push
+        await deliver(app, evento_recibida("09", "postal", folio))
+    maker = app.state.runtime.maker
+    async with maker() as s, s.begin():
+        assert await repository.avisar_cambios(s, app.state.proceso, T) == 1
+    async with maker() as s, s.begin():
+        assert await repository.avisar_cambios(s, app.state.proceso, T) == 0  # nothing new: no push
+    reloj = RelojManual(dt.datetime.now(dt.UTC))
+    despachador = Despachador(maker, Entrega, Suscripcion, reloj=reloj)
+    try:
+        assert await despachador.entregar_pendientes() == 1  # the OPL's endpoint answers 500 the first time
+        reloj.avanzar(dt.timedelta(hours=2))
+        assert await despachador.entregar_pendientes() == 1  # retried
+    finally:
+        await despachador.aclose()
+    assert [ok for _, _, ok in receptor.recibidas] == [True, True]
+    cuerpo = json.loads(receptor.recibidas[-1][1])
+    assert cuerpo["evento"] == "tablero.cifras.actualizadas" and cuerpo["datos"]["solicitudes"]["total"] == 3
+    log = (await client.get("/v1/webhooks/entregas", headers=token("opl", "09"))).json()
+    assert [(e["estado"], e["intentos"]) for e in log] == [("entregada", 2)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 09:16:46.420742
+Create Date: 2026-11-28 09:22:48.593052
 """
 
 from collections.abc import Sequence
@@ -55,11 +55,50 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('folio', name=op.f('pk_solicitudes'))
     )
+    op.create_table('suscripciones',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entidad', sa.String(length=2), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secreto', sa.String(length=100), nullable=False),
+    sa.Column('activa', sa.Boolean(), nullable=False),
+    sa.Column('creada_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('creada_por', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_suscripciones'))
+    )
+    with op.batch_alter_table('suscripciones', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_suscripciones_entidad'), ['entidad'], unique=False)
+
     op.create_table('version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('valor', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_version'))
     )
+    op.create_table('version_entidad',
+    sa.Column('entidad', sa.String(length=2), nullable=False),
+    sa.Column('valor', sa.Integer(), nullable=False),
+    sa.Column('notificada', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('entidad', name=op.f('pk_version_entidad'))
+    )
+    op.create_table('entregas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('suscripcion_id', sa.Integer(), nullable=False),
+    sa.Column('evento', sa.String(length=100), nullable=False),
+    sa.Column('evento_id', sa.String(length=100), nullable=False),
+    sa.Column('cuerpo', sa.Text(), nullable=False),
+    sa.Column('intentos', sa.SmallInteger(), nullable=False),
+    sa.Column('estado', sa.String(length=10), nullable=False),
+    sa.Column('proximo_intento_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ultimo_codigo', sa.Integer(), nullable=True),
+    sa.Column('ultimo_error', sa.String(length=200), nullable=True),
+    sa.Column('entregada_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('creada_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['suscripcion_id'], ['suscripciones.id'], name=op.f('fk_entregas_suscripcion_id_suscripciones')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_entregas')),
+    sa.UniqueConstraint('suscripcion_id', 'evento_id', name=op.f('uq_entregas_suscripcion_id_evento_id'))
+    )
+    with op.batch_alter_table('entregas', schema=None) as batch_op:
+        batch_op.create_index('ix_entregas_pendientes', ['estado', 'proximo_intento_at'], unique=False)
+
     op.drop_table('conteo_solicitudes')
     # ### end Alembic commands ###
 
@@ -72,7 +111,16 @@ def downgrade() -> None:
     sa.Column('total', sa.INTEGER(), nullable=False),
     sa.PrimaryKeyConstraint('entidad', 'modalidad', name=op.f('pk_conteo_solicitudes'))
     )
+    with op.batch_alter_table('entregas', schema=None) as batch_op:
+        batch_op.drop_index('ix_entregas_pendientes')
+
+    op.drop_table('entregas')
+    op.drop_table('version_entidad')
     op.drop_table('version')
+    with op.batch_alter_table('suscripciones', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_suscripciones_entidad'))
+
+    op.drop_table('suscripciones')
     op.drop_table('solicitudes')
     op.drop_table('resultados')
     op.drop_table('paquetes')
