@@ -205,6 +205,17 @@ async def serie_entidad(
     )
 
 
+@router.get(
+    "/entidades/{entidad}/actas",
+    tags=["entidades"],
+    summary="Las actas de cómputo publicadas de la entidad, firmadas tal cual las emitió computo",
+    responses={403: {"content": {"application/problem+json": {}}}},
+)
+async def actas_entidad(entidad: EntidadPath, session: SessionDep, principal: Lector) -> list[dict[str, Any]]:
+    check_entidad(principal, entidad)
+    return [{"cargo": r.cargo, **r.documento} for r in await repository.resultados_de(session, entidad)]
+
+
 # --- Open data ---------------------------------------------------------------------------------------
 
 SUPRESION = 5

@@ -94,11 +94,8 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
     votos_modalidad = _por(votos, "modalidad")
     total_votos = sum(votos_modalidad.values())
     paises = _por(solicitudes, "pais")
-    qr = select(Resultado).order_by(Resultado.entidad, Resultado.cargo)
-    if entidad is not None:
-        qr = qr.where(Resultado.entidad == entidad)
     resultados = []
-    for r in (await session.execute(qr)).scalars():
+    for r in await resultados_de(session, entidad):
         acta = r.documento.get("acta", {})
         resultados.append(
             {
@@ -141,6 +138,13 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
         },
         "resultados": resultados,
     }
+
+
+async def resultados_de(session: AsyncSession, entidad: str | None = None) -> list[Resultado]:
+    q = select(Resultado).order_by(Resultado.entidad, Resultado.cargo)
+    if entidad is not None:
+        q = q.where(Resultado.entidad == entidad)
+    return list((await session.execute(q)).scalars())
 
 
 async def reset(session: AsyncSession) -> None:

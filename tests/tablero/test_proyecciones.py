@@ -57,7 +57,7 @@ def voto_internet(numero: int, simulacro: bool = False) -> Envelope:
     )
 
 
-async def test_cifras_de_todos_los_servicios(tablero: Any) -> None:
+async def test_cifras_de_todos_los_servicios(tablero: Any, token: Any) -> None:
     app, client = tablero
     eventos = [
         evento_recibida("09", "postal", "A"),
@@ -130,6 +130,8 @@ async def test_cifras_de_todos_los_servicios(tablero: Any) -> None:
     )
     r2 = await client.get("/v1/tablero", params={"entidad": "09"}, headers={"If-None-Match": etag})
     assert r2.status_code == 200 and r2.json()["resultados"][0]["distribucion"] == {"PAN": 2}
+    actas = await client.get("/v1/entidades/09/actas", headers=token("opl", "09"))
+    assert actas.json() == [{"cargo": "diputacion_migrante", **documento}]
     assert (await client.get("/v1/tablero", params={"entidad": "33"})).status_code == 422
 
 
