@@ -68,6 +68,23 @@ async def wait_total(port: int, expected: int, timeout: float = 60) -> None:
     raise AssertionError(f"tablero no llegó a {expected}: {body}")
 
 
+async def cifras(port: int) -> dict[str, object]:
+    """Every projection as the dashboard reads it, without the version counter (a replay re-applies it)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        body: dict[str, object] = (await client.get(f"http://127.0.0.1:{port}/v1/tablero")).json()
+    body.pop("version")
+    return body
+
+
+async def wait_cifras(port: int, expected: dict[str, object], timeout: float = 60) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if (actual := await cifras(port)) == expected:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"las proyecciones no volvieron a su valor tras el replay: {actual} ≠ {expected}")
+
+
 def start_platform(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -106,6 +123,7 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         restart = await wait_all_healthy(ports, platform, log, timeout=30)
         print(f"\nvmre run: sano en {first:.1f} s; reinicio sano en {restart:.1f} s")
         await wait_total(ports["tablero"], 1)  # the read model is on disk: it survived
+        antes = await cifras(ports["tablero"])
 
         replay = subprocess.run(
             [VMRE, "replay"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -113,6 +131,7 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         assert replay.returncode == 0, replay.stderr
         assert "registro: 1 eventos" in replay.stdout
         await wait_total(ports["tablero"], 1)  # emptied, then rebuilt from registro's outbox
+        await wait_cifras(ports["tablero"], antes)  # every projection, not just the total
 
         async with httpx.AsyncClient() as client:
             r = await client.post(
