@@ -114,6 +114,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
     async def sobre(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.SobreRecibido.model_validate(envelope.data)
         await sumar(session, "sobres", d.entidad or "00", "clasificacion", d.clasificacion)
+        await sumar(session, "sobres", d.entidad or "00", "dia", dia(d.recibido_at))
         await _version(session, d.entidad)
 
     async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:

@@ -84,6 +84,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
     """Everything the dashboard shows, for all entidades or one. Counts only: never a vote's content."""
     solicitudes = await conteos(session, "solicitudes", entidad)
     paquetes = await conteos(session, "paquetes", entidad)
+    sobres = await conteos(session, "sobres", entidad)
     votos = await conteos(session, "votos", entidad)
     por_hora = await conteos(session, "votos_electronica", entidad)
     q = select(Lnere)
@@ -129,6 +130,10 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
             for p, n in sorted(paises.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "paquetes": _por(paquetes, "estado"),
+        "sobres": {
+            "por_clasificacion": _por(sobres, "clasificacion"),
+            "por_dia": [{"dia": d, "total": n} for d, n in _por(sobres, "dia").items()],
+        },
         "votos": {
             "postal": votos_modalidad.get("postal", 0),
             "electronica": votos_modalidad.get("electronica", 0),

@@ -79,6 +79,14 @@ def historia() -> list[Envelope]:
         )
     eventos += [
         Envelope.new(
+            event_type=eventos_postal.SOBRE_RECIBIDO,
+            source="postal",
+            aggregate_id="09-0000001",
+            data=eventos_postal.SobreRecibido(
+                entidad="09", numero=1, clasificacion="en_tiempo", recibido_at=T
+            ),
+        ),
+        Envelope.new(
             event_type=eventos_postal.VOTO_REGISTRADO,
             source="postal",
             aggregate_id="09-0000001",
@@ -151,6 +159,8 @@ async def test_tablero_en_vivo_en_el_navegador(
                 assert await pagina.locator(f"#grafica-{nombre}").get_attribute("aria-label"), nombre
             assert "Estados Unidos" in await texto_oculto(pagina, "#tabla-paises")
             assert "Canadá" in await texto_oculto(pagina, "#tabla-paises")
+            # The registration curve and the return curve of postal votes share the days: 4 + 1.
+            assert await pagina.locator("#tabla-registro tbody tr").count() == 5
 
             # An application is registered: its event, produced on the broker, reaches the open page.
             await pagina.evaluate("window.marcadorVMRE = 'misma página'")

@@ -118,13 +118,23 @@
             pointRadius: 2,
             borderWidth: 2,
           },
+          {
+            label: "Votos postales recibidos (acumulados)",
+            data: [],
+            borderColor: COLOR.lnere,
+            borderDash: [6, 3],
+            fill: false,
+            tension: 0.2,
+            pointRadius: 2,
+            borderWidth: 2,
+          },
         ],
       },
       options: {
         scales: { y: ejeValores(), x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
         plugins: {
-          legend: { display: false },
-          tooltip: { callbacks: { label: (c) => `Acumuladas: ${fmt(c.parsed.y)}` } },
+          legend: { display: true, position: "bottom" },
+          tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y)}` } },
         },
       },
     }),
@@ -254,14 +264,20 @@
   }
 
   function registro(d) {
-    const dias = ((d.solicitudes && d.solicitudes.por_dia) || []).slice().sort((a, b) => (a.dia < b.dia ? -1 : 1));
+    // The registration curve and the return curve of postal votes, on the union of their days.
+    const porDia = (lista) => new Map((lista || []).map((x) => [x.dia, Number(x.total) || 0]));
+    const sol = porDia(d.solicitudes && d.solicitudes.por_dia);
+    const reg = porDia(d.sobres && d.sobres.por_dia);
+    const dias = [...new Set([...sol.keys(), ...reg.keys()])].sort().map((x) => ({ dia: x, total: sol.get(x) || 0 }));
     let suma = 0;
-    const acumulado = dias.map((x) => (suma += Number(x.total) || 0));
+    let sumaSobres = 0;
+    const acumulado = dias.map((x) => (suma += x.total));
+    const regreso = dias.map((x) => (sumaSobres += reg.get(x.dia) || 0));
     vacio("grafica-registro", dias.length === 0);
-    poner(graficas.registro, dias.map((x) => dia(x.dia, false)), [acumulado]);
+    poner(graficas.registro, dias.map((x) => dia(x.dia, false)), [acumulado, regreso]);
     llenar(
       "tabla-registro",
-      dias.map((x, i) => [dia(x.dia, true), fmt(x.total), fmt(acumulado[i])]),
+      dias.map((x, i) => [dia(x.dia, true), fmt(x.total), fmt(acumulado[i]), fmt(regreso[i])]),
     );
     describir(
       "grafica-registro",
