@@ -60,6 +60,7 @@ test: $(STAMP) belenios-tool chromium
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.cripto
+	$(BIN)/python -m bench.tablero
 
 test-fast: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)

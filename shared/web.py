@@ -125,12 +125,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent. With the default ("request") a client could get a
 # 201 for a transaction that a crash then lost; the end-to-end SIGKILL test caught exactly that.
-def get_reloj(request: Request) -> Reloj:
+async def get_reloj(request: Request) -> Reloj:
     reloj: Reloj = request.app.state.reloj
     return reloj
 
 
-def get_proceso(request: Request) -> Proceso:
+async def get_proceso(request: Request) -> Proceso:
     proceso: Proceso = request.app.state.proceso
     return proceso
 

@@ -45,12 +45,12 @@ Custodio = Annotated[Principal, Depends(require(Rol.CUSTODIO))]
 sesion_bearer = HTTPBearer(auto_error=False, description="Sesión de votante (POST /v1/acceso).")
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _limite(request: Request) -> None:
+async def _limite(request: Request) -> None:
     cliente = request.client.host if request.client else "desconocido"
     request.app.state.limite_acceso.revisar(cliente)
 

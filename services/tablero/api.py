@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path as Ruta
 from typing import Annotated, Any
 
@@ -52,6 +53,51 @@ async def resumen_entidad(
     )
 
 
+JSON = "application/json"
+CSV = "text/csv; charset=utf-8"
+CACHE_MAXIMO = 2000
+
+
+def _json(datos: Any) -> bytes:
+    return json.dumps(datos, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def _version(request: Request, session: Any) -> int:
+    """The read model's version, read at most every ``cache_segundos`` (0 in tests: always read). A cached
+    answer then needs no database at all; the figures are at most that much older."""
+    ttl: float = request.app.state.settings.cache_segundos
+    valor, leida = request.app.state.version
+    if ttl <= 0 or time.monotonic() - leida >= ttl:
+        valor = await repository.version(session)
+        request.app.state.version = (valor, time.monotonic())
+    return int(valor)
+
+
+async def _respuesta(
+    request: Request, session: Any, clave: str, construir: Callable[[], Awaitable[tuple[bytes, str]]]
+) -> Response:
+    """Answer from the read model's version: 304 if the client has it (ETag), else the body built once per
+    version and kept in this process — under load every request costs one lookup of the version."""
+    version = await _version(request, session)
+    etag = f'W/"{version}-{clave}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    cache: dict[str, tuple[int, bytes, str]] = request.app.state.cache
+    guardado = cache.get(clave)
+    if guardado is None or guardado[0] != version:
+        # One computation per key and version, however many requests arrive meanwhile (no stampede).
+        candado = request.app.state.candados.setdefault(clave, asyncio.Lock())
+        async with candado:
+            guardado = cache.get(clave)
+            if guardado is None or guardado[0] != version:
+                cuerpo, tipo = await construir()
+                if len(cache) >= CACHE_MAXIMO:
+                    cache.clear()
+                    request.app.state.candados.clear()
+                cache[clave] = guardado = (version, cuerpo, tipo)
+    return Response(guardado[1], media_type=guardado[2], headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
 def _entidad_valida(proceso: Any, entidad: str | None) -> None:
     if entidad is not None and entidad not in proceso.entidades:
         raise Problem(404, f"La entidad {entidad} no participa en el proceso {proceso.clave}.")
@@ -69,11 +115,11 @@ async def tablero(
     request: Request, session: SessionDep, proceso: ProcesoDep, entidad: EntidadQuery = None
 ) -> Response:
     _entidad_valida(proceso, entidad)
-    etag = f'W/"{await repository.version(session)}-{entidad or "todas"}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    cuerpo = await repository.cifras(session, proceso, entidad)
-    return JSONResponse(cuerpo, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+    async def construir() -> tuple[bytes, str]:
+        return _json(await repository.cifras(session, proceso, entidad)), JSON
+
+    return await _respuesta(request, session, f"tablero-{entidad or 'todas'}", construir)
 
 
 @router.get(
@@ -129,12 +175,6 @@ SERIES = {
 }
 
 
-def _etag_o_304(request: Request, etag: str) -> Response | None:
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return None
-
-
 @router.get(
     "/entidades/{entidad}/cifras",
     tags=["entidades"],
@@ -146,10 +186,11 @@ async def cifras_entidad(
 ) -> Response:
     check_entidad(principal, entidad)
     _entidad_valida(proceso, entidad)
-    etag = f'W/"{await repository.version(session)}-{entidad}"'
-    if (no_cambio := _etag_o_304(request, etag)) is not None:
-        return no_cambio
-    return JSONResponse(await repository.cifras(session, proceso, entidad), headers={"ETag": etag})
+
+    async def construir() -> tuple[bytes, str]:
+        return _json(await repository.cifras(session, proceso, entidad)), JSON
+
+    return await _respuesta(request, session, f"tablero-{entidad}", construir)
 
 
 @router.get(
@@ -177,32 +218,31 @@ async def serie_entidad(
     dimension = dimension or SERIES[serie][0]
     if dimension not in SERIES[serie]:
         raise Problem(422, f"La serie {serie} se desglosa por: {', '.join(SERIES[serie])}.")
-    consulta = f"{entidad}-{serie}-{dimension}-{pagina}-{por_pagina}-{formato}"
-    etag = f'W/"{await repository.version(session)}-{consulta}"'
-    if (no_cambio := _etag_o_304(request, etag)) is not None:
-        return no_cambio
-    filas = sorted(
-        (f.valor, f.total)
-        for f in await repository.conteos(session, serie, entidad)
-        if f.dimension == dimension and f.total
-    )
-    trozo = filas[(pagina - 1) * por_pagina : pagina * por_pagina]
-    if formato == "csv":
-        cuerpo = "\n".join([f"{dimension},total", *(f"{v},{n}" for v, n in trozo)]) + "\n"
-        return Response(cuerpo, media_type="text/csv; charset=utf-8", headers={"ETag": etag})
-    return JSONResponse(
-        {
-            "entidad": entidad,
-            "serie": serie,
-            "dimension": dimension,
-            "pagina": pagina,
-            "por_pagina": por_pagina,
-            "total_elementos": len(filas),
-            "elementos": [{"valor": v, "total": n} for v, n in trozo],
-            "siguiente": pagina + 1 if pagina * por_pagina < len(filas) else None,
-        },
-        headers={"ETag": etag},
-    )
+
+    async def construir() -> tuple[bytes, str]:
+        filas = sorted(
+            (f.valor, f.total)
+            for f in await repository.conteos(session, serie, entidad)
+            if f.dimension == dimension and f.total
+        )
+        trozo = filas[(pagina - 1) * por_pagina : pagina * por_pagina]
+        if formato == "csv":
+            return ("\n".join([f"{dimension},total", *(f"{v},{n}" for v, n in trozo)]) + "\n").encode(), CSV
+        return _json(
+            {
+                "entidad": entidad,
+                "serie": serie,
+                "dimension": dimension,
+                "pagina": pagina,
+                "por_pagina": por_pagina,
+                "total_elementos": len(filas),
+                "elementos": [{"valor": v, "total": n} for v, n in trozo],
+                "siguiente": pagina + 1 if pagina * por_pagina < len(filas) else None,
+            }
+        ), JSON
+
+    consulta = f"serie-{entidad}-{serie}-{dimension}-{pagina}-{por_pagina}-{formato}"
+    return await _respuesta(request, session, consulta, construir)
 
 
 @router.get(

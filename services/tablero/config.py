@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     service: str = "tablero"
     port: int = 8000
     aviso_intervalo: float = Field(default=5.0, gt=0, description="Segundos entre avisos a los webhooks")
+    cache_segundos: float = Field(
+        default=0.25, ge=0, description="Cada cuánto se relee la versión del modelo de lectura (0: siempre)"
+    )
 
 
 @lru_cache

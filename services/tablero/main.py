@@ -96,6 +96,9 @@ def create_app(
     )
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
+    app.state.cache = {}  # responses by read-model version (api._respuesta)
+    app.state.candados = {}
+    app.state.version = (0, float("-inf"))
     if ESTATICOS.is_dir():
         app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
     return app

@@ -41,7 +41,10 @@ async def en_http(app: Any) -> AsyncIterator[str]:
 async def app_de_prueba(databases: Databases, kafka: KafkaSettings) -> Any:
     url = await databases.new("tablero")
     return create_app(
-        Settings(database_url=url, kafka=kafka, relay_enabled=False, consumers_enabled=False), proceso=PEL2021
+        Settings(
+            database_url=url, kafka=kafka, relay_enabled=False, consumers_enabled=False, cache_segundos=0
+        ),
+        proceso=PEL2021,
     )
 
 
