@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas
+.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas simulate
 
 help:
 	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff + mypy"
 	@echo "make migrate  aplica las migraciones de los 5 servicios"
 	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
+	@echo "make simulate SCENARIO=escenarios/pel2021.json  un proceso electoral completo como simulacro"
 	@echo "make bench    benchmarks, con el techo de esta máquina medido en la misma corrida"
 	@echo "make cabina   reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)"
 	@echo "make graficas reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)"
@@ -47,6 +48,11 @@ belenios-tool:
 chromium:
 	@bash scripts/chromium.sh
 
+# A whole electoral process as a drill, through the public HTTP APIs (starts its own platform).
+SCENARIO ?= escenarios/pel2021.json
+simulate: $(STAMP)
+	$(BIN)/python -m simulacion $(SCENARIO)
+
 # Rebuild the voting booth's encryption bundle (the built file is committed: `make run` needs no Node).
 cabina:
 	cd services/electronico/cabina && npm ci && npm run build
@@ -59,8 +65,7 @@ test: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.cripto
-	$(BIN)/python -m bench.tablero
+	$(BIN)/python -m bench
 
 test-fast: $(STAMP) belenios-tool chromium
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)

@@ -31,3 +31,11 @@ class RelojManual:
 
     def avanzar(self, delta: dt.timedelta) -> None:
         self._ahora += delta
+
+
+def reloj_para(modo: str) -> Reloj:
+    """The clock a service runs on: the system's, or (``VMRE_RELOJ=simulado``, local mode only) a clock the
+    drill moves through ``PUT /v1/reloj``. It starts at the present until the first adjustment."""
+    if modo == "simulado":
+        return RelojManual(dt.datetime.now(dt.UTC))
+    return RelojSistema()

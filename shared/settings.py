@@ -80,6 +80,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     proceso: str = Field(default="demo", validation_alias=AliasChoices("VMRE_PROCESO", "proceso"))
     port: int = 8000
+    # "simulado": a clock moved over HTTP (PUT /v1/reloj, ine-admin) so a drill runs a calendar in minutes.
+    reloj: Literal["sistema", "simulado"] = Field(
+        default="sistema", validation_alias=AliasChoices("VMRE_RELOJ", "reloj")
+    )
     relay_enabled: bool = True
     consumers_enabled: bool = True
     relay_batch_size: int = 500
@@ -100,6 +104,11 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "VMRE_MODE=production con el secreto de desarrollo: configure VMRE_AUTH_JWKS_URL "
                     "(proveedor de identidad) o un VMRE_AUTH_JWT_SECRET propio."
+                )
+            if self.reloj != "sistema":
+                raise ValueError(
+                    "VMRE_RELOJ=simulado solo existe en modo local (simulacros de todo el proceso): en "
+                    "producción los plazos se revisan contra el reloj del sistema."
                 )
             if self.database_url.startswith("sqlite"):
                 raise ValueError(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import problems
-from shared.auth import Authenticator
+from shared.auth import Authenticator, Principal, Rol, require
 from shared.bus import kafka
 from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
 from shared.bus.outbox import STAGED_FLAG, OutboxMixin, Relay, backlog
@@ -24,7 +26,7 @@ from shared.db import make_engine, make_sessionmaker, ping
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
-from shared.reloj import Reloj, RelojSistema
+from shared.reloj import Reloj, RelojManual, reloj_para
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -200,14 +202,56 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = Authenticator(settings.auth)
-    app.state.reloj = reloj or RelojSistema()
+    app.state.reloj = reloj or reloj_para(settings.reloj)
     app.state.proceso = proceso or cargar_proceso(settings.proceso)
     problems.install(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(_operations_router(spec))
+    if settings.reloj == "simulado" and isinstance(app.state.reloj, RelojManual):
+        app.include_router(_reloj_router())
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+class RelojOut(BaseModel):
+    ahora: dt.datetime = Field(description="Instante del reloj simulado (UTC)")
+
+
+def _reloj_router() -> APIRouter:
+    """Only with ``VMRE_RELOJ=simulado`` (local mode): the drill's clock, moved by an ``ine-admin``."""
+    router = APIRouter(tags=["operación"])
+
+    @router.get("/v1/reloj", summary="Reloj simulado (público; solo en simulacros)")
+    async def leer(request: Request) -> RelojOut:
+        return RelojOut(ahora=request.app.state.reloj.ahora())
+
+    @router.put(
+        "/v1/reloj",
+        summary="Mueve el reloj simulado (ine-admin; solo en simulacros)",
+        description="Todos los plazos del servicio se revisan contra este instante. Dé un instante con zona.",
+        responses={401: PROBLEM, 403: PROBLEM, 422: PROBLEM},
+    )
+    async def ajustar(
+        request: Request,
+        _: Annotated[Principal, Depends(require(Rol.INE_ADMIN))],
+        datos: Annotated[RelojOut, Body()],
+    ) -> RelojOut:
+        if datos.ahora.tzinfo is None:
+            raise problems.Problem(
+                422,
+                "El instante necesita zona horaria.",
+                errors=[{"campo": "ahora", "mensaje": "Use p. ej. 2021-05-25T10:00:00-05:00 o …Z."}],
+            )
+        reloj: RelojManual = request.app.state.reloj
+        reloj.ajustar(datos.ahora.astimezone(dt.UTC))
+        log.info("reloj simulado ajustado", extra={"ahora": reloj.ahora().isoformat()})
+        return RelojOut(ahora=reloj.ahora())
+
+    return router
 
 
 def _operations_router(spec: ServiceSpec) -> APIRouter:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -30,7 +31,16 @@ from shared.problems import Problem
 
 EMISOR = "VMRE INE"
 SMS_VIGENCIA = dt.timedelta(minutes=5)
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+@functools.cache
+def _hasher(tiempo: int, memoria_kib: int, paralelismo: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=tiempo, memory_cost=memoria_kib, parallelism=paralelismo)
+
+
+def hasher(settings: Settings) -> PasswordHasher:
+    """argon2id with the configured cost (defaults: argon2-cffi's, RFC 9106 low-memory profile)."""
+    return _hasher(settings.argon2_tiempo, settings.argon2_memoria_kib, settings.argon2_paralelismo)
 
 
 def _sha(texto: str) -> str:
@@ -100,6 +110,7 @@ async def primer_acceso(
     clave_acceso: str,
     password: str,
     segundo_factor: str,
+    settings: Settings,
 ) -> Alta:
     """Set the password and enrol the second factor. The access key works once."""
     v = await _votante(session, usuario)
@@ -111,7 +122,7 @@ async def primer_acceso(
         raise Problem(
             401, "Usuario o clave de acceso incorrectos, o la clave ya fue usada.", slug="acceso-denegado"
         )
-    v.password_hash = await asyncio.to_thread(_hasher.hash, password)
+    v.password_hash = await asyncio.to_thread(hasher(settings).hash, password)
     v.clave_acceso_hash = None
     v.segundo_factor = segundo_factor
     if segundo_factor == "totp":
@@ -125,11 +136,11 @@ async def primer_acceso(
     return Alta("sms", telefono=_enmascarar(v.telefono))
 
 
-async def _password_ok(v: Votante, password: str) -> bool:
+async def _password_ok(v: Votante, password: str, settings: Settings) -> bool:
     if v.password_hash is None:
         return False
     try:
-        return await asyncio.to_thread(_hasher.verify, v.password_hash, password)
+        return await asyncio.to_thread(hasher(settings).verify, v.password_hash, password)
     except (VerifyMismatchError, VerificationError):
         return False
 
@@ -143,7 +154,7 @@ async def enviar_codigo_sms(
         return credenciales_incorrectas()
     if v.bloqueado_hasta is not None and v.bloqueado_hasta > ahora:
         return bloqueado(v.bloqueado_hasta, ahora)
-    if not await _password_ok(v, password):
+    if not await _password_ok(v, password, settings):
         return _fallo(v, ahora, settings)
     codigo = f"{secrets.randbelow(10**6):06d}"
     v.sms_codigo_hash = _sha(f"{v.usuario}|{codigo}")
@@ -209,7 +220,7 @@ async def ingresar(
             "Primero complete su primer acceso con la clave que recibió por correo.",
             slug="sin-primer-acceso",
         )
-    if not (await _password_ok(v, password)) or not _codigo_ok(v, codigo.strip(), ahora):
+    if not (await _password_ok(v, password, settings)) or not _codigo_ok(v, codigo.strip(), ahora):
         return _fallo(v, ahora, settings)
     v.fallos = 0
     token = secrets.token_urlsafe(32)

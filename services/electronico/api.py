@@ -218,9 +218,9 @@ async def participacion(session: SessionDep, proceso: ProcesoDep) -> list[dict[s
     dependencies=[Limitado],
     responses={401: PROBLEM, 429: PROBLEM},
 )
-async def primer_acceso(datos: PrimerAccesoIn, session: SessionDep) -> PrimerAccesoOut:
+async def primer_acceso(datos: PrimerAccesoIn, session: SessionDep, settings: SettingsDep) -> PrimerAccesoOut:
     alta = await acceso.primer_acceso(
-        session, datos.usuario, datos.clave_acceso, datos.password, datos.segundo_factor
+        session, datos.usuario, datos.clave_acceso, datos.password, datos.segundo_factor, settings
     )
     return PrimerAccesoOut(**alta.__dict__)
 

@@ -24,6 +24,11 @@ class Settings(ServiceSettings):
     intentos_maximos: int = Field(default=5, gt=0, description="Fallos de acceso seguidos antes del bloqueo")
     bloqueo_minutos: int = Field(default=15, gt=0)
     limite_por_minuto: int = Field(default=30, gt=0, description="Solicitudes de acceso por IP y minuto")
+    # argon2id cost for voters' passwords (argon2-cffi defaults, RFC 9106 low-memory profile). A drill that
+    # compresses two weeks of logins into minutes may lower them; hashes keep their own parameters.
+    argon2_tiempo: int = Field(default=3, ge=1, description="Iteraciones de argon2id")
+    argon2_memoria_kib: int = Field(default=65536, ge=8, description="Memoria de argon2id (KiB)")
+    argon2_paralelismo: int = Field(default=4, ge=1, description="Carriles de argon2id")
     sello_intervalo: float = Field(default=5.0, gt=0, description="Segundos entre revisiones del cierre")
 
     @model_validator(mode="after")

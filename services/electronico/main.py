@@ -17,7 +17,7 @@ from shared.bus.topics import COMPUTO_ESCRUTINIO, POSTAL_VOTO, REGISTRO_LNERE_EL
 from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
-from shared.reloj import Reloj, RelojSistema
+from shared.reloj import Reloj, reloj_para
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    reloj = reloj or RelojSistema()
+    reloj = reloj or reloj_para(settings.reloj)
     proceso = proceso or cargar_proceso(settings.proceso)
     buzon = BuzonLocal(settings.buzon)
 

@@ -10,7 +10,7 @@ from shared.bus.topics import REGISTRO_LNERE_POSTAL
 from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
-from shared.reloj import Reloj, RelojSistema
+from shared.reloj import Reloj, reloj_para
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 
 
@@ -18,7 +18,7 @@ def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    reloj = reloj or RelojSistema()
+    reloj = reloj or reloj_para(settings.reloj)
     proceso = proceso or cargar_proceso(settings.proceso)
     buzon = BuzonLocal(settings.buzon)
 

@@ -23,7 +23,7 @@ from shared.bus.topics import (
 )
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
-from shared.reloj import Reloj, RelojSistema
+from shared.reloj import Reloj, reloj_para
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 from shared.webhooks import Despachador
 from shared.webhooks_api import router_de_webhooks
@@ -46,7 +46,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     proceso = proceso or cargar_proceso(settings.proceso)
-    reloj = reloj or RelojSistema()
+    reloj = reloj or reloj_para(settings.reloj)
 
     async def avisador(runtime: Runtime) -> None:
         """Every few seconds: one push of each changed entidad's figures to its OPL's webhooks."""

@@ -1,0 +1,158 @@
+"""The scenario of a whole-process drill: what to simulate and the figures it must end with.
+
+A scenario (JSON) declares the process, the seed, and per entidad the LNERE by modality, the votes per option
+by modality (option keys as in the computo contract: ``PAN``, ``PAN+PRI``, ``no_registrados``, ``nulos``),
+the late return envelopes and the envelopes nobody on the list sent. People on the LNERE who do not vote are
+the LNERE minus the votes (minus, for postal, the late envelopes: a late vote does not count).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.proceso import Proceso, opciones
+from shared.proceso import cargar as cargar_proceso
+
+MODALIDADES = ("postal", "electronica")
+
+
+class EscenarioInvalido(Exception):
+    """The scenario cannot be run; ``errores`` names each field and what to fix."""
+
+    def __init__(self, errores: list[str]) -> None:
+        super().__init__("\n".join(errores))
+        self.errores = errores
+
+
+class PorModalidad(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    postal: int = Field(0, ge=0)
+    electronica: int = Field(0, ge=0)
+
+
+class VotosPorModalidad(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    postal: dict[str, int] = Field(default_factory=dict)
+    electronica: dict[str, int] = Field(default_factory=dict)
+
+
+class EntidadEscenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lnere: PorModalidad = Field(description="Personas en la LNERE por modalidad")
+    votos: VotosPorModalidad = Field(default_factory=VotosPorModalidad, description="Votos por opción")
+    sobres_extemporaneos: int = Field(0, ge=0, description="Sobres postales que llegan tarde (no cuentan)")
+    sobres_desconocidos: int = Field(
+        0, ge=0, description="Sobres con un código que no está en la LNERE (no cuentan)"
+    )
+
+
+class Escenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proceso: str = Field(description="Clave del proceso (shared/procesos/<clave>.toml)")
+    semilla: int = Field(description="Semilla: quién vota, en qué orden, qué sobres llegan tarde")
+    descripcion: str = ""
+    entidades: dict[str, EntidadEscenario] = Field(min_length=1)
+
+    def votantes(self, entidad: str, modalidad: str) -> int:
+        return sum(getattr(self.entidades[entidad].votos, modalidad).values())
+
+    def esperado(self, entidad: str) -> dict[str, Any]:
+        """The figures computo's acta must carry for this entidad."""
+        e = self.entidades[entidad]
+        lnere = {"postal": e.lnere.postal, "electronica": e.lnere.electronica}
+        lnere["total"] = lnere["postal"] + lnere["electronica"]
+        votos = {m: self.votantes(entidad, m) for m in MODALIDADES}
+        votos["total"] = votos["postal"] + votos["electronica"]
+        return {
+            "lnere": lnere,
+            "votos": votos,
+            "participacion": porcentaje(votos["total"], lnere["total"]),
+            "por_modalidad": {m: dict(getattr(e.votos, m)) for m in MODALIDADES},
+        }
+
+    def totales(self) -> dict[str, Any]:
+        lnere = sum(e.lnere.postal + e.lnere.electronica for e in self.entidades.values())
+        votos = sum(self.votantes(c, m) for c in self.entidades for m in MODALIDADES)
+        return {"lnere": lnere, "votos": votos, "participacion": porcentaje(votos, lnere)}
+
+
+def porcentaje(parte: int, todo: int) -> str:
+    """Two decimals, half-up, exact (the computo contract's rounding): 18,079 of 32,305 → ``"55.96"``."""
+    if todo == 0:
+        return "0.00"
+    return str((Decimal(100 * parte) / Decimal(todo)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _campo(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(raíz)"
+
+
+def validar(datos: object, proceso: Proceso | None = None) -> tuple[Escenario, Proceso]:
+    """A scenario checked against its process, or ``EscenarioInvalido`` with every problem found."""
+    try:
+        escenario = Escenario.model_validate(datos)
+    except ValidationError as exc:
+        raise EscenarioInvalido(
+            [f"{_campo(tuple(e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
+        ) from exc
+    if proceso is None:
+        try:
+            proceso = cargar_proceso(escenario.proceso)
+        except (FileNotFoundError, ValueError) as exc:
+            raise EscenarioInvalido([f"proceso: no se pudo cargar {escenario.proceso!r}: {exc}"]) from exc
+    errores: list[str] = []
+    for clave, e in escenario.entidades.items():
+        donde = f"entidades.{clave}"
+        ent = proceso.entidades.get(clave)
+        if ent is None:
+            errores.append(
+                f"{donde}: la entidad no participa en {proceso.clave} "
+                f"(participan: {', '.join(sorted(proceso.entidades))})"
+            )
+            continue
+        if len(ent.cargos) != 1:
+            errores.append(f"{donde}: {ent.nombre} vota {len(ent.cargos)} cargos; el escenario declara uno")
+        validas = opciones(ent)
+        for modalidad in MODALIDADES:
+            lnere = getattr(e.lnere, modalidad)
+            if lnere and modalidad not in proceso.modalidades:
+                errores.append(f"{donde}.lnere.{modalidad}: el proceso no tiene la modalidad {modalidad}")
+            votos: dict[str, int] = getattr(e.votos, modalidad)
+            for opcion, n in votos.items():
+                if opcion not in validas:
+                    errores.append(
+                        f"{donde}.votos.{modalidad}.{opcion}: no es una opción de la boleta de {ent.nombre} "
+                        f"(opciones: {', '.join(validas)})"
+                    )
+                if n < 0:
+                    errores.append(f"{donde}.votos.{modalidad}.{opcion}: debe ser ≥ 0 (es {n})")
+            emitidos = sum(votos.values()) + (e.sobres_extemporaneos if modalidad == "postal" else 0)
+            if emitidos > lnere:
+                que = "votos postales más sobres extemporáneos" if modalidad == "postal" else "votos"
+                errores.append(
+                    f"{donde}.votos.{modalidad}: {emitidos:,} {que} para una LNERE {modalidad} de {lnere:,}"
+                )
+    if errores:
+        raise EscenarioInvalido(errores)
+    return escenario, proceso
+
+
+def leer(ruta: Path) -> tuple[Escenario, Proceso]:
+    try:
+        texto = ruta.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EscenarioInvalido([f"{ruta}: no se pudo leer ({exc.strerror})"]) from exc
+    try:
+        datos = json.loads(texto)
+    except json.JSONDecodeError as exc:
+        raise EscenarioInvalido([f"{ruta}: JSON inválido en la línea {exc.lineno}: {exc.msg}"]) from exc
+    return validar(datos)

@@ -1,0 +1,143 @@
+"""The platform the drill drives: a running one (its URLs), or one it starts with ``vmre run`` in its own
+data directory, on the simulated clock (``VMRE_RELOJ=simulado``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shared.settings import SERVICES
+
+VMRE = str(Path(sys.executable).parent / "vmre")
+
+# What a drill changes from the defaults, and why (each can still be overridden from the environment):
+AJUSTES_DEL_SIMULACRO = {
+    "VMRE_RELOJ": "simulado",  # the calendar runs on a clock the drill moves (PUT /v1/reloj)
+    # Two weeks of logins in minutes: argon2id at its minimum cost (the production profile costs ~0.1 s of
+    # both cores per login). Hashes carry their own parameters.
+    "VMRE_ELECTRONICO_ARGON2_TIEMPO": "1",
+    "VMRE_ELECTRONICO_ARGON2_MEMORIA_KIB": "1024",
+    "VMRE_ELECTRONICO_ARGON2_PARALELISMO": "1",
+    # Every simulated voter comes from this machine's address: no per-connection login limit.
+    "VMRE_ELECTRONICO_LIMITE_POR_MINUTO": "100000000",
+    "VMRE_ELECTRONICO_SELLO_INTERVALO": "1",
+    "VMRE_LOG_FORMAT": "json",
+}
+
+
+def _puerto_libre(preferido: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferido))
+            return preferido
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+@dataclass
+class Plataforma:
+    urls: dict[str, str]
+    datos: Path
+    proceso_ancla: dt.datetime | None = None
+    proceso: subprocess.Popen[bytes] | None = None
+
+    @property
+    def buzon_electronico(self) -> Path:
+        return self.datos / "buzon" / "electronico.jsonl"
+
+    def log(self) -> Path:
+        return self.datos / "plataforma.log"
+
+    def ultimas_lineas(self, n: int = 40) -> str:
+        if not self.log().exists():
+            return ""
+        return "\n".join(self.log().read_text(errors="replace").splitlines()[-n:])
+
+    async def esperar_lista(self, timeout: float = 180) -> None:
+        """Every service healthy and every consumer in its group (Kafka joins take seconds)."""
+        inicio = time.monotonic()
+        pendientes = set(self.urls)
+        async with httpx.AsyncClient(timeout=3) as cliente:
+            while pendientes:
+                if self.proceso is not None and self.proceso.poll() is not None:
+                    raise RuntimeError(f"la plataforma terminó al arrancar:\n{self.ultimas_lineas()}")
+                if time.monotonic() - inicio > timeout:
+                    raise RuntimeError(
+                        f"sin respuesta de {', '.join(sorted(pendientes))} en {timeout:.0f} s:\n"
+                        f"{self.ultimas_lineas()}"
+                    )
+                for servicio in list(pendientes):
+                    with contextlib.suppress(httpx.HTTPError, ValueError):
+                        r = await cliente.get(f"{self.urls[servicio]}/readyz")
+                        consumidores = r.json().get("checks", {}).get("consumers", [])
+                        if r.status_code == 200 and all(c.get("connected") for c in consumidores):
+                            pendientes.discard(servicio)
+                await asyncio.sleep(0.5)
+
+    def detener(self) -> None:
+        if self.proceso is None or self.proceso.poll() is not None:
+            return
+        self.proceso.send_signal(signal.SIGINT)
+        try:
+            self.proceso.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proceso.pid, signal.SIGKILL)
+            self.proceso.wait()
+
+
+def conectar(urls: Mapping[str, str], datos: Path) -> Plataforma:
+    faltan = [s for s in SERVICES if s not in urls]
+    if faltan:
+        raise ValueError(f"faltan las URL de: {', '.join(faltan)}")
+    return Plataforma(dict(urls), datos)
+
+
+@contextlib.asynccontextmanager
+async def iniciar(
+    datos: Path, proceso: str, entorno: Mapping[str, str] | None = None
+) -> AsyncIterator[Plataforma]:
+    """``vmre run`` with the drill's settings in ``datos`` (SQLite there unless the environment gives
+    database URLs), on the default ports when free; stopped (Ctrl-C) on exit."""
+    datos.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (once, before anything runs)
+    env = dict(os.environ if entorno is None else entorno)
+    puertos = {s: int(env.get(f"VMRE_{s.upper()}_PORT") or _puerto_libre(p)) for s, p in SERVICES.items()}
+    ancla = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for clave, valor in AJUSTES_DEL_SIMULACRO.items():
+        env.setdefault(clave, valor)
+    env.update({f"VMRE_{s.upper()}_PORT": str(p) for s, p in puertos.items()})
+    env.update(
+        {
+            "VMRE_DATA_DIR": str(datos),
+            "VMRE_PROCESO": proceso,
+            "VMRE_PROCESO_ANCLA": env.get("VMRE_PROCESO_ANCLA") or ancla.isoformat(),
+            "VMRE_MODE": "local",
+        }
+    )
+    env.setdefault("VMRE_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{_puerto_libre(9092)}")
+    plataforma = Plataforma(
+        {s: f"http://127.0.0.1:{p}" for s, p in puertos.items()},
+        datos,
+        proceso_ancla=dt.datetime.fromisoformat(env["VMRE_PROCESO_ANCLA"]),
+    )
+    with open(plataforma.log(), "ab") as salida:  # noqa: ASYNC230
+        plataforma.proceso = subprocess.Popen(  # noqa: ASYNC220  (started once; Ctrl-C stops it)
+            [VMRE, "run"], env=env, stdout=salida, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        await plataforma.esperar_lista()
+        yield plataforma
+    finally:
+        plataforma.detener()

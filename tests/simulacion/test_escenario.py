@@ -1,0 +1,103 @@
+"""The scenario file: validated against its process with clear errors; the figures it expects."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulacion.__main__ import main
+from simulacion.escenario import EscenarioInvalido, leer, porcentaje, validar
+from simulacion.simulacro import diferencias
+
+ROOT = Path(__file__).resolve().parents[2]
+PEQUENO = json.loads((ROOT / "escenarios" / "pequeno.json").read_text())
+
+
+def test_pel2021_da_las_cifras_del_informe() -> None:
+    escenario, proceso = leer(ROOT / "escenarios" / "pel2021.json")
+    assert len(escenario.entidades) == 11 == len(proceso.entidades)
+    lnere = {
+        m: sum(getattr(e.lnere, m) for e in escenario.entidades.values()) for m in ("postal", "electronica")
+    }
+    assert lnere == {"postal": 10_720, "electronica": 21_585}
+    assert sum(escenario.votantes(e, "postal") for e in escenario.entidades) == 5_623
+    assert sum(escenario.votantes(e, "electronica") for e in escenario.entidades) == 12_456
+    assert escenario.totales() == {"lnere": 32_305, "votos": 18_079, "participacion": "55.96"}
+    # The internet LNERE per entidad of the domain notes.
+    assert {c: e.lnere.electronica for c, e in escenario.entidades.items()} == {
+        "03": 105, "08": 1355, "09": 9840, "06": 386, "12": 1328, "14": 3308,
+        "16": 2139, "18": 551, "22": 729, "24": 968, "32": 876,
+    }  # fmt: skip
+    assert escenario.entidades["16"].lnere.postal == 1840
+
+
+def test_porcentaje_redondea_a_la_mitad_hacia_arriba() -> None:
+    assert porcentaje(18_079, 32_305) == "55.96"
+    assert porcentaje(1, 8) == "12.50"
+    assert porcentaje(1, 200) == "0.50"
+    assert porcentaje(1, 400) == "0.25"
+    assert porcentaje(1, 800) == "0.13"  # 0.125 → half-up
+    assert porcentaje(0, 0) == "0.00"
+
+
+def _con(**cambios: Any) -> dict[str, Any]:
+    datos = copy.deepcopy(PEQUENO)
+    for ruta, valor in cambios.items():
+        d = datos
+        *camino, ultimo = ruta.split("__")
+        for parte in camino:
+            d = d[parte]
+        d[ultimo] = valor
+    return datos
+
+
+@pytest.mark.parametrize(
+    ("datos", "esperado"),
+    [
+        (_con(entidades__09__votos__postal={"PANN": 1}), "entidades.09.votos.postal.PANN: no es una opción"),
+        (_con(entidades__09__votos__electronica={"PAN": 13}), "13 votos para una LNERE electronica de 12"),
+        (_con(entidades__09__sobres_extemporaneos=7), "15 votos postales más sobres extemporáneos"),
+        (_con(entidades__01={"lnere": {"postal": 1}}), "entidades.01: la entidad no participa en pel2021"),
+        (_con(entidades__09__lnere={"postal": -1}), "entidades.09.lnere.postal: Input should be greater"),
+        (_con(semilla="siete"), "semilla: Input should be a valid integer"),
+        (_con(proceso="pel1999"), "proceso: no se pudo cargar 'pel1999'"),
+        (_con(entidades__09__votoz={}), "entidades.09.votoz: Extra inputs are not permitted"),
+    ],
+)
+def test_escenario_invalido_nombra_el_campo(datos: dict[str, Any], esperado: str) -> None:
+    with pytest.raises(EscenarioInvalido) as exc:
+        validar(datos)
+    assert any(esperado in e for e in exc.value.errores), exc.value.errores
+
+
+def test_make_simulate_con_escenario_invalido_sale_con_2_y_explica(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruta = tmp_path / "malo.json"
+    ruta.write_text(json.dumps(_con(entidades__16__votos__postal={"PRI": 2, "MORENAA": 1})))
+    assert main([str(ruta), "--datos", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "entidades.16.votos.postal.MORENAA: no es una opción de la boleta de Michoacán" in err
+    assert not (tmp_path / "d").exists()  # nothing started
+    ruta.write_text("{ no es json")
+    assert main([str(ruta)]) == 2
+    assert "JSON inválido en la línea 1" in capsys.readouterr().err
+
+
+def test_diferencias_nombra_cada_cifra_distinta() -> None:
+    escenario, proceso = validar(PEQUENO)
+    actas = {c: escenario.esperado(c) for c in escenario.entidades}
+    assert diferencias(escenario, proceso, actas) == []
+    actas["09"] = copy.deepcopy(actas["09"])
+    actas["09"]["por_modalidad"]["electronica"]["MORENA"] = 5
+    actas["09"]["participacion"] = "65.38"
+    del actas["16"]
+    assert diferencias(escenario, proceso, actas) == [
+        "09 participacion: acta 65.38 ≠ escenario 61.54",
+        "09 electronica MORENA: acta 5 ≠ escenario 4",
+        "16: sin acta de cómputo",
+    ]
