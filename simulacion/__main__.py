@@ -69,7 +69,7 @@ async def _simular(args: argparse.Namespace) -> int:
         if args.plataforma:
             actas = await con(conectar(args.plataforma, Path(args.datos)))
         else:
-            datos = Path(os.path.abspath(args.datos))
+            datos = Path(args.datos)
             print(
                 f"arrancando la plataforma (vmre run, reloj simulado) en {datos} …",
                 file=sys.stderr,
@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         "--procesos", type=int, default=2, help="procesos que cifran boletas (los «dispositivos»)"
     )
     ap.add_argument("--salida", help="guardar aquí las actas de cómputo (JSON)")
-    return asyncio.run(_simular(ap.parse_args(argv)))
+    args = ap.parse_args(argv)
+    args.datos = os.path.abspath(args.datos)
+    return asyncio.run(_simular(args))
 
 
 if __name__ == "__main__":

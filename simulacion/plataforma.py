@@ -33,6 +33,8 @@ AJUSTES_DEL_SIMULACRO = {
     # Every simulated voter comes from this machine's address: no per-connection login limit.
     "VMRE_ELECTRONICO_LIMITE_POR_MINUTO": "100000000",
     "VMRE_ELECTRONICO_SELLO_INTERVALO": "1",
+    # Ballot proofs on every core (a process pool), as a production pod would.
+    "VMRE_ELECTRONICO_VERIFICADORES": str(len(os.sched_getaffinity(0))),
     "VMRE_LOG_FORMAT": "json",
 }
 

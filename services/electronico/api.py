@@ -337,7 +337,9 @@ async def emitir(
     except ValueError:
         raise Problem(422, "El cuerpo debe ser la boleta en JSON (UTF-8).", slug="boleta-invalida") from None
     e = await service.eleccion_o_404(session, uuid, bloqueo="compartido")
-    acuse = await service.emitir(session, e, v, texto, idempotency_key, proceso, reloj.ahora())
+    acuse = await service.emitir(
+        session, e, v, texto, idempotency_key, proceso, reloj.ahora(), request.app.state.verificadores
+    )
     salida = AcuseOut(
         rastreador=acuse.rastreador,
         eleccion=acuse.eleccion,

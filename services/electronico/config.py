@@ -29,6 +29,9 @@ class Settings(ServiceSettings):
     argon2_tiempo: int = Field(default=3, ge=1, description="Iteraciones de argon2id")
     argon2_memoria_kib: int = Field(default=65536, ge=8, description="Memoria de argon2id (KiB)")
     argon2_paralelismo: int = Field(default=4, ge=1, description="Carriles de argon2id")
+    # Processes that check ballot proofs (the CPU-heavy part of casting a vote); 0: a thread of this process.
+    # In production, about the cores of the pod.
+    verificadores: int = Field(default=0, ge=0, description="Procesos que verifican boletas (0: en hilo)")
     sello_intervalo: float = Field(default=5.0, gt=0, description="Segundos entre revisiones del cierre")
 
     @model_validator(mode="after")

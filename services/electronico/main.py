@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -100,5 +102,11 @@ def create_app(
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
     app.state.limite_acceso = LimiteDeSolicitudes(settings.limite_por_minuto)
+    # Ballot proofs in their own processes (started on the first ballot; stopped at exit).
+    app.state.verificadores = (
+        ProcessPoolExecutor(settings.verificadores, mp_context=multiprocessing.get_context("forkserver"))
+        if settings.verificadores
+        else None
+    )
     app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
     return app

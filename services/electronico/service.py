@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -167,6 +168,15 @@ async def eleccion_o_404(session: AsyncSession, uuid: str, bloqueo: str | None =
 @lru_cache(maxsize=256)
 def eleccion_belenios(texto: str) -> EleccionBelenios:
     return EleccionBelenios.leer(texto.encode())
+
+
+def verificar_boleta(eleccion_json: str, texto: str, publica: str) -> tuple[str, str | None]:
+    """Verify one ballot completely: ``(rastreador, None)``, or ``(motivo, mensaje)`` when the box must refuse
+    it. Plain values in and out, so it runs in a process of the verifier pool as well as in a thread."""
+    try:
+        return bo.verificar(eleccion_belenios(eleccion_json), texto, {publica: 1}).rastreador, None
+    except bo.BoletaInvalida as exc:
+        return exc.motivo, str(exc)
 
 
 def pregunta(e: Eleccion, proceso: Proceso) -> list[dict[str, str]]:
@@ -394,8 +404,10 @@ async def emitir(
     idempotency_key: str | None,
     proceso: Proceso,
     ahora: dt.datetime,
+    verificadores: Executor | None = None,
 ) -> Acuse:
-    """Accept a signed, encrypted ballot — or refuse it with the reason and change nothing."""
+    """Accept a signed, encrypted ballot — or refuse it with the reason and change nothing. The proofs are
+    checked in ``verificadores`` (a process pool) when given, else in a thread."""
     if e.estado == "sellada":
         raise Problem(
             409, "La urna de esta elección ya fue sellada: no se reciben más votos.", slug="urna-sellada"
@@ -436,18 +448,19 @@ async def emitir(
     previa = await _existente(session, e, votante)
     if previa is not None:
         return _ya_voto(previa, idempotency_key)
-    eleccion = eleccion_belenios(e.eleccion_json)
-    try:
-        boleta = await asyncio.to_thread(bo.verificar, eleccion, texto, {publica: 1})
-    except bo.BoletaInvalida as exc:
-        if exc.motivo == "InvalidCredential":
+    rastreador, invalida = await asyncio.get_running_loop().run_in_executor(
+        verificadores, verificar_boleta, e.eleccion_json, texto, publica
+    )
+    if invalida is not None:
+        motivo = rastreador
+        if motivo == "InvalidCredential":
             detalle = (
                 "La boleta no está firmada con su credencial: "
                 "use la credencial que recibió para esta elección."
             )
         else:
-            detalle = f"La boleta no es válida ({exc.motivo}): {exc}"
-        raise Problem(422, detalle, slug="boleta-invalida", motivo=exc.motivo) from None
+            detalle = f"La boleta no es válida ({motivo}): {invalida}"
+        raise Problem(422, detalle, slug="boleta-invalida", motivo=motivo)
     insertada = await insert_if_absent(
         session,
         Boleta,
@@ -455,7 +468,7 @@ async def emitir(
             "eleccion": e.uuid,
             "votante_id": votante.id,
             "texto": texto,
-            "rastreador": boleta.rastreador,
+            "rastreador": rastreador,
             "idempotency_key": idempotency_key,
             "emitida_at": ahora,
         },
@@ -482,7 +495,7 @@ async def emitir(
             ),
         ),
     )
-    return Acuse(boleta.rastreador, e.uuid, ahora, nuevo=True)
+    return Acuse(rastreador, e.uuid, ahora, nuevo=True)
 
 
 # --- Bulletin board, archive, sealing -----------------------------------------------------------------------

@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from nacl.signing import VerifyKey
@@ -367,3 +369,26 @@ async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
         assert eleccion["estado"] == "sellada" and eleccion["sello"]
         datos = (await client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
         assert leer(datos).de_tipo("EndBallots")[0].hash == eleccion["sello"]
+
+
+async def test_verificadores_en_procesos_aparte(abierta: tuple[Electronico, str]) -> None:
+    """``VMRE_ELECTRONICO_VERIFICADORES=N``: proofs checked in a process pool, with the same answers."""
+    e, uuid = abierta
+    e.app.state.verificadores = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        a = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 0))
+        b = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 1))
+        texto_a = await e.boleta(uuid, a, "MORENA")
+        r = await e.votar(uuid, b, texto_a)
+        assert r.status_code == 422 and r.json()["motivo"] == "InvalidCredential"
+        o = json.loads(texto_a)
+        o["answers"][0]["individual_proofs"][0][0]["challenge"] = "1"
+        r = await e.votar(uuid, a, cjson(o))
+        assert r.status_code == 422 and r.json()["type"].endswith("boleta-invalida")
+        assert await e.count(Boleta) == 0
+        r = await e.votar(uuid, a, texto_a)
+        assert r.status_code == 201
+        assert r.json()["rastreador"] == gr.sha256_b64(texto_a)
+        assert await e.count(Boleta) == 1
+    finally:
+        e.app.state.verificadores.shutdown()
