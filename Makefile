@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas simulate
+.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas simulate checkov image
 
 help:
 	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
@@ -23,6 +23,8 @@ help:
 	@echo "make cabina   reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)"
 	@echo "make graficas reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)"
 	@echo "make belenios-tool  la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)"
+	@echo "make image SERVICE=registro  la imagen de un servicio (Dockerfile; necesita docker o podman)"
+	@echo "make checkov  checkov en .tools/checkov (políticas de deploy/k8s, para las pruebas)"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: se necesita Python >= 3.11 (python3 --version)"; exit 1; }
@@ -44,6 +46,19 @@ PYTEST_ARGS ?= -n 2 --dist worksteal
 belenios-tool:
 	@bash scripts/belenios-tool.sh
 
+# checkov in its own venv (its dependencies clash with the project's): tests/deploy checks deploy/k8s with it.
+checkov:
+	@bash scripts/checkov.sh
+
+# One service's image (Dockerfile, multi-stage, non-root). Needs a container engine (docker or podman).
+SERVICE ?= registro
+IMAGE ?= vmre-$(SERVICE)
+TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+CONTAINER_ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
+image:
+	@test -n "$(CONTAINER_ENGINE)" || { echo "error: make image necesita docker o podman"; exit 1; }
+	$(CONTAINER_ENGINE) build --build-arg SERVICE=$(SERVICE) -t $(IMAGE):$(TAG) .
+
 # Debian's chromium for the browser tests (the voting booth, the dashboard).
 chromium:
 	@bash scripts/chromium.sh
@@ -61,13 +76,13 @@ cabina:
 graficas:
 	cd services/tablero/graficas && npm ci && npm run build
 
-test: $(STAMP) belenios-tool chromium
+test: $(STAMP) belenios-tool chromium checkov
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-test-fast: $(STAMP) belenios-tool chromium
+test-fast: $(STAMP) belenios-tool chromium checkov
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)

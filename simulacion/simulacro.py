@@ -388,7 +388,7 @@ class Simulacro:
                     ],
                 },
                 headers=self.operador(),
-                esperado=(200, 201),
+                esperado=(200, 201, 409),  # 409: a retried batch that was already committed
             )
 
         await self.en_paralelo("envíos (PEP, lotes de 2,000)", "lotes", lotes, enviar, n=2)

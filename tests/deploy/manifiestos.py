@@ -1,0 +1,644 @@
+"""What tests/deploy checks, as functions that return a list of errors (empty: all good).
+
+The same functions run on the real overlays (which must pass) and on ``fixtures/roto`` (which must fail), and
+take the code's facts as arguments, so a test can add a topic or a setting to the code and see the manifests
+fail. The facts come from the code itself: ``shared/bus/topics.py``, ``shared/settings.py`` (ports, Kafka and
+auth settings), each service's ``Settings`` class and the ``ServiceSpec`` its ``create_app`` builds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from shared.bus.topics import TOPICS, all_topics, dlq
+from shared.settings import SERVICES, AuthSettings, KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+OVERLAYS = ("dev", "prod")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BIN = Path(sys.executable).parent
+
+# The oldest Kubernetes the manifests support, and so the schemas they are validated against: 1.30 is the
+# first release whose API server accepts the preStop `sleep` action by default (beta, feature gate
+# PodLifecycleSleepAction); 1.29's schema already has the field but its API server drops it unless the alpha
+# gate is on. Everything else used (autoscaling/v2, policy/v1 with unhealthyPodEvictionPolicy, seccompProfile,
+# startupProbe) is older.
+KUBERNETES_VERSION = "1.30.0"
+
+# Kinds that kubernetes-validate cannot know (they come from the operators' CRDs): each one is checked against
+# a minimal JSON schema in crd/, written for the fields these manifests use (unknown fields fail). Any other
+# kind kubernetes-validate has no schema for is an error: a new CRD kind needs its schema here first.
+CRD_SCHEMAS: dict[tuple[str, str], str] = {
+    ("kafka.strimzi.io/v1beta2", "Kafka"): "kafka.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaNodePool"): "kafkanodepool.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "kafkatopic.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"): "kafkauser.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cluster.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.json",
+}
+CRD_DIR = Path(__file__).resolve().parent / "crd"
+
+# Settings the code reads that the production overlay deliberately leaves to their defaults. A new setting in
+# the code is in neither list nor the manifests, and fails: somebody has to decide. Names without prefix are
+# the service's own fields (VMRE_<SERVICIO>_<CAMPO>); full names are process-wide variables.
+DEFAULTS_COMUNES = {
+    "service",  # the service's own name, fixed by its Settings class
+    "relay_batch_size",
+    "relay_poll_interval",
+    "VMRE_KAFKA_SSL_CERTFILE",  # the services authenticate with SCRAM, not with client certificates
+    "VMRE_KAFKA_SSL_KEYFILE",
+    "VMRE_KAFKA_REQUEST_TIMEOUT_MS",
+    "VMRE_KAFKA_SESSION_TIMEOUT_MS",
+    "VMRE_KAFKA_HEARTBEAT_INTERVAL_MS",
+    "VMRE_KAFKA_MAX_RETRIES",
+    "VMRE_AUTH_JWT_SECRET",  # production verifies with the identity provider's JWKS (VMRE_AUTH_JWKS_URL)
+    "VMRE_AUTH_ALGORITHMS",
+    "VMRE_PROCESO_ANCLA",  # only for relative calendars (demo); pel2021's dates are absolute
+    "VMRE_TOKEN",  # `vmre custodio` on a custodian's own machine, not a service
+    "VMRE_BROKER",  # `vmre run` only
+    "VMRE_HOST",  # `vmre run` only
+}
+DEFAULTS: dict[str, set[str]] = {
+    "tablero": {"aviso_intervalo", "cache_segundos"},
+    "registro": set(),
+    "postal": {"buzon"},  # under VMRE_DATA_DIR
+    "electronico": {
+        "buzon",
+        "sesion_minutos",
+        "intentos_maximos",
+        "bloqueo_minutos",
+        "limite_por_minuto",
+        "argon2_tiempo",
+        "argon2_memoria_kib",
+        "argon2_paralelismo",
+        "sello_intervalo",
+    },
+    "computo": set(),
+}
+
+
+# -------------------------------------------------------------------------------------------------- the code
+
+
+@dataclass
+class Servicio:
+    nombre: str
+    puerto: int
+    prefijo: str
+    variables: dict[str, str]  # env var -> field name (own Settings fields, aliases included)
+    secretos: set[str]  # env vars of SecretStr fields
+    consumidores: dict[str, list[str]]  # consumer group (<servicio>.<propósito>) -> topics
+    producidos: list[str]
+
+
+@dataclass
+class Codigo:
+    """The facts of the code that the manifests must agree with."""
+
+    topicos: list[str]
+    servicios: dict[str, Servicio]
+    comunes: dict[str, str]  # VMRE_KAFKA_*, VMRE_AUTH_* and os.environ variables -> what reads them
+    secretos_comunes: set[str]
+    controlador: set[str]  # variables the database driver reads (asyncpg: libpq's PG*)
+    rutas_operacion: set[str] = field(default_factory=set)
+
+
+def _variables(cls: type[BaseSettings]) -> tuple[dict[str, str], set[str]]:
+    prefijo = str(cls.model_config.get("env_prefix", ""))
+    variables: dict[str, str] = {}
+    secretos: set[str] = set()
+    for nombre, campo in cls.model_fields.items():
+        if nombre in ("kafka", "auth"):  # nested blocks, read by KafkaSettings/AuthSettings
+            continue
+        alias = campo.validation_alias
+        if isinstance(alias, AliasChoices):
+            env = str(alias.choices[0]).upper()
+        elif isinstance(alias, str):
+            env = alias.upper()
+        else:
+            env = f"{prefijo}{nombre}".upper()
+        variables[env] = nombre
+        if "SecretStr" in repr(campo.annotation):
+            secretos.add(env)
+    return variables, secretos
+
+
+def _spec(servicio: str) -> Any:
+    """The ServiceSpec that ``services.<servicio>.main.create_app`` builds (captured, no app started)."""
+    modulo = importlib.import_module(f"services.{servicio}.main")
+    capturado: list[Any] = []
+
+    def captura(spec: Any, *args: Any, **kwargs: Any) -> Any:
+        capturado.append(spec)
+        raise _Capturado
+
+    original = getattr(modulo, "create_service_app")  # noqa: B009 (a module attribute mypy cannot see)
+    setattr(modulo, "create_service_app", captura)  # noqa: B010
+    try:
+        modulo.create_app()
+    except _Capturado:
+        pass
+    finally:
+        setattr(modulo, "create_service_app", original)  # noqa: B010
+    return capturado[0]
+
+
+class _Capturado(Exception):
+    pass
+
+
+def _os_environ() -> dict[str, str]:
+    """``os.environ.get("VMRE_…")`` anywhere in shared/ and services/."""
+    patron = re.compile(r"""os\.environ\.get\(\s*["'](VMRE_[A-Z0-9_]+)["']""")
+    encontradas: dict[str, str] = {}
+    for carpeta in ("shared", "services"):
+        for archivo in sorted((ROOT / carpeta).rglob("*.py")):
+            for nombre in patron.findall(archivo.read_text(encoding="utf-8")):
+                encontradas.setdefault(nombre, str(archivo.relative_to(ROOT)))
+    return encontradas
+
+
+def _controlador() -> set[str]:
+    import asyncpg.connect_utils
+
+    fuente = Path(asyncpg.connect_utils.__file__).read_text(encoding="utf-8")
+    return set(re.findall(r"""os\.getenv\(\s*['"](PG[A-Z]+)['"]""", fuente))
+
+
+@cache
+def codigo() -> Codigo:
+    from shared.web import _operations_router
+
+    servicios: dict[str, Servicio] = {}
+    for nombre, puerto in SERVICES.items():
+        cls = importlib.import_module(f"services.{nombre}.config").Settings
+        variables, secretos = _variables(cls)
+        spec = _spec(nombre)
+        servicios[nombre] = Servicio(
+            nombre=nombre,
+            puerto=puerto,
+            prefijo=str(cls.model_config.get("env_prefix", "")),
+            variables=variables,
+            secretos=secretos,
+            consumidores={f"{nombre}.{c.purpose}": list(c.topics) for c in spec.consumers},
+            producidos=[t for t, p in TOPICS.items() if p == nombre],
+        )
+    comunes: dict[str, str] = {}
+    secretos_comunes: set[str] = set()
+    for cls in (KafkaSettings, AuthSettings):
+        variables, secretos = _variables(cls)
+        comunes.update({v: cls.__name__ for v in variables})
+        secretos_comunes |= secretos
+    for nombre, archivo in _os_environ().items():
+        comunes.setdefault(nombre, archivo)
+    spec = _spec("registro")
+    rutas = {getattr(r, "path", "") for r in _operations_router(spec).routes}
+    return Codigo(
+        topicos=list(all_topics()),
+        servicios=servicios,
+        comunes=comunes,
+        secretos_comunes=secretos_comunes,
+        controlador=_controlador(),
+        rutas_operacion=rutas,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- rendering
+
+
+def herramienta(nombre: str) -> str:
+    ruta = BIN / nombre
+    if ruta.exists():
+        return str(ruta)
+    encontrada = shutil.which(nombre)
+    if encontrada is None:
+        raise FileNotFoundError(f"{nombre}: instálelo con `make install` (dependencia de desarrollo)")
+    return encontrada
+
+
+def renderizar(directorio: Path) -> str:
+    r = subprocess.run(
+        [herramienta("kubectl"), "kustomize", str(directorio)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if r.returncode != 0:
+        raise AssertionError(f"kubectl kustomize {directorio} falló:\n{r.stderr}")
+    return r.stdout
+
+
+@cache
+def render_overlay(nombre: str) -> str:
+    return renderizar(K8S / "overlays" / nombre)
+
+
+def documentos(texto: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(texto) if d]
+
+
+def nombre(doc: dict[str, Any]) -> str:
+    return f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+
+
+# --------------------------------------------------------------------------------------------------- schemas
+
+
+def validar_esquemas(docs: Iterable[dict[str, Any]], version: str = KUBERNETES_VERSION) -> list[str]:
+    """Core kinds: kubernetes-validate --strict at version; CRD kinds: crd/*.json; anything else: error."""
+    errores: list[str] = []
+    for doc in docs:
+        clave = (str(doc.get("apiVersion")), str(doc.get("kind")))
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            esquema = CRD_SCHEMAS.get(clave)
+            if esquema is None:
+                errores.append(
+                    f"{nombre(doc)}: {clave[0]} sin esquema (ni de Kubernetes {version} ni en crd/)"
+                )
+                continue
+            validador = jsonschema.Draft202012Validator(json.loads((CRD_DIR / esquema).read_text()))
+            for e in validador.iter_errors(doc):
+                ruta = "/".join(str(p) for p in e.absolute_path)
+                errores.append(f"{nombre(doc)}: {ruta}: {e.message}")
+        except kubernetes_validate.ValidationError as e:
+            ruta = "/".join(str(p) for p in e.path)
+            errores.append(f"{nombre(doc)}: {ruta}: {e.message}")
+        else:
+            if clave in CRD_SCHEMAS:
+                errores.append(f"{nombre(doc)}: Kubernetes {version} ya lo conoce: quítelo de CRD_SCHEMAS")
+    return errores
+
+
+# --------------------------------------------------------------------------------------------------- linters
+
+
+def yamllint(rutas: Iterable[Path]) -> list[str]:
+    r = subprocess.run(
+        [herramienta("yamllint"), "--strict", "-f", "parsable", "-c", str(K8S / ".yamllint")]
+        + [str(p) for p in rutas],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return [linea for linea in (r.stdout + r.stderr).splitlines() if linea.strip()] if r.returncode else []
+
+
+CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+
+
+def checkov(texto: str, destino: Path) -> list[str]:
+    """checkov (Kubernetes framework) over a rendered overlay; the skipped checks, each with its reason, are
+    in deploy/k8s/.checkov.yaml. Returns the failed checks."""
+    archivo = destino / "render.yaml"
+    archivo.write_text(texto)
+    r = subprocess.run(
+        [
+            str(CHECKOV),
+            "--config-file",
+            str(K8S / ".checkov.yaml"),
+            "--file",
+            str(archivo),
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=destino,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
+    if r.returncode not in (0, 1):
+        raise AssertionError(f"checkov no corrió ({r.returncode}):\n{r.stderr[-3000:]}")
+    salida = json.loads(r.stdout)
+    reportes = salida if isinstance(salida, list) else [salida]
+    fallas: list[str] = []
+    for reporte in reportes:
+        if not isinstance(reporte, dict) or "results" not in reporte:
+            continue
+        for f in reporte["results"].get("failed_checks", []):
+            fallas.append(f"{f['check_id']} {f['resource']}: {f['check_name']}")
+    return sorted(set(fallas))
+
+
+# --------------------------------------------------------------------------------- the code vs the manifests
+
+
+def _por_tipo(docs: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d.get("kind") == kind]
+
+
+@dataclass
+class Contenedor:
+    servicio: str
+    carga: str  # Deployment/<name> or Job/<name>
+    componente: str
+    doc: dict[str, Any]
+    c: dict[str, Any]
+    env: dict[str, Any]  # name -> literal value, or {"secretKeyRef": …} / {"configMap": …}
+
+
+def contenedores(docs: list[dict[str, Any]]) -> Iterator[Contenedor]:
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in _por_tipo(docs, "ConfigMap")}
+    for doc in docs:
+        if doc.get("kind") not in ("Deployment", "Job"):
+            continue
+        etiquetas = doc["spec"]["template"]["metadata"].get("labels", {})
+        servicio = etiquetas.get("app.kubernetes.io/name", "?")
+        for c in doc["spec"]["template"]["spec"].get("containers", []):
+            env: dict[str, Any] = {}
+            for fuente in c.get("envFrom", []):
+                cm = fuente.get("configMapRef", {}).get("name")
+                if cm is not None:
+                    for k, v in configmaps.get(cm, {}).items():
+                        env[k] = v
+                elif "secretRef" in fuente:
+                    env["<envFrom secretRef>"] = fuente["secretRef"]  # names unknowable: flagged below
+            for e in c.get("env", []):
+                env[e["name"]] = e["value"] if "value" in e else e.get("valueFrom", {})
+            yield Contenedor(
+                servicio, nombre(doc), etiquetas.get("app.kubernetes.io/component", ""), doc, c, env
+            )
+
+
+def revisar_variables(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
+    """Every variable a container gets exists in the code (no typo, nothing from another service)."""
+    errores: list[str] = []
+    for k in contenedores(docs):
+        s = hechos.servicios.get(k.servicio)
+        if s is None:
+            errores.append(f"{k.carga}: servicio desconocido {k.servicio!r}")
+            continue
+        conocidas = set(s.variables) | set(hechos.comunes) | hechos.controlador
+        for var in k.env:
+            if var not in conocidas:
+                errores.append(f"{k.carga}: {var} no existe en el código de {k.servicio}")
+    return errores
+
+
+def revisar_produccion(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
+    """What production needs is set; every setting of the code is either set or a listed default."""
+    errores: list[str] = []
+    vistos: set[str] = set()
+    for k in contenedores(docs):
+        s = hechos.servicios.get(k.servicio)
+        if s is None:
+            continue
+        vistos.add(k.servicio)
+        env = k.env
+        donde = f"{k.carga} ({k.servicio})"
+        if env.get("VMRE_MODE") != "production":
+            errores.append(f"{donde}: VMRE_MODE={env.get('VMRE_MODE')!r}, se espera production")
+        url = env.get(f"{s.prefijo}DATABASE_URL")
+        if not (isinstance(url, str) and url.startswith("postgresql+asyncpg://") and "@" not in url):
+            errores.append(
+                f"{donde}: {s.prefijo}DATABASE_URL={url!r} (PostgreSQL, sin credenciales en la URL)"
+            )
+        for var in ("PGUSER", "PGPASSWORD"):
+            if not isinstance(env.get(var), dict) or "secretKeyRef" not in env[var]:
+                errores.append(f"{donde}: {var} debe venir de un Secret")
+        if not env.get("VMRE_KAFKA_BOOTSTRAP_SERVERS"):
+            errores.append(f"{donde}: falta VMRE_KAFKA_BOOTSTRAP_SERVERS")
+        if env.get("VMRE_KAFKA_CREATE_TOPICS") != "false":
+            errores.append(f"{donde}: VMRE_KAFKA_CREATE_TOPICS debe ser false (los tópicos son KafkaTopic)")
+        if not env.get("VMRE_AUTH_JWKS_URL"):
+            errores.append(f"{donde}: falta VMRE_AUTH_JWKS_URL (proveedor de identidad)")
+        if env.get("VMRE_RELOJ", "sistema") != "sistema":
+            errores.append(f"{donde}: VMRE_RELOJ debe ser sistema en producción")
+        secretos = s.secretos | hechos.secretos_comunes | {"PGPASSWORD"}
+        requeridos = set(s.secretos)
+        if env.get("VMRE_KAFKA_SECURITY_PROTOCOL", "").startswith("SASL"):
+            requeridos.add("VMRE_KAFKA_SASL_PASSWORD")
+        if k.componente == "migracion":
+            requeridos.discard("VMRE_KAFKA_SASL_PASSWORD")
+        for var in sorted(requeridos):
+            if var not in env:
+                errores.append(f"{donde}: falta el secreto {var}")
+        for var in sorted(secretos & set(env)):
+            if not isinstance(env[var], dict) or "secretKeyRef" not in env[var]:
+                errores.append(f"{donde}: {var} es un secreto: secretKeyRef, nunca un valor ni un ConfigMap")
+    for falta in set(hechos.servicios) - vistos:
+        errores.append(f"{falta}: ningún Deployment ni Job")
+    # Every setting of the code: set for some process of the service, or a decided default.
+    for s in hechos.servicios.values():
+        fijadas = {v for k in contenedores(docs) if k.servicio == s.nombre for v in k.env}
+        por_omision = DEFAULTS_COMUNES | DEFAULTS.get(s.nombre, set())
+        for var, campo in {**s.variables, **hechos.comunes}.items():
+            if var not in fijadas and var not in por_omision and campo not in por_omision:
+                errores.append(
+                    f"{s.nombre}: {var} no se fija ni está en DEFAULTS (tests/deploy/manifiestos.py)"
+                )
+        for var in sorted(por_omision):
+            if var not in hechos.comunes and var not in s.variables.values() and var not in s.variables:
+                errores.append(f"DEFAULTS nombra {var}, que no existe en el código de {s.nombre}")
+            elif var in fijadas or {c: v for v, c in s.variables.items()}.get(var) in fijadas:
+                errores.append(f"{s.nombre}: {var} está en DEFAULTS y además se fija: elija uno")
+    return errores
+
+
+def _entero(valor: Any) -> int:
+    return valor if isinstance(valor, int) and not isinstance(valor, bool) else 0
+
+
+def revisar_procesos(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
+    """Per service: one API+consumer Deployment without relay, one relay Deployment (singleton), one Job."""
+    errores: list[str] = []
+    hpa = {d["spec"]["scaleTargetRef"]["name"]: d for d in _por_tipo(docs, "HorizontalPodAutoscaler")}
+    particiones = {
+        d["spec"].get("topicName", d["metadata"]["name"]): _entero(d["spec"].get("partitions"))
+        for d in _por_tipo(docs, "KafkaTopic")
+    }
+    for s in hechos.servicios.values():
+        relay_on, consumers_on = f"{s.prefijo}RELAY_ENABLED", f"{s.prefijo}CONSUMERS_ENABLED"
+        mios = [k for k in contenedores(docs) if k.servicio == s.nombre and k.carga.startswith("Deployment/")]
+        relays = [k for k in mios if k.env.get(relay_on, "true") != "false"]
+        apis = [k for k in mios if k.env.get(relay_on, "true") == "false"]
+        if len(relays) != 1:
+            errores.append(f"{s.nombre}: {len(relays)} Deployments con relay; debe haber exactamente uno")
+        for k in relays:
+            spec = k.doc["spec"]
+            if spec.get("replicas") != 1 or spec.get("strategy", {}).get("type") != "Recreate":
+                errores.append(f"{k.carga}: el relay es único: replicas 1 y strategy Recreate")
+            if k.env.get(consumers_on) != "false":
+                errores.append(f"{k.carga}: el relay no corre consumidores ({consumers_on}=false)")
+            if k.doc["metadata"]["name"] in hpa:
+                errores.append(f"{k.carga}: un HPA escalaría el relay")
+        if len(apis) != 1:
+            errores.append(f"{s.nombre}: {len(apis)} Deployments de API; debe haber uno")
+        for k in apis:
+            if k.env.get(consumers_on, "true") == "false" and s.consumidores:
+                errores.append(f"{k.carga}: nadie corre los consumidores de {s.nombre}")
+            h = hpa.get(k.doc["metadata"]["name"])
+            consumidos = [t for ts in s.consumidores.values() for t in ts]
+            if h is not None and consumidos:
+                tope = min(particiones.get(t, 0) for t in consumidos)
+                if h["spec"]["maxReplicas"] > tope:
+                    errores.append(
+                        f"{k.carga}: maxReplicas {h['spec']['maxReplicas']} > {tope} particiones "
+                        "de sus tópicos"
+                    )
+        jobs = [k for k in contenedores(docs) if k.servicio == s.nombre and k.carga.startswith("Job/")]
+        if [k.c.get("args", []) + k.c.get("command", []) for k in jobs] != [["vmre", "migrate", s.nombre]]:
+            errores.append(f"{s.nombre}: se espera un Job de migración `vmre migrate {s.nombre}`")
+    return errores
+
+
+def revisar_puertos_y_sondas(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
+    errores: list[str] = []
+    for d in _por_tipo(docs, "Service"):
+        servicio = d["metadata"].get("labels", {}).get("app.kubernetes.io/name")
+        s = hechos.servicios.get(servicio or "")
+        if s is None:
+            errores.append(f"{nombre(d)}: no es de ningún servicio")
+            continue
+        for p in d["spec"]["ports"]:
+            if p["port"] != s.puerto:
+                errores.append(f"{nombre(d)}: puerto {p['port']}, el código dice {s.puerto}")
+    for k in contenedores(docs):
+        s = hechos.servicios.get(k.servicio)
+        if s is None or k.carga.startswith("Job/"):
+            continue
+        puertos = {p.get("name"): p["containerPort"] for p in k.c.get("ports", [])}
+        if puertos.get("http") != s.puerto:
+            errores.append(f"{k.carga}: containerPort http {puertos.get('http')}, el código dice {s.puerto}")
+        args = k.c.get("args", [])
+        if "--port" not in args or args[args.index("--port") + 1] != str(s.puerto):
+            errores.append(f"{k.carga}: uvicorn --port no es {s.puerto}")
+        if f"services.{s.nombre}.main:create_app" not in args:
+            errores.append(f"{k.carga}: no arranca services.{s.nombre}.main:create_app")
+        if k.env.get(f"{s.prefijo}PORT") not in (None, str(s.puerto)):
+            errores.append(f"{k.carga}: {s.prefijo}PORT={k.env.get(f'{s.prefijo}PORT')} ≠ {s.puerto}")
+        esperadas = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+        for sonda, ruta in esperadas.items():
+            get = k.c.get(sonda, {}).get("httpGet", {})
+            if get.get("path") != ruta or ruta not in hechos.rutas_operacion:
+                errores.append(f"{k.carga}: {sonda} en {get.get('path')!r}; se espera {ruta} (shared/web.py)")
+            if get.get("port") not in ("http", s.puerto):
+                errores.append(f"{k.carga}: {sonda} al puerto {get.get('port')!r}")
+    for d in _por_tipo(docs, "ServiceMonitor"):
+        for e in d["spec"]["endpoints"]:
+            if e.get("path") not in hechos.rutas_operacion:
+                errores.append(f"{nombre(d)}: {e.get('path')} no es una ruta de shared/web.py")
+    return errores
+
+
+def revisar_topicos(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
+    """KafkaTopic resources = all_topics(), both ways; each KafkaUser's ACLs = what its service does."""
+    errores: list[str] = []
+    topicos = [d["spec"].get("topicName", d["metadata"]["name"]) for d in _por_tipo(docs, "KafkaTopic")]
+    for t in sorted(set(hechos.topicos) - set(topicos)):
+        errores.append(f"el código usa el tópico {t} y no hay KafkaTopic para él")
+    for t in sorted(set(topicos) - set(hechos.topicos)):
+        errores.append(f"KafkaTopic {t} no existe en shared/bus/topics.py")
+    for t in {t for t in topicos if topicos.count(t) > 1}:
+        errores.append(f"KafkaTopic {t} repetido")
+    particiones = KafkaSettings().partitions
+    for d in _por_tipo(docs, "KafkaTopic"):
+        if _entero(d["spec"].get("partitions")) < particiones:
+            errores.append(
+                f"{nombre(d)}: {d['spec']['partitions']} particiones < {particiones} (KafkaSettings)"
+            )
+    usuarios = {d["metadata"]["name"]: d for d in _por_tipo(docs, "KafkaUser")}
+    for s in hechos.servicios.values():
+        u = usuarios.get(s.nombre)
+        if u is None:
+            errores.append(f"falta el KafkaUser {s.nombre}")
+            continue
+        esperado: set[tuple[str, str, str]] = set()
+        for t in s.producidos:
+            esperado |= {("topic", t, "Write"), ("topic", t, "Describe")}
+        for grupo, ts in s.consumidores.items():
+            esperado.add(("group", grupo, "Read"))
+            for t in ts:
+                esperado |= {("topic", t, "Read"), ("topic", t, "Describe")}
+                esperado |= {("topic", dlq(t), "Write"), ("topic", dlq(t), "Describe")}
+        real = {
+            (a["resource"]["type"], a["resource"].get("name", ""), op)
+            for a in u["spec"].get("authorization", {}).get("acls", [])
+            for op in a["operations"]
+            if a["resource"].get("patternType", "literal") == "literal"
+        }
+        for a in sorted(esperado - real):
+            errores.append(f"KafkaUser {s.nombre}: falta el permiso {a}")
+        for a in sorted(real - esperado):
+            errores.append(f"KafkaUser {s.nombre}: permiso de más {a}")
+    return errores
+
+
+def revisar_seguridad(docs: list[dict[str, Any]]) -> list[str]:
+    """The restricted profile, requests and limits, graceful shutdown (checkov checks much of it too)."""
+    errores: list[str] = []
+    for k in contenedores(docs):
+        pod = k.doc["spec"]["template"]["spec"]
+        sc = k.c.get("securityContext", {})
+        if (
+            pod.get("securityContext", {}).get("runAsNonRoot") is not True
+            and sc.get("runAsNonRoot") is not True
+        ):
+            errores.append(f"{k.carga}: runAsNonRoot")
+        if pod.get("securityContext", {}).get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            errores.append(f"{k.carga}: seccompProfile RuntimeDefault")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            errores.append(f"{k.carga}: readOnlyRootFilesystem")
+        if sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
+            errores.append(f"{k.carga}: allowPrivilegeEscalation false, sin privileged")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"] or sc.get("capabilities", {}).get("add"):
+            errores.append(f"{k.carga}: capabilities drop [ALL]")
+        r = k.c.get("resources", {})
+        for tipo in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(r.get(tipo, {})):
+                errores.append(f"{k.carga}: resources.{tipo} cpu y memory")
+        if pod.get("automountServiceAccountToken") is not False:
+            errores.append(f"{k.carga}: automountServiceAccountToken false")
+        if k.componente == "api":
+            pre = k.c.get("lifecycle", {}).get("preStop", {})
+            espera = pre.get("sleep", {}).get("seconds", 0)
+            args = k.c.get("args", [])
+            drenaje = (
+                int(args[args.index("--timeout-graceful-shutdown") + 1])
+                if "--timeout-graceful-shutdown" in args
+                else None
+            )
+            if not espera or drenaje is None:
+                errores.append(f"{k.carga}: preStop sleep y --timeout-graceful-shutdown")
+            elif espera + drenaje >= pod.get("terminationGracePeriodSeconds", 30):
+                errores.append(f"{k.carga}: preStop + drenaje no caben en terminationGracePeriodSeconds")
+        if k.componente == "relay" and "--timeout-graceful-shutdown" not in k.c.get("args", []):
+            errores.append(f"{k.carga}: el relay necesita tiempo para vaciar su lote al terminar")
+    return errores
+
+
+def revisar_todo(docs: list[dict[str, Any]], hechos: Codigo, *, produccion: bool) -> list[str]:
+    errores = (
+        validar_esquemas(docs)
+        + revisar_variables(docs, hechos)
+        + revisar_procesos(docs, hechos)
+        + revisar_puertos_y_sondas(docs, hechos)
+        + revisar_topicos(docs, hechos)
+        + revisar_seguridad(docs)
+    )
+    if produccion:
+        errores += revisar_produccion(docs, hechos)
+    return errores

@@ -1,0 +1,293 @@
+"""deploy/k8s validated without a cluster: render every overlay (kubectl kustomize), validate it
+(kubernetes-validate --strict at the oldest supported Kubernetes, vendored schemas for the operators' CRDs),
+lint it (yamllint), check its policy (checkov) and check that it agrees with the code. ``fixtures/roto``
+proves each check can fail."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.registro.config import Settings as SettingsRegistro
+from tests.deploy import manifiestos as m
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def docs_de(overlay: str) -> list[dict[str, Any]]:
+    return m.documentos(m.render_overlay(overlay))
+
+
+@pytest.fixture(scope="module")
+def roto() -> list[dict[str, Any]]:
+    return m.documentos(m.renderizar(m.FIXTURES / "roto"))
+
+
+# ------------------------------------------------------------------------------------------- render, schemas
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_cada_overlay_se_renderiza_con_lo_esperado(overlay: str) -> None:
+    docs = docs_de(overlay)
+    tipos = {d["kind"] for d in docs}
+    assert {"Deployment", "Service", "ServiceAccount", "PodDisruptionBudget", "ConfigMap", "Job"} <= tipos
+    assert {"NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster"} <= tipos
+    if overlay == "prod":
+        assert {"HorizontalPodAutoscaler", "ServiceMonitor"} <= tipos
+    espacio = {d["metadata"].get("namespace") for d in docs}
+    assert espacio == {"vmre" if overlay == "prod" else "vmre-dev"}
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_esquemas_estrictos(overlay: str) -> None:
+    assert m.validar_esquemas(docs_de(overlay)) == []
+
+
+def test_la_version_elegida_es_la_mas_antigua_que_sirve() -> None:
+    """1.30: the preStop sleep action is on by default there; before 1.29 the schema does not even have it."""
+    assert m.KUBERNETES_VERSION in kubernetes_validate.utils.all_versions()
+    previa = m.validar_esquemas(docs_de("prod"), version="1.28.0")
+    assert any("'sleep' was unexpected" in e for e in previa)
+
+
+def test_los_crd_son_una_lista_explicita() -> None:
+    """Exactly the kinds Kubernetes does not know go through crd/*.json; each schema exists."""
+    vistos = {(d["apiVersion"], d["kind"]) for o in m.OVERLAYS for d in docs_de(o)}
+    desconocidos = set()
+    for api, kind in vistos:
+        try:
+            kubernetes_validate.validate(
+                {"apiVersion": api, "kind": kind, "metadata": {"name": "x"}},
+                m.KUBERNETES_VERSION,
+                strict=True,
+            )
+        except kubernetes_validate.SchemaNotFoundError:
+            desconocidos.add((api, kind))
+        except kubernetes_validate.ValidationError:
+            pass
+    assert desconocidos == set(m.CRD_SCHEMAS)
+    for archivo in m.CRD_SCHEMAS.values():
+        assert (m.CRD_DIR / archivo).is_file()
+    nuevo = {"apiVersion": "example.com/v1", "kind": "Desconocido", "metadata": {"name": "x"}}
+    assert m.validar_esquemas([nuevo]) == [
+        f"Desconocido/x: example.com/v1 sin esquema (ni de Kubernetes {m.KUBERNETES_VERSION} ni en crd/)"
+    ]
+
+
+# --------------------------------------------------------------------------------------------------- linters
+
+
+def test_yamllint() -> None:
+    assert m.yamllint([m.K8S]) == []
+
+
+def _checkov_disponible() -> None:
+    if not m.CHECKOV.exists():
+        if os.environ.get("CI"):
+            pytest.fail("falta checkov: `make test` lo instala con scripts/checkov.sh")
+        pytest.skip("checkov no está instalado: bash scripts/checkov.sh (make test lo hace)")
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_checkov(overlay: str, tmp_path: Path) -> None:
+    _checkov_disponible()
+    assert m.checkov(m.render_overlay(overlay), tmp_path) == []
+
+
+def test_cada_omision_de_checkov_esta_justificada() -> None:
+    lineas = (m.K8S / ".checkov.yaml").read_text().splitlines()
+    omitidas = [i for i, linea in enumerate(lineas) if re.match(r"^\s+- CKV", linea)]
+    assert omitidas, "sin omisiones no hace falta esta prueba"
+    for i in omitidas:
+        check = lineas[i].split("- ", 1)[1].strip()
+        comentario: list[str] = []
+        j = i - 1
+        while j >= 0 and lineas[j].lstrip().startswith("#"):
+            comentario.insert(0, lineas[j])
+            j -= 1
+        texto = " ".join(comentario)
+        assert check in texto and len(texto) > 80, f"{check}: sin justificación en .checkov.yaml"
+
+
+# ----------------------------------------------------------------------------------------- code vs manifests
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_variables_existen_en_el_codigo(overlay: str) -> None:
+    assert m.revisar_variables(docs_de(overlay), m.codigo()) == []
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_relay_unico_y_consumidores_hasta_las_particiones(overlay: str) -> None:
+    assert m.revisar_procesos(docs_de(overlay), m.codigo()) == []
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_puertos_y_sondas_como_el_codigo(overlay: str) -> None:
+    hechos = m.codigo()
+    assert {"/healthz", "/readyz", "/metrics"} <= hechos.rutas_operacion
+    assert m.revisar_puertos_y_sondas(docs_de(overlay), hechos) == []
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_topicos_y_permisos_como_el_codigo(overlay: str) -> None:
+    assert m.revisar_topicos(docs_de(overlay), m.codigo()) == []
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_perfil_restringido_y_apagado_ordenado(overlay: str) -> None:
+    assert m.revisar_seguridad(docs_de(overlay)) == []
+
+
+def test_produccion_fija_lo_que_exige() -> None:
+    assert m.revisar_produccion(docs_de("prod"), m.codigo()) == []
+
+
+def _valor_de_prueba(var: str) -> str:
+    if var.endswith("_CLAVE_FIRMA"):
+        return secrets.token_hex(32)
+    if var.endswith("_TRANSPORTISTAS"):
+        return '{"mensajeria": "secreto-de-prueba"}'
+    return "secreto-de-prueba"
+
+
+@pytest.mark.parametrize("servicio", list(m.codigo().servicios))
+def test_con_la_configuracion_de_produccion_el_servicio_arranca(
+    servicio: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Settings of each service, built from exactly the environment prod gives its pods (Secrets replaced
+    by test values), pass their production checks (PostgreSQL, no development keys, JWKS...)."""
+    import importlib
+
+    for var in list(os.environ):
+        if var.startswith(("VMRE_", "PG")):
+            monkeypatch.delenv(var)
+    for k in m.contenedores(docs_de("prod")):
+        if k.servicio != servicio:
+            continue
+        with monkeypatch.context() as mp:
+            for var, valor in k.env.items():
+                mp.setenv(var, valor if isinstance(valor, str) else _valor_de_prueba(var))
+            settings = importlib.import_module(f"services.{servicio}.config").Settings()
+            assert settings.mode == "production", k.carga
+            assert settings.database_url.startswith("postgresql+asyncpg://"), k.carga
+            assert settings.kafka.create_topics is False
+            assert settings.kafka.partitions == 3
+
+
+def test_un_topico_nuevo_en_el_codigo_hace_fallar() -> None:
+    hechos = copy.deepcopy(m.codigo())
+    hechos.topicos.append("vmre.registro.nuevo")
+    errores = m.revisar_topicos(docs_de("prod"), hechos)
+    assert "el código usa el tópico vmre.registro.nuevo y no hay KafkaTopic para él" in errores
+
+
+def test_un_consumidor_nuevo_en_el_codigo_hace_fallar_sus_permisos() -> None:
+    hechos = copy.deepcopy(m.codigo())
+    hechos.servicios["registro"].consumidores["registro.nuevo"] = ["vmre.postal.mesa"]
+    errores = m.revisar_topicos(docs_de("prod"), hechos)
+    assert "KafkaUser registro: falta el permiso ('group', 'registro.nuevo', 'Read')" in errores
+
+
+def test_una_variable_nueva_en_el_codigo_hace_fallar() -> None:
+    """A new field in a service's Settings: not set by the manifests nor listed as a default, so it fails."""
+
+    class ConCampoNuevo(SettingsRegistro):
+        model_config = SettingsConfigDict(env_prefix="VMRE_REGISTRO_", extra="ignore")
+        limite_nuevo: int = Field(default=5)
+
+    hechos = copy.deepcopy(m.codigo())
+    variables, _ = m._variables(ConCampoNuevo)
+    hechos.servicios["registro"].variables = variables
+    errores = m.revisar_produccion(docs_de("prod"), hechos)
+    assert errores == [
+        "registro: VMRE_REGISTRO_LIMITE_NUEVO no se fija ni está en DEFAULTS (tests/deploy/manifiestos.py)"
+    ]
+
+
+def test_una_variable_comun_nueva_tambien() -> None:
+    hechos = copy.deepcopy(m.codigo())
+    hechos.comunes["VMRE_KAFKA_NUEVA"] = "KafkaSettings"
+    errores = m.revisar_produccion(docs_de("prod"), hechos)
+    assert len(errores) == len(hechos.servicios)
+    assert all("VMRE_KAFKA_NUEVA no se fija" in e for e in errores)
+
+
+def test_los_hechos_vienen_del_codigo() -> None:
+    hechos = m.codigo()
+    assert hechos.servicios["tablero"].consumidores["tablero.proyecciones"]
+    assert hechos.servicios["registro"].consumidores == {}
+    assert "VMRE_ELECTRONICO_CLAVE_FIRMA" in hechos.servicios["electronico"].secretos
+    assert "VMRE_POSTAL_TRANSPORTISTAS" in hechos.servicios["postal"].secretos
+    assert {"VMRE_MODE", "VMRE_PROCESO", "VMRE_RELOJ", "VMRE_LOG_LEVEL"} <= set(
+        hechos.servicios["computo"].variables
+    )
+    assert {
+        "VMRE_DATA_DIR",
+        "VMRE_PROCESO_ANCLA",
+        "VMRE_KAFKA_BOOTSTRAP_SERVERS",
+        "VMRE_AUTH_JWKS_URL",
+    } <= set(hechos.comunes)
+    assert {"PGUSER", "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT"} <= hechos.controlador
+
+
+# ---------------------------------------------------------------------------------------- the broken fixture
+
+
+def test_la_fixture_rota_falla_cada_revision(roto: list[dict[str, Any]], tmp_path: Path) -> None:
+    hechos = m.codigo()
+    esquemas = m.validar_esquemas(roto)
+    assert any("Deployment/registro" in e and "'livenesProbe' was unexpected" in e for e in esquemas)
+    assert any("KafkaTopic/vmre.postal.voto: spec/partitions" in e for e in esquemas)
+    assert "Deployment/computo: VMRE_KAFKA_BOOTSTRAP_SERVER no existe en el código de computo" in (
+        m.revisar_variables(roto, hechos)
+    )
+    assert "el código usa el tópico vmre.computo.acta.dlq y no hay KafkaTopic para él" in (
+        m.revisar_topicos(roto, hechos)
+    )
+    assert any("readinessProbe en '/ready'" in e for e in m.revisar_puertos_y_sondas(roto, hechos))
+    assert "Deployment/registro: allowPrivilegeEscalation false, sin privileged" in m.revisar_seguridad(roto)
+    assert any("trailing spaces" in e for e in m.yamllint([m.FIXTURES / "roto"]))
+    if m.CHECKOV.exists():
+        fallas = m.checkov(m.renderizar(m.FIXTURES / "roto"), tmp_path)
+        assert any(f.startswith("CKV_K8S_16 ") and "registro" in f for f in fallas)
+
+
+def test_un_manifiesto_que_no_renderiza_falla(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - no-existe.yaml\n")
+    with pytest.raises(AssertionError, match="kubectl kustomize"):
+        m.renderizar(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------- the image
+
+
+def test_dockerfile_pasa_hadolint() -> None:
+    r = subprocess.run(
+        [m.herramienta("hadolint"), str(m.ROOT / "Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_dockerfile_multietapa_sin_root_para_cualquier_servicio() -> None:
+    texto = (m.ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", texto, re.M)) >= 2
+    assert "slim" in texto
+    assert re.search(r"^USER 10001:10001$", texto, re.M)
+    assert re.search(r"^ARG SERVICE=", texto, re.M)
+    for servicio in m.codigo().servicios:
+        assert servicio in texto
+    ignorado = (m.ROOT / ".dockerignore").read_text().splitlines()
+    assert ignorado[1] == "**" or "**" in ignorado  # everything out, then only what the image needs
+    make = (m.ROOT / "Makefile").read_text()
+    assert re.search(r"^image:", make, re.M) and "--build-arg SERVICE=" in make
