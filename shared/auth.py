@@ -131,7 +131,9 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Falta el encabezado Authorization: Bearer <token>.")
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.verify(credentials.credentials)
+    principal = await authenticator.verify(credentials.credentials)
+    request.state.principal = principal  # who, for the audit log (shared/auditoria.py)
+    return principal
 
 
 def require(*roles: Rol) -> Callable[..., Awaitable[Principal]]:

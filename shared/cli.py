@@ -7,6 +7,7 @@ vmre topics                   create the topics the code uses on the configured 
 vmre broker                   only the local broker, in the foreground
 vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
 vmre verificar ARCHIVO.bel    audit a Belenios 3.0 election record completely
+vmre audit verify SERVICIO    check a service's hash-chained audit log (or --archivo an auditor's export)
 vmre custodio ceremonia ...   a custodian's side of the key ceremony, on the custodian's own machine
 vmre custodio descifrar ...   a custodian's partial decryption of the tally, at the electronic MEC
 """
@@ -198,6 +199,59 @@ def cmd_verificar(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _verificar_bitacora(service: str) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from shared import auditoria
+    from shared.db import make_engine, make_sessionmaker
+
+    engine = make_engine(service_settings(service).database_url)
+    try:
+        maker = make_sessionmaker(engine)
+        modelo = importlib.import_module(f"services.{service}.models").Bitacora
+        async with maker() as session:
+            sin_sellar = await session.scalar(
+                select(func.count()).select_from(modelo).where(modelo.seq.is_(None))
+            )
+        return await auditoria.verificar_base(maker, modelo), int(sin_sellar or 0)
+    finally:
+        await engine.dispose()
+
+
+def _leer_exportacion(ruta: Path) -> Any:
+    with ruta.open(encoding="utf-8") as f:
+        for n, linea in enumerate(f, 1):
+            if linea.strip():
+                try:
+                    yield json.loads(linea)
+                except ValueError as exc:
+                    raise ValueError(f"línea {n} no es JSON") from exc
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from shared.auditoria import Falla, verificar
+
+    if bool(args.servicio) == bool(args.archivo):
+        print("error: indique un SERVICIO o --archivo EXPORTACION.jsonl (uno de los dos)", file=sys.stderr)
+        return 2
+    sin_sellar = 0
+    try:
+        if args.archivo:
+            total = verificar(_leer_exportacion(Path(args.archivo)))
+        else:
+            _check_services([args.servicio])
+            total, sin_sellar = asyncio.run(_verificar_bitacora(args.servicio))
+    except Falla as falla:
+        print(str(falla))
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    extra = f" ({sin_sellar} aún sin sellar)" if sin_sellar else ""
+    print(f"cadena íntegra: {total} registros{extra}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vmre", description="Plataforma VMRE: operación local y herramientas."
@@ -247,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         "--procesos", type=int, default=0, help="procesos para verificar boletas (todos los núcleos)"
     )
     p.set_defaults(func=cmd_verificar)
+
+    p = sub.add_parser("audit", help="bitácora de auditoría encadenada")
+    asub = p.add_subparsers(dest="accion", required=True)
+    a = asub.add_parser("verify", help="verifica la cadena y nombra el primer eslabón roto")
+    a.add_argument("servicio", nargs="?", help="lee la base de datos configurada del servicio")
+    a.add_argument("--archivo", help="o una exportación JSON Lines de GET /v1/auditoria (sin conexión)")
+    a.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("custodio", help="custodios de la llave de la elección (en su propio equipo)")
     csub = p.add_subparsers(dest="accion", required=True)

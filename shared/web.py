@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import problems
+from shared import auditoria, problems
 from shared.auth import Authenticator, Principal, Rol, require
 from shared.bus import kafka
 from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
@@ -30,6 +31,8 @@ from shared.reloj import Reloj, RelojManual, reloj_para
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+LECTURAS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -51,6 +54,8 @@ class ServiceSpec:
     # Other background loops of the service (e.g. the notification sender), started with the app.
     background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # The hash-chained audit log (shared/auditoria.py): written by get_session, sealed in background.
+    auditoria: type[auditoria.AuditoriaMixin] | None = None
 
 
 @dataclass
@@ -116,11 +121,15 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request owns the transaction: commit on success, roll back on error; then wake the relay."""
+    """The request owns the transaction: commit on success, roll back on error; then wake the relay.
+
+    A state change (any non-GET request that completes) leaves its audit record in this same transaction."""
     runtime: Runtime = request.app.state.runtime
     async with runtime.maker() as session:
         async with session.begin():
             yield session
+            if request.method not in LECTURAS and runtime.spec.auditoria is not None:
+                await auditoria.registrar(session, runtime.spec.auditoria, request)
         if session.info.pop(STAGED_FLAG, False) and runtime.relay is not None:
             runtime.relay.wake()
 
@@ -164,6 +173,10 @@ def create_service_app(
         if settings.consumers_enabled:
             for tarea in spec.background:
                 runtime.tasks.append(asyncio.create_task(tarea(runtime)))
+            if spec.auditoria is not None:
+                runtime.tasks.append(
+                    asyncio.create_task(auditoria.sellador(runtime), name=f"{spec.name}-sellador")
+                )
         log.info(
             "servicio iniciado",
             extra={
@@ -207,6 +220,8 @@ def create_service_app(
     problems.install(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(_operations_router(spec))
+    if spec.auditoria is not None:
+        app.include_router(_auditoria_router(spec.auditoria))
     if settings.reloj == "simulado" and isinstance(app.state.reloj, RelojManual):
         app.include_router(_reloj_router())
     for router in spec.routers:
@@ -239,6 +254,7 @@ def _reloj_router() -> APIRouter:
         request: Request,
         _: Annotated[Principal, Depends(require(Rol.INE_ADMIN))],
         datos: Annotated[RelojOut, Body()],
+        _sesion: SessionDep,  # only so that get_session writes the audit record of this change
     ) -> RelojOut:
         if datos.ahora.tzinfo is None:
             raise problems.Problem(
@@ -250,6 +266,31 @@ def _reloj_router() -> APIRouter:
         reloj.ajustar(datos.ahora.astimezone(dt.UTC))
         log.info("reloj simulado ajustado", extra={"ahora": reloj.ahora().isoformat()})
         return RelojOut(ahora=reloj.ahora())
+
+    return router
+
+
+def _auditoria_router(modelo: type[auditoria.AuditoriaMixin]) -> APIRouter:
+    router = APIRouter(tags=["operación"])
+
+    @router.get(
+        "/v1/auditoria",
+        summary="Exporta la bitácora de auditoría encadenada (auditor, ine-admin)",
+        description="JSON Lines (`application/x-ndjson`), un registro sellado por línea en orden de `seq`. "
+        "Para la página siguiente pida `desde_seq` = último `seq` + 1. Verifique el archivo completo con "
+        "`vmre audit verify --archivo bitacora.jsonl`.",
+        response_class=Response,
+        responses={200: {"content": {"application/x-ndjson": {}}}, 401: PROBLEM, 403: PROBLEM},
+    )
+    async def exportar(
+        session: SessionDep,
+        _: Annotated[Principal, Depends(require(Rol.AUDITOR, Rol.INE_ADMIN))],
+        desde_seq: int = Query(1, ge=1),
+        limite: int = Query(1000, ge=1, le=10000),
+    ) -> Response:
+        registros = await auditoria.exportar(session, modelo, desde_seq, limite)
+        cuerpo = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in registros)
+        return Response(cuerpo, media_type="application/x-ndjson", headers={"Cache-Control": "no-store"})
 
     return router
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.computo import handlers
 from services.computo.api import router
 from services.computo.config import Settings, get_settings
-from services.computo.models import Entrega, Outbox, ProcessedEvent, Suscripcion
+from services.computo.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
 from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA, REGISTRO_LNERE
 from shared.proceso import Proceso
 from shared.reloj import Reloj
@@ -29,6 +29,7 @@ def create_app(
         "captura, revisión y correcciones con historial; descifrado del cómputo electrónico, reglas de "
         "coalición y el acta de cómputo que recibe cada OPL.",
         outbox=Outbox,
+        auditoria=Bitacora,
         processed=ProcessedEvent,
         routers=[
             router,

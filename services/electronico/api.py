@@ -30,6 +30,7 @@ from services.electronico.schemas import (
     TablonOut,
     VotanteOut,
 )
+from shared import auditoria
 from shared.auth import Principal, Rol, require
 from shared.problems import Problem
 from shared.proceso import Proceso
@@ -55,15 +56,23 @@ async def _limite(request: Request) -> None:
     request.app.state.limite_acceso.revisar(cliente)
 
 
+async def _como_votante(request: Request) -> None:
+    """In the audit log a voter is only "votante": never who, nor anything that links to a ballot."""
+    auditoria.marcar_anonimo(request, auditoria.VOTANTE)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Limitado = Depends(_limite)
+ComoVotante = Depends(_como_votante)
 
 
 async def _votante(
+    request: Request,
     session: SessionDep,
     reloj: RelojDep,
     credenciales: HTTPAuthorizationCredentials | None = Depends(sesion_bearer),
 ) -> Votante:
+    auditoria.marcar_anonimo(request, auditoria.VOTANTE)
     if credenciales is None or credenciales.scheme.lower() != "bearer":
         raise Problem(
             401,
@@ -215,7 +224,7 @@ async def participacion(session: SessionDep, proceso: ProcesoDep) -> list[dict[s
     "/acceso/primer",
     tags=["acceso"],
     summary="Primer acceso: contraseña y segundo factor",
-    dependencies=[Limitado],
+    dependencies=[Limitado, ComoVotante],
     responses={401: PROBLEM, 429: PROBLEM},
 )
 async def primer_acceso(datos: PrimerAccesoIn, session: SessionDep, settings: SettingsDep) -> PrimerAccesoOut:
@@ -226,10 +235,13 @@ async def primer_acceso(datos: PrimerAccesoIn, session: SessionDep, settings: Se
 
 
 async def _con_registro_de_fallos(request: Request, accion: Any) -> Any:
-    """Run a login step in its own transaction and commit even when it fails (attempts must count)."""
+    """Run a login step in its own transaction and commit even when it fails (attempts must count).
+    The audit record goes in that transaction too, failed or not."""
     maker = request.app.state.runtime.maker
     async with maker() as session, session.begin():
         resultado = await accion(session)
+        estado = "rechazado" if isinstance(resultado, Problem) else "ok"
+        await auditoria.registrar_peticion(session, request, estado=estado)
     if isinstance(resultado, Problem):
         raise resultado
     return resultado
@@ -239,7 +251,7 @@ async def _con_registro_de_fallos(request: Request, accion: Any) -> Any:
     "/acceso/codigo",
     tags=["acceso"],
     summary="Pedir un código por SMS (si eligió SMS como segundo factor)",
-    dependencies=[Limitado],
+    dependencies=[Limitado, ComoVotante],
     responses={401: PROBLEM, 429: PROBLEM},
 )
 async def codigo_sms(
@@ -258,7 +270,7 @@ async def codigo_sms(
     summary="Ingresar: usuario, contraseña y código de 6 dígitos",
     description="Tras varios fallos seguidos (`VMRE_ELECTRONICO_INTENTOS_MAXIMOS`, 5 por omisión) la "
     "cuenta se bloquea unos minutos: 429 con Retry-After.",
-    dependencies=[Limitado],
+    dependencies=[Limitado, ComoVotante],
     responses={401: PROBLEM, 409: PROBLEM, 429: PROBLEM},
 )
 async def ingresar(datos: IngresoIn, request: Request, reloj: RelojDep, settings: SettingsDep) -> SesionOut:
@@ -269,7 +281,13 @@ async def ingresar(datos: IngresoIn, request: Request, reloj: RelojDep, settings
     return SesionOut(sesion=token, expira_at=expira)
 
 
-@router.delete("/acceso", tags=["acceso"], summary="Salir (cierra la sesión)", status_code=204)
+@router.delete(
+    "/acceso",
+    tags=["acceso"],
+    summary="Salir (cierra la sesión)",
+    status_code=204,
+    dependencies=[ComoVotante],
+)
 async def salir(
     session: SessionDep, credenciales: HTTPAuthorizationCredentials | None = Depends(sesion_bearer)
 ) -> Response:

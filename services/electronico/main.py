@@ -14,7 +14,7 @@ from services.electronico import handlers, service
 from services.electronico.acceso import LimiteDeSolicitudes
 from services.electronico.api import ESTATICOS, paginas, router
 from services.electronico.config import Settings, get_settings
-from services.electronico.models import Eleccion, Notificacion, Outbox, ProcessedEvent
+from services.electronico.models import Bitacora, Eleccion, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import COMPUTO_ESCRUTINIO, POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
 from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
@@ -78,6 +78,7 @@ def create_app(
         "y simulacros. "
         "La cabina de votación está en /cabina.",
         outbox=Outbox,
+        auditoria=Bitacora,
         processed=ProcessedEvent,
         routers=[router, paginas],
         consumers=[

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.db import UTCDateTime, new_metadata, utcnow
@@ -16,6 +17,10 @@ class Base(DeclarativeBase):
 
 
 class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Bitacora(AuditoriaMixin, Base):
     pass
 
 

@@ -23,6 +23,7 @@ from services.postal.schemas import (
     SobreIn,
     SobreOut,
 )
+from shared import auditoria
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
 from shared.problems import Problem, validation_errors
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -56,6 +57,7 @@ async def firma_transportista(request: Request, transportista: str) -> bytes:
             "Firma inválida: envíe X-Firma: sha256=<HMAC-SHA256 del cuerpo con su secreto>.",
             headers={"WWW-Authenticate": "HMAC-SHA256"},
         )
+    auditoria.marcar_anonimo(request, "transportista")  # which one: the path, in the record's objeto
     return cuerpo
 
 

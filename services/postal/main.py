@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from services.postal import handlers
 from services.postal.api import router
 from services.postal.config import Settings, get_settings
-from services.postal.models import Notificacion, Outbox, ProcessedEvent
+from services.postal.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import REGISTRO_LNERE_POSTAL
 from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
@@ -33,6 +33,7 @@ def create_app(
         "rastreo por webhook de los transportistas; recepción de Sobres-Postal-Voto (SPV) en tiempo o "
         "extemporáneos; resguardo y asignación a mesas; avisos a la ciudadanía.",
         outbox=Outbox,
+        auditoria=Bitacora,
         processed=ProcessedEvent,
         routers=[router],
         consumers=[

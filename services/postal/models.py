@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.db import UTCDateTime, new_metadata, utcnow
@@ -17,6 +18,10 @@ class Base(DeclarativeBase):
 
 
 class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Bitacora(AuditoriaMixin, Base):
     pass
 
 

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from services.registro.api import routers
 from services.registro.config import Settings, get_settings
-from services.registro.models import Outbox, ProcessedEvent
+from services.registro.models import Bitacora, Outbox, ProcessedEvent
 from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ServiceSpec, create_service_app
@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     description="Solicitudes de inscripción a la Lista Nominal de Electores Residentes en el Extranjero "
     "(LNERE): recepción, revisión, observaciones de partidos y cierre de la lista por entidad.",
     outbox=Outbox,
+    auditoria=Bitacora,
     processed=ProcessedEvent,
     routers=routers,
     openapi_tags=[

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from services.tablero import handlers, repository
 from services.tablero.api import ESTATICOS, paginas, router
 from services.tablero.config import Settings, get_settings
-from services.tablero.models import Entrega, Outbox, ProcessedEvent, Suscripcion
+from services.tablero.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
 from shared.bus.topics import (
     COMPUTO_ACTA,
     ELECTRONICO_VOTO,
@@ -72,6 +72,7 @@ def create_app(
         "modalidad; embudo de paquetes; participación por internet por hora; resultados publicados; API de "
         "integración de los OPL. El tablero en vivo está en `/`.",
         outbox=Outbox,
+        auditoria=Bitacora,
         processed=ProcessedEvent,
         routers=[
             router,

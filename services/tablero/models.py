@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.db import new_metadata
@@ -16,6 +17,10 @@ class Base(DeclarativeBase):
 
 
 class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Bitacora(AuditoriaMixin, Base):
     pass
 
 

@@ -24,6 +24,7 @@ from services.registro.schemas import (
     SolicitudAclaracion,
     SolicitudEstado,
 )
+from shared.auditoria import registrar_lectura
 from shared.auth import Principal, Rol, require
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -94,8 +95,9 @@ async def cola(
     summary="Expediente completo para revisar (ine-operador)",
     responses=errores(401, 403, 404),
 )
-async def expediente(folio: FolioPath, session: SessionDep, _: Operador) -> Expediente:
+async def expediente(folio: FolioPath, request: Request, session: SessionDep, _: Operador) -> Expediente:
     s = await registro_service.obtener(session, folio)
+    await registrar_lectura(session, request, recurso="expediente")
     docs = await repository.tipos_documento(session, [s.id])
     return Expediente(
         folio=s.folio,
@@ -129,11 +131,14 @@ async def expediente(folio: FolioPath, session: SessionDep, _: Operador) -> Expe
     response_class=Response,
     responses=errores(401, 403, 404),
 )
-async def documento(folio: FolioPath, tipo: str, session: SessionDep, _: Operador) -> Response:
+async def documento(
+    folio: FolioPath, tipo: str, request: Request, session: SessionDep, _: Operador
+) -> Response:
     s = await registro_service.obtener(session, folio)
     doc = await repository.documento(session, s.id, tipo)
     if doc is None:
         raise Problem(404, f"La solicitud no tiene documento {tipo}.")
+    await registrar_lectura(session, request, recurso="documento")
     return Response(
         doc.contenido,
         media_type=doc.content_type,
