@@ -2,7 +2,7 @@
 schedule whether or not earlier ones returned), p50/p99 latency, against the machine's ceiling measured in the
 same run — the same server answering its no-op ``/healthz`` at the same rate.
 
-    make bench                      (or: python -m bench.tablero --rps 200 --segundos 10)
+    make bench                      (or: python -m bench.tablero --rps 200 --segundos 8 --solicitudes 5000)
 
 The server is a real uvicorn process on SQLite with its projections filled from events (11 entidades,
 thousands of applications); the load generator is this process (httpx, one connection pool). Each route is
@@ -21,9 +21,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from bench.comun import guardar, progreso
 from services.tablero.handlers import build
 from services.tablero.models import ProcessedEvent
 from shared import migrations
@@ -36,6 +38,7 @@ from shared.events import registro as eventos
 from shared.proceso import cargar
 from shared.settings import AuthSettings
 
+META_P99_MS = 50.0
 PAISES = ["US", "US", "US", "US", "CA", "ES", "DE", "FR", "GB", "AR"]
 
 
@@ -117,15 +120,15 @@ def _arrancar(env: dict[str, str], puerto: int) -> subprocess.Popen[bytes]:
     raise SystemExit("tablero no arrancó en 30 s")
 
 
-async def _medir(rps: int, segundos: float, solicitudes: int) -> None:
+async def medir(rps: int = 200, segundos: float = 8.0, solicitudes: int = 5_000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'tablero.db'}"
         await asyncio.to_thread(migrations.upgrade, "tablero", url)
-        print(f"llenando las proyecciones con {solicitudes:,} solicitudes…", file=sys.stderr, flush=True)
+        progreso(f"tablero: llenando las proyecciones con {solicitudes:,} solicitudes…")
         await _llenar(url, solicitudes)
         puerto = free_port()
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("VMRE_")},
             "VMRE_TABLERO_DATABASE_URL": url,
             "VMRE_TABLERO_RELAY_ENABLED": "false",
             "VMRE_TABLERO_CONSUMERS_ENABLED": "false",
@@ -146,7 +149,7 @@ async def _medir(rps: int, segundos: float, solicitudes: int) -> None:
                     "/v1/entidades/09/series/solicitudes?dimension=dia",
                 ),
             ):
-                print(f"{nombre}: {rps} solicitudes/s durante {segundos:.0f} s…", file=sys.stderr, flush=True)
+                progreso(f"tablero: {nombre}, {rps} solicitudes/s durante {segundos:.0f} s…")
                 await _carga(base, ruta, headers, rps, 3.0)  # warm-up at the same rate, not measured
                 t0 = time.perf_counter()
                 lat, err = await _carga(base, ruta, headers, rps, segundos)
@@ -156,12 +159,35 @@ async def _medir(rps: int, segundos: float, solicitudes: int) -> None:
             servidor.wait(10)
     techo_p99 = filas[0][3]
     print(
+        f"\ntablero: proyecciones llenadas con {solicitudes:,} solicitudes; {segundos:.0f} s medidos por ruta"
+    )
+    print(
         f"\ntablero bajo {rps} solicitudes/s ({os.cpu_count()} núcleos; servidor y carga en la misma máquina)"
     )
     print(f"{'ruta':42} {'atendidas/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errores':>8} {'p99 / techo':>11}")
     for nombre, logradas, p50, p99, err in filas:
         print(f"{nombre:42} {logradas:11.0f} {p50:8.1f} {p99:8.1f} {err:8d} {p99 / techo_p99:10.1f}×")
-    print("\nmeta del proyecto: p99 < 50 ms a 200 solicitudes/s en la API de los OPL")
+    peor = max(f[3] for f in filas[1:])
+    cumple = peor < META_P99_MS and all(f[4] == 0 for f in filas)
+    print(
+        f"\nmeta: p99 < {META_P99_MS:.0f} ms a {rps} solicitudes/s en la API de los OPL → "
+        f"peor p99 {peor:.1f} ms: {'cumplida' if cumple else 'NO cumplida'}"
+    )
+    resultado: dict[str, Any] = {
+        "rps": rps,
+        "segundos": segundos,
+        "solicitudes_proyectadas": solicitudes,
+        "rutas": {
+            nombre: {"atendidas_por_s": a, "p50_ms": p50, "p99_ms": p99, "errores": err}
+            for nombre, a, p50, p99, err in filas
+        },
+        "peor_p99_ms": peor,
+        "techo_p99_ms": techo_p99,
+        "meta": f"p99 < {META_P99_MS:.0f} ms a {rps} solicitudes/s",
+        "meta_cumplida": cumple,
+    }
+    guardar("tablero", resultado)
+    return resultado
 
 
 def main() -> None:
@@ -169,10 +195,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rps", type=int, default=200)
-    parser.add_argument("--segundos", type=float, default=10.0)
-    parser.add_argument("--solicitudes", type=int, default=20_000)
+    parser.add_argument("--segundos", type=float, default=8.0)
+    parser.add_argument("--solicitudes", type=int, default=5_000)
     args = parser.parse_args()
-    asyncio.run(_medir(args.rps, args.segundos, args.solicitudes))
+    asyncio.run(medir(args.rps, args.segundos, args.solicitudes))
 
 
 if __name__ == "__main__":

@@ -257,6 +257,7 @@ async def cerrar_computo(
 async def computo(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> dict[str, Any]:
+    check_entidad(principal, entidad)  # before anything about the entidad is looked up
     clave = acta_computo.cargo_de(proceso, entidad, cargo)
     return acta_computo.vista(await _publicada(session, principal, entidad, clave))
 
@@ -271,6 +272,7 @@ async def computo(
 async def computo_csv(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> Response:
+    check_entidad(principal, entidad)  # before anything about the entidad is looked up
     clave = acta_computo.cargo_de(proceso, entidad, cargo)
     documento = await _publicada(session, principal, entidad, clave)
     return Response(
@@ -290,6 +292,7 @@ async def computo_csv(
 async def computo_pdf(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> Response:
+    check_entidad(principal, entidad)  # before anything about the entidad is looked up
     clave = acta_computo.cargo_de(proceso, entidad, cargo)
     documento = await _publicada(session, principal, entidad, clave)
     return Response(

@@ -1,0 +1,133 @@
+"""Every benchmark in sequence, then a summary with each goal met or not (``make bench``).
+
+    python -m bench                  the suite (under 10 minutes on 2 cores, with the ballot cache)
+    python -m bench --rapido         small sizes, to check that everything runs (figures not comparable)
+
+Each benchmark prints its own table with the machine's ceiling measured in the same run, and merges its
+figures into bench/results/<YYYY-MM-DD>.json; progress goes to stderr. The first run on a machine also makes
+the 100,000 real ballots of bench.computo (some minutes on 2 cores) and keeps them in var/bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bench import computo, lag, memoria, registro, tablero, voto
+from bench.comun import guardar, maquina, progreso, tabla
+
+
+def _resumen_registro(r: dict[str, Any]) -> str:
+    x = r["registro"]
+    return (
+        f"{x['por_s']:.0f} solicitudes/s, p50 {x['p50_ms']:.0f} ms, p99 {x['p99_ms']:.0f} ms; "
+        f"{r['razon']:.0%} del no-op"
+    )
+
+
+def _resumen_voto(r: dict[str, Any]) -> str:
+    return (
+        f"{r['por_s']:.0f} boletas/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
+        f"{r['razon']:.0%} de verificar en 1 núcleo ({r['techo_verificar_1_nucleo_por_s']:.0f}/s)"
+    )
+
+
+def _resumen_lag(r: dict[str, Any]) -> str:
+    a500 = next((f for f in r["pasos"] if f["ritmo"] == lag.META_RITMO), None)
+    en_meta = (
+        f"p99 {a500['p99_s']:.2f} s a {lag.META_RITMO}/s" if a500 else f"{lag.META_RITMO}/s no alcanzado"
+    )
+    return f"{en_meta}; mayor ritmo con p99 < 1 s: {r['mayor_ritmo_p99_bajo_1s']}/s"
+
+
+def _resumen_computo(r: dict[str, Any]) -> str:
+    return "; ".join(f"{c['boletas']:,} boletas: {c['total_s']:.1f} s" for c in r["corridas"])
+
+
+def _resumen_tablero(r: dict[str, Any]) -> str:
+    return f"peor p99 {r['peor_p99_ms']:.1f} ms a {r['rps']}/s (/healthz p99 {r['techo_p99_ms']:.1f} ms)"
+
+
+def _resumen_memoria(r: dict[str, Any]) -> str:
+    return (
+        f"{r['eventos']:,} eventos medidos; registro/tablero {r['portadores_mib_1m']:+.1f} MiB extrap. a "
+        f"1M, control {r['control_mib_1m']:+.1f}"
+    )
+
+
+Fase = tuple[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]], Callable[[dict[str, Any]], str]]
+
+
+def fases(rapido: bool) -> list[Fase]:
+    if rapido:
+        return [
+            ("registro", lambda: registro.medir(32, 3), _resumen_registro),
+            ("voto", lambda: voto.medir(500, 16), _resumen_voto),
+            ("lag", lambda: lag.medir([100, 500], 3), _resumen_lag),
+            ("tablero", lambda: tablero.medir(200, 3, 1000), _resumen_tablero),
+            ("memoria", lambda: memoria.medir(15, 200), _resumen_memoria),
+            ("computo", lambda: computo.medir([2000]), _resumen_computo),
+        ]
+    return [
+        ("registro", lambda: registro.medir(32, 10), _resumen_registro),
+        ("voto", lambda: voto.medir(2200, 16), _resumen_voto),
+        ("lag", lambda: lag.medir([100, 250, 500, 750, 1000], 6), _resumen_lag),
+        ("tablero", lambda: tablero.medir(200, 6, 3000), _resumen_tablero),
+        ("memoria", lambda: memoria.medir(60, 400), _resumen_memoria),
+        ("computo", lambda: computo.medir([10_000, 100_000]), _resumen_computo),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rapido", action="store_true", help="tamaños pequeños: solo revisa que todo corra")
+    parser.add_argument("--solo", nargs="+", metavar="FASE", help="solo estas fases (registro, voto, …)")
+    args = parser.parse_args()
+    m = maquina()
+    print(
+        f"VMRE make bench — {m['fecha']} — {m['nucleos']} núcleos ({m['cpu']}), {m['ram_gib']} GiB, "
+        f"{m['so']}, Python {m['python']}, carga al empezar {m['carga_1min']}"
+    )
+    filas = []
+    inicio = time.perf_counter()
+    for nombre, medir, resumir in fases(args.rapido):
+        if args.solo and nombre not in args.solo:
+            continue
+        progreso(f"=== {nombre} ===")
+        print(f"\n{'=' * 20} {nombre} {'=' * 20}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            r = asyncio.run(medir())
+            filas.append([nombre, resumir(r), r.get("meta", ""), "sí" if r.get("meta_cumplida") else "no",
+                          f"{time.perf_counter() - t0:.0f}"])  # fmt: skip
+        except Exception as exc:
+            traceback.print_exc()
+            filas.append([nombre, f"falló: {type(exc).__name__}: {exc}"[:120], "", "no",
+                          f"{time.perf_counter() - t0:.0f}"])  # fmt: skip
+        sys.stdout.flush()
+    total = time.perf_counter() - inicio
+    print(f"\n{'=' * 20} resumen {'=' * 20}")
+    print(tabla(["benchmark", "cifras", "meta", "cumplida", "s"], filas, izquierda=4))
+    print(f"total: {total / 60:.1f} min")
+    guardar(
+        "resumen",
+        {
+            "rapido": args.rapido,
+            "total_s": total,
+            "fases": [
+                {"benchmark": f[0], "cifras": f[1], "meta": f[2], "cumplida": f[3] == "sí"} for f in filas
+            ],
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

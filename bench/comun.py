@@ -1,0 +1,238 @@
+"""What every benchmark shares: the machine's description, the results file, percentiles, progress lines on
+stderr, service processes (real uvicorn, one process each) and their resident memory from /proc."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.broker import LocalBroker, free_port, parent_death_signal
+
+RAIZ = Path(__file__).resolve().parents[1]
+RESULTADOS = RAIZ / "bench" / "results"
+_INICIO = time.monotonic()
+
+
+def progreso(mensaje: str) -> None:
+    """One progress line on stderr, with the seconds since this process started."""
+    print(f"[{time.monotonic() - _INICIO:6.1f} s] {mensaje}", file=sys.stderr, flush=True)
+
+
+def nucleos() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def maquina() -> dict[str, Any]:
+    """Cores, RAM, CPU model, OS (/etc/os-release), Python, date and the load average when it started."""
+    memoria = 0
+    with open("/proc/meminfo") as f:
+        for linea in f:
+            if linea.startswith("MemTotal:"):
+                memoria = int(linea.split()[1]) * 1024
+    so = platform.platform()
+    try:
+        for linea in Path("/etc/os-release").read_text().splitlines():
+            if linea.startswith("PRETTY_NAME="):
+                so = linea.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for linea in Path("/proc/cpuinfo").read_text().splitlines():
+            if linea.startswith("model name"):
+                cpu = linea.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nucleos": nucleos(),
+        "ram_gib": round(memoria / 2**30, 1),
+        "cpu": cpu,
+        "so": so,
+        "python": platform.python_version(),
+        "fecha": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "carga_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def guardar(clave: str, datos: dict[str, Any]) -> Path:
+    """Merge this benchmark's figures into bench/results/<YYYY-MM-DD>.json (one key per benchmark)."""
+    RESULTADOS.mkdir(parents=True, exist_ok=True)
+    ruta = RESULTADOS / f"{dt.date.today().isoformat()}.json"
+    todo: dict[str, Any] = {}
+    if ruta.exists():
+        try:
+            todo = json.loads(ruta.read_text())
+        except ValueError:
+            todo = {}
+    todo["maquina"] = maquina()
+    todo[clave] = {"medido_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"), **datos}
+    ruta.write_text(json.dumps(todo, ensure_ascii=False, indent=1) + "\n")
+    return ruta
+
+
+def p(valores: list[float], q: float) -> float:
+    """The q-th percentile (1..99) of ``valores``; 0 if empty."""
+    if not valores:
+        return 0.0
+    if len(valores) == 1:
+        return valores[0]
+    return statistics.quantiles(valores, n=100, method="inclusive")[int(q) - 1]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process (VmRSS in /proc/<pid>/status), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for linea in f:
+            if linea.startswith("VmRSS:"):
+                return int(linea.split()[1])
+    return 0
+
+
+def entorno_base(**extra: str) -> dict[str, str]:
+    """The environment of a service process: no VMRE_* inherited from the caller, quiet logs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
+    env.update({"VMRE_LOG_LEVEL": "WARNING", "VMRE_LOG_FORMAT": "json", "VMRE_PROCESO": "pel2021"})
+    env.update(extra)
+    return env
+
+
+class Servicio:
+    """A service as a real uvicorn process (one worker), its output to a log file under ``directorio``."""
+
+    def __init__(self, app: str, env: dict[str, str], directorio: Path, nombre: str | None = None) -> None:
+        self.app = app
+        self.nombre = nombre or app.split(".")[1]
+        self.puerto = free_port()
+        self.env = env
+        self.log = directorio / f"{self.nombre}.log"
+        self.proceso: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.puerto}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proceso is not None
+        return self.proceso.pid
+
+    def arrancar(self, espera: float = 60.0) -> Servicio:
+        with open(self.log, "ab") as salida:
+            self.proceso = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1", "--port",
+                 str(self.puerto), "--log-level", "warning", "--no-access-log"],
+                cwd=RAIZ, env=self.env, stdout=salida, stderr=subprocess.STDOUT,
+                preexec_fn=parent_death_signal,
+            )  # fmt: skip
+        limite = time.monotonic() + espera
+        while time.monotonic() < limite:
+            if self.proceso.poll() is not None:
+                raise RuntimeError(f"{self.nombre} terminó al arrancar:\n{self.cola()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.detener()
+        raise RuntimeError(f"{self.nombre} no respondió /healthz en {espera:.0f} s:\n{self.cola()}")
+
+    def cola(self, lineas: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lineas:])
+        except OSError:
+            return ""
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.pid)
+
+    def detener(self) -> None:
+        if self.proceso is not None and self.proceso.poll() is None:
+            self.proceso.terminate()
+            try:
+                self.proceso.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proceso.kill()
+                self.proceso.wait()
+        self.proceso = None
+
+
+@contextmanager
+def broker_local() -> Iterator[LocalBroker]:
+    """The local Tansu broker on a free port, stopped at the end."""
+    b = LocalBroker(port=free_port())
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def sqlite_url(ruta: Path) -> str:
+    return f"sqlite+aiosqlite:///{ruta}"
+
+
+def tabla(encabezados: list[str], filas: list[list[str]], izquierda: int = 1) -> str:
+    """A plain text table: the first ``izquierda`` columns left-aligned, the rest right-aligned."""
+    anchos = [max(len(str(x)) for x in col) for col in zip(encabezados, *filas, strict=True)]
+
+    def linea(celdas: list[str]) -> str:
+        return "  ".join(
+            str(c).ljust(a) if i < izquierda else str(c).rjust(a)
+            for i, (c, a) in enumerate(zip(celdas, anchos, strict=True))
+        ).rstrip()
+
+    return "\n".join([linea(encabezados), *(linea(f) for f in filas)])
+
+
+Peticion = tuple[str, bytes, dict[str, str]]  # path, JSON body, headers
+
+
+async def carga_cerrada(
+    base: str, peticiones: Iterator[Peticion], clientes: int, segundos: float
+) -> tuple[list[float], dict[int, int], float]:
+    """``clientes`` concurrent clients (closed loop: each sends its next request when the previous one
+    answered), POSTing ``peticiones`` until they run out or ``segundos`` pass. Returns the latencies (ms) of
+    the answered requests, the count per status code (0: connection error) and the elapsed seconds."""
+    import asyncio
+
+    latencias: list[float] = []
+    codigos: dict[int, int] = {}
+    limites = httpx.Limits(max_connections=clientes, max_keepalive_connections=clientes)
+    async with httpx.AsyncClient(base_url=base, limits=limites, timeout=60) as cliente:
+        inicio = time.perf_counter()
+        fin = inicio + segundos
+
+        async def uno() -> None:
+            while time.perf_counter() < fin:
+                try:
+                    ruta, cuerpo, cabeceras = next(peticiones)
+                except StopIteration:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    r = await cliente.post(
+                        ruta, content=cuerpo, headers={"content-type": "application/json", **cabeceras}
+                    )
+                    codigo = r.status_code
+                except httpx.HTTPError:
+                    codigo = 0
+                latencias.append((time.perf_counter() - t0) * 1000)
+                codigos[codigo] = codigos.get(codigo, 0) + 1
+
+        await asyncio.gather(*(uno() for _ in range(clientes)))
+        transcurrido = time.perf_counter() - inicio
+    return latencias, codigos, transcurrido

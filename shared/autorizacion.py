@@ -1,0 +1,298 @@
+"""The authorization matrix: every route of every service × who may use it.
+
+This table is the specification. ``tests/test_autorizacion.py`` walks every route of each app with every
+kind of caller and checks the code against it (nothing reachable that the table does not grant, and no route
+the table does not list); ``docs/autorizacion.md`` is its rendering (``python -m shared.autorizacion``), and a
+test keeps the two equal.
+
+Who calls (``Quien``):
+
+- ``PUBLICO``: nobody in particular, no credentials.
+- ``CIUDADANO_FOLIO``: a person with the folio of their application; the folio is the key (no other
+  credential), so these routes are open to whoever holds the folio and answer 404 to anyone else.
+- ``VOTANTE``: an internet voter's session (``Authorization: Bearer <sesion>`` from ``POST /v1/acceso``).
+- a JWT role of ``shared.auth.Rol``; for ``opl``, ``OPL_PROPIA`` is a token of the entidad the request is
+  about and ``OPL_OTRA`` a token of another entidad.
+- ``TRANSPORTISTA``: a carrier, by the HMAC of the body with its own secret (``X-Firma``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.settings import SERVICES
+
+
+class Quien(StrEnum):
+    PUBLICO = "público"
+    CIUDADANO_FOLIO = "ciudadanía (folio)"
+    VOTANTE = "votante"
+    INE_OPERADOR = "ine-operador"
+    INE_ADMIN = "ine-admin"
+    OPL_PROPIA = "opl (su entidad)"
+    OPL_OTRA = "opl (otra entidad)"
+    CUSTODIO = "custodio"
+    AUDITOR = "auditor"
+    PARTIDO = "partido"
+    TRANSPORTISTA = "transportista"
+
+
+class Acceso(StrEnum):
+    """How a route decides who may use it."""
+
+    PUBLICO = "público"
+    FOLIO = "folio"  # public, scoped by the folio in the path
+    VOTANTE = "sesión de votante"
+    TRANSPORTISTA = "firma HMAC"
+    ROL = "JWT"
+
+
+TODOS = frozenset(Quien)
+
+
+@dataclass(frozen=True)
+class Regla:
+    acceso: Acceso
+    permitidos: frozenset[Quien]
+    nota: str = ""
+
+
+def publico(nota: str = "") -> Regla:
+    return Regla(Acceso.PUBLICO, TODOS, nota)
+
+
+def folio(nota: str = "") -> Regla:
+    return Regla(Acceso.FOLIO, TODOS, nota or "quien tiene el folio; otro folio: 404")
+
+
+def votante(nota: str = "") -> Regla:
+    return Regla(Acceso.VOTANTE, frozenset({Quien.VOTANTE}), nota)
+
+
+def transportista(nota: str = "") -> Regla:
+    return Regla(Acceso.TRANSPORTISTA, frozenset({Quien.TRANSPORTISTA}), nota)
+
+
+def roles(*quienes: Quien, nota: str = "") -> Regla:
+    return Regla(Acceso.ROL, frozenset(quienes), nota)
+
+
+Q = Quien
+INE = (Q.INE_ADMIN, Q.INE_OPERADOR, Q.AUDITOR)
+OPERADOR = (Q.INE_OPERADOR, Q.INE_ADMIN)
+ADMIN = (Q.INE_ADMIN,)
+
+Ruta = tuple[str, str]  # (METHOD, path template as FastAPI writes it)
+Matriz = dict[Ruta, Regla]
+
+# Every service: shared/web.py (operation, audit log, simulated clock) and FastAPI's own documentation pages.
+COMUNES: Matriz = {
+    ("GET", "/healthz"): publico(),
+    ("GET", "/readyz"): publico(),
+    ("GET", "/metrics"): publico(),
+    ("GET", "/openapi.json"): publico(),
+    ("GET", "/docs"): publico(),
+    ("GET", "/docs/oauth2-redirect"): publico(),
+    ("GET", "/redoc"): publico(),
+    ("GET", "/v1/auditoria"): roles(Q.AUDITOR, Q.INE_ADMIN),
+    ("GET", "/v1/reloj"): publico("solo con VMRE_RELOJ=simulado"),
+    ("PUT", "/v1/reloj"): roles(*ADMIN, nota="solo con VMRE_RELOJ=simulado"),
+}
+
+# shared/webhooks_api.py (computo and tablero).
+WEBHOOKS: Matriz = {
+    ("POST", "/v1/webhooks"): roles(Q.INE_ADMIN, Q.OPL_PROPIA, nota="opl: solo para su entidad"),
+    ("GET", "/v1/webhooks"): roles(Q.INE_ADMIN, Q.OPL_PROPIA, Q.OPL_OTRA, nota="opl: ve solo los suyos"),
+    ("DELETE", "/v1/webhooks/{id}"): roles(
+        Q.INE_ADMIN, Q.OPL_PROPIA, Q.OPL_OTRA, nota="opl: solo los suyos (los de otra entidad: 404)"
+    ),
+    ("GET", "/v1/webhooks/entregas"): roles(
+        Q.INE_ADMIN, Q.OPL_PROPIA, Q.OPL_OTRA, nota="opl: ve solo las suyas"
+    ),
+}
+
+REGISTRO: Matriz = {
+    ("POST", "/v1/solicitudes"): publico(),
+    ("GET", "/v1/solicitudes/{folio}"): folio("sin datos personales"),
+    ("PATCH", "/v1/solicitudes/{folio}"): folio(),
+    ("POST", "/v1/solicitudes/{folio}/modalidad"): folio(),
+    ("POST", "/v1/solicitudes/{folio}/documentos"): folio(),
+    ("GET", "/v1/catalogos/motivos"): publico(),
+    ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
+    ("GET", "/v1/revision/cola"): roles(*OPERADOR),
+    ("GET", "/v1/solicitudes/{folio}/expediente"): roles(*OPERADOR, nota="lectura registrada en la bitácora"),
+    ("GET", "/v1/solicitudes/{folio}/documentos/{tipo}"): roles(
+        *OPERADOR, nota="lectura registrada en la bitácora"
+    ),
+    ("POST", "/v1/solicitudes/{folio}/dictamen"): roles(*OPERADOR),
+    ("POST", "/v1/solicitudes/{folio}/aclaracion"): roles(*OPERADOR),
+    ("POST", "/v1/solicitudes/{folio}/baja"): roles(*OPERADOR),
+    ("POST", "/v1/solicitudes/lote"): roles(*OPERADOR),
+    ("GET", "/v1/lnere/{entidad}"): roles(Q.PARTIDO, *INE, nota="nombres enmascarados"),
+    ("POST", "/v1/lnere/{entidad}/observaciones"): roles(Q.PARTIDO),
+    ("GET", "/v1/lnere/{entidad}/observaciones"): roles(Q.PARTIDO, *INE, nota="un partido ve solo las suyas"),
+    ("POST", "/v1/observaciones/{observacion_id}/resolucion"): roles(*OPERADOR),
+    ("POST", "/v1/lnere/{entidad}/cierre"): roles(*ADMIN),
+}
+
+POSTAL: Matriz = {
+    ("POST", "/v1/envios"): roles(*OPERADOR),
+    ("POST", "/v1/paquetes/{entidad}/{numero}/reenvio"): roles(*OPERADOR),
+    ("POST", "/v1/paquetes/{entidad}/{numero}/destruccion"): roles(*ADMIN),
+    ("POST", "/v1/transportistas/{transportista}/eventos"): transportista(
+        "cada transportista con su secreto; transportista desconocido: 404"
+    ),
+    ("POST", "/v1/sobres"): roles(*OPERADOR),
+    ("POST", "/v1/mesas/{entidad}/asignacion"): roles(*ADMIN),
+    ("GET", "/v1/paquetes/{folio}"): folio(),
+    ("GET", "/v1/estadisticas"): publico(),
+    ("GET", "/v1/en-transito"): roles(*INE, Q.OPL_PROPIA, nota="opl: `?entidad=` la suya (por omisión)"),
+    ("POST", "/v1/avisos/retraso"): roles(*OPERADOR),
+}
+
+ELECTRONICO: Matriz = {
+    ("GET", "/v1/elecciones"): publico(),
+    ("GET", "/v1/elecciones/{uuid}"): publico(),
+    ("GET", "/v1/elecciones/{uuid}/tablon"): publico("solo rastreadores"),
+    ("GET", "/v1/elecciones/{uuid}/archivo.bel"): publico(),
+    ("GET", "/v1/elecciones/{uuid}/acta-apertura"): publico(),
+    ("GET", "/v1/elecciones/{uuid}/ceremonia"): publico("mensajes públicos de la ceremonia"),
+    ("GET", "/v1/clave-firma"): publico(),
+    ("GET", "/v1/participacion"): publico("solo conteos por hora"),
+    ("POST", "/v1/acceso/primer"): publico("el votante se identifica en el cuerpo; límite por conexión"),
+    ("POST", "/v1/acceso/codigo"): publico("el votante se identifica en el cuerpo; límite por conexión"),
+    ("POST", "/v1/acceso"): publico("el votante se identifica en el cuerpo; da la sesión de votante"),
+    ("DELETE", "/v1/acceso"): publico("cierra la sesión presentada, si la hay; siempre 204"),
+    ("GET", "/v1/votante"): votante(),
+    ("POST", "/v1/elecciones/{uuid}/boletas"): votante(),
+    ("PUT", "/v1/elecciones/{uuid}/ceremonia/{indice}/{paso}"): roles(Q.CUSTODIO),
+    ("POST", "/v1/elecciones/{uuid}/apertura"): roles(*ADMIN),
+    ("POST", "/v1/elecciones/{uuid}/cierre"): roles(*ADMIN),
+    ("POST", "/v1/simulacros"): roles(*ADMIN),
+    ("GET", "/cabina"): publico("la cabina de votación (página)"),
+    ("GET", "/static/{archivo}"): publico("archivos estáticos"),
+}
+
+COMPUTO: Matriz = {
+    ("GET", "/v1/mesas"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO, nota="opl: `?entidad=` la suya (por omisión)"),
+    ("POST", "/v1/mesas/{entidad}/{mesa}/instalacion"): roles(*OPERADOR),
+    ("POST", "/v1/mesas/{entidad}/{mesa}/actas"): roles(*OPERADOR, nota="doble captura"),
+    ("PUT", "/v1/mesas/{entidad}/{mesa}/actas/{cargo}"): roles(*ADMIN),
+    ("GET", "/v1/mesas/{entidad}/{mesa}/actas/{cargo}"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),
+    ("GET", "/v1/escrutinio-electronico/{eleccion}"): publico(),
+    ("PUT", "/v1/escrutinio-electronico/{eleccion}/descifrados/{indice}"): roles(Q.CUSTODIO),
+    ("POST", "/v1/computos/{entidad}/cierre"): roles(*ADMIN),
+    ("GET", "/v1/computos/{entidad}"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO, nota="404 antes del cierre"),
+    ("GET", "/v1/computos/{entidad}/acta.csv"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),
+    ("GET", "/v1/computos/{entidad}/acta.pdf"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),
+    ("GET", "/v1/clave-firma"): publico(),
+    **WEBHOOKS,
+}
+
+TABLERO: Matriz = {
+    ("GET", "/v1/resumen"): publico(),
+    ("GET", "/v1/tablero"): publico("solo conteos"),
+    ("GET", "/v1/tablero/stream"): publico("Server-Sent Events"),
+    ("GET", "/v1/datos-abiertos/esquema.json"): publico(),
+    ("GET", "/v1/datos-abiertos/agregados.{formato}"): publico(),
+    ("GET", "/v1/entidades/{entidad}/resumen"): roles(*INE, Q.OPL_PROPIA),
+    ("GET", "/v1/entidades/{entidad}/cifras"): roles(*INE, Q.OPL_PROPIA),
+    ("GET", "/v1/entidades/{entidad}/series/{serie}"): roles(*INE, Q.OPL_PROPIA),
+    ("GET", "/v1/entidades/{entidad}/actas"): roles(*INE, Q.OPL_PROPIA),
+    ("GET", "/"): publico("el tablero en vivo (página)"),
+    ("GET", "/static/{archivo}"): publico("archivos estáticos"),
+    **WEBHOOKS,
+}
+
+POR_SERVICIO: dict[str, Matriz] = {
+    "registro": REGISTRO,
+    "postal": POSTAL,
+    "electronico": ELECTRONICO,
+    "computo": COMPUTO,
+    "tablero": TABLERO,
+}
+assert set(POR_SERVICIO) == set(SERVICES)
+
+
+def matriz(servicio: str) -> Matriz:
+    """Every route of ``servicio`` (the common ones included) and who may use it."""
+    return {**COMUNES, **POR_SERVICIO[servicio]}
+
+
+# --- Rendering ---------------------------------------------------------------------------------------------
+
+ENCABEZADO = """\
+# Matriz de autorización
+
+<!-- Generado con `python -m shared.autorizacion > docs/autorizacion.md`; no lo edite a mano.
+     La tabla vive en shared/autorizacion.py y tests/test_autorizacion.py la comprueba contra el código. -->
+
+Cada ruta de cada servicio y quién puede usarla. La tabla está en el código (`shared/autorizacion.py`) y es
+la especificación: `tests/test_autorizacion.py` recorre todas las rutas de las cinco aplicaciones con cada
+tipo de llamante y falla si algo es alcanzable sin que la tabla lo conceda (quien no tiene permiso recibe
+401 sin credenciales válidas o 403 con un rol o una entidad que no corresponden), si quien tiene permiso
+recibe 401 o 403, o si hay una ruta que la tabla no lista (o al revés).
+
+Columnas:
+
+- **público**: sin credenciales.
+- **ciudadanía (folio)**: quien tiene el folio de su solicitud; el folio es la llave (con otro folio, 404).
+- **votante**: la sesión de votante (`Authorization: Bearer <sesion>` de `POST /v1/acceso`).
+- **ine-operador**, **ine-admin**, **custodio**, **auditor**, **partido**: el `rol` del JWT.
+- **opl (su entidad)** / **opl (otra entidad)**: un token `opl` de la entidad de la que trata la petición
+  (en la ruta, en `?entidad=` o en el cuerpo) o de otra.
+- **transportista**: la firma HMAC-SHA256 del cuerpo con el secreto del transportista (`X-Firma`).
+
+`acceso` dice cómo decide la ruta: `público`, `folio`, `sesión de votante`, `firma HMAC` o `JWT`.
+✓: permitido; —: 401 o 403.
+
+Excepción conocida: un cuerpo que no es JSON válido (p. ej. `{`) recibe 422 antes de revisar credenciales,
+porque FastAPI lee el cuerpo antes de resolver las dependencias. No da acceso a nada ni dice más de lo que ya
+publica `/openapi.json`.
+"""
+
+TITULOS = {
+    "comunes": "Comunes a los cinco servicios",
+    "registro": "registro",
+    "postal": "postal",
+    "electronico": "electronico",
+    "computo": "computo",
+    "tablero": "tablero",
+}
+
+
+def _tabla(filas: Iterable[tuple[Ruta, Regla]]) -> list[str]:
+    columnas = ["método", "ruta", "acceso", *(q.value for q in Quien), "nota"]
+    lineas = ["| " + " | ".join(columnas) + " |", "|" + "---|" * len(columnas)]
+    orden = {m: i for i, m in enumerate(["GET", "POST", "PUT", "PATCH", "DELETE"])}
+    for (metodo, ruta), regla in sorted(filas, key=lambda f: (f[0][1], orden.get(f[0][0], 9))):
+        celdas = ["✓" if q in regla.permitidos else "—" for q in Quien]
+        lineas.append(
+            "| " + " | ".join([metodo, f"`{ruta}`", regla.acceso.value, *celdas, regla.nota]) + " |"
+        )
+    return lineas
+
+
+def render() -> str:
+    partes = [ENCABEZADO]
+    for clave, filas in [("comunes", COMUNES), *POR_SERVICIO.items()]:
+        partes.append(f"## {TITULOS[clave]}\n")
+        if clave == "comunes":
+            partes.append(
+                "`/v1/reloj` existe solo con `VMRE_RELOJ=simulado` (simulacros locales). "
+                "`/v1/auditoria` en los cinco.\n"
+            )
+        partes.append("\n".join(_tabla(filas.items())) + "\n")
+    return "\n".join(partes)
+
+
+def main() -> int:
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
