@@ -125,13 +125,16 @@ def _cifrar(eleccion_json: str, credencial: str, votos: list[int]) -> str:
 class Barra:
     """A progress bar per phase on a terminal; one summary line per phase otherwise (CI logs)."""
 
+    activas = 0  # phases running at the same time get a line each
+
     def __init__(self, fase: str, total: int, unidad: str) -> None:
         self.fase, self.total, self.inicio = fase, total, time.monotonic()
         self.tty = sys.stderr.isatty()
         self.hechos, self.ultimo_aviso = 0, self.inicio
         self.barra = tqdm(
-            total=total, desc=f"{fase:<26}", unit=f" {unidad}", disable=not self.tty, leave=True
+            total=total, desc=f"{fase:<28}", unit=f" {unidad}", disable=not self.tty, position=Barra.activas
         )
+        Barra.activas += 1
 
     def avanzar(self, n: int = 1) -> None:
         self.barra.update(n)
@@ -143,6 +146,7 @@ class Barra:
 
     def cerrar(self) -> None:
         self.barra.close()
+        Barra.activas -= 1
         if not self.tty:
             print(
                 f"{self.fase:<28} {self.total:>7,} en {time.monotonic() - self.inicio:6.1f} s",
@@ -498,8 +502,7 @@ class Simulacro:
 
     async def sobres(self, clasificacion: str) -> None:
         cal = self.proceso.calendario
-        if clasificacion == "en_tiempo":
-            await self.reloj(cal.recepcion_spv_limite - dt.timedelta(days=3))
+        if clasificacion == "en_tiempo":  # the clock is already before the limit, inside the voting window
             lista = [p.clave_elector for p in self.personas if p.sobre == "en_tiempo"]
             fase = "sobres en tiempo"
         else:
@@ -711,11 +714,11 @@ class Simulacro:
         try:
             self.generar_personas()
             await self.registro()
-            await self.envios()
-            await self.apertura()
-            await self.sobres("en_tiempo")
-            await self.reloj(self.proceso.calendario.recepcion_spv_limite - dt.timedelta(days=2))
-            await self.votos_por_internet()
+            # Independent work of different services runs at the same time, as it would in a real process:
+            # packages go out while the custodians hold the key ceremony; envelopes arrive while people vote.
+            await asyncio.gather(self.envios(), self.apertura())
+            await self.reloj(self.proceso.calendario.recepcion_spv_limite - dt.timedelta(days=3))
+            await asyncio.gather(self.sobres("en_tiempo"), self.votos_por_internet())
             await self.sobres("extemporaneo")
             await self.actas_postales()
             await self.escrutinio_electronico()

@@ -287,3 +287,69 @@ async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  #
         await asyncio.gather(task, return_exceptions=True)
         await engine.dispose()
     assert await read_raw(kafka_settings, f"{topic}.dlq", expected=1, timeout=2) == []
+
+
+async def test_consumidor_aplica_lotes_en_una_transaccion_y_cada_evento_una_vez(  # type: ignore[no-untyped-def]
+    outbox_db, kafka_settings
+) -> None:
+    """Hundreds of events in few transactions (a read model keeps up), duplicates inside a batch absorbed."""
+    topic = f"test.lotes.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(kafka_settings, [topic, f"{topic}.dlq"])
+    envs = [solicitud("09" if i % 3 else "14") for i in range(300)]
+    producer = kafka.make_producer(kafka_settings, "t")
+    await producer.start()
+    try:
+        for env in [*envs, *envs[:40]]:  # 40 repeated: at-least-once delivery
+            await producer.send_and_wait(topic, key=b"una-llave", value=env.to_bytes())  # one partition
+    finally:
+        await producer.stop()
+    commits = 0
+
+    class Contador:
+        def __init__(self, maker):  # type: ignore[no-untyped-def]
+            self.maker = maker
+
+        def __call__(self):  # type: ignore[no-untyped-def]
+            nonlocal commits
+            commits += 1
+            return self.maker()
+
+    metrics = Metrics("t")
+    consumer = IdempotentConsumer(
+        name=f"test.{uuid.uuid4().hex[:6]}",
+        topics=[topic],
+        handlers=build(cargar("pel2021")),
+        maker=Contador(outbox_db),  # type: ignore[arg-type]
+        processed=ProcessedEvent,
+        consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),
+        producer_factory=lambda: kafka.make_producer(kafka_settings, "t"),
+        metrics=metrics,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(300):
+            if await _total(outbox_db) == 300 and await _count(outbox_db, ProcessedEvent) == 300:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # the 40 repeated ones, after the 300
+    finally:
+        await consumer.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert await _total(outbox_db) == 300
+    assert await _count(outbox_db, ProcessedEvent) == 300
+
+    def sample(outcome: str) -> float:
+        return (
+            metrics.registry.get_sample_value(
+                "vmre_events_consumed_total",
+                {"consumer": consumer.name, "event_type": SOLICITUD_RECIBIDA, "outcome": outcome},
+            )
+            or 0.0
+        )
+
+    assert sample("processed") == 300
+    # At-least-once: a rejoin may deliver everything again; the inbox absorbs it.
+    entregados = 300 + sample("duplicate")
+    assert entregados >= 340
+    assert commits <= entregados / 10, f"{commits} transacciones para {entregados:.0f} eventos: sin lotes"
