@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from bench import eleccion as el
-from bench.comun import Servicio, broker_local, entorno_base, guardar, progreso, sqlite_url, tabla
+from bench.comun import Servicio, broker_local, entorno_base, guardar, nucleos, progreso, sqlite_url, tabla
 from services.electronico.custodio import descifrar
 from shared import migrations
 from shared.auth import Rol, mint_token
@@ -126,6 +126,8 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                 "VMRE_ELECTRONICO_DATABASE_URL": urls["electronico"],
                 "VMRE_ELECTRONICO_CONSUMERS_ENABLED": "false",  # no automatic sealing: the POST seals
                 "VMRE_ELECTRONICO_BUZON": str(tmp / "buzon.jsonl"),
+                # The seal's tally in slices across every core, as a production pod is configured.
+                "VMRE_ELECTRONICO_VERIFICADORES": str(nucleos()),
             },
             tmp,
         )

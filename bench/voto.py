@@ -107,6 +107,8 @@ async def medir(boletas: int, clientes: int) -> dict[str, Any]:
                 VMRE_ELECTRONICO_DATABASE_URL=url,
                 VMRE_ELECTRONICO_CONSUMERS_ENABLED="false",
                 VMRE_ELECTRONICO_BUZON=str(tmp / "buzon.jsonl"),
+                # The proofs on every core, as a production pod is configured (process pool).
+                VMRE_ELECTRONICO_VERIFICADORES=str(nucleos()),
             ),
             tmp,
         )
@@ -127,7 +129,8 @@ async def medir(boletas: int, clientes: int) -> dict[str, Any]:
             servidor.detener()
     aceptadas = codigos.get(201, 0)
     por_s = aceptadas / t
-    razon = por_s / techo_1
+    # The server verifies on every core (VMRE_ELECTRONICO_VERIFICADORES): its ceiling is every core's.
+    razon = por_s / techo_n
     errores = sum(n for c, n in codigos.items() if c != 201)
     print(
         f"\nvoto por internet: boletas verificadas y guardadas por segundo, entidad {el.ENTIDAD} "
@@ -137,10 +140,9 @@ async def medir(boletas: int, clientes: int) -> dict[str, Any]:
         tabla(
             ["", "boletas/s", "p50 ms", "p99 ms", "errores", "razón"],
             [
-                [f"techo: boleta.verificar, 1 núcleo ({len(textos) // 8:,} boletas)", f"{techo_1:.0f}", "",
-                 "", "", "100%"],
-                [f"      boleta.verificar, {nucleos()} procesos (referencia)", f"{techo_n:.0f}", "", "", "",
-                 f"{techo_n / techo_1:.0%}"],
+                [f"      boleta.verificar, 1 núcleo ({len(textos) // 8:,} boletas, referencia)",
+                 f"{techo_1:.0f}", "", "", "", f"{techo_1 / techo_n:.0%}"],
+                [f"techo: boleta.verificar, {nucleos()} procesos", f"{techo_n:.0f}", "", "", "", "100%"],
                 [f"POST {ruta.replace(f.uuid, '{uuid}')} ({aceptadas:,})", f"{por_s:.0f}",
                  f"{p(lat, 50):.0f}", f"{p(lat, 99):.0f}", str(errores), f"{razon:.0%}"],
             ],
@@ -148,7 +150,8 @@ async def medir(boletas: int, clientes: int) -> dict[str, Any]:
     )  # fmt: skip
     cumple = por_s >= META_POR_S and razon >= META_RAZON
     print(
-        f"\nmeta: ≥ {META_POR_S:.0f} boletas/s y ≥ {META_RAZON:.0%} del techo de un núcleo → {por_s:.0f}/s, "
+        f"\nmeta: ≥ {META_POR_S:.0f} boletas/s y ≥ {META_RAZON:.0%} del techo de todos los núcleos → "
+        f"{por_s:.0f}/s, "
         f"{razon:.0%}: {'cumplida' if cumple else 'NO cumplida'}"
     )
     resultado = {

@@ -421,9 +421,12 @@ async def apertura(
     summary="Sellar la urna al terminar el periodo (ine-admin; también ocurre solo a la hora del cierre)",
     responses={404: PROBLEM, 409: PROBLEM},
 )
-async def cierre(uuid: Uuid, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Admin) -> SelloOut:
+async def cierre(
+    uuid: Uuid, request: Request, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Admin
+) -> SelloOut:
     e = await service.eleccion_o_404(session, uuid, bloqueo="exclusivo")
-    return SelloOut(eleccion=uuid, sello=await service.sellar(session, e, reloj.ahora(), proceso))
+    sello = await service.sellar(session, e, reloj.ahora(), proceso, request.app.state.verificadores)
+    return SelloOut(eleccion=uuid, sello=sello)
 
 
 @router.post(

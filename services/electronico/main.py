@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -25,7 +25,9 @@ from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 log = logging.getLogger(__name__)
 
 
-async def preparar_y_sellar(runtime: Runtime, proceso: Proceso, settings: Settings, reloj: Reloj) -> None:
+async def preparar_y_sellar(
+    runtime: Runtime, proceso: Proceso, settings: Settings, reloj: Reloj, verificadores: Executor | None
+) -> None:
     """Create each entidad's elections (so the key ceremony can start before the list closes), then seal every
     open ballot box whose window has ended — at 18:00 Centro on election day for pel2021."""
     for entidad in proceso.entidades:
@@ -39,7 +41,7 @@ async def preparar_y_sellar(runtime: Runtime, proceso: Proceso, settings: Settin
                 async with runtime.maker() as session, session.begin():
                     e = await session.get(Eleccion, uuid, with_for_update=True)
                     if e is not None and e.estado == "abierta":
-                        sello = await service.sellar(session, e, reloj.ahora(), proceso)
+                        sello = await service.sellar(session, e, reloj.ahora(), proceso, verificadores)
                         log.info("urna sellada", extra={"eleccion": uuid, "sello": sello})
                 if runtime.relay is not None:
                     runtime.relay.wake()
@@ -66,8 +68,15 @@ def create_app(
             borrar_tras_entrega=frozenset({service.PLANTILLA_CREDENCIALES}),
         ).run()
 
+    # Ballot proofs and the tally's product in their own processes (started on first use; stopped at exit).
+    verificadores = (
+        ProcessPoolExecutor(settings.verificadores, mp_context=multiprocessing.get_context("forkserver"))
+        if settings.verificadores
+        else None
+    )
+
     async def sellador(runtime: Runtime) -> None:
-        await preparar_y_sellar(runtime, proceso, settings, reloj)
+        await preparar_y_sellar(runtime, proceso, settings, reloj, verificadores)
 
     spec = ServiceSpec(
         name="electronico",
@@ -103,11 +112,6 @@ def create_app(
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
     app.state.limite_acceso = LimiteDeSolicitudes(settings.limite_por_minuto)
-    # Ballot proofs in their own processes (started on the first ballot; stopped at exit).
-    app.state.verificadores = (
-        ProcessPoolExecutor(settings.verificadores, mp_context=multiprocessing.get_context("forkserver"))
-        if settings.verificadores
-        else None
-    )
+    app.state.verificadores = verificadores
     app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
     return app

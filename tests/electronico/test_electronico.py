@@ -10,9 +10,9 @@ import pytest
 from nacl.signing import VerifyKey
 from sqlalchemy import select
 
-from services.electronico import domain
+from services.electronico import domain, service
 from services.electronico.config import Settings
-from services.electronico.models import Boleta, Credencial, Notificacion, Votante
+from services.electronico.models import Boleta, Credencial, Eleccion, Notificacion, Votante
 from shared.cripto import grupo as gr
 from shared.cripto.archivo import leer
 from shared.cripto.pruebas import cjson
@@ -371,7 +371,9 @@ async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
         assert leer(datos).de_tipo("EndBallots")[0].hash == eleccion["sello"]
 
 
-async def test_verificadores_en_procesos_aparte(abierta: tuple[Electronico, str]) -> None:
+async def test_verificadores_en_procesos_aparte(
+    abierta: tuple[Electronico, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``VMRE_ELECTRONICO_VERIFICADORES=N``: proofs checked in a process pool, with the same answers."""
     e, uuid = abierta
     e.app.state.verificadores = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
@@ -390,5 +392,19 @@ async def test_verificadores_en_procesos_aparte(abierta: tuple[Electronico, str]
         assert r.status_code == 201
         assert r.json()["rastreador"] == gr.sha256_b64(texto_a)
         assert await e.count(Boleta) == 1
+        c = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 2))
+        assert (await e.votar(uuid, c, await e.boleta(uuid, c, "PAN+PRI"))).status_code == 201
+
+        # The seal's tally in slices across the pool: the same EncryptedTally as in one thread.
+        monkeypatch.setattr(service, "RECUENTO_EN_PARALELO", 1)
+        e.reloj.ajustar(centro(2021, 6, 6, 18, 0))
+        r = await e.client.post(f"/v1/elecciones/{uuid}/cierre", headers=e.token("ine-admin"))
+        assert r.status_code == 200, r.text
+        async with e.app.state.runtime.maker() as s:
+            eleccion = await s.get(Eleccion, uuid)
+            textos = list((await s.execute(select(Boleta.texto).order_by(Boleta.id))).scalars())
+        assert eleccion is not None and len(textos) == 2
+        en_un_hilo = service._recuento(service.eleccion_belenios(eleccion.eleccion_json or ""), textos)
+        assert (eleccion.recuento, eleccion.recuento_dimensionado) == en_un_hilo
     finally:
         e.app.state.verificadores.shutdown()
