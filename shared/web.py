@@ -40,6 +40,10 @@ class ConsumerSpec:
     purpose: str
     topics: list[str]
     handlers: dict[str, Handler]
+    # Events applied per transaction. A read model fed by every service wants batches; a service whose
+    # handlers are heavy keeps 1, so its HTTP writers never wait behind a long transaction (SQLite has one
+    # writer at a time, and its busy handler is not fair).
+    lote: int = 1
 
 
 @dataclass
@@ -115,6 +119,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics
                     metrics=metrics,
                     max_retries=k.max_retries,
                     ensure_topics=ensure,
+                    batch_size=c.lote,
                 )
             )
     return runtime

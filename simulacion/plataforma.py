@@ -36,6 +36,9 @@ AJUSTES_DEL_SIMULACRO = {
     # Ballot proofs on every core (a process pool), as a production pod would.
     "VMRE_ELECTRONICO_VERIFICADORES": str(len(os.sched_getaffinity(0))),
     "VMRE_LOG_FORMAT": "json",
+    # One log line per request is most of the log and a good part of the CPU at this volume: warnings and
+    # errors only (the run's log is plataforma.log).
+    "VMRE_LOG_LEVEL": "WARNING",
 }
 
 

@@ -31,7 +31,7 @@ import httpx
 import pyotp
 from tqdm import tqdm
 
-from services.electronico.custodio import ceremonia, descifrar
+from services.electronico.custodio import CeremoniaFallida, ceremonia, descifrar
 from shared.auth import Rol, mint_token
 from shared.cripto import boleta as bo
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
@@ -449,9 +449,24 @@ class Simulacro:
                     headers=self.token(Rol.CUSTODIO, f"custodio-{i}"),
                     timeout=60,
                 ) as c:
-                    return await ceremonia(
-                        c, uuid, i, custodios_dir / f"{uuid}-{i}.json", espera=0.2, avisar=lambda m: None
-                    )
+                    for intento in range(1, 6):
+                        try:
+                            return await ceremonia(
+                                c,
+                                uuid,
+                                i,
+                                custodios_dir / f"{uuid}-{i}.json",
+                                espera=0.2,
+                                avisar=lambda m: None,
+                            )
+                        except (CeremoniaFallida, httpx.TransportError) as exc:
+                            # As a custodian would: run the command again; it resumes from its state file.
+                            if intento == 5:
+                                raise SimulacionFallida(
+                                    f"ceremonia de {entidad}, custodio {i}: {exc}"
+                                ) from exc
+                            await asyncio.sleep(intento)
+                    raise AssertionError("inalcanzable")
 
             claves = await asyncio.gather(*(custodio(i) for i in range(1, CUSTODIOS + 1)))
             if len(set(claves)) != 1:

@@ -85,7 +85,9 @@ def create_app(
             ),
         ],
         background=[avisador, despachador],
-        consumers=[ConsumerSpec(purpose="proyecciones", topics=TOPICOS, handlers=handlers.build(proceso))],
+        consumers=[
+            ConsumerSpec(purpose="proyecciones", topics=TOPICOS, handlers=handlers.build(proceso), lote=100)
+        ],
         openapi_tags=[
             {"name": "resumen", "description": "Cifras agregadas, públicas."},
             {"name": "tablero", "description": "Lo que muestra el tablero en vivo, y su flujo SSE."},
