@@ -564,6 +564,7 @@ class Simulacro:
                         "clave_acceso": p.clave_acceso,
                         "password": PASSWORD,
                         "segundo_factor": "totp",
+                        "qr": False,  # the simulated voter types the key into the app
                     },
                 )
                 totp = pyotp.parse_uri(r.json()["totp_uri"])

@@ -111,6 +111,7 @@ async def primer_acceso(
     password: str,
     segundo_factor: str,
     settings: Settings,
+    qr: bool = True,
 ) -> Alta:
     """Set the password and enrol the second factor. The access key works once."""
     v = await _votante(session, usuario)
@@ -128,8 +129,11 @@ async def primer_acceso(
     if segundo_factor == "totp":
         v.totp_secreto = pyotp.random_base32()
         uri = pyotp.TOTP(v.totp_secreto).provisioning_uri(name=v.usuario, issuer_name=EMISOR)
-        svg = segno.make(uri, error="m").svg_inline(
-            scale=4, title="Código QR para su aplicación autenticadora"
+        # Drawing the QR is most of this request's work: only when the person will scan it.
+        svg = (
+            segno.make(uri, error="m").svg_inline(scale=4, title="Código QR para su aplicación autenticadora")
+            if qr
+            else None
         )
         return Alta("totp", totp_uri=uri, qr_svg=svg)
     v.totp_secreto = None

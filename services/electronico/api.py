@@ -229,7 +229,7 @@ async def participacion(session: SessionDep, proceso: ProcesoDep) -> list[dict[s
 )
 async def primer_acceso(datos: PrimerAccesoIn, session: SessionDep, settings: SettingsDep) -> PrimerAccesoOut:
     alta = await acceso.primer_acceso(
-        session, datos.usuario, datos.clave_acceso, datos.password, datos.segundo_factor, settings
+        session, datos.usuario, datos.clave_acceso, datos.password, datos.segundo_factor, settings, datos.qr
     )
     return PrimerAccesoOut(**alta.__dict__)
 

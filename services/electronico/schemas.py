@@ -15,6 +15,11 @@ class PrimerAccesoIn(BaseModel):
     segundo_factor: Literal["totp", "sms"] = Field(
         description="totp: aplicación autenticadora (código QR); sms: código por mensaje al teléfono"
     )
+    qr: bool = Field(
+        True,
+        description="Incluir el código QR (SVG) en la respuesta; false si la clave se escribirá a mano en la "
+        "aplicación (la respuesta trae igual el URI)",
+    )
 
 
 class PrimerAccesoOut(BaseModel):

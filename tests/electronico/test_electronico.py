@@ -408,3 +408,16 @@ async def test_verificadores_en_procesos_aparte(
         assert (eleccion.recuento, eleccion.recuento_dimensionado) == en_un_hilo
     finally:
         e.app.state.verificadores.shutdown()
+
+
+async def test_primer_acceso_sin_qr_para_quien_escribe_la_clave(abierta: tuple[Electronico, str]) -> None:
+    e, _ = abierta
+    cuenta = _cuenta(e, "09", 3)
+    datos = {"usuario": cuenta.usuario, "clave_acceso": cuenta.clave_acceso, "password": PASSWORD}
+    r = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp", "qr": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["qr_svg"] is None and r.json()["totp_uri"].startswith("otpauth://totp/")
+    otra = _cuenta(e, "09", 2)
+    datos = {"usuario": otra.usuario, "clave_acceso": otra.clave_acceso, "password": PASSWORD}
+    r = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp"})
+    assert r.json()["qr_svg"].startswith("<svg")
