@@ -33,7 +33,7 @@ def _resumen_registro(r: dict[str, Any]) -> str:
 def _resumen_voto(r: dict[str, Any]) -> str:
     return (
         f"{r['por_s']:.0f} boletas/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
-        f"{r['razon']:.0%} de verificar en 1 núcleo ({r['techo_verificar_1_nucleo_por_s']:.0f}/s)"
+        f"{r['razon']:.0%} de verificar en todos los núcleos ({r['techo_verificar_todos_por_s']:.0f}/s)"
     )
 
 
