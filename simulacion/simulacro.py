@@ -66,7 +66,8 @@ class Persona:
     credencial: str | None = None
 
 
-def _letras(n: int) -> str:
+def letras(n: int) -> str:
+    """Six letters from ``n``: the name part of a clave de elector, unique per number."""
     out = ""
     for _ in range(6):
         n, r = divmod(n, 26)
@@ -80,7 +81,7 @@ def _nacimiento(n: int) -> dt.date:
 
 def _clave_elector(n: int, entidad: str) -> str:
     sexo = "HM"[n % 2]
-    return f"{_letras(n)}{_nacimiento(n):%y%m%d}{entidad}{sexo}{n % 1000:03d}"
+    return f"{letras(n)}{_nacimiento(n):%y%m%d}{entidad}{sexo}{n % 1000:03d}"
 
 
 def _solicitud(p: Persona, rng: random.Random) -> dict[str, Any]:
@@ -175,7 +176,6 @@ class Simulacro:
         self.cliente = httpx.AsyncClient(
             timeout=120, limits=httpx.Limits(max_connections=concurrencia * 2, max_keepalive_connections=64)
         )
-        self.tiempos: dict[str, float] = {}
         self._tokens: dict[tuple[str, str], str] = {}
 
     # --- plumbing ------------------------------------------------------------------------------------------
@@ -248,7 +248,6 @@ class Simulacro:
             await asyncio.gather(*(trabajador() for _ in range(n or self.concurrencia)))
         finally:
             barra.cerrar()
-        self.tiempos[fase] = time.monotonic() - barra.inicio
 
     async def reloj(self, instante: dt.datetime) -> None:
         """Move every service's simulated clock."""
@@ -713,7 +712,6 @@ class Simulacro:
                 if r.status_code in (200, 201) or "ya se publicó" in r.text:
                     return True
                 if r.status_code == 409:  # something still in flight (an event): try again
-                    self._ultimo_409 = r.json().get("detail", r.text)
                     return False
                 raise SimulacionFallida(f"cierre del cómputo de {entidad}: {r.status_code} {r.text[:400]}")
 

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import string
 import uuid
 from typing import Any
 
 from shared.bus.envelope import Envelope
 from shared.events.registro import SOLICITUD_RECIBIDA
-
-
-def letras(n: int) -> str:
-    out = ""
-    for _ in range(6):
-        n, r = divmod(n, 26)
-        out = string.ascii_uppercase[r] + out
-    return out
+from simulacion.simulacro import letras
 
 
 def clave(n: int, nacimiento: dt.date = dt.date(1985, 3, 12), sexo: str = "M") -> str:
