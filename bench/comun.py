@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from shared.broker import LocalBroker, free_port, parent_death_signal
+from shared.settings import SERVICES
 
 RAIZ = Path(__file__).resolve().parents[1]
 RESULTADOS = RAIZ / "bench" / "results"
@@ -105,6 +106,8 @@ def entorno_base(**extra: str) -> dict[str, str]:
     """The environment of a service process: no VMRE_* inherited from the caller, quiet logs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
     env.update({"VMRE_LOG_LEVEL": "WARNING", "VMRE_LOG_FORMAT": "json", "VMRE_PROCESO": "pel2021"})
+    # The load comes from one address: no per-client limit on the public routes (shared/limites.py).
+    env.update({f"VMRE_{s.upper()}_LIMITE_PUBLICO_POR_MINUTO": "100000000" for s in SERVICES})
     env.update(extra)
     return env
 

@@ -128,6 +128,7 @@ REGISTRO: Matriz = {
         *OPERADOR, nota="lectura registrada en la bitácora"
     ),
     ("POST", "/v1/solicitudes/{folio}/dictamen"): roles(*OPERADOR),
+    ("POST", "/v1/solicitudes/dictamenes"): roles(*OPERADOR),
     ("POST", "/v1/solicitudes/{folio}/aclaracion"): roles(*OPERADOR),
     ("POST", "/v1/solicitudes/{folio}/baja"): roles(*OPERADOR),
     ("POST", "/v1/solicitudes/lote"): roles(*OPERADOR),
@@ -250,8 +251,9 @@ Columnas:
 ✓: permitido; —: 401 o 403.
 
 Excepción conocida: un cuerpo que no es JSON válido (p. ej. `{`) recibe 422 antes de revisar credenciales,
-porque FastAPI lee el cuerpo antes de resolver las dependencias. No da acceso a nada ni dice más de lo que ya
-publica `/openapi.json`.
+porque FastAPI lee el cuerpo antes de resolver las dependencias; también un texto con el carácter nulo
+(U+0000) en la ruta, la consulta o el cuerpo JSON (la primera dependencia de cada ruta lo rechaza). No da
+acceso a nada ni dice más de lo que ya publica `/openapi.json`.
 """
 
 TITULOS = {

@@ -8,6 +8,9 @@ vmre broker                   only the local broker, in the foreground
 vmre replay [SERVICIO ...]    rebuild the read model: empty tablero, republish every outbox
 vmre verificar ARCHIVO.bel    audit a Belenios 3.0 election record completely
 vmre audit verify SERVICIO    check a service's hash-chained audit log (or --archivo an auditor's export)
+vmre datos clave              a new key for VMRE_<SERVICIO>_CLAVES_DATOS
+vmre datos rotar SERVICIO     re-encrypt personal data with the first configured key (rotation)
+vmre datos depurar SERVICIO --antes-de FECHA   delete personal data past its retention (7 years)
 vmre custodio ceremonia ...   a custodian's side of the key ceremony, on the custodian's own machine
 vmre custodio descifrar ...   a custodian's partial decryption of the tally, at the electronic MEC
 """
@@ -252,6 +255,94 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+CON_DATOS_PERSONALES = ("registro", "postal", "electronico")
+
+
+def _servicio_con_datos(service: str) -> ServiceSettings:
+    if service not in CON_DATOS_PERSONALES:
+        raise SystemExit(
+            f"{service} no guarda datos personales (los guardan: {', '.join(CON_DATOS_PERSONALES)})"
+        )
+    return service_settings(service)
+
+
+async def _rotar(service: str, lote: int) -> dict[str, int]:
+    from shared import datos_personales
+    from shared.db import make_engine
+
+    settings = _servicio_con_datos(service)
+    cifrador = datos_personales.cifrador_de(settings)
+    assert cifrador is not None
+    metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+    engine = make_engine(settings.database_url)
+    try:
+        return await datos_personales.rotar(
+            engine,
+            datos_personales.columnas_de(metadata),
+            cifrador,
+            lote=lote,
+            avisar=lambda m: print(f"… {m}", file=sys.stderr, flush=True),
+        )
+    finally:
+        await engine.dispose()
+
+
+async def _depurar(service: str, antes_de: dt.date, confirmar: bool) -> dict[str, int]:
+    from shared import datos_personales
+    from shared.db import make_engine, make_sessionmaker
+
+    settings = _servicio_con_datos(service)
+    anios: int = getattr(settings, "retencion_anios")  # noqa: B009 (a field of the three services' Settings)
+    hoy = dt.datetime.now(dt.UTC).date()
+    limite = hoy.replace(year=hoy.year - anios, day=28 if (hoy.month, hoy.day) == (2, 29) else hoy.day)
+    if antes_de > limite:
+        raise ValueError(
+            f"la retención es de {anios} años: solo se depura lo anterior al {limite:%Y-%m-%d} "
+            f"(pidió {antes_de:%Y-%m-%d})"
+        )
+    corte = dt.datetime.combine(antes_de, dt.time(), tzinfo=dt.UTC)
+    engine = make_engine(settings.database_url)
+    datos_personales.instalar(engine, datos_personales.cifrador_de(settings))
+    try:
+        maker = make_sessionmaker(engine)
+        retencion = importlib.import_module(f"services.{service}.retencion")
+        async with maker() as session:
+            hechos: dict[str, int] = await retencion.depurar(session, corte)
+            await (session.commit() if confirmar else session.rollback())
+        return hechos
+    finally:
+        await engine.dispose()
+
+
+def cmd_datos(args: argparse.Namespace) -> int:
+    from shared.datos_personales import DatoIlegible, generar_clave
+
+    if args.accion == "clave":
+        print(generar_clave())
+        return 0
+    try:
+        if args.accion == "rotar":
+            hechos = asyncio.run(_rotar(args.servicio, args.lote))
+            for tabla, n in hechos.items():
+                print(f"{args.servicio}.{tabla}: {n} filas recifradas con la clave nueva")
+            print(f"listo: ya puede quitar las claves viejas de VMRE_{args.servicio.upper()}_CLAVES_DATOS")
+            return 0
+        antes_de = dt.date.fromisoformat(args.antes_de)
+        hechos = asyncio.run(_depurar(args.servicio, antes_de, args.confirmar))
+    except DatoIlegible as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verbo = "borradas o anonimizadas" if args.confirmar else "se borrarían o anonimizarían"
+    for tabla, n in hechos.items():
+        print(f"{args.servicio}.{tabla}: {n} filas {verbo}")
+    if not args.confirmar:
+        print("nada cambió: repita con --confirmar para depurar")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vmre", description="Plataforma VMRE: operación local y herramientas."
@@ -308,6 +399,26 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("servicio", nargs="?", help="lee la base de datos configurada del servicio")
     a.add_argument("--archivo", help="o una exportación JSON Lines de GET /v1/auditoria (sin conexión)")
     a.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("datos", help="datos personales: claves, rotación y retención")
+    dsub = p.add_subparsers(dest="accion", required=True)
+    d = dsub.add_parser("clave", help="genera una clave Fernet para VMRE_<SERVICIO>_CLAVES_DATOS")
+    d.set_defaults(func=cmd_datos)
+    d = dsub.add_parser(
+        "rotar",
+        help="recifra con la primera clave de VMRE_<SERVICIO>_CLAVES_DATOS todo lo cifrado con otra y "
+        "recalcula los índices ciegos; por lotes, se puede repetir",
+    )
+    d.add_argument("servicio", choices=CON_DATOS_PERSONALES)
+    d.add_argument("--lote", type=int, default=500, help="filas por transacción (500)")
+    d.set_defaults(func=cmd_datos)
+    d = dsub.add_parser(
+        "depurar", help="borra los datos personales cuya retención (VMRE_<SERVICIO>_RETENCION_ANIOS) venció"
+    )
+    d.add_argument("servicio", choices=CON_DATOS_PERSONALES)
+    d.add_argument("--antes-de", required=True, help="AAAA-MM-DD: lo anterior a esta fecha (UTC)")
+    d.add_argument("--confirmar", action="store_true", help="sin esto solo cuenta lo que borraría")
+    d.set_defaults(func=cmd_datos)
 
     p = sub.add_parser("custodio", help="custodios de la llave de la elección (en su propio equipo)")
     csub = p.add_subparsers(dest="accion", required=True)

@@ -14,6 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+# The largest value of an INTEGER column on PostgreSQL (int4) and of a BIGINT. Ids, numbers and cursors that
+# reach a query are bounded by them in the API, so that a huge number is a 422 and not a driver overflow.
+ENTERO_MAX = 2**31 - 1
+ENTERO_GRANDE_MAX = 2**63 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -55,6 +60,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # SQL parameters never reach an error message or a log line: they may be personal data.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

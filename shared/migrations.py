@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
+from shared.datos_personales import Cifrado, CifradoBinario, Cifrador, IndiceCiego, cifrador_de
 from shared.db import UTCDateTime, make_engine
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -23,16 +25,35 @@ def alembic_config(service: str, url: str) -> Config:
     cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(SERVICES_DIR / service / "migrations" / "versions"))
     cfg.attributes["database_url"] = url
+    cfg.attributes["service"] = service
     return cfg
 
 
-def upgrade(service: str, url: str, revision: str = "head") -> None:
-    """Blocking; from async code use ``await asyncio.to_thread(upgrade, ...)``."""
-    command.upgrade(alembic_config(service, url), revision)
+def upgrade(service: str, url: str, revision: str = "head", cifrador: Cifrador | None = None) -> None:
+    """Blocking; from async code use ``await asyncio.to_thread(upgrade, ...)``. ``cifrador``: the personal
+    data keys for data migrations (by default the service's settings: ``VMRE_<SERVICIO>_CLAVES_DATOS``)."""
+    cfg = alembic_config(service, url)
+    cfg.attributes["cifrador"] = cifrador
+    command.upgrade(cfg, revision)
 
 
-def downgrade(service: str, url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(service, url), revision)
+def downgrade(service: str, url: str, revision: str = "base", cifrador: Cifrador | None = None) -> None:
+    cfg = alembic_config(service, url)
+    cfg.attributes["cifrador"] = cifrador
+    command.downgrade(cfg, revision)
+
+
+def cifrador() -> Cifrador:
+    """Inside a migration: the keys that encrypt (or, going down, decrypt) the service's personal data."""
+    dado: Cifrador | None = context.config.attributes.get("cifrador")
+    if dado is not None:
+        return dado
+    service = context.config.attributes["service"]
+    settings = importlib.import_module(f"services.{service}.config").Settings()
+    desde_settings = cifrador_de(settings)
+    if desde_settings is None:
+        raise RuntimeError(f"{service} no tiene claves de datos personales")
+    return desde_settings
 
 
 def run_env(target_metadata: MetaData) -> None:
@@ -45,9 +66,19 @@ def run_env(target_metadata: MetaData) -> None:
         # Migrations stay plain SQLAlchemy: the UTC handling lives in the models, not in the schema.
         if type_ == "type" and isinstance(obj, UTCDateTime):
             return "sa.DateTime(timezone=True)"
+        if type_ == "type" and isinstance(obj, Cifrado):
+            return "sa.Text()"
+        if type_ == "type" and isinstance(obj, CifradoBinario):
+            return "sa.LargeBinary()"
+        if type_ == "type" and isinstance(obj, IndiceCiego):
+            return "sa.String(length=64)"
         return False
 
     def do_run(connection: Connection) -> None:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild a table (copy, drop, rename): with foreign keys on, dropping the old
+            # table would cascade to the rows that reference it. Off for this connection, before any BEGIN.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

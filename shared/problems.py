@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http
+import json
 import logging
 from typing import Any
 
@@ -138,6 +140,47 @@ def validation_errors(exc: RequestValidationError | ValidationError) -> list[dic
     return errors
 
 
+NULO = "\x00"
+
+
+def _campos_con_nulo(valor: Any, ruta: tuple[str, ...] = ()) -> list[str]:
+    if isinstance(valor, str):
+        return [".".join(ruta) or "cuerpo"] if NULO in valor else []
+    campos: list[str] = []
+    if isinstance(valor, dict):
+        for clave, v in valor.items():
+            campos += [".".join((*ruta, clave))] if NULO in clave else _campos_con_nulo(v, (*ruta, clave))
+    elif isinstance(valor, list):
+        for i, v in enumerate(valor):
+            campos += _campos_con_nulo(v, (*ruta, str(i)))
+    return campos
+
+
+async def sin_caracter_nulo(request: Request) -> None:
+    """Dependency of every route: a path, query or JSON body with the NUL character (U+0000) is a 422 that
+    names the field. No text of the platform contains it, and PostgreSQL cannot store it (on SQLite it would
+    be stored): without this, the same input is a 500 on one database and accepted on the other.
+
+    Files (multipart, CSV) are left to the route, which checks them by content."""
+    campos = [n for n, v in request.path_params.items() if NULO in str(v)]
+    campos += [n for n, v in request.query_params.multi_items() if NULO in n + v]
+    tipo = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if tipo == "application/json" or tipo.endswith("+json"):
+        cuerpo = await request.body()
+        if b"\\u0000" in cuerpo:  # the only way to write U+0000 in JSON (a raw NUL is invalid JSON)
+            try:
+                campos += _campos_con_nulo(json.loads(cuerpo))
+            except (ValueError, RecursionError):
+                pass  # not JSON (or too deep): FastAPI answers that itself
+    if campos:
+        campos = list(dict.fromkeys(campos))
+        raise Problem(
+            422,
+            f"Revise estos campos: {', '.join(campos)}.",
+            errors=[{"campo": c, "mensaje": "No se admite el carácter nulo (U+0000)."} for c in campos],
+        )
+
+
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -161,6 +204,14 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as any other invalid JSON.
+            return problem_response(
+                request,
+                422,
+                "Revise estos campos: cuerpo.",
+                errors=[{"campo": "cuerpo", "mensaje": "JSON inválido: el cuerpo debe ser texto UTF-8."}],
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No existe el recurso {request.url.path}."
         elif exc.status_code == 405 and detail == "Method Not Allowed":
@@ -177,3 +228,78 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+    generar = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            documentar_problemas(generar())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# What every error answer looks like, published in each service's OpenAPI.
+ESQUEMA_PROBLEMA: dict[str, Any] = {
+    "title": "Problema",
+    "description": "Error según RFC 9457 (`application/problem+json`).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "description": "Tipo del problema (`/problemas/<clave>`)."},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "Qué pasó y qué hacer, para personas."},
+        "instance": {"type": "string", "description": "La ruta pedida."},
+        "errors": {
+            "type": "array",
+            "description": "Cada campo con problema.",
+            "items": {
+                "type": "object",
+                "required": ["campo", "mensaje"],
+                "properties": {"campo": {"type": "string"}, "mensaje": {"type": "string"}},
+            },
+        },
+    },
+}
+_REF_PROBLEMA = {"$ref": "#/components/schemas/Problema"}
+_VALIDACION_FASTAPI = ("HTTPValidationError", "ValidationError")
+# Answers of the JWT dependency (shared/auth.py): every route that declares it can give them.
+_POR_JWT = {
+    401: "Sin credenciales válidas (falta el token, expiró o no es válido).",
+    403: "El rol o la entidad del token no pueden usar este recurso.",
+}
+
+
+def _frase(status: str) -> str | None:
+    try:
+        return http.HTTPStatus(int(status)).phrase
+    except ValueError:
+        return None
+
+
+def documentar_problemas(schema: dict[str, Any]) -> None:
+    """Make the published OpenAPI say what the handlers above answer: every 4xx/5xx is problem+json (FastAPI
+    documents its 422 as plain JSON), a route behind the JWT can answer 401 and 403, and one that takes a body
+    can answer 413."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problema"] = ESQUEMA_PROBLEMA
+    for operaciones in schema.get("paths", {}).values():
+        for operacion in operaciones.values():
+            respuestas = operacion.setdefault("responses", {})
+            if "requestBody" in operacion:  # the body size limit (shared/limites.py), before the route
+                respuestas.setdefault("413", {"description": "Cuerpo demasiado grande"})
+            if any("HTTPBearer" in requisito for requisito in operacion.get("security", [])):
+                for status, descripcion in _POR_JWT.items():
+                    respuestas.setdefault(str(status), {"description": descripcion})
+            for status, respuesta in respuestas.items():
+                if status[:1] in ("4", "5"):
+                    # FastAPI's default description is the English reason phrase ("Not Found").
+                    if respuesta.get("description") in (None, "", "Validation Error", _frase(status)):
+                        respuesta["description"] = (
+                            TITLES.get(int(status), "Error") if status.isdigit() else "Error"
+                        )
+                    respuesta["content"] = {PROBLEM_JSON: {"schema": _REF_PROBLEMA}}
+    if "#/components/schemas/HTTPValidationError" not in json.dumps(schema.get("paths", {})):
+        for nombre in _VALIDACION_FASTAPI:  # FastAPI's 422 body, no longer used
+            schemas.pop(nombre, None)

@@ -92,11 +92,30 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         default="json", validation_alias=AliasChoices("VMRE_LOG_FORMAT", "log_format")
     )
+    # Abuse limits (shared/limites.py), in memory and per process: in Kubernetes, per pod.
+    limite_publico_por_minuto: int = Field(
+        default=300, gt=0, description="Peticiones por minuto de una misma IP a las rutas públicas y de folio"
+    )
+    max_cuerpo_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Tamaño máximo del cuerpo de una petición (salvo rutas que declaran otro)",
+    )
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client: the ingress.
+    proxies_confiables: str = Field(
+        default="", validation_alias=AliasChoices("VMRE_PROXIES_CONFIABLES", "proxies_confiables")
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> ServiceSettings:
+        from shared.limites import redes  # here: shared.limites imports this module
+
+        try:
+            redes(self.proxies_confiables)
+        except ValueError as exc:
+            raise ValueError(f"VMRE_PROXIES_CONFIABLES: {exc}.") from exc
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{data_dir() / (self.service + '.db')}"
         if self.mode != "local":

@@ -174,6 +174,16 @@ async def _wait_healthy(
 
 async def _shutdown(children: dict[str, asyncio.subprocess.Process], grace: float = 15.0) -> None:
     running = {n: p for n, p in children.items() if p.returncode is None}
+    try:
+        await _stop(running, grace)
+    finally:
+        # Each service runs in its own session: whatever it left behind (a worker pool's processes) goes too.
+        for process in children.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+async def _stop(running: dict[str, asyncio.subprocess.Process], grace: float) -> None:
     if not running:
         return
     _say("vmre", f"deteniendo {', '.join(running)} …")

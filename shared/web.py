@@ -17,13 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import auditoria, problems
+from shared import auditoria, datos_personales, problems
 from shared.auth import Authenticator, Principal, Rol, require
 from shared.bus import kafka
 from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
 from shared.bus.outbox import STAGED_FLAG, OutboxMixin, Relay, backlog
 from shared.bus.topics import TOPICS, dlq
-from shared.db import make_engine, make_sessionmaker, ping
+from shared.db import ENTERO_GRANDE_MAX, make_engine, make_sessionmaker, ping
+from shared.limites import LimitesMiddleware, documentar_429
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
@@ -60,6 +61,8 @@ class ServiceSpec:
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
     # The hash-chained audit log (shared/auditoria.py): written by get_session, sealed in background.
     auditoria: type[auditoria.AuditoriaMixin] | None = None
+    # Called when the service stops, after its loops (e.g. shutting down a process pool it owns).
+    al_detener: Sequence[Callable[[], object]] = ()
 
 
 @dataclass
@@ -80,6 +83,7 @@ def produced_topics(service: str) -> list[str]:
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics) -> Runtime:
     engine = make_engine(settings.database_url)
+    datos_personales.instalar(engine, datos_personales.cifrador_de(settings))
     maker = make_sessionmaker(engine)
     runtime = Runtime(settings=settings, spec=spec, engine=engine, maker=maker, metrics=metrics)
     k = settings.kafka
@@ -205,6 +209,8 @@ def create_service_app(
             for consumer in runtime.consumers:
                 await consumer.stop()
             await runtime.engine.dispose()
+            for detener in spec.al_detener:
+                detener()
             log.info("servicio detenido")
 
     app = FastAPI(
@@ -216,6 +222,8 @@ def create_service_app(
             *spec.openapi_tags,
             {"name": "operación", "description": "Salud, preparación y métricas."},
         ],
+        # Before anything else of the route: text with U+0000 (PostgreSQL cannot store it) is a 422.
+        dependencies=[Depends(problems.sin_caracter_nulo)],
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -223,7 +231,23 @@ def create_service_app(
     app.state.reloj = reloj or reloj_para(settings.reloj)
     app.state.proceso = proceso or cargar_proceso(settings.proceso)
     problems.install(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    generar_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            documentar_429(generar_openapi(), spec.name)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(
+        LimitesMiddleware,
+        router=app.router,
+        servicio=spec.name,
+        por_minuto=settings.limite_publico_por_minuto,
+        max_cuerpo=settings.max_cuerpo_bytes,
+        proxies=settings.proxies_confiables,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: limit refusals are logged
     app.include_router(_operations_router(spec))
     if spec.auditoria is not None:
         app.include_router(_auditoria_router(spec.auditoria))
@@ -290,7 +314,7 @@ def _auditoria_router(modelo: type[auditoria.AuditoriaMixin]) -> APIRouter:
     async def exportar(
         session: SessionDep,
         _: Annotated[Principal, Depends(require(Rol.AUDITOR, Rol.INE_ADMIN))],
-        desde_seq: int = Query(1, ge=1),
+        desde_seq: int = Query(1, ge=1, le=ENTERO_GRANDE_MAX),
         limite: int = Query(1000, ge=1, le=10000),
     ) -> Response:
         registros = await auditoria.exportar(session, modelo, desde_seq, limite)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import Principal, Rol, require
+from shared.db import ENTERO_MAX
 from shared.problems import Problem
 from shared.web import RelojDep, SessionDep
 
@@ -119,8 +120,15 @@ def router_de_webhooks(
             q = q.where(Suscripcion.entidad == principal.entidad)
         return [_out(w) for w in (await session.execute(q)).scalars()]
 
-    @router.delete("/webhooks/{id}", summary="Desactivar un webhook", status_code=204)
-    async def desactivar(id: int, session: SessionDep, principal: WebhookRol) -> Response:
+    @router.delete(
+        "/webhooks/{id}",
+        summary="Desactivar un webhook",
+        status_code=204,
+        responses={404: {"description": "No existe el webhook (o es de otra entidad)"}},
+    )
+    async def desactivar(
+        id: Annotated[int, Path(ge=1, le=ENTERO_MAX)], session: SessionDep, principal: WebhookRol
+    ) -> Response:
         w = await session.get(Suscripcion, id)
         if w is None or (principal.rol == Rol.OPL and w.entidad != principal.entidad):
             raise Problem(404, f"No existe el webhook {id}.")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.broker import parent_death_signal
 from shared.settings import SERVICES
 
 VMRE = str(Path(sys.executable).parent / "vmre")
@@ -30,8 +31,10 @@ AJUSTES_DEL_SIMULACRO = {
     "VMRE_ELECTRONICO_ARGON2_TIEMPO": "1",
     "VMRE_ELECTRONICO_ARGON2_MEMORIA_KIB": "1024",
     "VMRE_ELECTRONICO_ARGON2_PARALELISMO": "1",
-    # Every simulated voter comes from this machine's address: no per-connection login limit.
+    # Every simulated voter comes from this machine's address: no per-connection login limit, nor the
+    # per-client limit of the public routes (shared/limites.py).
     "VMRE_ELECTRONICO_LIMITE_POR_MINUTO": "100000000",
+    **{f"VMRE_{s.upper()}_LIMITE_PUBLICO_POR_MINUTO": "100000000" for s in SERVICES},
     "VMRE_ELECTRONICO_SELLO_INTERVALO": "1",
     # Ballot proofs on every core (a process pool), as a production pod would.
     "VMRE_ELECTRONICO_VERIFICADORES": str(len(os.sched_getaffinity(0))),
@@ -139,7 +142,12 @@ async def iniciar(
     )
     with open(plataforma.log(), "ab") as salida:  # noqa: ASYNC230
         plataforma.proceso = subprocess.Popen(  # noqa: ASYNC220  (started once; Ctrl-C stops it)
-            [VMRE, "run"], env=env, stdout=salida, stderr=subprocess.STDOUT, start_new_session=True
+            [VMRE, "run"],
+            env=env,
+            stdout=salida,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=parent_death_signal,  # the drill killed: its platform stops too
         )
     try:
         await plataforma.esperar_lista()

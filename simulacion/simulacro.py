@@ -143,7 +143,8 @@ class Barra:
         if not self.tty and time.monotonic() - self.ultimo_aviso > 15:
             self.ultimo_aviso = time.monotonic()
             ritmo = self.hechos / (self.ultimo_aviso - self.inicio)
-            print(f"{self.fase:<28} {self.hechos:>7,} de {self.total:,} ({ritmo:,.0f}/s)", file=sys.stderr)
+            texto = f"{ritmo:,.0f}" if ritmo >= 10 else f"{ritmo:.1f}"  # batches go at a few per second
+            print(f"{self.fase:<28} {self.hechos:>7,} de {self.total:,} ({texto}/s)", file=sys.stderr)
 
     def cerrar(self) -> None:
         self.barra.close()
@@ -317,16 +318,20 @@ class Simulacro:
         await self.en_paralelo("solicitudes", "solicitudes", self.personas, solicitar)
         await self.reloj(cal.registro_inicio + dt.timedelta(days=20))
 
-        async def dictaminar(p: Persona) -> None:
+        # The review team works through the queue in batches (a retried batch answers `sin_cambio`).
+        lotes = [self.personas[i : i + 500] for i in range(0, len(self.personas), 500)]
+
+        async def dictaminar(lote: list[Persona]) -> None:
             await self.pedir(
                 "POST",
-                self.url("registro", f"/v1/solicitudes/{p.folio}/dictamen"),
-                json={"resultado": "procedente", "motivos": []},
+                self.url("registro", "/v1/solicitudes/dictamenes"),
+                json={
+                    "dictamenes": [{"folio": p.folio, "resultado": "procedente", "motivos": []} for p in lote]
+                },
                 headers=self.operador(),
-                esperado=(200, 201, 409),
             )
 
-        await self.en_paralelo("dictámenes", "solicitudes", self.personas, dictaminar)
+        await self.en_paralelo("dictámenes (lotes de 500)", "lotes", lotes, dictaminar, n=2)
 
         await self.reloj(cal.cierre_lnere)
         for entidad in sorted(self.escenario.entidades):
@@ -589,7 +594,7 @@ class Simulacro:
                 )
 
             await self.en_paralelo(
-                "votos por internet", "votos", votantes, votar, n=max(4, self.procesos * 3)
+                "votos por internet", "votos", votantes, votar, n=max(8, self.procesos * 6)
             )
 
     # --- close, decryption, actas, cómputo ------------------------------------------------------------------

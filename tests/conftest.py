@@ -19,10 +19,16 @@ from sqlalchemy.engine import make_url
 from shared import migrations
 from shared.auth import Rol, mint_token
 from shared.broker import LocalBroker, free_port
-from shared.settings import AuthSettings, KafkaSettings
+from shared.settings import SERVICES, AuthSettings, KafkaSettings
 
 PG_URL = os.environ.get("VMRE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+# In-process tests all come from one address (httpx's ASGITransport: 127.0.0.1) and many of them call public
+# routes hundreds of times: the per-client limit (shared/limites.py) is lifted here. A test of the limit
+# passes its own ``limite_publico_por_minuto`` to the service's Settings.
+for _servicio in SERVICES:
+    os.environ.setdefault(f"VMRE_{_servicio.upper()}_LIMITE_PUBLICO_POR_MINUTO", "100000000")
 
 
 def _asyncpg_dsn(url: str) -> str:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.db import ENTERO_MAX
 
 ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
 
@@ -50,14 +52,16 @@ class ActaIn(BaseModel):
     )
 
     cargo: str = Field(min_length=1, max_length=64)
-    votos: dict[str, int] = Field(
+    votos: dict[str, Annotated[int, Field(le=ENTERO_MAX)]] = Field(
         description="Votos por opción: partidos, combinaciones, no_registrados, nulos"
     )
-    total: int = Field(ge=0, description="Total de votos asentado en el acta")
-    sobres_recibidos: int = Field(ge=0, description="Sobres-voto abiertos en la mesa")
-    sobres_vacios: int = Field(0, ge=0, description="Sobres sin boleta (se cuentan como nulos)")
+    total: int = Field(ge=0, le=ENTERO_MAX, description="Total de votos asentado en el acta")
+    sobres_recibidos: int = Field(ge=0, le=ENTERO_MAX, description="Sobres-voto abiertos en la mesa")
+    sobres_vacios: int = Field(
+        0, ge=0, le=ENTERO_MAX, description="Sobres sin boleta (se cuentan como nulos)"
+    )
     sobres_con_varias_boletas: int = Field(
-        0, ge=0, description="Sobres con más de una boleta del cargo (nulos)"
+        0, ge=0, le=ENTERO_MAX, description="Sobres con más de una boleta del cargo (nulos)"
     )
     incidentes: list[str] = Field(default_factory=list, max_length=50)
 

@@ -13,8 +13,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import pyotp
@@ -26,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.electronico.config import Settings
 from services.electronico.models import Notificacion, Sesion, Votante
+from shared.limites import LimitePorCliente
 from shared.notificaciones import encolar
 from shared.problems import Problem
 
@@ -62,30 +61,16 @@ def bloqueado(hasta: dt.datetime, ahora: dt.datetime) -> Problem:
     )
 
 
-class LimiteDeSolicitudes:
-    """Per-client sliding window (in memory, per process): answers 429 with Retry-After."""
+class LimiteDeSolicitudes(LimitePorCliente):
+    """Access attempts per client (shared/limites.py: sliding window, in memory, per process)."""
 
-    def __init__(self, por_minuto: int) -> None:
-        self.por_minuto = por_minuto
-        self._vistas: dict[str, deque[float]] = defaultdict(deque)
-
-    def revisar(self, cliente: str) -> None:
-        ahora = time.monotonic()
-        if len(self._vistas) > 100_000:  # forget clients idle for a minute: memory stays bounded
-            activos = {c: v for c, v in self._vistas.items() if v and ahora - v[-1] < 60}
-            self._vistas = defaultdict(deque, activos)
-        vistas = self._vistas[cliente]
-        while vistas and ahora - vistas[0] >= 60:
-            vistas.popleft()
-        if len(vistas) >= self.por_minuto:
-            espera = max(1, int(60 - (ahora - vistas[0])) + 1)
-            raise Problem(
-                429,
-                "Demasiadas solicitudes de acceso desde su conexión: espere un momento.",
-                slug="demasiadas-solicitudes",
-                headers={"Retry-After": str(espera)},
-            )
-        vistas.append(ahora)
+    def revisar(
+        self,
+        cliente: str,
+        detalle: str = "Demasiadas solicitudes de acceso desde su conexión: espere un momento.",
+        slug: str = "demasiadas-solicitudes",
+    ) -> None:
+        super().revisar(cliente, detalle, slug)
 
 
 async def _votante(session: AsyncSession, usuario: str) -> Votante | None:

@@ -30,8 +30,9 @@ from services.electronico.schemas import (
     TablonOut,
     VotanteOut,
 )
-from shared import auditoria
+from shared import auditoria, limites
 from shared.auth import Principal, Rol, require
+from shared.db import ENTERO_MAX
 from shared.problems import Problem
 from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -43,7 +44,10 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 Uuid = Annotated[str, Path(pattern=r"^[1-9A-HJ-NP-Za-km-z]{14,32}$", description="uuid de la elección")]
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
 Custodio = Annotated[Principal, Depends(require(Rol.CUSTODIO))]
-sesion_bearer = HTTPBearer(auto_error=False, description="Sesión de votante (POST /v1/acceso).")
+# Its own name in the OpenAPI: under the default ("HTTPBearer") it would overwrite the staff JWT's scheme.
+sesion_bearer = HTTPBearer(
+    auto_error=False, scheme_name="SesionVotante", description="Sesión de votante (POST /v1/acceso)."
+)
 
 
 async def _settings(request: Request) -> Settings:
@@ -52,8 +56,8 @@ async def _settings(request: Request) -> Settings:
 
 
 async def _limite(request: Request) -> None:
-    cliente = request.client.host if request.client else "desconocido"
-    request.app.state.limite_acceso.revisar(cliente)
+    proxies = limites.redes(request.app.state.settings.proxies_confiables)
+    request.app.state.limite_acceso.revisar(limites.cliente(request.scope, proxies))
 
 
 async def _como_votante(request: Request) -> None:
@@ -147,7 +151,7 @@ async def tablon(
     uuid: Uuid,
     session: SessionDep,
     rastreador: Annotated[str | None, Query(max_length=64)] = None,
-    despues: Annotated[int, Query(ge=0)] = 0,
+    despues: Annotated[int, Query(ge=0, le=ENTERO_MAX)] = 0,
     limite: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TablonOut:
     e = await service.eleccion_o_404(session, uuid)
@@ -333,7 +337,9 @@ async def votante(v: VotanteDep, session: SessionDep, proceso: ProcesoDep) -> Vo
         200: {"description": "Reintento: el acuse original"},
         401: PROBLEM,
         403: PROBLEM,
+        404: {"description": "No existe la elección", **PROBLEM},
         409: PROBLEM,
+        413: {"description": "La boleta excede 1 MB", **PROBLEM},
         422: PROBLEM,
     },
 )

@@ -98,6 +98,8 @@ def create_app(
             )
         ],
         background=[notificador, sellador],
+        # Its workers would outlive the service otherwise (they hold each other's end of the pool's pipes).
+        al_detener=[lambda: verificadores.shutdown(wait=False, cancel_futures=True)] if verificadores else [],
         openapi_tags=[
             {"name": "acceso", "description": "Primer acceso, segundo factor e ingreso de votantes."},
             {"name": "votación", "description": "La boleta cifrada en el dispositivo; el acuse."},

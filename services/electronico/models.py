@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
+from shared.datos_personales import Cifrado
 from shared.db import UTCDateTime, new_metadata, utcnow
 from shared.notificaciones import NotificacionMixin
 
@@ -29,7 +30,9 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 
 class Notificacion(NotificacionMixin, Base):
-    pass
+    # Contact, and until delivered the voting credential: encrypted at rest.
+    destino: Mapped[str] = mapped_column(Cifrado())
+    mensaje: Mapped[str] = mapped_column(Cifrado())
 
 
 class Eleccion(Base):
@@ -80,12 +83,13 @@ class Votante(Base):
     entidad: Mapped[str] = mapped_column(String(2))
     numero: Mapped[int] = mapped_column(Integer, comment="Número en la LNERE de la entidad")
     usuario: Mapped[str] = mapped_column(String(32), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
-    telefono: Mapped[str] = mapped_column(String(16))
+    # Contact and the TOTP secret: encrypted at rest (shared/datos_personales.py). Login is by usuario.
+    email: Mapped[str] = mapped_column(Cifrado())
+    telefono: Mapped[str] = mapped_column(Cifrado())
     clave_acceso_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     segundo_factor: Mapped[str | None] = mapped_column(String(8), nullable=True, comment="totp o sms")
-    totp_secreto: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_secreto: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     sms_codigo_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sms_expira_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ultimo_codigo: Mapped[str | None] = mapped_column(String(16), nullable=True, comment="Anti-reuso TOTP")

@@ -25,11 +25,15 @@ from services.postal.schemas import (
 )
 from shared import auditoria
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
+from shared.db import ENTERO_MAX
+from shared.limites import cuerpo_maximo
 from shared.problems import Problem, validation_errors
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# The carriers' bulk file (JSON or CSV): 5,000 events are about 1 MB.
+MAX_EVENTOS = 16 * 1024 * 1024
 EntidadPath = Annotated[str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")]
 Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN))]
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
@@ -65,7 +69,10 @@ async def firma_transportista(request: Request, transportista: str) -> bytes:
     "/envios",
     tags=["paquetes"],
     summary="Registrar el envío de paquetes: transportista y guías (ine-operador)",
-    responses={409: {"description": "Paquete ya enviado o guía repetida", **PROBLEM}},
+    responses={
+        404: {"description": "No existe alguno de los paquetes", **PROBLEM},
+        409: {"description": "Paquete ya enviado o guía repetida", **PROBLEM},
+    },
 )
 async def envios(
     datos: EnvioIn, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Operador
@@ -77,6 +84,13 @@ async def envios(
     "/paquetes/{entidad}/{numero}/reenvio",
     tags=["paquetes"],
     summary="Reenviar un paquete no entregado o devuelto, con domicilio corregido (ine-operador)",
+    responses={
+        404: {"description": "No existe el paquete", **PROBLEM},
+        409: {
+            "description": "El paquete no está no entregado ni devuelto, o la guía ya está asignada",
+            **PROBLEM,
+        },
+    },
 )
 async def reenvio(
     entidad: EntidadPath,
@@ -85,7 +99,7 @@ async def reenvio(
     proceso: ProcesoDep,
     reloj: RelojDep,
     _: Operador,
-    numero: int = Path(ge=1),
+    numero: int = Path(ge=1, le=ENTERO_MAX),
 ) -> dict[str, Any]:
     p = await postal_service.reenviar(session, entidad, numero, datos, proceso, reloj.ahora())
     return {"entidad": p.entidad, "numero": p.numero, "estado": p.estado, "guia": p.guia, "envios": p.envios}
@@ -95,9 +109,17 @@ async def reenvio(
     "/paquetes/{entidad}/{numero}/destruccion",
     tags=["paquetes"],
     summary="Registrar la destrucción de un paquete devuelto, ante representantes (ine-admin)",
+    responses={
+        404: {"description": "No existe el paquete", **PROBLEM},
+        409: {"description": "El paquete no está devuelto", **PROBLEM},
+    },
 )
 async def destruccion(
-    entidad: EntidadPath, session: SessionDep, reloj: RelojDep, _: Admin, numero: int = Path(ge=1)
+    entidad: EntidadPath,
+    session: SessionDep,
+    reloj: RelojDep,
+    _: Admin,
+    numero: int = Path(ge=1, le=ENTERO_MAX),
 ) -> dict[str, Any]:
     p = await postal_service.destruir(session, entidad, numero, reloj.ahora())
     return {"entidad": p.entidad, "numero": p.numero, "estado": p.estado}
@@ -109,8 +131,16 @@ async def destruccion(
     response_model=ResultadoEventos,
     summary="Webhook de rastreo de un transportista (firmado)",
     description='Un evento (objeto) o varios (`{"eventos": [...]}`, el archivo masivo en JSON). '
-    "Idempotente por `evento_id`; un evento atrasado nunca regresa un paquete a un estado anterior.",
+    "Idempotente por `evento_id`; un evento atrasado nunca regresa un paquete a un estado anterior. "
+    f"Cuerpo de hasta {MAX_EVENTOS // (1024 * 1024)} MB; divida archivos mayores.",
+    responses={
+        401: {"description": "Falta la firma X-Firma o no corresponde al cuerpo", **PROBLEM},
+        404: {"description": "Transportista desconocido", **PROBLEM},
+        409: {"description": "El mismo evento está en proceso por otra petición; reintente", **PROBLEM},
+        413: {"description": "Cuerpo demasiado grande", **PROBLEM},
+    },
 )
+@cuerpo_maximo(MAX_EVENTOS)
 async def eventos_transportista(
     request: Request,
     session: SessionDep,
@@ -119,6 +149,13 @@ async def eventos_transportista(
     transportista: str = Path(pattern=r"^[a-z0-9_-]{2,32}$"),
 ) -> ResultadoEventos:
     cuerpo = await firma_transportista(request, transportista)
+    # U+0000 in a CSV file (in JSON, shared.problems.sin_caracter_nulo): PostgreSQL cannot store it.
+    if b"\x00" in cuerpo:
+        raise Problem(
+            422,
+            "Evento inválido.",
+            errors=[{"campo": "cuerpo", "mensaje": "No se admite el carácter nulo (U+0000)."}],
+        )
     try:
         if request.headers.get("content-type", "").startswith("text/csv"):
             filas = list(csv.DictReader(io.StringIO(cuerpo.decode("utf-8-sig"))))
@@ -174,6 +211,10 @@ async def sobres(
     tags=["sobres"],
     response_model=Mesas,
     summary="Asignar los sobres en resguardo a Mesas de Escrutinio y Cómputo (ine-admin)",
+    responses={
+        404: {"description": "La entidad no participa en el proceso", **PROBLEM},
+        409: {"description": "La recepción de sobres sigue abierta", **PROBLEM},
+    },
 )
 async def asignacion(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Admin
@@ -188,6 +229,7 @@ async def asignacion(
     tags=["ciudadanía"],
     response_model=PaqueteCiudadano,
     summary="Dónde está mi paquete y si llegó mi voto (público, con el folio)",
+    responses={404: {"description": "No hay paquete para ese folio", **PROBLEM}},
 )
 async def paquete_ciudadano(folio: str, session: SessionDep, proceso: ProcesoDep) -> PaqueteCiudadano:
     p = (await session.execute(select(Paquete).where(Paquete.folio == folio))).scalar_one_or_none()

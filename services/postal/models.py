@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
+from shared.datos_personales import Cifrado, IndiceCiego
 from shared.db import UTCDateTime, new_metadata, utcnow
 from shared.notificaciones import NotificacionMixin
 
@@ -30,7 +31,8 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 
 class Notificacion(NotificacionMixin, Base):
-    pass
+    destino: Mapped[str] = mapped_column(Cifrado())
+    mensaje: Mapped[str] = mapped_column(Cifrado())
 
 
 class Paquete(Base):
@@ -39,7 +41,7 @@ class Paquete(Base):
     __tablename__ = "paquetes"
     __table_args__ = (
         UniqueConstraint("entidad", "numero"),
-        UniqueConstraint("clave_elector"),
+        UniqueConstraint("clave_elector_indice"),
         UniqueConstraint("transportista", "guia"),
         Index("ix_paquetes_entidad_estado", "entidad", "estado"),
     )
@@ -48,15 +50,20 @@ class Paquete(Base):
     entidad: Mapped[str] = mapped_column(String(2))
     numero: Mapped[int] = mapped_column(comment="Número en la LNERE de la entidad")
     folio: Mapped[str] = mapped_column(String(32), unique=True)
-    clave_elector: Mapped[str] = mapped_column(String(18))
-    nombre: Mapped[str] = mapped_column(String(400))
-    calle_numero: Mapped[str] = mapped_column(String(200))
-    ciudad: Mapped[str] = mapped_column(String(120))
-    region: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    codigo_postal: Mapped[str] = mapped_column(String(20))
+    # Personal data: encrypted at rest (shared/datos_personales.py); the SPV scan finds the package by the
+    # blind index of the clave de elector.
+    clave_elector: Mapped[str] = mapped_column(Cifrado())
+    clave_elector_indice: Mapped[str] = mapped_column(
+        IndiceCiego("clave_elector"), comment="HMAC-SHA256 de la clave de elector (escaneo del sobre)"
+    )
+    nombre: Mapped[str] = mapped_column(Cifrado())
+    calle_numero: Mapped[str] = mapped_column(Cifrado())
+    ciudad: Mapped[str] = mapped_column(Cifrado())
+    region: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    codigo_postal: Mapped[str] = mapped_column(Cifrado())
     pais: Mapped[str] = mapped_column(String(2))
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    telefono: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    email: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     boletas: Mapped[list[str]] = mapped_column(JSON, comment="Un cargo por boleta")
     sobres_voto: Mapped[int]
     lote: Mapped[int] = mapped_column(comment="Lote de envío dentro de la entidad")
@@ -95,7 +102,7 @@ class Sobre(Base):
     __tablename__ = "sobres"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clave_elector: Mapped[str] = mapped_column(String(18), index=True)
+    clave_elector: Mapped[str] = mapped_column(Cifrado())
     paquete_id: Mapped[int | None] = mapped_column(ForeignKey("paquetes.id"), nullable=True)
     entidad: Mapped[str | None] = mapped_column(String(2), nullable=True)
     clasificacion: Mapped[str] = mapped_column(String(16))

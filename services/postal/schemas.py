@@ -5,12 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.db import ENTERO_MAX
+
 ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
 
 
 class PaqueteEnvio(BaseModel):
     entidad: str = Field(pattern=ENTIDAD)
-    numero: int = Field(ge=1)
+    numero: int = Field(ge=1, le=ENTERO_MAX)
     guia: str = Field(min_length=3, max_length=64, description="Número de guía del transportista")
 
 

@@ -120,6 +120,7 @@ async def integrar(
             "numero": inscrito.numero,
             "folio": inscrito.folio,
             "clave_elector": inscrito.clave_elector,
+            "clave_elector_indice": inscrito.clave_elector,  # the type stores its HMAC
             "nombre": nombre,
             "calle_numero": d.calle_numero,
             "ciudad": d.ciudad,
@@ -407,7 +408,7 @@ async def recibir_sobre(
     """Scan a returned SPV. On time and first: the voter is marked "votó". Late, unknown or repeated SPVs
     are kept and reported, never counted."""
     paquete = (
-        await session.execute(select(Paquete).where(Paquete.clave_elector == clave_elector))
+        await session.execute(select(Paquete).where(Paquete.clave_elector_indice == clave_elector))
     ).scalar_one_or_none()
     limite = proceso.calendario.recepcion_spv_limite
     clasificacion = clasificar(ahora, limite, paquete is not None, False)

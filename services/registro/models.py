@@ -3,12 +3,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
+from shared.datos_personales import Cifrado, CifradoBinario, IndiceCiego
 from shared.db import UTCDateTime, new_metadata, utcnow
 
 
@@ -17,7 +18,8 @@ class Base(DeclarativeBase):
 
 
 class Outbox(OutboxMixin, Base):
-    pass
+    # The LNERE events carry names, addresses and contact (postal and electronico need them): encrypted here.
+    payload: Mapped[str] = mapped_column(Cifrado())
 
 
 class Bitacora(AuditoriaMixin, Base):
@@ -31,8 +33,9 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 class Solicitud(Base):
     __tablename__ = "solicitudes"
     __table_args__ = (
-        # One person per clave de elector in a process: the constraint settles concurrent duplicates.
-        UniqueConstraint("proceso", "clave_elector"),
+        # One person per clave de elector in a process: the constraint settles concurrent duplicates (on the
+        # blind index: the clave itself is encrypted).
+        UniqueConstraint("proceso", "clave_elector_indice"),
         Index("ix_solicitudes_cola", "estado", "recibida_at", "id"),
         Index("ix_solicitudes_entidad_estado", "entidad", "estado"),
     )
@@ -40,20 +43,25 @@ class Solicitud(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     folio: Mapped[str] = mapped_column(String(32), unique=True)
     proceso: Mapped[str] = mapped_column(String(32))
-    clave_elector: Mapped[str] = mapped_column(String(18))
-    nombre: Mapped[str] = mapped_column(String(120))
-    apellido_paterno: Mapped[str] = mapped_column(String(120))
-    apellido_materno: Mapped[str] = mapped_column(String(120), default="")
+    # Personal data: encrypted at rest (shared/datos_personales.py). Birth date and sex stay in clear: the
+    # public statistics count by age band and sex, and neither names anyone.
+    clave_elector: Mapped[str] = mapped_column(Cifrado())
+    clave_elector_indice: Mapped[str] = mapped_column(
+        IndiceCiego("clave_elector"), comment="HMAC-SHA256 de la clave de elector: búsquedas y duplicados"
+    )
+    nombre: Mapped[str] = mapped_column(Cifrado())
+    apellido_paterno: Mapped[str] = mapped_column(Cifrado())
+    apellido_materno: Mapped[str] = mapped_column(Cifrado(), default="")
     fecha_nacimiento: Mapped[dt.date] = mapped_column(Date)
     sexo: Mapped[str] = mapped_column(String(1))
     entidad: Mapped[str] = mapped_column(String(2))
     pais: Mapped[str] = mapped_column(String(2))
-    calle_numero: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    ciudad: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    region: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    codigo_postal: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    telefono: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    calle_numero: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    ciudad: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    region: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    codigo_postal: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    email: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     modalidad: Mapped[str] = mapped_column(String(16))
     canal: Mapped[str] = mapped_column(String(16), default="internet")
     estado: Mapped[str] = mapped_column(String(20), default="recibida")
@@ -77,7 +85,7 @@ class Documento(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     tamano: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    contenido: Mapped[bytes] = mapped_column(LargeBinary)
+    contenido: Mapped[bytes] = mapped_column(CifradoBinario())
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -19,9 +19,12 @@ async def by_folio(session: AsyncSession, folio: str, *, para_actualizar: bool =
 
 
 async def by_clave(session: AsyncSession, proceso: str, clave_elector: str) -> Solicitud | None:
+    """By the blind index: the clave is bound in clear and compared as its HMAC (the column is encrypted)."""
     return (
         await session.execute(
-            select(Solicitud).where(Solicitud.proceso == proceso, Solicitud.clave_elector == clave_elector)
+            select(Solicitud).where(
+                Solicitud.proceso == proceso, Solicitud.clave_elector_indice == clave_elector
+            )
         )
     ).scalar_one_or_none()
 

@@ -169,6 +169,38 @@ class Dictamen(BaseModel):
     motivos: list[MotivoCodigo] = Field(default_factory=list)  # type: ignore[valid-type]
 
 
+class DictamenDeFolio(Dictamen):
+    folio: str = Field(min_length=1, max_length=32, description="Folio de la solicitud")
+
+
+MAX_DICTAMENES = 1000
+
+
+class Dictamenes(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dictamenes": [
+                        {"folio": "MX26-0000001-7", "resultado": "procedente", "motivos": []},
+                        {"folio": "MX26-0000002-5", "resultado": "improcedente", "motivos": ["firma"]},
+                    ]
+                }
+            ]
+        }
+    )
+
+    dictamenes: list[DictamenDeFolio] = Field(min_length=1, max_length=MAX_DICTAMENES)
+
+
+class ReporteDictamenes(BaseModel):
+    recibidos: int
+    aplicados: int
+    sin_cambio: int = Field(
+        description="Ya tenían ese mismo dictamen (p. ej. un lote reenviado tras un corte): no se repiten"
+    )
+
+
 class SolicitudAclaracion(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"motivos": ["comprobante_domicilio"]}]})
 

@@ -6,8 +6,10 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import secrets
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +24,9 @@ from services.registro.schemas import (
     CambioModalidad,
     Correccion,
     Dictamen,
+    DictamenDeFolio,
     FilaRechazada,
+    ReporteDictamenes,
     ReporteLote,
     Resolucion,
     SolicitudAclaracion,
@@ -48,7 +52,13 @@ CIUDADANIA = "ciudadania"
 
 TIPOS_DOCUMENTO = ("credencial_frente", "credencial_reverso", "comprobante_domicilio")
 MAX_DOCUMENTO = 5 * 1024 * 1024
-FIRMAS = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"%PDF-": "application/pdf"}
+# Each admitted type: its signature and what must follow it (a JPEG's next marker; a PNG's first chunk is
+# IHDR; a PDF names its version).
+FIRMAS: dict[bytes, tuple[str, Callable[[bytes], bool]]] = {
+    b"\xff\xd8\xff": ("image/jpeg", lambda c: len(c) > 3 and c[3] >= 0xC0),
+    b"\x89PNG\r\n\x1a\n": ("image/png", lambda c: c[8:16] == b"\x00\x00\x00\x0dIHDR"),
+    b"%PDF-": ("application/pdf", lambda c: re.match(rb"%PDF-[12]\.[0-9]", c) is not None),
+}
 
 
 def nuevo_folio() -> str:
@@ -208,6 +218,7 @@ async def solicitar(
             "folio": nuevo_folio(),
             "proceso": proceso.clave,
             "clave_elector": datos.clave_elector,
+            "clave_elector_indice": datos.clave_elector,  # the type stores its HMAC, never the clave
             "nombre": datos.nombre,
             "apellido_paterno": datos.apellido_paterno,
             "apellido_materno": datos.apellido_materno,
@@ -226,7 +237,7 @@ async def solicitar(
             "recibida_at": ahora,
             "actualizada_at": ahora,
         },
-        conflict=["proceso", "clave_elector"],
+        conflict=["proceso", "clave_elector_indice"],
     )
     # One person per clave: a concurrent or earlier request already holds it; never a second record.
     solicitud = await repository.by_clave(session, proceso.clave, datos.clave_elector)
@@ -334,6 +345,50 @@ async def dictaminar(
     await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
     await _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
     return solicitud
+
+
+async def dictaminar_lote(
+    session: AsyncSession,
+    dictamenes: list[DictamenDeFolio],
+    proceso: Proceso,
+    operador: Principal,
+    ahora: dt.datetime,
+) -> ReporteDictamenes:
+    """Many dictámenes in one transaction, all or nothing: each as ``dictaminar`` would (event, audit trail);
+    if any fails, none applies and the 422 names each one. Resending a batch after a cut is harmless: a
+    solicitud that already has that same dictamen is left as is (``sin_cambio``)."""
+    errores: list[dict[str, str]] = []
+    aplicados = sin_cambio = 0
+    vistos: set[str] = set()
+    # Folio order: two batches that share folios lock their rows in the same order (no deadlock).
+    for i, d in sorted(enumerate(dictamenes), key=lambda x: x[1].folio):
+        campo = f"dictamenes[{i}]"
+        if d.folio in vistos:
+            errores.append(_error(f"{campo}.folio", f"El folio {d.folio} viene más de una vez en el lote."))
+            continue
+        vistos.add(d.folio)
+        actual = await repository.by_folio(session, d.folio)
+        if (
+            actual is not None
+            and actual.estado == d.resultado
+            and list(actual.motivos or []) == list(dict.fromkeys(d.motivos))
+        ):
+            sin_cambio += 1
+            continue
+        try:
+            await dictaminar(session, d.folio, d, proceso, operador, ahora)
+        except Problem as exc:
+            errores.append(_error(campo, f"{d.folio}: {exc.detail}"))
+            continue
+        aplicados += 1
+    if errores:
+        raise Problem(
+            422,
+            f"No se aplicó ningún dictamen del lote: {len(errores)} de {len(dictamenes)} tienen errores. "
+            "Corríjalos (o quítelos) y envíe el lote de nuevo.",
+            errors=errores,
+        )
+    return ReporteDictamenes(recibidos=len(dictamenes), aplicados=aplicados, sin_cambio=sin_cambio)
 
 
 async def pedir_aclaracion(
@@ -449,9 +504,9 @@ def _domicilio(solicitud: Solicitud) -> dict[str, Any]:
 
 def tipo_por_contenido(contenido: bytes) -> str | None:
     """The file's type by its first bytes, never by its name or declared type."""
-    for firma, tipo in FIRMAS.items():
+    for firma, (tipo, estructura) in FIRMAS.items():
         if contenido.startswith(firma):
-            return tipo
+            return tipo if estructura(contenido) else None
     return None
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from services.tablero import repository
 from services.tablero.schemas import Resumen, ResumenEntidad, ResumenSolicitudes
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
+from shared.db import ENTERO_MAX
 from shared.problems import Problem
 from shared.web import ProcesoDep, SessionDep
 
@@ -127,7 +128,10 @@ async def tablero(
     tags=["tablero"],
     summary="Las mismas cifras, empujadas en vivo (Server-Sent Events, evento `cifras`)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        404: {"description": "La entidad no participa en el proceso"},
+    },
 )
 async def tablero_stream(
     request: Request, proceso: ProcesoDep, entidad: EntidadQuery = None
@@ -179,7 +183,11 @@ SERIES = {
     "/entidades/{entidad}/cifras",
     tags=["entidades"],
     summary="Todas las cifras de la entidad (INE; opl solo la suya), con ETag",
-    responses={304: {"description": "Sin cambios"}, 403: {"content": {"application/problem+json": {}}}},
+    responses={
+        304: {"description": "Sin cambios"},
+        403: {"content": {"application/problem+json": {}}},
+        404: {"description": "La entidad no participa en el proceso"},
+    },
 )
 async def cifras_entidad(
     entidad: EntidadPath, request: Request, session: SessionDep, proceso: ProcesoDep, principal: Lector
@@ -199,7 +207,12 @@ async def cifras_entidad(
     summary="Una serie por dimensión, paginada (JSON o CSV con `formato=csv`)",
     description="Series: `solicitudes` (modalidad, estado, pais, dia), `paquetes` (estado), `sobres` "
     "(clasificacion), `votos` (modalidad), `votos_electronica` (hora). `pagina` empieza en 1.",
-    responses={304: {"description": "Sin cambios"}, 403: {"content": {"application/problem+json": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        304: {"description": "Sin cambios"},
+        403: {"content": {"application/problem+json": {}}},
+        404: {"description": "No existe la serie"},
+    },
 )
 async def serie_entidad(
     entidad: EntidadPath,
@@ -208,7 +221,7 @@ async def serie_entidad(
     session: SessionDep,
     principal: Lector,
     dimension: Annotated[str | None, Query(max_length=16)] = None,
-    pagina: Annotated[int, Query(ge=1)] = 1,
+    pagina: Annotated[int, Query(ge=1, le=ENTERO_MAX)] = 1,
     por_pagina: Annotated[int, Query(ge=1, le=1000)] = 100,
     formato: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:

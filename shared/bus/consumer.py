@@ -176,16 +176,45 @@ class IdempotentConsumer:
         outcomes: list[tuple[str, str]] = []
         try:
             async with self.maker() as session, session.begin():
+                # The inbox of the whole batch in two statements: the ids it already holds, then the new ones
+                # (inserted before any effect, so a concurrent duplicate fails on the primary key first).
+                ids = [e.event_id for e, h in parsed if h is not None]
+                seen = (
+                    set(
+                        (
+                            await session.execute(
+                                select(self.processed.event_id).where(
+                                    self.processed.consumer == self.name, self.processed.event_id.in_(ids)
+                                )
+                            )
+                        ).scalars()
+                    )
+                    if ids
+                    else set()
+                )
+                nuevos: dict[str, Envelope] = {}
+                for envelope, handler in parsed:
+                    if handler is not None and envelope.event_id not in seen:
+                        nuevos.setdefault(envelope.event_id, envelope)
+                if nuevos:
+                    ahora = utcnow()
+                    await session.execute(
+                        insert(self.processed),
+                        [{"consumer": self.name, "event_id": i, "processed_at": ahora} for i in nuevos],
+                    )
                 for envelope, handler in parsed:
                     if handler is None:
                         outcomes.append((envelope.event_type, "ignored"))
                         continue
+                    if nuevos.pop(envelope.event_id, None) is None:  # seen before, or earlier in this batch
+                        outcomes.append((envelope.event_type, "duplicate"))
+                        continue
                     token = correlation_id_var.set(envelope.correlation_id)
                     try:
-                        applied = await apply_once(session, self.processed, self.name, envelope, handler)
+                        await handler(session, envelope)
                     finally:
                         correlation_id_var.reset(token)
-                    outcomes.append((envelope.event_type, "processed" if applied else "duplicate"))
+                    outcomes.append((envelope.event_type, "processed"))
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as exc:

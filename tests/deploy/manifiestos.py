@@ -63,6 +63,8 @@ DEFAULTS_COMUNES = {
     "service",  # the service's own name, fixed by its Settings class
     "relay_batch_size",
     "relay_poll_interval",
+    "limite_publico_por_minuto",  # per pod (shared/limites.py); the ingress keeps the global limit
+    "max_cuerpo_bytes",
     "VMRE_KAFKA_SSL_CERTFILE",  # the services authenticate with SCRAM, not with client certificates
     "VMRE_KAFKA_SSL_KEYFILE",
     "VMRE_KAFKA_REQUEST_TIMEOUT_MS",
@@ -78,8 +80,9 @@ DEFAULTS_COMUNES = {
 }
 DEFAULTS: dict[str, set[str]] = {
     "tablero": {"aviso_intervalo", "cache_segundos"},
-    "registro": set(),
-    "postal": {"buzon"},  # under VMRE_DATA_DIR
+    # retencion_anios: the law's seven years; `vmre datos depurar` reads it, no service does.
+    "registro": {"retencion_anios"},
+    "postal": {"buzon", "retencion_anios"},  # buzon: under VMRE_DATA_DIR
     "electronico": {
         "buzon",
         "sesion_minutos",
@@ -90,6 +93,7 @@ DEFAULTS: dict[str, set[str]] = {
         "argon2_memoria_kib",
         "argon2_paralelismo",
         "sello_intervalo",
+        "retencion_anios",
     },
     "computo": set(),
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -158,6 +159,8 @@ def _valor_de_prueba(var: str) -> str:
         return secrets.token_hex(32)
     if var.endswith("_TRANSPORTISTAS"):
         return '{"mensajeria": "secreto-de-prueba"}'
+    if var.endswith("_CLAVES_DATOS"):  # Fernet keys: the new one first, the old one after it (rotation)
+        return f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
     return "secreto-de-prueba"
 
 

@@ -103,6 +103,8 @@ class Stack:
         )
         for service, url in urls.items():
             env[f"VMRE_{service.upper()}_DATABASE_URL"] = url
+            # Every request comes from 127.0.0.1: no per-client limit on public routes (shared/limites.py).
+            env[f"VMRE_{service.upper()}_LIMITE_PUBLICO_POR_MINUTO"] = "100000000"
         self.services = {name: ServiceProcess(name, env, log_dir) for name in urls}
 
     def __getitem__(self, name: str) -> ServiceProcess:

@@ -103,6 +103,7 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
     ports = {service: free_port() for service in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
     env.update({f"VMRE_{s.upper()}_PORT": str(p) for s, p in ports.items()})
+    env.update({f"VMRE_{s.upper()}_LIMITE_PUBLICO_POR_MINUTO": "100000000" for s in SERVICES})
     env.update(
         {"VMRE_DATA_DIR": str(tmp_path / "var"), "VMRE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
     )

@@ -83,6 +83,60 @@ async def test_dictamen_invalido_422(
     assert (await registro.client.get(f"/v1/solicitudes/{folio}")).json()["estado"] == "recibida"
 
 
+async def test_dictamenes_en_lote_todo_o_nada(registro: Registro, token: Token) -> None:
+    op = token("ine-operador")
+    a, b, c = await nueva(registro, 1), await nueva(registro, 2), await nueva(registro, 3)
+    lote = {
+        "dictamenes": [
+            {"folio": a, "resultado": "procedente", "motivos": []},
+            {"folio": b, "resultado": "improcedente", "motivos": ["firma"]},
+            {
+                "folio": c,
+                "resultado": "procedente",
+                "motivos": ["firma"],
+            },  # procedente with a motivo: invalid
+            {"folio": "NO-EXISTE", "resultado": "procedente", "motivos": []},
+            {"folio": a, "resultado": "procedente", "motivos": []},  # the same folio twice
+        ]
+    }
+    r = await registro.client.post("/v1/solicitudes/dictamenes", json=lote, headers=op)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    campos = sorted(e["campo"] for e in r.json()["errors"])
+    assert campos == ["dictamenes[2]", "dictamenes[3]", "dictamenes[4].folio"], r.json()
+    # Nothing applied: not a, not b, and no event for them.
+    for folio in (a, b, c):
+        assert (await registro.client.get(f"/v1/solicitudes/{folio}")).json()["estado"] == "recibida"
+        assert await eventos_de(registro, folio) == [eventos.SOLICITUD_RECIBIDA]
+
+    lote["dictamenes"] = lote["dictamenes"][:2]
+    r = await registro.client.post("/v1/solicitudes/dictamenes", json=lote, headers=op)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"recibidos": 2, "aplicados": 2, "sin_cambio": 0}
+    assert (await registro.client.get(f"/v1/solicitudes/{a}")).json()["estado"] == "procedente"
+    assert (await registro.client.get(f"/v1/solicitudes/{b}")).json()["motivos"] == ["firma"]
+    assert await eventos_de(registro, b) == [eventos.SOLICITUD_RECIBIDA, eventos.SOLICITUD_DICTAMINADA]
+    assert len(await registro.rows(Auditoria, Auditoria.folio == a, Auditoria.accion == "dictamen")) == 1
+
+    # The same batch again (a retry after a cut): nothing repeats; a different dictamen is still refused.
+    r = await registro.client.post("/v1/solicitudes/dictamenes", json=lote, headers=op)
+    assert r.json() == {"recibidos": 2, "aplicados": 0, "sin_cambio": 2}
+    assert await eventos_de(registro, b) == [eventos.SOLICITUD_RECIBIDA, eventos.SOLICITUD_DICTAMINADA]
+    r = await registro.client.post(
+        "/v1/solicitudes/dictamenes",
+        json={"dictamenes": [{"folio": a, "resultado": "improcedente", "motivos": ["firma"]}]},
+        headers=op,
+    )
+    assert r.status_code == 422 and "dictamenes[0]" in r.json()["errors"][0]["campo"]
+    assert (await registro.client.get(f"/v1/solicitudes/{a}")).json()["estado"] == "procedente"
+    r = await registro.client.post(
+        "/v1/solicitudes/dictamenes", json={"dictamenes": lote["dictamenes"]}, headers=token("opl", "09")
+    )
+    assert r.status_code == 403
+    r = await registro.client.post("/v1/solicitudes/dictamenes", json={"dictamenes": []}, headers=op)
+    assert r.status_code == 422
+
+
 async def test_roles_de_revision(registro: Registro, token: Token) -> None:
     folio = await nueva(registro, 1)
     url = f"/v1/solicitudes/{folio}/dictamen"

@@ -12,6 +12,7 @@ from services.registro.api.common import EntidadPath, errores
 from services.registro.models import Observacion
 from services.registro.schemas import Cierre, Lista, ListaItem, ObservacionIn, ObservacionOut, Resolucion
 from shared.auth import Principal, Rol, require
+from shared.db import ENTERO_MAX
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["lnere"])
@@ -50,7 +51,7 @@ async def lista(
     proceso: ProcesoDep,
     _: Lector,
     limite: int = Query(100, ge=1, le=1000),
-    despues: int = Query(0, ge=0, description="Cursor `siguiente`"),
+    despues: int = Query(0, ge=0, le=ENTERO_MAX, description="Cursor `siguiente`"),
 ) -> Lista:
     total, filas = await repository.lista(session, proceso.clave, entidad, limite, despues)
     return Lista(
@@ -115,7 +116,7 @@ async def resolver(
     session: SessionDep,
     reloj: RelojDep,
     operador: Operador,
-    observacion_id: int = Path(ge=1),
+    observacion_id: int = Path(ge=1, le=ENTERO_MAX),
 ) -> ObservacionOut:
     return _observacion(
         await registro_service.resolver_observacion(session, observacion_id, datos, operador, reloj.ahora())

@@ -14,18 +14,22 @@ from services.registro import service as registro_service
 from services.registro.api.common import FolioPath, errores
 from services.registro.api.solicitudes import estado_publico
 from services.registro.schemas import (
+    MAX_DICTAMENES,
     Baja,
     Cola,
     ColaItem,
     Dictamen,
+    Dictamenes,
     Domicilio,
     Expediente,
+    ReporteDictamenes,
     ReporteLote,
     SolicitudAclaracion,
     SolicitudEstado,
 )
 from shared.auditoria import registrar_lectura
 from shared.auth import Principal, Rol, require
+from shared.limites import cuerpo_maximo
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
@@ -165,6 +169,26 @@ async def dictaminar(
 
 
 @router.post(
+    "/solicitudes/dictamenes",
+    response_model=ReporteDictamenes,
+    summary="Dictaminar un lote de solicitudes (ine-operador)",
+    description=f"Hasta {MAX_DICTAMENES} dictámenes en una sola transacción, cada uno como en "
+    "`POST /v1/solicitudes/{folio}/dictamen` (evento y bitácora por solicitud). Todo o nada: si alguno no "
+    "procede, no se aplica ninguno y la respuesta 422 nombra cada uno (`dictamenes[i]`). Reenviar el mismo "
+    "lote no repite nada: la solicitud que ya tiene ese dictamen cuenta en `sin_cambio`.",
+    responses=errores(401, 403, 422),
+)
+async def dictaminar_lote(
+    datos: Dictamenes,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    operador: Operador,
+) -> ReporteDictamenes:
+    return await registro_service.dictaminar_lote(session, datos.dictamenes, proceso, operador, reloj.ahora())
+
+
+@router.post(
     "/solicitudes/{folio}/aclaracion",
     response_model=SolicitudEstado,
     summary="Pedir a la ciudadanía que aclare o corrija (ine-operador)",
@@ -213,6 +237,7 @@ async def baja(
     "reportan las rechazadas. Nunca queda una carga a medias.",
     responses=errores(401, 403, 413, 422),
 )
+@cuerpo_maximo(MAX_LOTE)
 async def lote(
     request: Request,
     session: SessionDep,

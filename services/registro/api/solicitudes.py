@@ -18,6 +18,7 @@ from services.registro.schemas import (
     SolicitudEstado,
     SolicitudIn,
 )
+from shared.limites import cuerpo_maximo
 from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
@@ -107,6 +108,7 @@ async def cambiar_modalidad(
     "Subir otra vez el mismo tipo lo reemplaza (queda en la auditoría).",
     responses=errores(404, 409, 413, 415, 422),
 )
+@cuerpo_maximo(registro_service.MAX_DOCUMENTO + 64 * 1024)  # the file and the multipart around it
 async def subir_documento(
     folio: FolioPath,
     session: SessionDep,
