@@ -22,7 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import operators
@@ -125,6 +126,27 @@ def validar_claves(claves: SecretStr, clave_indice: SecretStr, mode: str, prefij
                 f"{prefijo}_CLAVE_INDICE (32 bytes aleatorios o más)."
             )
     return cifrador
+
+
+class AjustesDatosPersonales(BaseSettings):
+    """The settings of a service that keeps personal data (registro, postal, electronico): a mixin of its
+    ``Settings``, whose ``env_prefix`` names the variables (``VMRE_REGISTRO_CLAVES_DATOS`` and so on)."""
+
+    # Fernet keys, comma-separated (the first encrypts, all decrypt: rotation), and the HMAC key of the blind
+    # indexes. The defaults only in local mode.
+    claves_datos: SecretStr = SecretStr(DEV_CLAVE_DATOS)
+    clave_indice: SecretStr = SecretStr(DEV_CLAVE_INDICE)
+    retencion_anios: int = Field(
+        default=RETENCION_ANIOS,
+        ge=1,
+        description="Años que se guardan los datos personales (`vmre datos depurar`)",
+    )
+
+    @model_validator(mode="after")
+    def _claves_de_datos(self) -> AjustesDatosPersonales:
+        prefijo = str(self.model_config.get("env_prefix", "VMRE_")).rstrip("_")
+        validar_claves(self.claves_datos, self.clave_indice, getattr(self, "mode", "local"), prefijo)
+        return self
 
 
 def cifrador_de(settings: Any) -> Cifrador | None:

@@ -4,12 +4,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.datos_personales import DEV_CLAVE_DATOS, DEV_CLAVE_INDICE, RETENCION_ANIOS, validar_claves
+from shared.datos_personales import AjustesDatosPersonales
 from shared.firma import SEMILLA_DE_DESARROLLO, validar_semilla
 from shared.settings import ServiceSettings, data_dir
 
 
-class Settings(ServiceSettings):
+class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
     """Environment: `VMRE_ELECTRONICO_*` (database_url, port, umbral, custodios, clave_firma, buzon, ...)."""
 
     model_config = SettingsConfigDict(env_prefix="VMRE_ELECTRONICO_", extra="ignore")
@@ -34,22 +34,12 @@ class Settings(ServiceSettings):
     # In production, about the cores of the pod.
     verificadores: int = Field(default=0, ge=0, description="Procesos que verifican boletas (0: en hilo)")
     sello_intervalo: float = Field(default=5.0, gt=0, description="Segundos entre revisiones del cierre")
-    # Personal data at rest (shared/datos_personales.py): Fernet keys, comma-separated (first encrypts, all
-    # decrypt: rotation), and the HMAC key of the blind indexes. The defaults only in local mode.
-    claves_datos: SecretStr = SecretStr(DEV_CLAVE_DATOS)
-    clave_indice: SecretStr = SecretStr(DEV_CLAVE_INDICE)
-    retencion_anios: int = Field(
-        default=RETENCION_ANIOS,
-        ge=1,
-        description="Años que se guardan los datos personales (`vmre datos depurar`)",
-    )
 
     @model_validator(mode="after")
     def _umbral_y_secretos(self) -> "Settings":
         if self.umbral > self.custodios:
             raise ValueError(f"umbral {self.umbral} mayor que el número de custodios {self.custodios}")
         validar_semilla(self.clave_firma.get_secret_value(), self.mode, "VMRE_ELECTRONICO_CLAVE_FIRMA")
-        validar_claves(self.claves_datos, self.clave_indice, self.mode, "VMRE_ELECTRONICO")
         return self
 
 

@@ -367,18 +367,19 @@ async def dictaminar_lote(
             errores.append(_error(f"{campo}.folio", f"El folio {d.folio} viene más de una vez en el lote."))
             continue
         vistos.add(d.folio)
-        actual = await repository.by_folio(session, d.folio)
-        if (
-            actual is not None
-            and actual.estado == d.resultado
-            and list(actual.motivos or []) == list(dict.fromkeys(d.motivos))
-        ):
-            sin_cambio += 1
-            continue
         try:
             await dictaminar(session, d.folio, d, proceso, operador, ahora)
         except Problem as exc:
-            errores.append(_error(campo, f"{d.folio}: {exc.detail}"))
+            # Refused because it is already decided: with this same dictamen, a resent batch; else an error.
+            actual = await repository.by_folio(session, d.folio) if exc.status == 409 else None
+            if (
+                actual is not None
+                and actual.estado == d.resultado
+                and list(actual.motivos or []) == list(dict.fromkeys(d.motivos))
+            ):
+                sin_cambio += 1
+            else:
+                errores.append(_error(campo, f"{d.folio}: {exc.detail}"))
             continue
         aplicados += 1
     if errores:

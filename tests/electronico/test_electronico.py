@@ -7,6 +7,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+from cryptography.fernet import Fernet
 from nacl.signing import VerifyKey
 from sqlalchemy import select
 
@@ -45,7 +46,13 @@ def test_configuracion_rechaza_umbral_y_clave_de_desarrollo() -> None:
     with pytest.raises(ValueError, match="umbral 4 mayor"):
         Settings(umbral=4, custodios=3)
     with pytest.raises(ValueError, match="clave de firma de desarrollo"):
-        Settings(mode="production", database_url="postgresql+asyncpg://x/y", auth={"jwt_secret": "otro" * 10})
+        Settings(
+            mode="production",
+            database_url="postgresql+asyncpg://x/y",
+            auth={"jwt_secret": "otro" * 10},
+            claves_datos=Fernet.generate_key().decode(),  # only the signing seed is a development one
+            clave_indice="indice-propio-" * 3,
+        )
 
 
 def _cuenta(e: Electronico, entidad: str, i: int = 0) -> Cuenta:
