@@ -176,7 +176,17 @@ async def test_migracion_cifra_las_filas_existentes_y_la_vuelta_las_descifra(dat
 
     await asyncio.to_thread(migrations.upgrade, "registro", url)
     crudo = await _crudo(url, "SELECT * FROM solicitudes", "SELECT payload FROM outbox")
-    for personal in ("GOMZAN", "María", "Gómez", "Núñez", "Olympic", "Los Angeles", "90015", "maria@", "555"):
+    for personal in (
+        "GOMZAN",
+        "María",
+        "Gómez",
+        "Núñez",
+        "Olympic",
+        "Los Angeles",
+        "90015",
+        "maria@",
+        "+13105551234",
+    ):
         assert personal not in crudo
     engine = make_engine(url)
     try:
@@ -272,10 +282,10 @@ async def test_migraciones_de_postal_y_electronico_cifran_lo_existente(databases
     await asyncio.to_thread(migrations.upgrade, "electronico", electronico)
 
     crudo = await _crudo(postal, "SELECT * FROM paquetes", "SELECT * FROM sobres")
-    for personal in ("GOMZAN", "María", "Olympic", "Los Angeles", "maria@", "555"):
+    for personal in ("GOMZAN", "María", "Olympic", "Los Angeles", "maria@", "+13105551234"):
         assert personal not in crudo
     crudo = await _crudo(electronico, "SELECT * FROM votantes", "SELECT * FROM notificaciones")
-    for personal in ("maria@", "555", "JBSWY3DP", "María"):
+    for personal in ("maria@", "+13105551234", "JBSWY3DP", "María"):
         assert personal not in crudo
 
     engine = make_engine(postal)
