@@ -29,7 +29,9 @@ from sqlalchemy import create_engine, insert
 
 from bench.comun import RAIZ, nucleos, progreso
 from services.electronico import domain
+from services.electronico.config import Settings as ElectronicoSettings
 from services.electronico.models import Boleta, Credencial, Eleccion, Sesion, Votante
+from shared import datos_personales
 from shared.cripto import boleta as bo
 from shared.cripto import grupo as gr
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
@@ -180,6 +182,7 @@ def llenar_electronico(
     publicas = [credencial_publica(f.uuid, c) for c in f.credenciales[:votantes]]
     tokens: list[str] = []
     engine = create_engine(f"sqlite:///{ruta_db}")
+    datos_personales.instalar(engine, datos_personales.cifrador_de(ElectronicoSettings()))
     with engine.begin() as conn:
         conn.execute(
             insert(Eleccion),

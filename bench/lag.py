@@ -31,8 +31,9 @@ import httpx
 from sqlalchemy import create_engine, insert
 
 from bench.comun import Servicio, broker_local, entorno_base, guardar, p, progreso, sqlite_url, tabla
+from services.registro.config import Settings as RegistroSettings
 from services.registro.models import Outbox
-from shared import migrations
+from shared import datos_personales, migrations
 from shared.bus.envelope import Envelope
 from shared.bus.topics import REGISTRO_SOLICITUD
 from shared.events import registro as eventos
@@ -48,6 +49,8 @@ class Productor:
 
     def __init__(self, ruta_db: Path) -> None:
         self.engine = create_engine(f"sqlite:///{ruta_db}", connect_args={"timeout": 30})
+        # The outbox payload is personal data at rest: registro's own (local) keys, as the service has them.
+        datos_personales.instalar(self.engine, datos_personales.cifrador_de(RegistroSettings()))
         self.n = 0
         self.commits: dict[str, float] = {}  # event_id -> commit time (epoch seconds)
 

@@ -158,10 +158,11 @@ def cifrador_de(settings: Any) -> Cifrador | None:
     return Cifrador.desde_texto(claves.get_secret_value(), indice.get_secret_value())
 
 
-def instalar(engine: AsyncEngine, cifrador: Cifrador | None) -> None:
+def instalar(engine: AsyncEngine | sa.Engine, cifrador: Cifrador | None) -> None:
     """Give the engine its keys: every ``Cifrado`` and ``IndiceCiego`` value it binds or reads uses them."""
     if cifrador is not None:
-        setattr(engine.sync_engine.dialect, _ATRIBUTO, cifrador)
+        sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+        setattr(sync.dialect, _ATRIBUTO, cifrador)
 
 
 def _cifrador(dialect: Dialect) -> Cifrador:
