@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -181,7 +182,10 @@ async def sin_caracter_nulo(request: Request) -> None:
         )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, documentar: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """The handlers, and the published OpenAPI made to say what they answer (plus what ``documentar`` adds:
+    e.g. the 429 of the routes the abuse limits cover)."""
+
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(
@@ -233,7 +237,10 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            documentar_problemas(generar())
+            schema = generar()
+            documentar_problemas(schema)
+            if documentar is not None:
+                documentar(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

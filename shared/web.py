@@ -230,15 +230,7 @@ def create_service_app(
     app.state.authenticator = Authenticator(settings.auth)
     app.state.reloj = reloj or reloj_para(settings.reloj)
     app.state.proceso = proceso or cargar_proceso(settings.proceso)
-    problems.install(app)
-    generar_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            documentar_429(generar_openapi(), spec.name)
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    problems.install(app, documentar=lambda schema: documentar_429(schema, spec.name))
     app.add_middleware(
         LimitesMiddleware,
         router=app.router,
