@@ -31,6 +31,7 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert, select,
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared import limites
 from shared.db import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ async def registrar(
             rol=rol,
             accion=_accion(request)[:300],
             objeto={k: str(v) for k, v in request.path_params.items()},
-            origen=(request.client.host if request.client else "desconocido")[:64],
+            # Behind the ingress, the client's address (VMRE_PROXIES_CONFIABLES), not the proxy's.
+            origen=limites.origen(request.scope, getattr(request.app.state, "proxies_confiables", ()))[:64],
             estado=estado,
             detalle=detalle,
         )

@@ -122,12 +122,21 @@ def _confiable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, confiables: Se
     return any(ip.version == red.version and ip in red for red in confiables)
 
 
-def cliente(scope: Scope, confiables: Sequence[Red] = ()) -> str:
-    """The key of the client that sent this request (see the module's docstring)."""
+def origen(scope: Scope, confiables: Sequence[Red] = ()) -> str:
+    """The address that sent this request: the connection's, or behind a trusted proxy the first hop of
+    ``X-Forwarded-For`` that is not one (see the module's docstring). What the audit log records."""
+    ip = _origen(scope, confiables)
+    if ip is None:
+        par = scope.get("client")
+        return str(par[0]) if par else "desconocido"
+    return str(ip)
+
+
+def _origen(scope: Scope, confiables: Sequence[Red]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     par = scope.get("client")
     ip = _ip(par[0]) if par else None
     if ip is None:
-        return par[0] if par else "desconocido"
+        return None
     if confiables and _confiable(ip, confiables):
         cadena = ",".join(Headers(scope=scope).getlist("x-forwarded-for")).split(",")
         for salto in reversed(cadena):
@@ -137,6 +146,14 @@ def cliente(scope: Scope, confiables: Sequence[Red] = ()) -> str:
             ip = anterior
             if not _confiable(ip, confiables):
                 break
+    return ip
+
+
+def cliente(scope: Scope, confiables: Sequence[Red] = ()) -> str:
+    """The key of the client that sent this request for its limits: its address, an IPv6 one by its /64."""
+    ip = _origen(scope, confiables)
+    if ip is None:
+        return origen(scope, confiables)
     if isinstance(ip, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)

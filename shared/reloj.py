@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Protocol
 
 
@@ -33,9 +35,45 @@ class RelojManual:
         self._ahora += delta
 
 
-def reloj_para(modo: str) -> Reloj:
+class RelojCompartido(RelojManual):
+    """The drill's clock kept in a file: every process of a service (API, relay, consumers) reads the same
+    instant, and a service that restarts (or is killed) mid-drill comes back at the drill's time, not at
+    the present. One ``stat`` per reading; the file is replaced atomically on each adjustment."""
+
+    def __init__(self, ruta: Path) -> None:
+        super().__init__(dt.datetime.now(dt.UTC))
+        self.ruta = ruta
+        self._visto: int | None = None
+
+    def ahora(self) -> dt.datetime:
+        try:
+            marca = os.stat(self.ruta).st_mtime_ns
+        except FileNotFoundError:
+            return self._ahora
+        if marca != self._visto:
+            texto = self.ruta.read_text(encoding="utf-8").strip()
+            if texto:  # never half-written (os.replace), but an empty file is not an instant
+                self._ahora = dt.datetime.fromisoformat(texto)
+                self._visto = marca
+        return self._ahora
+
+    def ajustar(self, instante: dt.datetime) -> None:
+        self.ruta.parent.mkdir(parents=True, exist_ok=True)
+        temporal = self.ruta.with_name(f".{self.ruta.name}.{os.getpid()}")
+        temporal.write_text(instante.isoformat(), encoding="utf-8")
+        os.replace(temporal, self.ruta)
+        self._ahora, self._visto = instante, None
+
+    def avanzar(self, delta: dt.timedelta) -> None:
+        self.ajustar(self.ahora() + delta)
+
+
+def reloj_para(modo: str, servicio: str) -> Reloj:
     """The clock a service runs on: the system's, or (``VMRE_RELOJ=simulado``, local mode only) a clock the
-    drill moves through ``PUT /v1/reloj``. It starts at the present until the first adjustment."""
+    drill moves through ``PUT /v1/reloj``, shared by the service's processes through a file in
+    ``VMRE_DATA_DIR`` (``reloj/<servicio>``). It starts at the present until the first adjustment."""
     if modo == "simulado":
-        return RelojManual(dt.datetime.now(dt.UTC))
+        from shared.settings import data_dir
+
+        return RelojCompartido(data_dir() / "reloj" / servicio)
     return RelojSistema()

@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import auditoria, datos_personales, problems
+from shared import auditoria, datos_personales, limites, problems
 from shared.auth import Authenticator, Principal, Rol, require
 from shared.bus import kafka
 from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
@@ -161,6 +161,24 @@ ProcesoDep = Annotated[Proceso, Depends(get_proceso)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def supervisada(nombre: str, tarea: Callable[[Runtime], Awaitable[None]], runtime: Runtime) -> None:
+    """A background task that fails (the database restarting under it, say) is logged and started again,
+    never left dead in silence while the service still answers /healthz."""
+    while True:
+        try:
+            await tarea(runtime)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "tarea de fondo falló; se reinicia en 1 s",
+                extra={"tarea": nombre, "error": type(exc).__name__},
+                exc_info=True,
+            )
+            await asyncio.sleep(1)
+
+
 def create_service_app(
     spec: ServiceSpec,
     settings: ServiceSettings,
@@ -181,7 +199,8 @@ def create_service_app(
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=consumer.name))
         if settings.consumers_enabled:
             for tarea in spec.background:
-                runtime.tasks.append(asyncio.create_task(tarea(runtime)))
+                nombre = f"{spec.name}-{getattr(tarea, '__name__', 'tarea')}"
+                runtime.tasks.append(asyncio.create_task(supervisada(nombre, tarea, runtime), name=nombre))
             if spec.auditoria is not None:
                 runtime.tasks.append(
                     asyncio.create_task(auditoria.sellador(runtime), name=f"{spec.name}-sellador")
@@ -228,7 +247,8 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = Authenticator(settings.auth)
-    app.state.reloj = reloj or reloj_para(settings.reloj)
+    app.state.proxies_confiables = limites.redes(settings.proxies_confiables)
+    app.state.reloj = reloj or reloj_para(settings.reloj, spec.name)
     app.state.proceso = proceso or cargar_proceso(settings.proceso)
     problems.install(app, documentar=lambda schema: documentar_429(schema, spec.name))
     app.add_middleware(

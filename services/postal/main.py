@@ -18,7 +18,7 @@ def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    reloj = reloj or reloj_para(settings.reloj)
+    reloj = reloj or reloj_para(settings.reloj, "postal")
     proceso = proceso or cargar_proceso(settings.proceso)
     buzon = BuzonLocal(settings.buzon)
 

@@ -880,6 +880,11 @@ async def cargar_lote(
         cuerpo["domicilio"] = {
             k: datos.get(k) or None for k in ("calle_numero", "ciudad", "region", "codigo_postal")
         }
+        nulos = [k for k, v in datos.items() if isinstance(v, str) and "\x00" in v]
+        if nulos:  # as on the JSON route (problems.sin_caracter_nulo): no text of the platform holds U+0000
+            errores_nulo = [_error(k, "No se admite el carácter nulo (U+0000).") for k in nulos]
+            rechazadas.append(FilaRechazada(fila=fila, clave_elector=None, errores=errores_nulo))
+            continue
         try:
             solicitud = SolicitudIn.model_validate(cuerpo)
         except ValidationError as exc:

@@ -46,7 +46,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     proceso = proceso or cargar_proceso(settings.proceso)
-    reloj = reloj or reloj_para(settings.reloj)
+    reloj = reloj or reloj_para(settings.reloj, "tablero")
 
     async def avisador(runtime: Runtime) -> None:
         """Every few seconds: one push of each changed entidad's figures to its OPL's webhooks."""

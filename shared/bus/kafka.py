@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -90,11 +91,14 @@ async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> list[str]
         await admin.close()
 
 
-async def message_counts(settings: KafkaSettings, topics: list[str]) -> dict[str, int]:
-    """Sum of the end offsets of each topic's partitions: how many messages the broker ever took.
+async def message_counts(settings: KafkaSettings, topics: list[str], timeout: float = 5.0) -> dict[str, int]:
+    """How many messages each topic's log holds up to its end: the sum over its partitions of the offset after
+    the last record. A topic the broker does not have counts 0.
 
-    On Apache Kafka this never goes down (retention moves the log start, not the end), so a smaller number
-    than we know we published means the broker lost its data (the local memory-only broker after a restart).
+    On Apache Kafka the end of a log never goes back (retention moves its start), so fewer messages than we
+    know we published means the broker lost its data (the local memory-only broker after a restart). The end
+    is read from the last record itself, not only from ListOffsets: some Kafka-protocol brokers (the local
+    one) answer ListOffsets with the base offset of the last batch plus one, which undercounts.
     """
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
     await consumer.start()
@@ -106,7 +110,21 @@ async def message_counts(settings: KafkaSettings, topics: list[str]) -> dict[str
             if topic in existing
             for p in (consumer.partitions_for_topic(topic) or ())
         ]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions) if partitions else {}
+        con_datos = [tp for tp, end in ends.items() if end > 0]
+        if con_datos:
+            consumer.assign(con_datos)
+            for tp in con_datos:
+                consumer.seek(tp, ends[tp] - 1)
+            pendientes = set(con_datos)
+            loop = asyncio.get_running_loop()
+            limite = loop.time() + timeout
+            while pendientes and loop.time() < limite:
+                lotes = await consumer.getmany(*pendientes, timeout_ms=200)
+                for tp, registros in lotes.items():
+                    if registros:
+                        ends[tp] = max(ends[tp], registros[-1].offset + 1)
+                        pendientes.discard(tp)
         counts = dict.fromkeys(topics, 0)
         for tp, end in ends.items():
             counts[tp.topic] += end

@@ -99,6 +99,7 @@ class Relay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         ensure_topics: Callable[[], Any] | None = None,
+        check_interval: float = 5.0,
     ) -> None:
         self.maker = maker
         self.outbox = outbox
@@ -111,6 +112,11 @@ class Relay:
         self.producer: AIOKafkaProducer | None = None
         self.broker_ok = False
         self.last_error: str | None = None
+        self.check_interval = check_interval
+        # Messages per topic the broker acknowledged to us (from the outbox at connect, then counted as we
+        # publish): what each topic's log must hold at least.
+        self._published: dict[str, int] | None = None
+        self._checked_at = 0.0
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -132,16 +138,21 @@ class Relay:
         return self.producer
 
     async def _republish_if_broker_lost_data(self) -> None:
-        """On (re)connecting: if a topic holds fewer messages than we know we published to it, the broker lost
-        its data (the local broker keeps everything in memory). Republish that topic's whole history, in
-        order: each partition's log becomes again a prefix of what it was, and consumers dedupe the rest."""
-        async with self.maker() as session:
-            rows = await session.execute(
-                select(self.outbox.topic, func.count())
-                .where(self.outbox.published_at.is_not(None))
-                .group_by(self.outbox.topic)
-            )
-            published: dict[str, int] = {topic: int(count) for topic, count in rows.all()}
+        """On (re)connecting, and every ``check_interval`` seconds while idle (a broker can restart between
+        two sends without the producer noticing): if a topic holds fewer messages than we know we published
+        to it, the broker lost its data (the local broker keeps everything in memory). Republish that topic's
+        whole history, in order: each partition's log becomes again a prefix of what it was, and consumers
+        dedupe the rest."""
+        self._checked_at = asyncio.get_running_loop().time()
+        if self._published is None:
+            async with self.maker() as session:
+                rows = await session.execute(
+                    select(self.outbox.topic, func.count())
+                    .where(self.outbox.published_at.is_not(None))
+                    .group_by(self.outbox.topic)
+                )
+                self._published = {topic: int(count) for topic, count in rows.all()}
+        published = {topic: count for topic, count in self._published.items() if count}
         if not published:
             return
         on_broker = await kafka.message_counts(self.kafka, list(published))
@@ -150,6 +161,8 @@ class Relay:
             return
         async with self.maker() as session, session.begin():
             republished = await mark_all_unpublished(session, self.outbox, lost)
+        self._published = None  # counted again from the outbox as the history goes out anew
+        self.wake()
         log.warning(
             "el broker perdió eventos ya publicados: se republica el historial",
             extra={"topics": lost, "events": republished},
@@ -192,6 +205,9 @@ class Relay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
+            if self._published is not None:
+                for row in rows:
+                    self._published[row.topic] = self._published.get(row.topic, 0) + 1
             now = utcnow()
             ids = [row.id for row in rows]
             await session.execute(update(self.outbox).where(self.outbox.id.in_(ids)).values(published_at=now))
@@ -210,6 +226,8 @@ class Relay:
                 backoff = 0.5
                 if published >= self.batch_size:
                     continue
+                if asyncio.get_running_loop().time() - self._checked_at >= self.check_interval:
+                    await self._republish_if_broker_lost_data()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServiceProcess:
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, servicio: str | None = None) -> None:
+        """``name`` is the service, or (with ``servicio``) one of its processes: ``postal-relay``."""
         self.name = name
+        self.servicio = servicio or name
         self.port = free_port()
-        self.env = {**env, f"VMRE_{name.upper()}_PORT": str(self.port)}
+        self.env = {**env, f"VMRE_{self.servicio.upper()}_PORT": str(self.port)}
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -39,7 +41,7 @@ class ServiceProcess:
                 "-m",
                 "uvicorn",
                 "--factory",
-                f"services.{self.name}.main:create_app",
+                f"services.{self.servicio}.main:create_app",
                 "--host",
                 "127.0.0.1",
                 "--port",

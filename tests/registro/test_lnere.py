@@ -205,22 +205,25 @@ async def test_carga_masiva_estricta_y_parcial(registro: Registro, token: Token)
     buenas = [fila(solicitud(n, modalidad="postal" if n % 2 else "electronica")) for n in range(1, 5)]
     mala = fila(solicitud(9, pais="XX"))
     repetida = buenas[0]
-    csv = "\n".join([",".join(COLUMNAS), *buenas, mala, repetida]).encode()
+    nulo = fila(solicitud(10, nombre="Ana\x00"))  # as the JSON route: refused, never stored
+    csv = "\n".join([",".join(COLUMNAS), *buenas, mala, repetida, nulo]).encode()
     op = {**token("ine-operador"), "content-type": "text/csv"}
 
     r = await registro.client.post("/v1/solicitudes/lote", content=csv, headers=op)
     assert r.status_code == 422
     reporte = r.json()["reporte"]
-    assert reporte["aplicado"] is False and reporte["cargadas"] == 0 and reporte["recibidas"] == 6
+    assert reporte["aplicado"] is False and reporte["cargadas"] == 0 and reporte["recibidas"] == 7
     assert [(x["fila"], x["errores"][0]["campo"]) for x in reporte["rechazadas"]] == [
         (6, "pais"),
         (7, "clave_elector"),
+        (8, "nombre"),
     ]
+    assert "U+0000" in reporte["rechazadas"][2]["errores"][0]["mensaje"]
     assert await registro.count(Solicitud) == 0  # nothing half-loaded
 
     r = await registro.client.post("/v1/solicitudes/lote?parcial=true", content=csv, headers=op)
     assert r.status_code == 200, r.text
-    assert (r.json()["cargadas"], len(r.json()["rechazadas"])) == (4, 2)
+    assert (r.json()["cargadas"], len(r.json()["rechazadas"])) == (4, 3)
     assert await registro.count(Solicitud) == 4
     assert {s.canal for s in await registro.rows(Solicitud)} == {"inetel"}
 

@@ -42,6 +42,30 @@ async def app(
         yield application, client
 
 
+async def test_detras_del_ingress_el_origen_es_el_cliente_y_no_el_proxy(
+    databases: Databases, offline_kafka: KafkaSettings
+) -> None:
+    """With VMRE_PROXIES_CONFIABLES the record names the address the ingress saw; a header sent by anybody
+    else changes nothing (the same rule as the abuse limits)."""
+    reloj = RelojManual(dt.datetime(2021, 1, 15, 16, 0, tzinfo=dt.UTC))
+    for proxies, esperado in (("127.0.0.1", "2001:db8::7"), ("", "127.0.0.1")):
+        settings = Settings(
+            database_url=await databases.new("registro"),
+            kafka=offline_kafka,
+            relay_enabled=False,
+            consumers_enabled=False,
+            proxies_confiables=proxies,
+        )
+        application = create_app(settings, reloj=reloj, proceso=PEL2021)
+        async with serve(application) as client:
+            r = await client.post(
+                "/v1/solicitudes", json=solicitud(1), headers={"X-Forwarded-For": "198.51.100.4, 2001:db8::7"}
+            )
+            assert r.status_code == 201, r.text
+            [alta] = await _filas(application)
+        assert alta.origen == esperado
+
+
 @pytest.fixture
 def cli_registro(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
     """Point ``vmre`` at a database (as VMRE_REGISTRO_DATABASE_URL would)."""

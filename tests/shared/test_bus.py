@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from services.tablero.handlers import build
 from services.tablero.models import Conteo, Outbox, ProcessedEvent
+from shared.broker import LocalBroker, free_port
 from shared.bus import kafka
 from shared.bus.consumer import IdempotentConsumer
 from shared.bus.envelope import Envelope
@@ -150,6 +152,47 @@ async def test_replay_republica_toda_la_historia(outbox_db, kafka_settings) -> N
     await relay.stop()
     received = await read_topic(kafka_settings, topic, expected=8)
     assert len(received) == 8 and len({e.event_id for e in received}) == 4
+
+
+async def test_relay_ocioso_nota_un_broker_vaciado_y_republica(outbox_db) -> None:  # type: ignore[no-untyped-def]
+    """The broker restarts empty while the relay has nothing to send (its producer never fails): the relay's
+    periodic check sees the missing history and sends it again; on a healthy broker it sends nothing twice,
+    even with batches of many records (whose end the local broker reports short)."""
+    broker = LocalBroker(port=free_port())
+    broker.start()
+    settings = KafkaSettings(bootstrap_servers=broker.bootstrap)
+    topic = f"test.vaciado.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(settings, [topic])
+    async with outbox_db() as session, session.begin():
+        for _ in range(300):
+            await stage(session, Outbox, topic, solicitud())
+    relay = Relay(
+        outbox_db,
+        Outbox,
+        settings,
+        lambda: kafka.make_producer(settings, "t"),
+        Metrics("t"),
+        ensure_topics=lambda: kafka.ensure_topics(settings, [topic]),
+        check_interval=0.3,
+    )
+    tarea = asyncio.create_task(relay.run())
+    try:
+        assert len(await read_raw(settings, topic, expected=300)) == 300
+        await asyncio.sleep(1.5)  # several checks on a healthy broker
+        assert (await kafka.message_counts(settings, [topic]))[topic] == 300
+
+        broker.stop()
+        broker.start()  # same address, nothing in it
+        received = await read_topic(settings, topic, expected=300, timeout=60)
+        assert len(received) == 300 and len({e.event_id for e in received}) == 300
+        async with outbox_db() as session:
+            assert await backlog(session, Outbox) == 0
+    finally:
+        await relay.stop()
+        tarea.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tarea
+        broker.stop()
 
 
 async def _count(maker, model) -> int:  # type: ignore[no-untyped-def]

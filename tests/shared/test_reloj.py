@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,13 @@ from tests.registro.conftest import PEL2021, centro
 
 
 async def test_reloj_simulado_mueve_los_plazos(
-    databases: Databases, offline_kafka: KafkaSettings, token: Callable[..., dict[str, str]]
+    databases: Databases,
+    offline_kafka: KafkaSettings,
+    token: Callable[..., dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("VMRE_DATA_DIR", str(tmp_path))
     settings = Settings(
         database_url=await databases.new("registro"),
         kafka=offline_kafka,
@@ -44,6 +50,13 @@ async def test_reloj_simulado_mueve_los_plazos(
         r = await client.post("/v1/solicitudes", json=solicitud(2))
         assert r.status_code == 422
         assert r.json()["type"].endswith("/extemporanea")
+
+    # Another process of the same service (its relay, its consumers), or the API restarted after a crash,
+    # reads the drill's instant, not the present.
+    async with serve(create_app(settings, proceso=PEL2021)) as otro:
+        assert (await otro.get("/v1/reloj")).json() == {"ahora": "2021-03-10T18:01:00Z"}
+        assert (await otro.post("/v1/solicitudes", json=solicitud(3))).status_code == 422
+    assert (tmp_path / "reloj" / "registro").read_text() == "2021-03-10T18:01:00+00:00"
 
 
 async def test_sin_reloj_simulado_no_hay_ruta(

@@ -1,0 +1,260 @@
+"""Faults during a drill (#11): a small scenario runs end to end while each process of each service (its API,
+its relay, its consumers) is killed with SIGKILL once, the broker restarts empty, and PostgreSQL crashes and
+restarts. The actas must equal the scenario's, and the dashboard must count every application once.
+
+The platform runs as production runs it (``deploy/k8s``): per service separate processes for the API, the
+outbox relay and the consumers (``VMRE_<S>_RELAY_ENABLED``, ``VMRE_<S>_CONSUMERS_ENABLED``), on a PostgreSQL
+cluster of this test's own (so that it can be crashed) and the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared import migrations
+from shared.broker import LocalBroker, free_port
+from shared.bus.kafka import ensure_topics
+from shared.bus.topics import all_topics
+from shared.settings import KafkaSettings
+from simulacion.plataforma import AJUSTES_DEL_SIMULACRO
+from tests.e2e.conftest import ROOT, ServiceProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.slow]
+
+# registro consumes nothing: its API and its relay.
+PAPELES = {
+    "registro": ("api", "relay"),
+    "postal": ("api", "relay", "consumidor"),
+    "electronico": ("api", "relay", "consumidor"),
+    "computo": ("api", "relay", "consumidor"),
+    "tablero": ("api", "relay", "consumidor"),
+}
+# Each fault once, when the drill reaches the work it hits: (the phase that must have ended, the fault). The
+# drill's output names each phase as it ends; a fault with no phase goes in while the applications arrive.
+PLAN: list[tuple[str | None, str]] = [
+    (None, "registro-api"),
+    (None, "tablero-consumidor"),
+    (None, "registro-relay"),
+    ("solicitudes", "broker"),  # the LNERE close and its events are next
+    ("solicitudes", "postal-consumidor"),
+    ("solicitudes", "electronico-consumidor"),
+    ("dictámenes", "computo-consumidor"),
+    ("ceremonia de llaves", "electronico-relay"),
+    ("ceremonia de llaves", "postal-api"),
+    ("envíos", "postal-relay"),
+    ("seguimiento", "postgresql"),  # envelopes and internet votes are next
+    ("seguimiento", "electronico-api"),
+    ("sobres en tiempo", "tablero-relay"),
+    ("votos por internet", "tablero-api"),
+    ("sobres tardíos", "computo-relay"),
+    ("actas de mesa", "computo-api"),  # the custodians' decryption and the cómputo are next
+]
+ESCENARIO = ROOT / "escenarios" / "fallas.json"
+
+
+def _binarios_postgresql() -> Path | None:
+    candidatos = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name))
+    if candidatos:
+        return Path(candidatos[-1])
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresPropio:
+    """A PostgreSQL cluster in a temporary directory, on its own port: one this test may crash."""
+
+    def __init__(self, binarios: Path) -> None:
+        self.binarios = binarios
+        self.puerto = free_port()
+        # Not under tmp_path: the server runs as `postgres` when the tests run as root, and must reach it.
+        self.dir = Path(tempfile.mkdtemp(prefix="vmre-pg-"))
+        self.datos = self.dir / "datos"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _correr(self, *args: str) -> None:
+        usuario = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        r = subprocess.run(
+            [*usuario, str(self.binarios / args[0]), *args[1:]], capture_output=True, text=True, timeout=120
+        )
+        assert r.returncode == 0, f"{' '.join(args)}:\n{r.stdout}\n{r.stderr}"
+
+    def inicializar(self) -> None:
+        self._correr(
+            "initdb", "-D", str(self.datos), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
+
+    def arrancar(self) -> None:
+        opciones = f"-p {self.puerto} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._correr(
+            "pg_ctl",
+            "-D",
+            str(self.datos),
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-w",
+            "-o",
+            opciones,
+            "start",
+        )
+
+    def caer(self) -> None:
+        """As a crash: no checkpoint, no goodbye to the clients; the next start recovers from the WAL."""
+        self._correr("pg_ctl", "-D", str(self.datos), "-m", "immediate", "-w", "stop")
+
+    def url(self, base: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.puerto}/{base}"
+
+    def crear_base(self, base: str) -> None:
+        self._correr("createdb", "-h", "127.0.0.1", "-p", str(self.puerto), "-U", "postgres", base)
+
+    def eliminar(self) -> None:
+        with contextlib.suppress(AssertionError):
+            self.caer()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_propio() -> Iterator[PostgresPropio]:
+    binarios = _binarios_postgresql()
+    if binarios is None:
+        pytest.skip("sin los programas de PostgreSQL (initdb, pg_ctl) en esta máquina")
+    pg = PostgresPropio(binarios)
+    try:
+        pg.inicializar()
+        pg.arrancar()
+        yield pg
+    finally:
+        pg.eliminar()
+
+
+async def test_simulacro_sobrevive_a_cada_falla(
+    postgres_propio: PostgresPropio, e2e_broker: LocalBroker, tmp_path: Path
+) -> None:
+    pg = postgres_propio
+    datos = tmp_path / "sim"
+    datos.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
+    env.update(AJUSTES_DEL_SIMULACRO)
+    env.update(
+        {
+            "VMRE_MODE": "local",
+            "VMRE_DATA_DIR": str(datos),
+            "VMRE_PROCESO": "pel2021",
+            "VMRE_PROCESO_ANCLA": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "VMRE_KAFKA_BOOTSTRAP_SERVERS": e2e_broker.bootstrap,
+            "VMRE_LOG_LEVEL": "INFO",
+            "VMRE_ELECTRONICO_VERIFICADORES": "1",
+        }
+    )
+    for servicio in PAPELES:
+        pg.crear_base(servicio)
+        env[f"VMRE_{servicio.upper()}_DATABASE_URL"] = pg.url(servicio)
+        await asyncio.to_thread(migrations.upgrade, servicio, pg.url(servicio))
+    await ensure_topics(KafkaSettings(bootstrap_servers=e2e_broker.bootstrap), all_topics())
+
+    procesos: dict[str, ServiceProcess] = {}
+    for servicio, papeles in PAPELES.items():
+        for papel in papeles:
+            propio = {
+                f"VMRE_{servicio.upper()}_RELAY_ENABLED": str(papel == "relay").lower(),
+                f"VMRE_{servicio.upper()}_CONSUMERS_ENABLED": str(papel == "consumidor").lower(),
+            }
+            procesos[f"{servicio}-{papel}"] = ServiceProcess(
+                f"{servicio}-{papel}", {**env, **propio}, tmp_path, servicio=servicio
+            )
+    aplicadas: list[str] = []
+    try:
+        for p in procesos.values():
+            p.start()
+        for p in procesos.values():
+            await p.wait_healthy(60)
+        urls = ",".join(f"{s}={procesos[f'{s}-api'].url}" for s in PAPELES)
+        actas = tmp_path / "actas.json"
+        sim = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulacion", str(ESCENARIO), "--plataforma", urls, "--datos", str(datos),
+            "--salida", str(actas), cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+
+        lineas: list[str] = []
+        nueva_linea = asyncio.Condition()
+
+        async def leer_salida() -> None:
+            assert sim.stdout is not None
+            while linea := await sim.stdout.readline():
+                async with nueva_linea:
+                    lineas.append(linea.decode(errors="replace").rstrip())
+                    nueva_linea.notify_all()
+            async with nueva_linea:
+                lineas.append("")  # the end
+                nueva_linea.notify_all()
+
+        def termino(fase: str | None) -> bool:
+            return fase is None or any(x.startswith(fase) for x in lineas) or lineas[-1:] == [""]
+
+        async def fallas() -> None:
+            inicio = time.monotonic()
+            await asyncio.sleep(1)  # the applications are arriving
+            for fase, falla in PLAN:
+                async with nueva_linea:
+                    await nueva_linea.wait_for(lambda f=fase: termino(f))  # type: ignore[misc]
+                if lineas[-1:] == [""]:
+                    return  # the drill ended: the assertion below says which faults never happened
+                if falla == "broker":
+                    await asyncio.to_thread(e2e_broker.stop)  # memory only: every topic and offset is gone
+                    await asyncio.sleep(0.5)
+                    await asyncio.to_thread(e2e_broker.start)
+                elif falla == "postgresql":
+                    await asyncio.to_thread(pg.caer)
+                    await asyncio.sleep(0.5)
+                    await asyncio.to_thread(pg.arrancar)
+                else:
+                    procesos[falla].kill()  # SIGKILL
+                    await asyncio.sleep(0.3)
+                    procesos[falla].start()
+                aplicadas.append(f"{time.monotonic() - inicio:5.1f} s  {falla}")
+                await asyncio.sleep(0.5)
+
+        lector = asyncio.create_task(leer_salida())
+        inyector = asyncio.create_task(fallas())
+        await asyncio.wait_for(asyncio.gather(lector, inyector, sim.wait()), timeout=900)
+        texto = "\n".join(lineas)
+        print(texto)
+        assert sim.returncode == 0, f"{texto}\nfallas aplicadas: {aplicadas}\n" + "\n".join(
+            f"--- {n}\n{p.logs()}" for n, p in procesos.items()
+        )
+        assert len(aplicadas) == len(PLAN), f"el simulacro terminó antes de todas las fallas: {aplicadas}"
+        print("fallas aplicadas:", *aplicadas, sep="\n  ")
+
+        assert "coinciden con el escenario: LNERE 296, 176 votos, participación 59.46 %" in texto
+        assert json.loads(actas.read_text())["09"]["votos"] == {"postal": 64, "electronica": 64, "total": 128}
+        # Every application counted once on the dashboard, after all the replays (it may still catch up).
+        esperado = {"09": 208, "16": 88}
+        async with httpx.AsyncClient(timeout=10) as cliente:
+            for _ in range(120):
+                r = await cliente.get(f"{procesos['tablero-api'].url}/v1/resumen")
+                if r.json()["solicitudes"]["por_entidad"] == esperado:
+                    break
+                await asyncio.sleep(0.5)
+            assert r.json()["solicitudes"]["por_entidad"] == esperado, r.text
+            await asyncio.sleep(2)  # a late duplicate would show now
+            r = await cliente.get(f"{procesos['tablero-api'].url}/v1/resumen")
+            assert r.json()["solicitudes"]["por_entidad"] == esperado, r.text
+    finally:
+        for p in procesos.values():
+            p.stop()
