@@ -38,23 +38,20 @@ class RelojManual:
 class RelojCompartido(RelojManual):
     """The drill's clock kept in a file: every process of a service (API, relay, consumers) reads the same
     instant, and a service that restarts (or is killed) mid-drill comes back at the drill's time, not at
-    the present. One ``stat`` per reading; the file is replaced atomically on each adjustment."""
+    the present. Read on every call (a few microseconds; a modification time can repeat within a tick);
+    the file is replaced atomically on each adjustment."""
 
     def __init__(self, ruta: Path) -> None:
         super().__init__(dt.datetime.now(dt.UTC))
         self.ruta = ruta
-        self._visto: int | None = None
 
     def ahora(self) -> dt.datetime:
         try:
-            marca = os.stat(self.ruta).st_mtime_ns
+            texto = self.ruta.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return self._ahora
-        if marca != self._visto:
-            texto = self.ruta.read_text(encoding="utf-8").strip()
-            if texto:  # never half-written (os.replace), but an empty file is not an instant
-                self._ahora = dt.datetime.fromisoformat(texto)
-                self._visto = marca
+        if texto:  # never half-written (os.replace), but an empty file is not an instant
+            self._ahora = dt.datetime.fromisoformat(texto)
         return self._ahora
 
     def ajustar(self, instante: dt.datetime) -> None:
@@ -62,7 +59,7 @@ class RelojCompartido(RelojManual):
         temporal = self.ruta.with_name(f".{self.ruta.name}.{os.getpid()}")
         temporal.write_text(instante.isoformat(), encoding="utf-8")
         os.replace(temporal, self.ruta)
-        self._ahora, self._visto = instante, None
+        self._ahora = instante
 
     def avanzar(self, delta: dt.timedelta) -> None:
         self.ajustar(self.ahora() + delta)
