@@ -18,6 +18,16 @@ async def by_folio(session: AsyncSession, folio: str, *, para_actualizar: bool =
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def by_folios(
+    session: AsyncSession, folios: list[str], *, para_actualizar: bool = False
+) -> dict[str, Solicitud]:
+    """Many applications in one read (folio order: concurrent callers lock rows in the same order)."""
+    query = select(Solicitud).where(Solicitud.folio.in_(folios)).order_by(Solicitud.folio)
+    if para_actualizar:
+        query = query.with_for_update()
+    return {s.folio: s for s in (await session.execute(query)).scalars()}
+
+
 async def by_clave(session: AsyncSession, proceso: str, clave_elector: str) -> Solicitud | None:
     """By the blind index: the clave is bound in clear and compared as its HMAC (the column is encrypted)."""
     return (
@@ -31,6 +41,14 @@ async def by_clave(session: AsyncSession, proceso: str, clave_elector: str) -> S
 
 async def cierre(session: AsyncSession, proceso: str, entidad: str) -> CierreLnere | None:
     return await session.get(CierreLnere, (proceso, entidad))
+
+
+async def entidades_cerradas(session: AsyncSession, proceso: str, entidades: list[str]) -> set[str]:
+    """Which of ``entidades`` already closed their list."""
+    filas = await session.execute(
+        select(CierreLnere.entidad).where(CierreLnere.proceso == proceso, CierreLnere.entidad.in_(entidades))
+    )
+    return set(filas.scalars())
 
 
 async def cola(

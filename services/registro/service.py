@@ -34,7 +34,7 @@ from services.registro.schemas import (
 )
 from shared.auth import Principal
 from shared.bus.envelope import Envelope
-from shared.bus.outbox import stage
+from shared.bus.outbox import stage, stage_many
 from shared.bus.topics import (
     REGISTRO_LNERE,
     REGISTRO_LNERE_ELECTRONICA,
@@ -145,6 +145,19 @@ async def verificar_periodo(
 # --- events and audit ---------------------------------------------------------------------------------
 
 
+def _fila_auditoria(
+    folio: str | None, actor: Principal | None, accion: str, ahora: dt.datetime, **detalle: Any
+) -> dict[str, Any]:
+    return {
+        "folio": folio,
+        "actor": actor.sub if actor else CIUDADANIA,
+        "rol": actor.rol.value if actor else CIUDADANIA,
+        "accion": accion,
+        "detalle": detalle,
+        "at": ahora,
+    }
+
+
 async def _auditar(
     session: AsyncSession,
     folio: str | None,
@@ -153,42 +166,33 @@ async def _auditar(
     ahora: dt.datetime,
     **detalle: Any,
 ) -> None:
-    await session.execute(
-        insert(Auditoria).values(
-            folio=folio,
-            actor=actor.sub if actor else CIUDADANIA,
-            rol=actor.rol.value if actor else CIUDADANIA,
-            accion=accion,
-            detalle=detalle,
-            at=ahora,
-        )
+    await session.execute(insert(Auditoria).values(**_fila_auditoria(folio, actor, accion, ahora, **detalle)))
+
+
+def _cambio(solicitud: Solicitud, event_type: str, ahora: dt.datetime) -> Envelope:
+    """The new version of the application and the event that says so (staged by the caller)."""
+    solicitud.version += 1
+    solicitud.actualizada_at = ahora
+    return Envelope.new(
+        event_type=event_type,
+        source="registro",
+        aggregate_id=solicitud.folio,
+        aggregate_version=solicitud.version,
+        data=eventos.SolicitudActualizada(
+            folio=solicitud.folio,
+            entidad=solicitud.entidad,
+            pais=solicitud.pais,
+            modalidad=solicitud.modalidad,
+            estado=solicitud.estado,
+            motivos=list(solicitud.motivos),
+        ),
     )
 
 
 async def _publicar_cambio(
     session: AsyncSession, solicitud: Solicitud, event_type: str, ahora: dt.datetime
 ) -> None:
-    solicitud.version += 1
-    solicitud.actualizada_at = ahora
-    await stage(
-        session,
-        Outbox,
-        REGISTRO_SOLICITUD,
-        Envelope.new(
-            event_type=event_type,
-            source="registro",
-            aggregate_id=solicitud.folio,
-            aggregate_version=solicitud.version,
-            data=eventos.SolicitudActualizada(
-                folio=solicitud.folio,
-                entidad=solicitud.entidad,
-                pais=solicitud.pais,
-                modalidad=solicitud.modalidad,
-                estado=solicitud.estado,
-                motivos=list(solicitud.motivos),
-            ),
-        ),
-    )
+    await stage(session, Outbox, REGISTRO_SOLICITUD, _cambio(solicitud, event_type, ahora))
 
 
 # --- apply and follow ---------------------------------------------------------------------------------
@@ -273,7 +277,10 @@ async def solicitar(
 
 
 async def obtener(session: AsyncSession, folio: str, *, para_actualizar: bool = False) -> Solicitud:
-    solicitud = await repository.by_folio(session, folio, para_actualizar=para_actualizar)
+    return _existente(await repository.by_folio(session, folio, para_actualizar=para_actualizar))
+
+
+def _existente(solicitud: Solicitud | None) -> Solicitud:
     if solicitud is None:
         raise Problem(404, "No hay ninguna solicitud con ese folio; revise que esté completo.")
     return solicitud
@@ -301,7 +308,11 @@ async def _para_cambio(
 
 
 async def _exigir_lista_abierta(session: AsyncSession, proceso: Proceso, solicitud: Solicitud) -> None:
-    if await repository.cierre(session, proceso.clave, solicitud.entidad) is not None:
+    _lista_abierta(solicitud, await repository.cierre(session, proceso.clave, solicitud.entidad) is not None)
+
+
+def _lista_abierta(solicitud: Solicitud, cerrada: bool) -> None:
+    if cerrada:
         raise Problem(
             409,
             f"La LNERE de la entidad {solicitud.entidad} ya está cerrada: no admite cambios.",
@@ -321,6 +332,16 @@ async def dictaminar(
     ahora: dt.datetime,
 ) -> Solicitud:
     solicitud = await _para_cambio(session, folio, proceso, "dictamen", "dictaminar")
+    motivos = _aplicar_dictamen(solicitud, dictamen, proceso, ahora)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
+    await _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
+    return solicitud
+
+
+def _aplicar_dictamen(
+    solicitud: Solicitud, dictamen: Dictamen, proceso: Proceso, ahora: dt.datetime
+) -> list[str]:
+    """Check the dictamen and apply it to the (locked) application; returns its motivos, deduplicated."""
     motivos = list(dict.fromkeys(dictamen.motivos))
     if dictamen.resultado == "improcedente" and not motivos:
         raise Problem(
@@ -342,9 +363,7 @@ async def dictaminar(
         if dictamen.resultado == "improcedente"
         else None
     )
-    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
-    await _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
-    return solicitud
+    return motivos
 
 
 async def dictaminar_lote(
@@ -360,20 +379,33 @@ async def dictaminar_lote(
     errores: list[dict[str, str]] = []
     aplicados = sin_cambio = 0
     vistos: set[str] = set()
-    # Folio order: two batches that share folios lock their rows in the same order (no deadlock).
+    # Every application of the batch in one locked read, in folio order (two batches that share folios lock
+    # their rows in the same order: no deadlock); the closed lists in another; the events and the audit trail
+    # in one insert each at the end. The same checks and changes as ``dictaminar``, one by one.
+    solicitudes = await repository.by_folios(
+        session, sorted({d.folio for d in dictamenes}), para_actualizar=True
+    )
+    entidades = sorted({s.entidad for s in solicitudes.values()})
+    cerradas = await repository.entidades_cerradas(session, proceso.clave, entidades)
+    eventos_lote: list[Envelope] = []
+    auditoria: list[dict[str, Any]] = []
     for i, d in sorted(enumerate(dictamenes), key=lambda x: x[1].folio):
         campo = f"dictamenes[{i}]"
         if d.folio in vistos:
             errores.append(_error(f"{campo}.folio", f"El folio {d.folio} viene más de una vez en el lote."))
             continue
         vistos.add(d.folio)
+        actual = solicitudes.get(d.folio)
         try:
-            await dictaminar(session, d.folio, d, proceso, operador, ahora)
+            solicitud = _existente(actual)
+            _exigir_estado(solicitud, "dictamen", "dictaminar")
+            _lista_abierta(solicitud, solicitud.entidad in cerradas)
+            motivos = _aplicar_dictamen(solicitud, d, proceso, ahora)
         except Problem as exc:
             # Refused because it is already decided: with this same dictamen, a resent batch; else an error.
-            actual = await repository.by_folio(session, d.folio) if exc.status == 409 else None
             if (
-                actual is not None
+                exc.status == 409
+                and actual is not None
                 and actual.estado == d.resultado
                 and list(actual.motivos or []) == list(dict.fromkeys(d.motivos))
             ):
@@ -381,6 +413,10 @@ async def dictaminar_lote(
             else:
                 errores.append(_error(campo, f"{d.folio}: {exc.detail}"))
             continue
+        eventos_lote.append(_cambio(solicitud, eventos.SOLICITUD_DICTAMINADA, ahora))
+        auditoria.append(
+            _fila_auditoria(d.folio, operador, "dictamen", ahora, resultado=d.resultado, motivos=motivos)
+        )
         aplicados += 1
     if errores:
         raise Problem(
@@ -389,6 +425,9 @@ async def dictaminar_lote(
             "Corríjalos (o quítelos) y envíe el lote de nuevo.",
             errors=errores,
         )
+    if eventos_lote:
+        await stage_many(session, Outbox, REGISTRO_SOLICITUD, eventos_lote)
+        await session.execute(insert(Auditoria), auditoria)
     return ReporteDictamenes(recibidos=len(dictamenes), aplicados=aplicados, sin_cambio=sin_cambio)
 
 

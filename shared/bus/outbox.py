@@ -50,15 +50,27 @@ class OutboxMixin:
 async def stage(session: AsyncSession, outbox: type[OutboxMixin], topic: str, envelope: Envelope) -> None:
     """Add the event to the caller's transaction. Never talks to Kafka. A plain INSERT (no ORM object kept in
     the session), so a transaction that stages thousands of events stays linear."""
+    await stage_many(session, outbox, topic, [envelope])
+
+
+async def stage_many(
+    session: AsyncSession, outbox: type[OutboxMixin], topic: str, envelopes: list[Envelope]
+) -> None:
+    """``stage`` for many events of one topic in one statement, in the given order."""
+    ahora = utcnow()
     await session.execute(
-        insert(outbox).values(
-            event_id=envelope.event_id,
-            topic=topic,
-            key=envelope.aggregate_id,
-            event_type=envelope.event_type,
-            payload=envelope.model_dump_json(),
-            created_at=utcnow(),
-        )
+        insert(outbox),
+        [
+            {
+                "event_id": e.event_id,
+                "topic": topic,
+                "key": e.aggregate_id,
+                "event_type": e.event_type,
+                "payload": e.model_dump_json(),
+                "created_at": ahora,
+            }
+            for e in envelopes
+        ],
     )
     session.info[STAGED_FLAG] = True
 
