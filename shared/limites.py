@@ -240,7 +240,7 @@ class LimitesMiddleware:
         servicio: str,
         por_minuto: int,
         max_cuerpo: int,
-        proxies: str = "",
+        confiables: Sequence[Red] = (),
         reloj: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
@@ -248,7 +248,7 @@ class LimitesMiddleware:
         self.matriz = {**autorizacion.COMUNES, **autorizacion.POR_SERVICIO.get(servicio, {})}
         self.limite = LimitePorCliente(por_minuto, reloj)
         self.max_cuerpo = max_cuerpo
-        self.confiables = redes(proxies)
+        self.confiables = confiables  # VMRE_PROXIES_CONFIABLES, parsed once (redes) by the app
         self._tabla: list[_Regla] | None = None
 
     def _reglas(self) -> list[_Regla]:

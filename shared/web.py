@@ -257,7 +257,7 @@ def create_service_app(
         servicio=spec.name,
         por_minuto=settings.limite_publico_por_minuto,
         max_cuerpo=settings.max_cuerpo_bytes,
-        proxies=settings.proxies_confiables,
+        confiables=app.state.proxies_confiables,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: limit refusals are logged
     app.include_router(_operations_router(spec))
