@@ -84,9 +84,13 @@ def _pruebas_json(pruebas: list[Prueba]) -> list[dict[str, str]]:
 
 def _cifrar_respuesta(y: Elemento, s0: str, q: Pregunta, votos: list[int]) -> dict[str, Any]:
     rs = [gr.aleatorio() for _ in votos]
-    cts = [(gr.gpot(r), gr.mul(gr.pot(y, r), gr.gpot(m))) for r, m in zip(rs, votos, strict=True)]
+    cts = [
+        (gr.gpot(r), gr.pot(y, r) if m == 0 else gr.mul(gr.pot(y, r), gr.gpot(m)))
+        for r, m in zip(rs, votos, strict=True)
+    ]
+    # Each branch of a proof as the device knows it: (ρ, δ) with α = g^ρ and β = y^ρ·g^δ (see disyuncion).
     individuales = [
-        disyuncion(y, ramas_valores(a, b, [0, 1]), m, r, f"prove|{s0}|{gr.s(a)},{gr.s(b)}|")
+        disyuncion(y, [(r, m - v) for v in (0, 1)], m, f"prove|{s0}|{gr.s(a)},{gr.s(b)}|")
         for (a, b), m, r in zip(cts, votos, rs, strict=True)
     ]
     s = _cadena(s0, cts)
@@ -97,20 +101,18 @@ def _cifrar_respuesta(y: Elemento, s0: str, q: Pregunta, votos: list[int]) -> di
     }
     if not q.blanco:
         a, b = _producto(cts)
-        total = sum(votos)
+        r, total = sum(rs), sum(votos)
         global_ = disyuncion(
-            y, ramas_valores(a, b, rango), total - q.minimo, sum(rs), f"prove|{s}|{gr.s(a)},{gr.s(b)}|"
+            y, [(r, total - v) for v in rango], total - q.minimo, f"prove|{s}|{gr.s(a)},{gr.s(b)}|"
         )
         respuesta["overall_proof"] = _pruebas_json(global_)
     else:
-        (a0, b0), (a_s, b_s) = cts[0], _producto(cts[1:])
-        r0, r_s, en_blanco = rs[0], sum(rs[1:]), votos[0] == 1
-        ramas_g = [(a0, gr.div(b0, gr.G)), *ramas_valores(a_s, b_s, rango)]
-        verdadera = 0 if en_blanco else sum(votos[1:]) - q.minimo + 1
-        global_ = disyuncion(y, ramas_g, verdadera, r0 if en_blanco else r_s, f"bproof1|{s}|")
-        blanco = disyuncion(
-            y, [(a0, b0), (a_s, b_s)], 1 if en_blanco else 0, r_s if en_blanco else r0, f"bproof0|{s}|"
-        )
+        r0, r_s, v0, v_s = rs[0], sum(rs[1:]), votos[0], sum(votos[1:])
+        en_blanco = v0 == 1
+        ramas_g = [(r0, v0 - 1), *((r_s, v_s - v) for v in rango)]
+        verdadera = 0 if en_blanco else v_s - q.minimo + 1
+        global_ = disyuncion(y, ramas_g, verdadera, f"bproof1|{s}|")
+        blanco = disyuncion(y, [(r0, v0), (r_s, v_s)], 1 if en_blanco else 0, f"bproof0|{s}|")
         respuesta["overall_proof"] = _pruebas_json(global_)
         respuesta["blank_proof"] = _pruebas_json(blanco)
     return respuesta

@@ -60,27 +60,30 @@ def prefijo_firma_mensaje(mensaje: str) -> str:
 # ----------------------------------------------
 
 
-def disyuncion(
-    y: Elemento, ramas: list[tuple[Elemento, Elemento]], verdadera: int, r: int, prefijo: str
-) -> list[Prueba]:
-    """Prove that for one branch j, ``ramas[j] = (g^r, y^r)``, without saying which (the true one, with r)."""
+def disyuncion(y: Elemento, ramas: list[tuple[int, int]], verdadera: int, prefijo: str) -> list[Prueba]:
+    """Prove that for one branch j the pair (α_j, β_j) is (g^r, y^r), without saying which — as the voting
+    device does, knowing every exponent: branch j is given as ``(ρ_j, δ_j)`` with α_j = g^ρ_j and
+    β_j = y^ρ_j · g^δ_j (δ = 0 on the true branch, whose ρ is the witness r).
+
+    The proofs are the ones Belenios' prover makes, bit for bit for the same random values: a simulated
+    branch's commitments g^resp·α^c and y^resp·β^c are computed as g^(resp+ρc) and y^(resp+ρc)·g^(δc), one
+    variable-base exponentiation instead of three (libsodium checks the subgroup of every variable base)."""
     pruebas: list[Prueba | None] = []
     compromisos: list[Elemento] = []
     w = gr.aleatorio()
-    for j, (alfa, beta) in enumerate(ramas):
+    for j, (rho, delta) in enumerate(ramas):
         if j == verdadera:
             pruebas.append(None)
             compromisos += [gr.gpot(w), gr.pot(y, w)]
         else:
             c, resp = gr.aleatorio(), gr.aleatorio()
             pruebas.append(Prueba(c, resp))
-            compromisos += [
-                gr.mul(gr.gpot(resp), gr.pot(alfa, c)),
-                gr.mul(gr.pot(y, resp), gr.pot(beta, c)),
-            ]
+            e = resp + rho * c
+            b = gr.pot(y, e)
+            compromisos += [gr.gpot(e), b if delta % gr.L == 0 else gr.mul(b, gr.gpot(delta * c))]
     total = gr.hash_escalar(prefijo, compromisos)
     c_v = (total - sum(p.challenge for p in pruebas if p is not None)) % gr.L
-    pruebas[verdadera] = Prueba(c_v, (w - r * c_v) % gr.L)
+    pruebas[verdadera] = Prueba(c_v, (w - ramas[verdadera][0] * c_v) % gr.L)
     return [p for p in pruebas if p is not None]
 
 

@@ -188,10 +188,10 @@ def boleta_tramposa(
 
     original = modulo.disyuncion
 
-    def disyuncion(y, ramas, verdadera, r, prefijo):  # type: ignore[no-untyped-def]
+    def disyuncion(y, ramas, verdadera, prefijo):  # type: ignore[no-untyped-def]
         if not 0 <= verdadera < len(ramas):
             verdadera = rama(len(ramas), verdadera)
-        return original(y, ramas, verdadera, r, prefijo)
+        return original(y, ramas, verdadera, prefijo)
 
     valida = Pregunta.valida
     modulo.disyuncion = disyuncion  # type: ignore[assignment]
