@@ -99,6 +99,20 @@ async def insert_if_absent(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def insert_many_if_absent(
+    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], conflict: list[str]
+) -> int:
+    """``insert_if_absent`` for many rows (same keys), a page per statement: how many were inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    por_pagina = max(1, 30_000 // len(rows[0]))  # under both drivers' limit of bound parameters per statement
+    nuevos = 0
+    for i in range(0, len(rows), por_pagina):
+        stmt = insert(model).values(rows[i : i + por_pagina]).on_conflict_do_nothing(index_elements=conflict)
+        nuevos += (await session.execute(stmt)).rowcount  # type: ignore[attr-defined]
+    return nuevos
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))

@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import String, Text, insert, select, update
@@ -32,27 +33,32 @@ class NotificacionMixin:
     enviada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Aviso:
+    """One message to a citizen, by email and by SMS where there is an address."""
+
+    email: str | None
+    telefono: str | None
+    plantilla: str
+    mensaje: str
+    referencia: str
+
+
 async def encolar(
-    session: AsyncSession,
-    model: type[NotificacionMixin],
-    *,
-    email: str | None,
-    telefono: str | None,
-    plantilla: str,
-    mensaje: str,
-    referencia: str,
-    ahora: dt.datetime,
+    session: AsyncSession, model: type[NotificacionMixin], avisos: list[Aviso], ahora: dt.datetime
 ) -> None:
+    """Stage the notices in the caller's transaction, in one insert."""
     filas = [
         {
             "canal": canal,
             "destino": destino,
-            "plantilla": plantilla,
-            "mensaje": mensaje,
-            "referencia": referencia,
+            "plantilla": a.plantilla,
+            "mensaje": a.mensaje,
+            "referencia": a.referencia,
             "creada_at": ahora,
         }
-        for canal, destino in (("email", email), ("sms", telefono))
+        for a in avisos
+        for canal, destino in (("email", a.email), ("sms", a.telefono))
         if destino
     ]
     if filas:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.electronico.config import Settings
 from services.electronico.models import Notificacion, Sesion, Votante
 from shared.limites import LimitePorCliente
-from shared.notificaciones import encolar
+from shared.notificaciones import Aviso, encolar
 from shared.problems import Problem
 
 EMISOR = "VMRE INE"
@@ -148,15 +148,9 @@ async def enviar_codigo_sms(
     codigo = f"{secrets.randbelow(10**6):06d}"
     v.sms_codigo_hash = _sha(f"{v.usuario}|{codigo}")
     v.sms_expira_at = ahora + SMS_VIGENCIA
+    mensaje = f"VMRE: su código de acceso es {codigo}. Vence en 5 minutos. No lo comparta."
     await encolar(
-        session,
-        Notificacion,
-        email=None,
-        telefono=v.telefono,
-        plantilla="codigo_acceso",
-        mensaje=f"VMRE: su código de acceso es {codigo}. Vence en 5 minutos. No lo comparta.",
-        referencia=v.usuario,
-        ahora=ahora,
+        session, Notificacion, [Aviso(None, v.telefono, "codigo_acceso", mensaje, v.usuario)], ahora
     )
     return _enmascarar(v.telefono)
 

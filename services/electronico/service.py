@@ -53,7 +53,7 @@ from shared.db import insert_if_absent
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos
 from shared.events import registro as eventos_registro
-from shared.notificaciones import encolar
+from shared.notificaciones import Aviso, encolar
 from shared.problems import Problem
 from shared.proceso import Proceso
 
@@ -218,16 +218,8 @@ async def _emitir_credenciales(
     partes.append(
         "Credencial de votación (consérvela; se le pedirá al emitir su voto):\n" + "\n".join(lineas)
     )
-    await encolar(
-        session,
-        Notificacion,
-        email=votante.email,
-        telefono=None,
-        plantilla=PLANTILLA_CREDENCIALES,
-        mensaje="\n\n".join(partes),
-        referencia=votante.usuario,
-        ahora=ahora,
-    )
+    aviso = Aviso(votante.email, None, PLANTILLA_CREDENCIALES, "\n\n".join(partes), votante.usuario)
+    await encolar(session, Notificacion, [aviso], ahora)
 
 
 async def inscribir(

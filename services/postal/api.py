@@ -169,10 +169,7 @@ async def eventos_transportista(
     except (ValueError, UnicodeDecodeError) as exc:
         errores = validation_errors(exc) if isinstance(exc, ValidationError) else []
         raise Problem(422, "Evento inválido.", errors=errores) from exc
-    conteo = {"aplicado": 0, "ignorado": 0, "duplicado": 0, "sin_paquete": 0}
-    ahora = reloj.ahora()
-    for evento in sorted(lista, key=lambda e: e.ocurrido_at):
-        conteo[await postal_service.evento_transportista(session, transportista, evento, proceso, ahora)] += 1
+    conteo = await postal_service.eventos_transportista(session, transportista, lista, proceso, reloj.ahora())
     return ResultadoEventos(
         aplicados=conteo["aplicado"],
         ignorados=conteo["ignorado"],

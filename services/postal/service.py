@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +15,12 @@ from services.postal.models import EventoTransportista, Notificacion, Outbox, Pa
 from services.postal.schemas import EnvioIn, EventoTransportistaIn, ReenvioIn
 from shared.auth import Principal
 from shared.bus.envelope import Envelope
-from shared.bus.outbox import stage
+from shared.bus.outbox import stage, stage_many
 from shared.bus.topics import POSTAL_MESA, POSTAL_PAQUETE, POSTAL_SOBRE, POSTAL_VOTO
-from shared.db import insert_if_absent
+from shared.db import insert_if_absent, insert_many_if_absent
 from shared.events import postal as eventos
 from shared.events import registro as eventos_registro
-from shared.notificaciones import encolar
+from shared.notificaciones import Aviso, encolar
 from shared.problems import Problem
 from shared.proceso import Proceso
 
@@ -34,8 +34,7 @@ AVISOS = {
 }
 
 
-async def _evento_paquete(
-    session: AsyncSession,
+def _cambio(
     *,
     entidad: str,
     numero: int,
@@ -45,33 +44,27 @@ async def _evento_paquete(
     transportista: str | None,
     version: int,
     ocurrido_at: dt.datetime,
-) -> None:
-    await stage(
-        session,
-        Outbox,
-        POSTAL_PAQUETE,
-        Envelope.new(
-            event_type=eventos.paquete_event_type(estado),
-            source="postal",
-            aggregate_id=f"{entidad}-{numero:07d}",
-            aggregate_version=version,
-            data=eventos.PaqueteActualizado(
-                entidad=entidad,
-                numero=numero,
-                pais=pais,
-                estado=estado,
-                lote=lote,
-                transportista=transportista,
-                ocurrido_at=ocurrido_at,
-            ),
+) -> Envelope:
+    return Envelope.new(
+        event_type=eventos.paquete_event_type(estado),
+        source="postal",
+        aggregate_id=f"{entidad}-{numero:07d}",
+        aggregate_version=version,
+        data=eventos.PaqueteActualizado(
+            entidad=entidad,
+            numero=numero,
+            pais=pais,
+            estado=estado,
+            lote=lote,
+            transportista=transportista,
+            ocurrido_at=ocurrido_at,
         ),
     )
 
 
-async def _publicar(session: AsyncSession, paquete: Paquete, ocurrido_at: dt.datetime) -> None:
-    paquete.version += 1
-    await _evento_paquete(
-        session,
+def _cambio_de(paquete: Paquete, ocurrido_at: dt.datetime) -> Envelope:
+    """The event of a package's new state (its version already moved)."""
+    return _cambio(
         entidad=paquete.entidad,
         numero=paquete.numero,
         pais=paquete.pais,
@@ -83,19 +76,19 @@ async def _publicar(session: AsyncSession, paquete: Paquete, ocurrido_at: dt.dat
     )
 
 
+def _aviso(paquete: Paquete, plantilla: str, mensaje: str) -> Aviso:
+    return Aviso(paquete.email, paquete.telefono, plantilla, mensaje, paquete.folio)
+
+
+async def _publicar(session: AsyncSession, paquete: Paquete, ocurrido_at: dt.datetime) -> None:
+    paquete.version += 1
+    await stage(session, Outbox, POSTAL_PAQUETE, _cambio_de(paquete, ocurrido_at))
+
+
 async def _avisar(
     session: AsyncSession, paquete: Paquete, plantilla: str, mensaje: str, ahora: dt.datetime
 ) -> None:
-    await encolar(
-        session,
-        Notificacion,
-        email=paquete.email,
-        telefono=paquete.telefono,
-        plantilla=plantilla,
-        mensaje=mensaje,
-        referencia=paquete.folio,
-        ahora=ahora,
-    )
+    await encolar(session, Notificacion, [_aviso(paquete, plantilla, mensaje)], ahora)
 
 
 # --- integration (event from registro) ----------------------------------------------------------------
@@ -140,8 +133,7 @@ async def integrar(
         conflict=["entidad", "numero"],
     )
     if nuevo:
-        await _evento_paquete(
-            session,
+        cambio = _cambio(
             entidad=inscrito.entidad,
             numero=inscrito.numero,
             pais=d.pais,
@@ -151,6 +143,7 @@ async def integrar(
             version=1,
             ocurrido_at=ahora,
         )
+        await stage(session, Outbox, POSTAL_PAQUETE, cambio)
     return nuevo
 
 
@@ -170,7 +163,10 @@ async def _paquete(session: AsyncSession, entidad: str, numero: int) -> Paquete:
 
 async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora: dt.datetime) -> int:
     """Record the shipment of packages: carrier and tracking number. All or nothing: a package already
-    shipped, an unknown one or a repeated tracking number refuses the whole file."""
+    shipped, an unknown one or a repeated tracking number refuses the whole file.
+
+    One locked read of the file's packages (in key order, so concurrent files lock rows in the same order),
+    one of its tracking numbers already taken; the events and notices in one insert each."""
     guias = [p.guia for p in datos.paquetes]
     repetidas = sorted({g for g in guias if guias.count(g) > 1}) if len(set(guias)) != len(guias) else []
     if repetidas:
@@ -179,43 +175,27 @@ async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora:
             f"Guías repetidas en el envío: {', '.join(repetidas[:10])}.",
             errors=[{"campo": "paquetes", "mensaje": "Cada paquete lleva su propia guía."}],
         )
+    claves = sorted({(p.entidad, p.numero) for p in datos.paquetes})
+    paquetes = {
+        (p.entidad, p.numero): p
+        for p in await session.scalars(
+            select(Paquete)
+            .where(tuple_(Paquete.entidad, Paquete.numero).in_(claves))
+            .order_by(Paquete.entidad, Paquete.numero)
+            .with_for_update()
+        )
+    }
+    ocupadas = set(
+        await session.scalars(
+            select(Paquete.guia).where(Paquete.transportista == datos.transportista, Paquete.guia.in_(guias))
+        )
+    )
+    cambios, avisos = [], []
     for item in datos.paquetes:
-        try:
-            fila = (
-                await session.execute(
-                    update(Paquete)
-                    .where(
-                        Paquete.entidad == item.entidad,
-                        Paquete.numero == item.numero,
-                        Paquete.estado == EstadoPaquete.INTEGRADO.value,
-                    )
-                    .values(
-                        estado=EstadoPaquete.ENVIADO.value,
-                        estado_at=ahora,
-                        transportista=datos.transportista,
-                        guia=item.guia,
-                        envios=Paquete.envios + 1,
-                        enviado_at=ahora,
-                        version=Paquete.version + 1,
-                    )
-                    .returning(
-                        Paquete.pais,
-                        Paquete.lote,
-                        Paquete.version,
-                        Paquete.email,
-                        Paquete.telefono,
-                        Paquete.folio,
-                    )
-                )
-            ).first()
-        except IntegrityError as exc:
-            raise Problem(
-                409,
-                f"La guía {item.guia} de {datos.transportista} ya está asignada a otro paquete.",
-                slug="guia-duplicada",
-            ) from exc
-        if fila is None:
-            paquete = await _paquete(session, item.entidad, item.numero)  # 404 if it does not exist
+        paquete = paquetes.get((item.entidad, item.numero))
+        if paquete is None:
+            raise Problem(404, f"No hay paquete {item.numero} en la entidad {item.entidad}.")
+        if paquete.estado != EstadoPaquete.INTEGRADO:
             raise Problem(
                 409,
                 f"El paquete {item.entidad}-{item.numero} ya está en estado {paquete.estado}.",
@@ -223,28 +203,29 @@ async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora:
                 entidad=item.entidad,
                 numero=item.numero,
             )
-        pais, lote, version, email, telefono, folio = fila
-        await _evento_paquete(
-            session,
-            entidad=item.entidad,
-            numero=item.numero,
-            pais=pais,
-            estado=EstadoPaquete.ENVIADO.value,
-            lote=lote,
-            transportista=datos.transportista,
-            version=version,
-            ocurrido_at=ahora,
-        )
-        await encolar(
-            session,
-            Notificacion,
-            email=email,
-            telefono=telefono,
-            plantilla="paquete_enviado",
-            mensaje=AVISOS[EstadoPaquete.ENVIADO].format(transportista=datos.transportista, guia=item.guia),
-            referencia=folio,
-            ahora=ahora,
-        )
+        if item.guia in ocupadas:
+            raise Problem(
+                409,
+                f"La guía {item.guia} de {datos.transportista} ya está asignada a otro paquete.",
+                slug="guia-duplicada",
+            )
+        paquete.estado, paquete.estado_at = EstadoPaquete.ENVIADO.value, ahora
+        paquete.transportista, paquete.guia = datos.transportista, item.guia
+        paquete.envios, paquete.enviado_at, paquete.version = paquete.envios + 1, ahora, paquete.version + 1
+        cambios.append(_cambio_de(paquete, ahora))
+        mensaje = AVISOS[EstadoPaquete.ENVIADO].format(transportista=datos.transportista, guia=item.guia)
+        avisos.append(_aviso(paquete, "paquete_enviado", mensaje))
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # another file took one of these tracking numbers meanwhile
+        raise Problem(
+            409,
+            f"Una guía de este envío acaba de asignarse a otro paquete de {datos.transportista}; "
+            "revise el archivo y reintente.",
+            slug="guia-duplicada",
+        ) from exc
+    await stage_many(session, Outbox, POSTAL_PAQUETE, cambios)
+    await encolar(session, Notificacion, avisos, ahora)
     return len(datos.paquetes)
 
 
@@ -295,64 +276,84 @@ async def reenviar(
     return paquete
 
 
-async def evento_transportista(
+async def eventos_transportista(
     session: AsyncSession,
     transportista: str,
-    evento: EventoTransportistaIn,
+    eventos_in: list[EventoTransportistaIn],
     proceso: Proceso,
     ahora: dt.datetime,
-) -> str:
-    """Apply one carrier report once. Returns aplicado, ignorado (would move backwards or repeats),
-    duplicado (same carrier event id seen before) or sin_paquete (unknown tracking number)."""
-    visto = await session.get(EventoTransportista, (transportista, evento.evento_id))
-    if visto is not None:
-        return "duplicado"
-    paquete = (
-        await session.execute(
+) -> Counter[str]:
+    """Apply a file of carrier reports, each once, in the order they happened. Counts per outcome: aplicado,
+    ignorado (would move a package backwards, or repeats its state), duplicado (same carrier event id seen
+    before, or earlier in the file) or sin_paquete (unknown tracking number).
+
+    One read of the reports already seen, one locked read of the packages (in tracking-number order, so
+    concurrent files lock rows in the same order); the package events, notices and reports are written in
+    one insert each."""
+    ordenados = sorted(eventos_in, key=lambda e: e.ocurrido_at)
+    vistos = set(
+        await session.scalars(
+            select(EventoTransportista.evento_id).where(
+                EventoTransportista.transportista == transportista,
+                EventoTransportista.evento_id.in_(sorted({e.evento_id for e in ordenados})),
+            )
+        )
+    )
+    paquetes = {
+        p.guia: p
+        for p in await session.scalars(
             select(Paquete)
-            .where(Paquete.transportista == transportista, Paquete.guia == evento.guia)
+            .where(
+                Paquete.transportista == transportista, Paquete.guia.in_(sorted({e.guia for e in ordenados}))
+            )
+            .order_by(Paquete.guia)
             .with_for_update()
         )
-    ).scalar_one_or_none()
-    nuevo = EstadoPaquete(evento.estado)
-    if paquete is None:
-        resultado = "sin_paquete"
-    elif avanza(EstadoPaquete(paquete.estado), paquete.estado_at, nuevo, evento.ocurrido_at):
-        paquete.estado, paquete.estado_at = nuevo.value, evento.ocurrido_at
-        await _publicar(session, paquete, evento.ocurrido_at)
-        if nuevo in AVISOS:
-            limite = proceso.local(proceso.calendario.recepcion_spv_limite)
-            await _avisar(
-                session,
-                paquete,
-                f"paquete_{nuevo.value}",
-                AVISOS[nuevo].format(limite=f"{limite:%d/%m/%Y %H:%M} (hora del Centro)"),
-                ahora,
-            )
-        resultado = "aplicado"
-    else:
-        resultado = "ignorado"
-    if paquete is not None:
-        await session.flush()
-        session.expunge(paquete)  # a file of thousands of reports keeps the session small
-    inserted = await insert_if_absent(
-        session,
-        EventoTransportista,
-        {
-            "transportista": transportista,
-            "evento_id": evento.evento_id,
-            "guia": evento.guia,
-            "estado": evento.estado,
-            "ocurrido_at": evento.ocurrido_at,
-            "resultado": resultado,
-            "recibido_at": ahora,
-            "detalle": {"detalle": evento.detalle} if evento.detalle else {},
-        },
-        conflict=["transportista", "evento_id"],
-    )
-    if not inserted:  # a concurrent delivery of the same report won the race: undo by failing this one
-        raise Problem(409, "Evento en proceso por otra petición; reintente.", slug="evento-concurrente")
-    return resultado
+    }
+    limite = proceso.local(proceso.calendario.recepcion_spv_limite)
+    conteo: Counter[str] = Counter()
+    cambios, avisos, reportes = [], [], []
+    for evento in ordenados:
+        if evento.evento_id in vistos:
+            conteo["duplicado"] += 1
+            continue
+        vistos.add(evento.evento_id)
+        paquete, nuevo = paquetes.get(evento.guia), EstadoPaquete(evento.estado)
+        if paquete is None:
+            resultado = "sin_paquete"
+        elif avanza(EstadoPaquete(paquete.estado), paquete.estado_at, nuevo, evento.ocurrido_at):
+            paquete.estado, paquete.estado_at = nuevo.value, evento.ocurrido_at
+            paquete.version += 1
+            cambios.append(_cambio_de(paquete, evento.ocurrido_at))
+            if nuevo in AVISOS:
+                mensaje = AVISOS[nuevo].format(limite=f"{limite:%d/%m/%Y %H:%M} (hora del Centro)")
+                avisos.append(_aviso(paquete, f"paquete_{nuevo.value}", mensaje))
+            resultado = "aplicado"
+        else:
+            resultado = "ignorado"
+        conteo[resultado] += 1
+        reportes.append(
+            {
+                "transportista": transportista,
+                "evento_id": evento.evento_id,
+                "guia": evento.guia,
+                "estado": evento.estado,
+                "ocurrido_at": evento.ocurrido_at,
+                "resultado": resultado,
+                "recibido_at": ahora,
+                "detalle": {"detalle": evento.detalle} if evento.detalle else {},
+            }
+        )
+    if reportes:
+        nuevos = await insert_many_if_absent(
+            session, EventoTransportista, reportes, conflict=["transportista", "evento_id"]
+        )
+        if nuevos != len(reportes):  # a concurrent delivery of the same reports won the race: undo this one
+            raise Problem(409, "Eventos en proceso por otra petición; reintente.", slug="evento-concurrente")
+    if cambios:
+        await stage_many(session, Outbox, POSTAL_PAQUETE, cambios)
+    await encolar(session, Notificacion, avisos, ahora)
+    return conteo
 
 
 async def destruir(session: AsyncSession, entidad: str, numero: int, ahora: dt.datetime) -> Paquete:
@@ -383,19 +384,12 @@ async def avisar_retrasos(session: AsyncSession, proceso: Proceso, ahora: dt.dat
             .returning(Paquete.email, Paquete.telefono, Paquete.folio)
         )
     ).all()
-    for email, telefono, folio in filas:
-        await encolar(
-            session,
-            Notificacion,
-            email=email,
-            telefono=telefono,
-            plantilla="paquete_retrasado",
-            mensaje="Su Paquete Electoral Postal lleva varios días en camino. Si no llega pronto, su voto "
-            f"podría no alcanzar a regresar antes del {limite:%d/%m/%Y %H:%M} (hora del Centro); "
-            "comuníquese con INETEL.",
-            referencia=folio,
-            ahora=ahora,
-        )
+    mensaje = (
+        "Su Paquete Electoral Postal lleva varios días en camino. Si no llega pronto, su voto podría no "
+        f"alcanzar a regresar antes del {limite:%d/%m/%Y %H:%M} (hora del Centro); comuníquese con INETEL."
+    )
+    avisos = [Aviso(email, telefono, "paquete_retrasado", mensaje, folio) for email, telefono, folio in filas]
+    await encolar(session, Notificacion, avisos, ahora)
     return len(filas)
 
 

@@ -215,45 +215,41 @@ async def solicitar(
         )
     await verificar_periodo(session, proceso, datos.entidad, ahora)
     domicilio = datos.domicilio.model_dump()
-    insertada = await insert_if_absent(
-        session,
-        Solicitud,
-        {
-            "folio": nuevo_folio(),
-            "proceso": proceso.clave,
-            "clave_elector": datos.clave_elector,
-            "clave_elector_indice": datos.clave_elector,  # the type stores its HMAC, never the clave
-            "nombre": datos.nombre,
-            "apellido_paterno": datos.apellido_paterno,
-            "apellido_materno": datos.apellido_materno,
-            "fecha_nacimiento": datos.fecha_nacimiento,
-            "sexo": datos.sexo,
-            "entidad": datos.entidad,
-            "pais": datos.pais,
-            **domicilio,
-            "email": str(datos.email) if datos.email else None,
-            "telefono": datos.telefono,
-            "modalidad": datos.modalidad,
-            "canal": canal,
-            "estado": Estado.RECIBIDA.value,
-            "motivos": [],
-            "version": 1,
-            "recibida_at": ahora,
-            "actualizada_at": ahora,
-        },
-        conflict=["proceso", "clave_elector_indice"],
-    )
+    valores = {
+        "folio": nuevo_folio(),
+        "proceso": proceso.clave,
+        "clave_elector": datos.clave_elector,
+        "clave_elector_indice": datos.clave_elector,  # the type stores its HMAC, never the clave
+        "nombre": datos.nombre,
+        "apellido_paterno": datos.apellido_paterno,
+        "apellido_materno": datos.apellido_materno,
+        "fecha_nacimiento": datos.fecha_nacimiento,
+        "sexo": datos.sexo,
+        "entidad": datos.entidad,
+        "pais": datos.pais,
+        **domicilio,
+        "email": str(datos.email) if datos.email else None,
+        "telefono": datos.telefono,
+        "modalidad": datos.modalidad,
+        "canal": canal,
+        "estado": Estado.RECIBIDA.value,
+        "motivos": [],
+        "version": 1,
+        "recibida_at": ahora,
+        "actualizada_at": ahora,
+    }
     # One person per clave: a concurrent or earlier request already holds it; never a second record.
-    solicitud = await repository.by_clave(session, proceso.clave, datos.clave_elector)
-    assert solicitud is not None
-    if not insertada:
+    if not await insert_if_absent(session, Solicitud, valores, conflict=["proceso", "clave_elector_indice"]):
+        existente = await repository.by_clave(session, proceso.clave, datos.clave_elector)
+        assert existente is not None
         raise Problem(
             409,
             "Ya existe una solicitud con esta clave de elector en este proceso; consulte su folio.",
             slug="solicitud-duplicada",
-            folio=solicitud.folio,
-            estado=solicitud.estado,
+            folio=existente.folio,
+            estado=existente.estado,
         )
+    solicitud = Solicitud(**valores)  # the row just written, not read back (not attached to the session)
     await stage(
         session,
         Outbox,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import tomllib
@@ -133,6 +134,100 @@ async def test_envio_rastreo_fuera_de_orden_y_avisos(postal: Postal, token: Toke
         "paquete_no_entregado",
     }
     assert any("05/06/2021 08:00" in m["mensaje"] for m in mensajes)
+
+
+async def test_envio_todo_o_nada(postal: Postal, token: Token) -> None:
+    """A file with one bad package changes nothing: no package, no event, no notice."""
+    await postal.entregar(*(inscrito(n) for n in range(1, 6)))
+    await enviar(postal, token, [1])
+    antes = (await postal.count(Outbox), await postal.count(Notificacion))
+
+    async def archivo(paquetes: list[tuple[int, str]]):  # type: ignore[no-untyped-def]
+        return await postal.client.post(
+            "/v1/envios",
+            headers=token("ine-operador"),
+            json={
+                "transportista": "mensajeria",
+                "paquetes": [{"entidad": "09", "numero": n, "guia": g} for n, g in paquetes],
+            },
+        )
+
+    r = await archivo([(2, "NUEVA2"), (3, "NUEVA3"), (1, "NUEVA1")])  # the last one is already shipped
+    assert r.status_code == 409 and r.json()["type"] == "/problemas/transicion-invalida"
+    assert r.json()["numero"] == 1
+    r = await archivo([(2, "NUEVA2"), (3, "G090000001")])  # a tracking number of another package
+    assert r.status_code == 409 and r.json()["type"] == "/problemas/guia-duplicada"
+    assert "G090000001" in r.json()["detail"]
+    r = await archivo([(2, "NUEVA2"), (99, "NUEVA99")])
+    assert r.status_code == 404 and "99" in r.json()["detail"]
+    r = await archivo([(2, "NUEVA2"), (2, "NUEVA2b")])  # the same package twice in one file
+    assert r.status_code == 409 and r.json()["numero"] == 2
+    assert (await postal.count(Outbox), await postal.count(Notificacion)) == antes
+    assert {p.numero: p.estado for p in await _paquetes(postal)} == {
+        1: "enviado", 2: "integrado", 3: "integrado", 4: "integrado", 5: "integrado"
+    }  # fmt: skip
+
+    r = await archivo([(5, "NUEVA5"), (2, "NUEVA2"), (4, "NUEVA4")])
+    assert r.status_code == 200
+    enviados = {p.numero: (p.estado, p.guia, p.version) for p in await _paquetes(postal) if p.numero != 3}
+    assert enviados == {
+        1: ("enviado", "G090000001", 2),
+        2: ("enviado", "NUEVA2", 2),
+        4: ("enviado", "NUEVA4", 2),
+        5: ("enviado", "NUEVA5", 2),
+    }
+    staged = [json.loads(o.payload) for o in await _outbox(postal)][antes[0] :]
+    assert [(e["data"]["numero"], e["aggregate_version"]) for e in staged] == [(5, 2), (2, 2), (4, 2)]
+    assert await postal.count(Notificacion) == antes[1] + 3 * 2  # email and sms each
+
+
+async def test_archivo_del_transportista_en_lote(postal: Postal, token: Token) -> None:
+    """One file: reports applied in the order they happened whatever the file's order, a report repeated
+    inside the file counted once; the same file sent twice at once applies once."""
+    await postal.entregar(*(inscrito(n) for n in range(1, 4)))
+    await enviar(postal, token, [1, 2, 3])
+    antes = await postal.count(Outbox)
+    t = centro(2021, 4, 25, 12, 0)
+
+    def reporte(i: str, n: int, estado: str, dias: int) -> dict[str, str]:
+        ocurrido = (t + dt.timedelta(days=dias)).isoformat()
+        return {"evento_id": i, "guia": f"G09{n:07d}", "estado": estado, "ocurrido_at": ocurrido}
+
+    archivo = [
+        reporte("a2", 1, "entregado", 3),
+        reporte("a1", 1, "en_transito", 1),
+        reporte("a1", 1, "en_transito", 1),
+        reporte("b1", 2, "en_transito", 1),
+    ]
+    r = await postal.webhook({"eventos": archivo})
+    assert r.json() == {"aplicados": 3, "ignorados": 0, "duplicados": 1, "sin_paquete": 0}
+    staged = [json.loads(o.payload) for o in await _outbox(postal)][antes:]
+    assert [(e["event_type"], e["data"]["numero"], e["aggregate_version"]) for e in staged] == [
+        ("postal.paquete.en_transito", 1, 3),
+        ("postal.paquete.en_transito", 2, 3),
+        ("postal.paquete.entregado", 1, 4),
+    ]
+
+    otro = [reporte("c1", 3, "en_transito", 1), reporte("c2", 3, "entregado", 2)]
+    r1, r2 = await asyncio.gather(postal.webhook({"eventos": otro}), postal.webhook({"eventos": otro}))
+    aplico = [r for r in (r1, r2) if r.status_code == 200 and r.json()["aplicados"]]
+    assert len(aplico) == 1 and aplico[0].json() == {
+        "aplicados": 2,
+        "ignorados": 0,
+        "duplicados": 0,
+        "sin_paquete": 0,
+    }
+    (perdio,) = [r for r in (r1, r2) if r is not aplico[0]]
+    # The loser either waited and saw the reports as already received, or raced and is told to retry.
+    assert (perdio.status_code, perdio.json().get("duplicados")) == (200, 2) or (
+        perdio.status_code == 409 and perdio.json()["type"] == "/problemas/evento-concurrente"
+    ), perdio.text
+    r = await postal.webhook({"eventos": otro})  # the carrier's retry
+    assert r.json() == {"aplicados": 0, "ignorados": 0, "duplicados": 2, "sin_paquete": 0}
+    assert await postal.count(Outbox) == antes + 5
+    assert {p.numero: (p.estado, p.version) for p in await _paquetes(postal)} == {
+        1: ("entregado", 4), 2: ("en_transito", 3), 3: ("entregado", 4)
+    }  # fmt: skip
 
 
 def _buzon(postal: Postal):  # type: ignore[no-untyped-def]
