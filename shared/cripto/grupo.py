@@ -90,6 +90,14 @@ def elemento(texto: object) -> Elemento:
     return b
 
 
+def elemento_verificado(texto: str) -> Elemento:
+    """An element read back from our own store, where ``elemento`` already accepted it: the encoding only."""
+    b = bytes.fromhex(texto)[::-1]
+    if len(b) != 32:
+        raise ErrorDeCodificacion(f"no es un elemento del grupo (64 dígitos hex): {texto!r:.80}")
+    return b
+
+
 def escalar(texto: object) -> int:
     """Parse a scalar written as a canonical decimal string in [0, ℓ)."""
     if not isinstance(texto, str) or not texto.isdigit() or not texto.isascii():

@@ -50,6 +50,26 @@ def test_boletas_validas_verifican(simulacro: si.Simulacro, votos: list[list[int
     assert len(b.respuestas[1]) == 5  # blank flag + four colours
 
 
+@LENTO
+@given(votos=votos_validos(), votante=st.integers(0, 39))
+def test_boletas_hechas_con_el_secreto_son_las_mismas(
+    simulacro: si.Simulacro, votos: list[list[int]], votante: int
+) -> None:
+    """The benchmarks' shortcut (y^e as g^(x·e), with the whole secret): ballots that verify and decrypt to
+    the same votes; a wrong secret is refused."""
+    partes = {
+        c.indice: c.clave_descifrado(simulacro.claves_privadas[c.indice - 1])
+        for c in simulacro.custodios[1:4]
+    }
+    x = sum(lam * partes[i] for i, lam in es.lagrange(list(partes)).items()) % gr.L
+    texto = bo.cifrar(simulacro.eleccion, simulacro.credenciales[votante], votos, secreto=x)
+    b = bo.verificar(simulacro.eleccion, texto, simulacro.urna.pesos)
+    descifrados = [[gr.div(beta, gr.pot(alfa, x)) for alfa, beta in r] for r in b.respuestas]
+    assert [gr.logaritmos(fila, 1) for fila in descifrados] == votos
+    with pytest.raises(ValueError, match="secreto"):
+        bo.cifrar(simulacro.eleccion, simulacro.credenciales[votante], votos, secreto=x + 1)
+
+
 INVALIDOS = [
     ([[2, 0, 0, 0, 0], [0, 1, 0, 0, 0]], "un 2"),
     ([[-1, 1, 1, 0, 0], [0, 1, 0, 0, 0]], "un −1 que compensa la suma"),
