@@ -3,10 +3,12 @@ stderr, service processes (real uvicorn, one process each) and their resident me
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -138,6 +140,7 @@ class Servicio:
                 [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1", "--port",
                  str(self.puerto), "--log-level", "warning", "--no-access-log"],
                 cwd=RAIZ, env=self.env, stdout=salida, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: detener() also stops the pools it started
                 preexec_fn=parent_death_signal,
             )  # fmt: skip
         limite = time.monotonic() + espera
@@ -163,13 +166,18 @@ class Servicio:
         return rss_kib(self.pid)
 
     def detener(self) -> None:
-        if self.proceso is not None and self.proceso.poll() is None:
-            self.proceso.terminate()
-            try:
-                self.proceso.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proceso.kill()
-                self.proceso.wait()
+        """SIGTERM, then SIGKILL to whatever is left of its process group: a process pool's workers that
+        outlive the service (electronico's verifiers) would otherwise keep using the CPU of later figures."""
+        if self.proceso is not None:
+            if self.proceso.poll() is None:
+                self.proceso.terminate()
+                try:
+                    self.proceso.wait(15)
+                except subprocess.TimeoutExpired:
+                    pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proceso.pid, signal.SIGKILL)
+            self.proceso.wait()
         self.proceso = None
 
 
