@@ -99,6 +99,16 @@ async def insert_if_absent(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def insert_if_absent_id(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], conflict: list[str]
+) -> int | None:
+    """``insert_if_absent`` that returns the new row's ``id`` (None if the key was already there)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(model.id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def insert_many_if_absent(
     session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], conflict: list[str]
 ) -> int:

@@ -150,11 +150,13 @@ class Barra:
         self.barra.close()
         Barra.activas -= 1
         if not self.tty:
-            print(
-                f"{self.fase:<28} {self.total:>7,} en {time.monotonic() - self.inicio:6.1f} s",
-                file=sys.stderr,
-                flush=True,
+            segundos = time.monotonic() - self.inicio
+            resumen = (
+                f"{self.total:>7,} en {segundos:6.1f} s"
+                if self.hechos >= self.total
+                else f"{self.hechos:>7,} de {self.total:,}: interrumpida a los {segundos:.1f} s"
             )
+            print(f"{self.fase:<28} {resumen}", file=sys.stderr, flush=True)
 
 
 class Simulacro:

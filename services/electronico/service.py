@@ -49,7 +49,7 @@ from shared.cripto.eleccion import (
 from shared.cripto.grupo import sha256_hex
 from shared.cripto.pruebas import cjson
 from shared.cripto.urna import Urna
-from shared.db import insert_if_absent
+from shared.db import insert_if_absent, insert_if_absent_id
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos
 from shared.events import registro as eventos_registro
@@ -79,6 +79,14 @@ async def asegurar_elecciones(
     ent = proceso.entidades.get(entidad)
     if ent is None:
         raise ValueError(f"entidad {entidad} fuera del proceso {proceso.clave}")
+    consulta = (
+        select(Eleccion)
+        .where(Eleccion.entidad == entidad, Eleccion.simulacro.is_(False))
+        .order_by(Eleccion.cargo)
+    )
+    elecciones = list((await session.execute(consulta)).scalars())
+    if {e.cargo for e in elecciones} >= {c.clave for c in ent.cargos}:
+        return elecciones  # created by the entidad's first voter (each of its voters passes here)
     cal = proceso.calendario
     for cargo in ent.cargos:
         await insert_if_absent(
@@ -100,17 +108,7 @@ async def asegurar_elecciones(
             },
             ["clave"],
         )
-    return list(
-        (
-            await session.execute(
-                select(Eleccion)
-                .where(Eleccion.entidad == entidad, Eleccion.simulacro.is_(False))
-                .order_by(Eleccion.cargo)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    return list((await session.execute(consulta)).scalars())
 
 
 async def crear_simulacro(
@@ -233,29 +231,21 @@ async def inscribir(
     elecciones = await asegurar_elecciones(session, proceso, settings, inscrito.entidad)
     clave_acceso = f"{_alfanumerico(4)}-{_alfanumerico(4)}-{_alfanumerico(4)}"
     usuario = f"V{inscrito.entidad}{_alfanumerico(8)}"
-    nuevo = await insert_if_absent(
-        session,
-        Votante,
-        {
-            "entidad": inscrito.entidad,
-            "numero": inscrito.numero,
-            "usuario": usuario,
-            "email": inscrito.email,
-            "telefono": inscrito.telefono,
-            # 60 random bits: a fast hash suffices (argon2id is for the password the voter picks).
-            "clave_acceso_hash": _hash(clave_acceso),
-            "fallos": 0,
-            "creado_at": ahora,
-        },
-        ["entidad", "numero"],
-    )
-    if not nuevo:
+    valores = {
+        "entidad": inscrito.entidad,
+        "numero": inscrito.numero,
+        "usuario": usuario,
+        "email": inscrito.email,
+        "telefono": inscrito.telefono,
+        # 60 random bits: a fast hash suffices (argon2id is for the password the voter picks).
+        "clave_acceso_hash": _hash(clave_acceso),
+        "fallos": 0,
+        "creado_at": ahora,
+    }
+    votante_id = await insert_if_absent_id(session, Votante, valores, ["entidad", "numero"])
+    if votante_id is None:
         return False
-    votante = (
-        await session.execute(
-            select(Votante).where(Votante.entidad == inscrito.entidad, Votante.numero == inscrito.numero)
-        )
-    ).scalar_one()
+    votante = Votante(id=votante_id, **valores)  # the row just written, not read back (not in the session)
     await _emitir_credenciales(session, votante, elecciones, ahora, clave_acceso)
     return True
 
