@@ -95,6 +95,10 @@ def create_app(
                 purpose="votantes",
                 topics=[REGISTRO_LNERE_ELECTRONICA, POSTAL_VOTO, COMPUTO_ESCRUTINIO],
                 handlers=handlers.build(proceso, settings, reloj),
+                # The LNERE close brings every internet voter at once (21,585 in 2021), weeks before the vote:
+                # 20 accounts per transaction (~0.2 s of the write lock) instead of one (measured in process:
+                # 12.8 → 8.5 ms per account). During the vote only postal votes arrive, each a one-row insert.
+                lote=20,
             )
         ],
         background=[notificador, sellador],
