@@ -123,6 +123,12 @@ def _cifrar(eleccion_json: str, credencial: str, votos: list[int]) -> str:
     return bo.cifrar(_eleccion(eleccion_json), credencial, [votos])
 
 
+def _transporte(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+    """Connections retried while a service restarts (refused for a second or two): the drill, like a real
+    client, outlives a killed process. A request that did reach the service is not retried here."""
+    return httpx.AsyncHTTPTransport(retries=6, **kwargs)
+
+
 class Barra:
     """A progress bar per phase on a terminal; one summary line per phase otherwise (CI logs)."""
 
@@ -177,7 +183,10 @@ class Simulacro:
         self.personas: list[Persona] = []
         self.elecciones: dict[str, dict[str, Any]] = {}  # entidad -> election detail (electronica > 0)
         self.cliente = httpx.AsyncClient(
-            timeout=120, limits=httpx.Limits(max_connections=concurrencia * 2, max_keepalive_connections=64)
+            timeout=120,
+            transport=_transporte(
+                limits=httpx.Limits(max_connections=concurrencia * 2, max_keepalive_connections=64)
+            ),
         )
         self._tokens: dict[tuple[str, str], str] = {}
 
@@ -224,7 +233,10 @@ class Simulacro:
     ) -> T:
         inicio = time.monotonic()
         while True:
-            valor = await condicion()
+            try:
+                valor = await condicion()
+            except httpx.TransportError:  # the service it asks is restarting: ask again
+                valor = None
             if valor is not None and valor is not False:
                 return valor
             if time.monotonic() - inicio > timeout:
@@ -454,6 +466,7 @@ class Simulacro:
                     base_url=self.plataforma.urls["electronico"],
                     headers=self.token(Rol.CUSTODIO, f"custodio-{i}"),
                     timeout=60,
+                    transport=_transporte(),
                 ) as c:
                     for intento in range(1, 6):
                         try:
@@ -629,6 +642,7 @@ class Simulacro:
                     base_url=self.plataforma.urls["computo"],
                     headers=self.token(Rol.CUSTODIO, f"custodio-{i}"),
                     timeout=120,
+                    transport=_transporte(),
                 ) as c:
                     await descifrar(c, uuid, i, custodios_dir / f"{uuid}-{i}.json", avisar=lambda m: None)
 
