@@ -85,6 +85,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def _insert_sin_conflicto(session: AsyncSession, model: type[Any], values: Any, conflict: list[str]) -> Any:
+    """INSERT … ON CONFLICT (conflict) DO NOTHING, in the session's dialect (PostgreSQL or SQLite)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model).values(values).on_conflict_do_nothing(index_elements=conflict)
+
+
 async def insert_if_absent(
     session: AsyncSession, model: type[Any], values: dict[str, Any], conflict: list[str]
 ) -> bool:
@@ -92,10 +98,7 @@ async def insert_if_absent(
 
     Concurrent inserts of one key leave exactly one row and never break the caller's transaction.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.execute(stmt)
+    result = await session.execute(_insert_sin_conflicto(session, model, values, conflict))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -103,9 +106,7 @@ async def insert_if_absent_id(
     session: AsyncSession, model: type[Any], values: dict[str, Any], conflict: list[str]
 ) -> int | None:
     """``insert_if_absent`` that returns the new row's ``id`` (None if the key was already there)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(model.id)
+    stmt = _insert_sin_conflicto(session, model, values, conflict).returning(model.id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -113,12 +114,10 @@ async def insert_many_if_absent(
     session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], conflict: list[str]
 ) -> int:
     """``insert_if_absent`` for many rows (same keys), a page per statement: how many were inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     por_pagina = max(1, 30_000 // len(rows[0]))  # under both drivers' limit of bound parameters per statement
     nuevos = 0
     for i in range(0, len(rows), por_pagina):
-        stmt = insert(model).values(rows[i : i + por_pagina]).on_conflict_do_nothing(index_elements=conflict)
+        stmt = _insert_sin_conflicto(session, model, rows[i : i + por_pagina], conflict)
         nuevos += (await session.execute(stmt)).rowcount  # type: ignore[attr-defined]
     return nuevos
 
