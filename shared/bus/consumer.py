@@ -292,7 +292,8 @@ class IdempotentConsumer:
         while not self._stopping:
             if self.ensure_topics is not None:
                 try:
-                    await asyncio.wait_for(self.ensure_topics(), timeout=15)
+                    async with asyncio.timeout(15):  # not wait_for: it can swallow a cancellation (3.11)
+                        await self.ensure_topics()
                 except Exception as exc:  # the broker may be down: the consumer retries below anyway
                     log.debug("consumidor: no se pudieron asegurar los tópicos", extra={"error": repr(exc)})
             consumer = self.consumer_factory(self.name, [])

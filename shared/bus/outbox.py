@@ -4,6 +4,7 @@ publishes them in order. Kafka is transport; the outbox is the record (``vmre re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -252,10 +253,10 @@ class Relay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that meets the wake-up.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def stop(self) -> None:
         self._stopping = True
