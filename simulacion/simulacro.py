@@ -18,6 +18,7 @@ import hmac
 import json
 import random
 import re
+import ssl
 import string
 import sys
 import time
@@ -114,19 +115,29 @@ def _solicitud(p: Persona, rng: random.Random) -> dict[str, Any]:
 # --- encryption on "the voter's device": a process pool, so the simulated devices use their own cores ----
 
 
-@functools.lru_cache(maxsize=64)
-def _eleccion(eleccion_json: str) -> EleccionBelenios:
-    return EleccionBelenios.leer(eleccion_json.encode())
+_ELECCIONES: dict[str, EleccionBelenios] = {}  # in each device process: uuid -> election
 
 
-def _cifrar(eleccion_json: str, credencial: str, votos: list[int]) -> str:
-    return bo.cifrar(_eleccion(eleccion_json), credencial, [votos])
+def _cargar_elecciones(textos: dict[str, str]) -> None:
+    """The pool's initializer: each election read once per process (sending its JSON with every ballot
+    cost the drill's main process a pickle and a pipe write of several KB per vote)."""
+    _ELECCIONES.update({uuid: EleccionBelenios.leer(t.encode()) for uuid, t in textos.items()})
+
+
+def _cifrar(uuid: str, credencial: str, votos: list[int]) -> str:
+    return bo.cifrar(_ELECCIONES[uuid], credencial, [votos])
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 def _transporte(**kwargs: Any) -> httpx.AsyncHTTPTransport:
     """Connections retried while a service restarts (refused for a second or two): the drill, like a real
-    client, outlives a killed process. A request that did reach the service is not retried here."""
-    return httpx.AsyncHTTPTransport(retries=6, **kwargs)
+    client, outlives a killed process. A request that did reach the service is not retried here. One TLS
+    context for all (building one loads the CA bundle: tens of milliseconds per client otherwise)."""
+    return httpx.AsyncHTTPTransport(retries=6, verify=_tls(), **kwargs)
 
 
 class Barra:
@@ -189,6 +200,7 @@ class Simulacro:
             ),
         )
         self._tokens: dict[tuple[str, str], str] = {}
+        self._buzon_leido = 0  # bytes of the e-mail sink already read
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -449,12 +461,28 @@ class Simulacro:
 
     # --- electronico: keys, opening, credentials ------------------------------------------------------------
 
-    async def apertura(self) -> None:
-        entidades = [e for e, x in sorted(self.escenario.entidades.items()) if x.lnere.electronica > 0]
+    def _con_voto_electronico(self) -> list[str]:
+        return [e for e, x in sorted(self.escenario.entidades.items()) if x.lnere.electronica > 0]
+
+    async def _elecciones_por_entidad(self) -> dict[str, dict[str, Any]]:
+        """Each entidad's election, as electronico creates them when it starts (before the list closes)."""
+        entidades = self._con_voto_electronico()
+
+        async def todas() -> dict[str, dict[str, Any]] | None:
+            r = await self.pedir(
+                "GET", self.url("electronico", "/v1/elecciones"), params={"simulacro": False}
+            )
+            por_entidad = {e["entidad"]: e for e in r.json()}
+            return por_entidad if all(e in por_entidad for e in entidades) else None
+
+        return await self.esperar("elecciones creadas en electronico", todas)
+
+    async def ceremonia(self) -> None:
+        """The custodians generate each election's key (the elections exist from electronico's start)."""
+        entidades = self._con_voto_electronico()
         if not entidades:
             return
-        r = await self.pedir("GET", self.url("electronico", "/v1/elecciones"), params={"simulacro": False})
-        por_entidad = {e["entidad"]: e for e in r.json()}
+        por_entidad = await self._elecciones_por_entidad()
         custodios_dir = self.plataforma.datos / "custodios"
         custodios_dir.mkdir(parents=True, exist_ok=True)
 
@@ -493,6 +521,15 @@ class Simulacro:
 
         await self.en_paralelo("ceremonia de llaves", "elecciones", entidades, ceremonia_de, n=4)
 
+    async def _ceremonia_y_apertura(self) -> None:
+        await self.ceremonia()
+        await self.apertura()
+
+    async def apertura(self) -> None:
+        entidades = self._con_voto_electronico()
+        if not entidades:
+            return
+        por_entidad = await self._elecciones_por_entidad()
         # Accounts and credentials come with the LNERE close (an event): wait until every voter has them.
         electronicos = {p.email: p for p in self.personas if p.modalidad == "electronica"}
 
@@ -515,11 +552,17 @@ class Simulacro:
             self.elecciones[entidad] = detalle
 
     def _leer_buzon(self, por_email: dict[str, Persona]) -> None:
-        """The voters' mailboxes (the local e-mail sink): user, access key and voting credential."""
+        """The voters' mailboxes (the local e-mail sink): user, access key and voting credential. Read from
+        where the last call stopped (the sink only appends), complete lines only."""
         ruta = self.plataforma.buzon_electronico
         if not ruta.exists():
             return
-        for linea in ruta.read_text(encoding="utf-8").splitlines():
+        with ruta.open("rb") as f:
+            f.seek(self._buzon_leido)
+            nuevo = f.read()
+        completo = nuevo[: nuevo.rfind(b"\n") + 1]
+        self._buzon_leido += len(completo)
+        for linea in completo.decode("utf-8").splitlines():
             m = json.loads(linea)
             persona = por_email.get(m.get("destino", ""))
             texto = m.get("mensaje", "")
@@ -570,7 +613,10 @@ class Simulacro:
             return
         claves = {e: [o["clave"] for o in d["opciones"]] for e, d in self.elecciones.items()}
         loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(self.procesos) as dispositivos:
+        textos = {d["uuid"]: d["eleccion_json"] for d in self.elecciones.values()}
+        with ProcessPoolExecutor(
+            self.procesos, initializer=_cargar_elecciones, initargs=(textos,)
+        ) as dispositivos:
 
             async def votar(p: Persona) -> None:
                 detalle = self.elecciones[p.entidad]
@@ -595,7 +641,7 @@ class Simulacro:
                 sesion = r.json()["sesion"]
                 vector = [int(c == p.voto) for c in claves[p.entidad]]
                 texto = await loop.run_in_executor(
-                    dispositivos, _cifrar, detalle["eleccion_json"], p.credencial, vector
+                    dispositivos, _cifrar, detalle["uuid"], p.credencial, vector
                 )
                 await self.pedir(
                     "POST",
@@ -750,8 +796,9 @@ class Simulacro:
             self.generar_personas()
             await self.registro()
             # Independent work of different services runs at the same time, as it would in a real process:
-            # packages go out while the custodians hold the key ceremony; envelopes arrive while people vote.
-            await asyncio.gather(self.envios(), self.apertura())
+            # packages go out while the custodians hold the key ceremony and the voters' accounts are
+            # created; envelopes arrive while people vote.
+            await asyncio.gather(self.envios(), self._ceremonia_y_apertura())
             await self.reloj(self.proceso.calendario.recepcion_spv_limite - dt.timedelta(days=3))
             await asyncio.gather(self.sobres("en_tiempo"), self.votos_por_internet())
             await self.sobres("extemporaneo")
