@@ -57,6 +57,7 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: list[str]) -> 
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_records=500,
+        metadata_max_age_ms=settings.metadata_max_age_ms,
         **client_options(settings),
     )
 
