@@ -172,6 +172,10 @@ class Relay:
         lost = [topic for topic, count in published.items() if on_broker.get(topic, 0) < count]
         if not lost:
             return
+        # The producer reconnected by itself: the topics of the broker that came back may not exist yet.
+        # Create them (partitions, settings) before the history goes out, not by the broker on first send.
+        if self.ensure_topics is not None:
+            await self.ensure_topics()
         async with self.maker() as session, session.begin():
             republished = await mark_all_unpublished(session, self.outbox, lost)
         self._published = None  # counted again from the outbox as the history goes out anew
