@@ -102,7 +102,7 @@ class _ConexionEnLinea(aiosqlite.Connection):
 
     A statement of this platform takes SQLite tens of microseconds; handing it to a thread and back cost
     about 0.4 ms of CPU and a context switch each (measured: a primary-key SELECT through an AsyncSession,
-    0.58 → 0.17 ms of CPU). What could make a call wait — another writer — never reaches SQLite from this
+    0.58 → 0.15 ms of CPU). What could make a call wait — another writer — never reaches SQLite from this
     process (``_EscritorUnico`` queues writers in asyncio first). The price: a long query (an archive, an
     export) holds the loop while it runs; this is the embedded default, PostgreSQL runs production.
     """

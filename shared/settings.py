@@ -50,9 +50,8 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = 6_000
     heartbeat_interval_ms: int = 1_000
     # How often a consumer re-reads the cluster's metadata. Kafka's default is 5 min: a topic that vanished
-    # and came back (a broker that lost its data, a topic recreated) left the consumer with no partitions
-    # until then — seen as 300 s stalls in tests/e2e/test_fallas.py. One metadata request every 10 s costs
-    # nothing next to that.
+    # and came back (a broker that lost its data, a topic recreated) could leave the consumer without its
+    # partitions until then. One metadata request every 10 s costs nothing next to that.
     metadata_max_age_ms: int = 10_000
     # Create missing topics at start-up (local broker). In production Strimzi KafkaTopic resources own them.
     create_topics: bool = True
