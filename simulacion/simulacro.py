@@ -632,13 +632,7 @@ class Simulacro:
                         "qr": False,  # the simulated voter types the key into the app
                     },
                 )
-                totp = pyotp.parse_uri(r.json()["totp_uri"])
-                r = await self.pedir(
-                    "POST",
-                    self.url("electronico", "/v1/acceso"),
-                    json={"usuario": p.usuario, "password": PASSWORD, "codigo": totp.now()},  # type: ignore[attr-defined]
-                )
-                sesion = r.json()["sesion"]
+                sesion = await self._ingresar(p, pyotp.parse_uri(r.json()["totp_uri"]))
                 vector = [int(c == p.voto) for c in claves[p.entidad]]
                 texto = await loop.run_in_executor(
                     dispositivos, _cifrar, detalle["uuid"], p.credencial, vector
@@ -657,6 +651,27 @@ class Simulacro:
             await self.en_paralelo(
                 "votos por internet", "votos", votantes, votar, n=max(8, self.procesos * 6)
             )
+
+    async def _ingresar(self, p: Persona, totp: Any) -> str:
+        """Log in with the app's current code. A code works once: when the answer to a login is lost (a
+        service restarting) and the retry meets a 401, the voter waits for the next code, as a person
+        would (three tries: five failures lock the account)."""
+        usado = None
+        for _ in range(3):
+            codigo = totp.now()
+            if codigo == usado:
+                await asyncio.sleep(totp.interval - time.time() % totp.interval + 0.5)
+                codigo = totp.now()
+            usado = codigo
+            r = await self.pedir(
+                "POST",
+                self.url("electronico", "/v1/acceso"),
+                json={"usuario": p.usuario, "password": PASSWORD, "codigo": codigo},
+                esperado=(200, 401),
+            )
+            if r.status_code == 200:
+                return str(r.json()["sesion"])
+        raise SimulacionFallida(f"ingreso de {p.usuario}: {r.status_code} {r.text[:300]}")
 
     # --- close, decryption, actas, cómputo ------------------------------------------------------------------
 
