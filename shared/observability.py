@@ -98,6 +98,19 @@ class Metrics:
             registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
         )
+        self.avisos = Counter(
+            "vmre_avisos_total",
+            "Mensajes a la ciudadanía entregados a su pasarela (SMTP, SMS), por resultado: enviada, "
+            "reintento, fallida (rechazo definitivo), incierta (el remitente se detuvo durante el envío)",
+            ["canal", "resultado"],
+            registry=self.registry,
+        )
+        self.avisos_por_estado = Gauge(
+            "vmre_avisos_por_estado",
+            "Mensajes de la bandeja de salida por estado (pendiente, enviando, enviada, fallida, incierta)",
+            ["estado"],
+            registry=self.registry,
+        )
 
 
 class RequestContextMiddleware:

@@ -25,6 +25,7 @@ from shared.bus.outbox import STAGED_FLAG, OutboxMixin, Relay, backlog
 from shared.bus.topics import TOPICS, dlq
 from shared.db import ENTERO_GRANDE_MAX, make_engine, make_sessionmaker, ping
 from shared.limites import LimitesMiddleware, documentar_429
+from shared.notificaciones import AjustesAvisos, NotificacionMixin, Notificador
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
@@ -63,6 +64,8 @@ class ServiceSpec:
     auditoria: type[auditoria.AuditoriaMixin] | None = None
     # Called when the service stops, after its loops (e.g. shutting down a process pool it owns).
     al_detener: Sequence[Callable[[], object]] = ()
+    # The notification outbox and its gateways: its sender runs where the outbox relay runs (one per service).
+    avisos: tuple[type[NotificacionMixin], AjustesAvisos] | None = None
 
 
 @dataclass
@@ -197,6 +200,14 @@ def create_service_app(
             runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=consumer.name))
+        if spec.avisos is not None and settings.relay_enabled:
+            notificador = Notificador(runtime.maker, *spec.avisos, metrics=metrics)
+            runtime.tasks.append(
+                asyncio.create_task(
+                    supervisada(f"{spec.name}-avisos", lambda _: notificador.run(), runtime),
+                    name=f"{spec.name}-avisos",
+                )
+            )
         if settings.consumers_enabled:
             for tarea in spec.background:
                 nombre = f"{spec.name}-{getattr(tarea, '__name__', 'tarea')}"

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,9 +20,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from shared import buzon as buzon_local
 from shared import migrations
 from shared.auth import Rol, mint_token
-from shared.broker import LocalBroker, free_port
+from shared.broker import LocalBroker, free_port, parent_death_signal, port_open
 from shared.settings import SERVICES, AuthSettings, KafkaSettings
 
 PG_URL = os.environ.get("VMRE_TEST_DATABASE_URL")
@@ -101,6 +106,74 @@ def kafka_settings(broker: LocalBroker) -> KafkaSettings:
 def offline_kafka() -> KafkaSettings:
     """A broker address where nothing listens: the broker is down."""
     return KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", request_timeout_ms=2000)
+
+
+class Buzon:
+    """The local mailbox (``python -m shared.buzon``: a real SMTP server and the SMS endpoint), a process."""
+
+    def __init__(self, directorio: Path) -> None:
+        self.directorio = directorio
+        self.smtp_port, self.http_port = free_port(), free_port()
+        self.proceso: subprocess.Popen[bytes] | None = None
+        self.desde = 0  # messages before this line belong to earlier tests
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def ajustes(self) -> dict[str, Any]:
+        """What a service's Settings need to deliver here."""
+        return {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.smtp_port,
+            "smtp_tls": "ninguno",
+            "sms_url": self.http,
+        }
+
+    def entorno(self) -> dict[str, str]:
+        return {
+            "VMRE_BUZON_SMTP": f"127.0.0.1:{self.smtp_port}",
+            "VMRE_BUZON_HTTP": f"127.0.0.1:{self.http_port}",
+        }
+
+    def iniciar(self) -> None:
+        self.proceso = subprocess.Popen(
+            [sys.executable, "-m", "shared.buzon", "--dir", str(self.directorio)],
+            env={**os.environ, **self.entorno()},
+            stdout=subprocess.DEVNULL,
+            preexec_fn=parent_death_signal,
+        )
+        limite = time.monotonic() + 30
+        while not (port_open("127.0.0.1", self.smtp_port) and port_open("127.0.0.1", self.http_port)):
+            assert self.proceso.poll() is None, "el buzón local terminó al arrancar"
+            assert time.monotonic() < limite, "el buzón local no abrió sus puertos en 30 s"
+            time.sleep(0.05)
+
+    def detener(self) -> None:
+        if self.proceso is not None and self.proceso.poll() is None:
+            self.proceso.terminate()
+            self.proceso.wait(10)
+
+    def mensajes(self, para: str | None = None) -> list[dict[str, Any]]:
+        return list(buzon_local.leer(buzon_local.archivo(self.directorio), para, self.desde))
+
+    def nuevo_comienzo(self) -> None:
+        self.desde = sum(1 for _ in buzon_local.leer(buzon_local.archivo(self.directorio)))
+
+
+@pytest.fixture(scope="session")
+def buzon_sesion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buzon]:
+    b = Buzon(tmp_path_factory.mktemp("buzon"))
+    b.iniciar()
+    yield b
+    b.detener()
+
+
+@pytest.fixture
+def buzon(buzon_sesion: Buzon) -> Buzon:
+    """The mailbox, showing only what this test sends."""
+    buzon_sesion.nuevo_comienzo()
+    return buzon_sesion
 
 
 @pytest.fixture(scope="session")

@@ -166,8 +166,6 @@ async def construir(servicio: str, databases: Databases, kafka: KafkaSettings, t
     config = importlib.import_module(f"services.{servicio}.config")
     main = importlib.import_module(f"services.{servicio}.main")
     extra: dict[str, Any] = {}
-    if servicio in ("postal", "electronico"):
-        extra["buzon"] = tmp_path / f"buzon-{servicio}.jsonl"
     if servicio == "tablero":
         extra["cache_segundos"] = 0
     settings = config.Settings(

@@ -150,7 +150,10 @@ async def enviar_codigo_sms(
     v.sms_expira_at = ahora + SMS_VIGENCIA
     mensaje = f"VMRE: su código de acceso es {codigo}. Vence en 5 minutos. No lo comparta."
     await encolar(
-        session, Notificacion, [Aviso(None, v.telefono, "codigo_acceso", mensaje, v.usuario)], ahora
+        session,
+        Notificacion,
+        [Aviso(None, v.telefono, "codigo_acceso", mensaje, v.usuario, secreto=True)],
+        ahora,
     )
     return _enmascarar(v.telefono)
 

@@ -1,16 +1,17 @@
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.datos_personales import AjustesDatosPersonales
 from shared.firma import SEMILLA_DE_DESARROLLO, validar_semilla
-from shared.settings import ServiceSettings, data_dir
+from shared.notificaciones import AjustesAvisos
+from shared.settings import ServiceSettings
 
 
-class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
-    """Environment: `VMRE_ELECTRONICO_*` (database_url, port, umbral, custodios, clave_firma, buzon, ...)."""
+class Settings(AjustesAvisos, AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
+    """Environment: `VMRE_ELECTRONICO_*` (database_url, port, umbral, custodios, clave_firma, smtp_host,
+    sms_url, ...)."""
 
     model_config = SettingsConfigDict(env_prefix="VMRE_ELECTRONICO_", extra="ignore")
 
@@ -20,7 +21,6 @@ class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings chec
     custodios: int = Field(default=5, ge=1, description="Custodios de la llave (n)")
     # Seed (hex, 32 bytes) of the Ed25519 key that signs opening acts; the default only in local mode.
     clave_firma: SecretStr = SecretStr(SEMILLA_DE_DESARROLLO)
-    buzon: Path = Field(default_factory=lambda: data_dir() / "buzon" / "electronico.jsonl")
     sesion_minutos: int = Field(default=30, gt=0)
     intentos_maximos: int = Field(default=5, gt=0, description="Fallos de acceso seguidos antes del bloqueo")
     bloqueo_minutos: int = Field(default=15, gt=0)

@@ -16,7 +16,6 @@ from services.electronico.api import ESTATICOS, paginas, router
 from services.electronico.config import Settings, get_settings
 from services.electronico.models import Bitacora, Eleccion, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import COMPUTO_ESCRUTINIO, POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
-from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
@@ -58,16 +57,6 @@ def create_app(
     settings = settings or get_settings()
     reloj = reloj or reloj_para(settings.reloj, "electronico")
     proceso = proceso or cargar_proceso(settings.proceso)
-    buzon = BuzonLocal(settings.buzon)
-
-    async def notificador(runtime: Runtime) -> None:
-        await Notificador(
-            runtime.maker,
-            Notificacion,
-            buzon,
-            borrar_tras_entrega=frozenset({service.PLANTILLA_CREDENCIALES}),
-        ).run()
-
     # Ballot proofs and the tally's product in their own processes (started on first use; stopped at exit).
     verificadores = (
         ProcessPoolExecutor(settings.verificadores, mp_context=multiprocessing.get_context("forkserver"))
@@ -101,7 +90,8 @@ def create_app(
                 lote=20,
             )
         ],
-        background=[notificador, sellador],
+        background=[sellador],
+        avisos=(Notificacion, settings),
         # Its workers would outlive the service otherwise (they hold each other's end of the pool's pipes).
         al_detener=[lambda: verificadores.shutdown(wait=False, cancel_futures=True)] if verificadores else [],
         openapi_tags=[

@@ -193,7 +193,7 @@ async def _emitir_credenciales(
 ) -> None:
     """The credential authority step: a fresh private credential per election, derived from its uuid. Only
     the public half is stored; the private half travels once, in the voter's message, which the sender
-    erases after delivery (``Notificador(borrar_tras_entrega=…)``)."""
+    erases once the gateway has it (``Aviso(secreto=True)``)."""
     lineas = []
     for e in elecciones:
         if e.estado != "preparacion":
@@ -216,7 +216,9 @@ async def _emitir_credenciales(
     partes.append(
         "Credencial de votación (consérvela; se le pedirá al emitir su voto):\n" + "\n".join(lineas)
     )
-    aviso = Aviso(votante.email, None, PLANTILLA_CREDENCIALES, "\n\n".join(partes), votante.usuario)
+    aviso = Aviso(
+        votante.email, None, PLANTILLA_CREDENCIALES, "\n\n".join(partes), votante.usuario, secreto=True
+    )
     await encolar(session, Notificacion, [aviso], ahora)
 
 

@@ -1,17 +1,17 @@
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.datos_personales import AjustesDatosPersonales
-from shared.settings import ServiceSettings, data_dir
+from shared.notificaciones import AjustesAvisos
+from shared.settings import ServiceSettings
 
 DEV_TRANSPORTISTAS = {"mensajeria": SecretStr("secreto-local-mensajeria")}
 
 
-class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
-    """Environment: `VMRE_POSTAL_*` (database_url, port, transportistas, buzon, ...)."""
+class Settings(AjustesAvisos, AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
+    """Environment: `VMRE_POSTAL_*` (database_url, port, transportistas, smtp_host, sms_url, ...)."""
 
     model_config = SettingsConfigDict(env_prefix="VMRE_POSTAL_", extra="ignore")
 
@@ -19,7 +19,6 @@ class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings chec
     port: int = 8002
     # Carrier -> shared secret for the webhook signature (JSON: {"dhl": "…"}).
     transportistas: dict[str, SecretStr] = Field(default_factory=lambda: dict(DEV_TRANSPORTISTAS))
-    buzon: Path = Field(default_factory=lambda: data_dir() / "buzon" / "postal.jsonl")
 
     @model_validator(mode="after")
     def _sin_secretos_de_desarrollo(self) -> "Settings":

@@ -7,11 +7,10 @@ from services.postal.api import router
 from services.postal.config import Settings, get_settings
 from services.postal.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import REGISTRO_LNERE_POSTAL
-from shared.notificaciones import BuzonLocal, Notificador
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
-from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
+from shared.web import ConsumerSpec, ServiceSpec, create_service_app
 
 
 def create_app(
@@ -20,11 +19,6 @@ def create_app(
     settings = settings or get_settings()
     reloj = reloj or reloj_para(settings.reloj, "postal")
     proceso = proceso or cargar_proceso(settings.proceso)
-    buzon = BuzonLocal(settings.buzon)
-
-    async def notificador(runtime: Runtime) -> None:
-        await Notificador(runtime.maker, Notificacion, buzon).run()
-
     spec = ServiceSpec(
         name="postal",
         title="VMRE · postal",
@@ -41,7 +35,7 @@ def create_app(
                 purpose="integracion", topics=[REGISTRO_LNERE_POSTAL], handlers=handlers.build(proceso, reloj)
             )
         ],
-        background=[notificador],
+        avisos=(Notificacion, settings),
     )
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers

@@ -3,10 +3,11 @@ from functools import lru_cache
 from pydantic_settings import SettingsConfigDict
 
 from shared.datos_personales import AjustesDatosPersonales
+from shared.notificaciones import AjustesAvisos
 from shared.settings import ServiceSettings
 
 
-class Settings(AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
+class Settings(AjustesAvisos, AjustesDatosPersonales, ServiceSettings):  # ServiceSettings checks first
     """Environment: `VMRE_REGISTRO_*` (database_url, port, relay_enabled, consumers_enabled, ...)."""
 
     model_config = SettingsConfigDict(env_prefix="VMRE_REGISTRO_", extra="ignore")
