@@ -125,7 +125,6 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                 **env,
                 "VMRE_ELECTRONICO_DATABASE_URL": urls["electronico"],
                 "VMRE_ELECTRONICO_CONSUMERS_ENABLED": "false",  # no automatic sealing: the POST seals
-                "VMRE_ELECTRONICO_BUZON": str(tmp / "buzon.jsonl"),
                 # The seal's tally in slices across every core, as a production pod is configured.
                 "VMRE_ELECTRONICO_VERIFICADORES": str(nucleos()),
             },

@@ -59,7 +59,6 @@ async def medir(segundos: float, ritmo: int) -> dict[str, Any]:
                 {
                     **env,
                     f"VMRE_{s.upper()}_DATABASE_URL": sqlite_url(dbs[s]),
-                    f"VMRE_{s.upper()}_BUZON": str(tmp / f"buzon-{s}.jsonl"),
                     "VMRE_REGISTRO_RELAY_POLL_INTERVAL": "0.05",
                 },
                 tmp,

@@ -106,7 +106,6 @@ async def medir(boletas: int, clientes: int) -> dict[str, Any]:
                 VMRE_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
                 VMRE_ELECTRONICO_DATABASE_URL=url,
                 VMRE_ELECTRONICO_CONSUMERS_ENABLED="false",
-                VMRE_ELECTRONICO_BUZON=str(tmp / "buzon.jsonl"),
                 # The proofs on every core, as a production pod is configured (process pool).
                 VMRE_ELECTRONICO_VERIFICADORES=str(nucleos()),
             ),

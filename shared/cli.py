@@ -11,6 +11,8 @@ vmre audit verify SERVICIO    check a service's hash-chained audit log (or --arc
 vmre datos clave              a new key for VMRE_<SERVICIO>_CLAVES_DATOS
 vmre datos rotar SERVICIO     re-encrypt personal data with the first configured key (rotation)
 vmre datos depurar SERVICIO --antes-de FECHA   delete personal data past its retention (7 years)
+vmre buzon [--para X]         what the platform sent by e-mail and SMS to the local mailbox (local mode)
+vmre avisos SERVICIO          the service's messages by state; --reenviar-inciertas after a sender crash
 vmre custodio ceremonia ...   a custodian's side of the key ceremony, on the custodian's own machine
 vmre custodio descifrar ...   a custodian's partial decryption of the tally, at the electronic MEC
 """
@@ -343,6 +345,66 @@ def cmd_datos(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_buzon(args: argparse.Namespace) -> int:
+    from shared import buzon
+
+    if os.environ.get("VMRE_MODE", "local") != "local":
+        print("error: el buzón local existe solo en modo local", file=sys.stderr)
+        return 2
+    if args.accion == "servir":
+        return buzon.main([])
+    ruta = buzon.archivo()
+    mensajes = list(buzon.leer(ruta, args.para))[-args.ultimos :]
+    if args.json:
+        for m in mensajes:
+            print(json.dumps(m, ensure_ascii=False))
+        return 0
+    if not mensajes:
+        print(f"sin mensajes en {ruta}" + (f" para {args.para}" if args.para else ""))
+    for m in mensajes:
+        print(f"── {m['recibido_at']} · {m['canal']} · para {', '.join(m['para'])}")
+        if m["asunto"]:
+            print(f"   Asunto: {m['asunto']}")
+        print("   " + m["texto"].rstrip().replace("\n", "\n   "))
+    return 0
+
+
+async def _avisos(service: str, reenviar: bool) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from shared import datos_personales
+    from shared.db import make_engine, make_sessionmaker
+    from shared.notificaciones import ESTADOS, reenviar_inciertas
+
+    settings = _servicio_con_datos(service)
+    modelo = importlib.import_module(f"services.{service}.models").Notificacion
+    engine = make_engine(settings.database_url)
+    datos_personales.instalar(engine, datos_personales.cifrador_de(settings))
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            reenviadas = await reenviar_inciertas(session, modelo) if reenviar else 0
+            filas = await session.execute(select(modelo.estado, func.count()).group_by(modelo.estado))
+            conteos = {estado: n for estado, n in filas.all()}
+        return {**{e: conteos.get(e, 0) for e in ESTADOS}, "reenviadas": reenviadas}
+    finally:
+        await engine.dispose()
+
+
+def cmd_avisos(args: argparse.Namespace) -> int:
+    hechos = asyncio.run(_avisos(args.servicio, args.reenviar_inciertas))
+    reenviadas = hechos.pop("reenviadas")
+    for estado, n in hechos.items():
+        print(f"{args.servicio} · {estado}: {n}")
+    if args.reenviar_inciertas:
+        print(f"{reenviadas} mensajes inciertos vuelven a enviarse (con su mismo Message-ID)")
+    elif hechos["incierta"]:
+        print(
+            "hay mensajes inciertos: el remitente se detuvo mientras los entregaba. Revise si llegaron "
+            "(registro de la pasarela) y, si no, `vmre avisos SERVICIO --reenviar-inciertas`."
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vmre", description="Plataforma VMRE: operación local y herramientas."
@@ -419,6 +481,28 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--antes-de", required=True, help="AAAA-MM-DD: lo anterior a esta fecha (UTC)")
     d.add_argument("--confirmar", action="store_true", help="sin esto solo cuenta lo que borraría")
     d.set_defaults(func=cmd_datos)
+
+    p = sub.add_parser("buzon", help="el buzón local: correos y SMS que la plataforma envió (modo local)")
+    p.add_argument(
+        "accion",
+        nargs="?",
+        choices=["leer", "servir"],
+        default="leer",
+        help="leer (por omisión) o servir: el servidor SMTP y de SMS (vmre run ya lo arranca)",
+    )
+    p.add_argument("--para", help="solo los mensajes a este correo o teléfono")
+    p.add_argument("--ultimos", type=int, default=20, help="cuántos, los más recientes (20)")
+    p.add_argument("--json", action="store_true", help="una línea JSON por mensaje")
+    p.set_defaults(func=cmd_buzon)
+
+    p = sub.add_parser("avisos", help="mensajes a la ciudadanía de un servicio, por estado")
+    p.add_argument("servicio", choices=CON_DATOS_PERSONALES)
+    p.add_argument(
+        "--reenviar-inciertas",
+        action="store_true",
+        help="vuelve a enviar los que quedaron inciertos (el remitente se detuvo al enviarlos)",
+    )
+    p.set_defaults(func=cmd_avisos)
 
     p = sub.add_parser("custodio", help="custodios de la llave de la elección (en su propio equipo)")
     csub = p.add_subparsers(dest="accion", required=True)

@@ -28,8 +28,10 @@ import os
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
@@ -203,7 +205,10 @@ class AjustesAvisos(BaseSettings):
     sms_token: SecretStr | None = Field(default=None, description="Auth token del proveedor de SMS")
     sms_remitente: str = Field(default="+15005550006", description="Número (E.164) o MessagingServiceSid")
     sms_timeout: float = Field(default=15.0, gt=0)
-    avisos_lote: int = Field(default=100, gt=0, description="Mensajes por vuelta del remitente")
+    avisos_lote: int = Field(default=500, gt=0, description="Mensajes por vuelta del remitente")
+    avisos_reclamo: int = Field(
+        default=20, gt=0, description="Mensajes que el remitente toma a la vez (inciertos si cae a la mitad)"
+    )
     avisos_intentos: int = Field(default=8, gt=0, description="Intentos antes de dar un mensaje por fallido")
 
     @model_validator(mode="after")
@@ -268,18 +273,20 @@ def _html(texto: str) -> str:
     )
 
 
-def correo(remitente: str, destino: str, asunto: str, texto: str, message_id: str) -> EmailMessage:
-    """The e-mail: plain text and HTML in Spanish, with its Message-ID."""
-    m = EmailMessage()
+def correo(remitente: str, destino: str, asunto: str, texto: str, message_id: str) -> bytes:
+    """The e-mail as sent: multipart/alternative, plain text and HTML in Spanish (UTF-8), with its
+    Message-ID. Built with the ``compat32`` MIME classes: the default policy costs ~2 ms a message."""
+    m = MIMEMultipart("alternative")
     m["From"] = remitente
     m["To"] = destino
-    m["Subject"] = asunto
+    m["Subject"] = Header(asunto, "utf-8").encode()
     m["Message-ID"] = message_id
     m["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     m["Content-Language"] = "es"
-    m.set_content(texto + "\n\n--\nInstituto Nacional Electoral · VMRE. No responda a este correo.\n")
-    m.add_alternative(_html(texto), subtype="html")
-    return m
+    pie = "\n\n--\nInstituto Nacional Electoral · VMRE. No responda a este correo.\n"
+    m.attach(MIMEText(texto + pie, "plain", "utf-8"))
+    m.attach(MIMEText(_html(texto), "html", "utf-8"))
+    return m.as_bytes()
 
 
 class Pasarela(Protocol):
@@ -294,6 +301,7 @@ class PasarelaSMTP:
     def __init__(self, ajustes: AjustesAvisos) -> None:
         self.ajustes = ajustes
         self.host, self.port, self.tls = ajustes.smtp()
+        self.remitente = parseaddr(ajustes.remitente)[1]  # the envelope sender (MAIL FROM)
         self.cliente: aiosmtplib.SMTP | None = None
 
     async def _conectar(self) -> aiosmtplib.SMTP:
@@ -329,7 +337,7 @@ class PasarelaSMTP:
             self.cliente = await self._conectar()
         mensaje = correo(self.ajustes.remitente, destino, asunto, texto, id_externo)
         try:
-            errores, _ = await self.cliente.send_message(mensaje)
+            errores, _ = await self.cliente.sendmail(self.remitente, [destino], mensaje)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codigos = [r.code for r in exc.recipients]
             if all(500 <= c < 600 for c in codigos):
@@ -460,26 +468,35 @@ class Notificador:
                 ).scalars()
             )
 
-    async def _asentar(self, session: AsyncSession, fila_id: int, valores: dict[str, Any]) -> None:
-        await session.execute(update(self.model).where(self.model.id == fila_id).values(**valores))
-
-    async def _reclamar(self, session: AsyncSession, fila_id: int) -> NotificacionMixin | None:
-        """Take one message for this sender: only if it is still pending (another sender may have it)."""
+    async def _reclamar(self, ids: list[int]) -> list[NotificacionMixin]:
+        """Take a handful of messages for this sender, only those still pending (another sender may have
+        some), in one transaction: from here until settled they are ``enviando``."""
         m = self.model
-        reclamada = (
-            await session.execute(
-                update(m)
-                .where(m.id == fila_id, m.estado == PENDIENTE)
-                .values(estado=ENVIANDO, enviando_at=utcnow(), intentos=m.intentos + 1)
-                .returning(m.id)
+        async with self.maker() as session, session.begin():
+            reclamados = list(
+                (
+                    await session.execute(
+                        update(m)
+                        .where(m.id.in_(ids), m.estado == PENDIENTE)
+                        .values(estado=ENVIANDO, enviando_at=utcnow(), intentos=m.intentos + 1)
+                        .returning(m.id)
+                    )
+                ).scalars()
             )
-        ).first()
-        if reclamada is None:
-            return None
-        fila = (await session.execute(select(m).where(m.id == fila_id))).scalar_one()
-        if fila.id_externo is None and fila.canal == "email":
-            fila.id_externo = make_msgid(idstring=f"{fila.plantilla}.{fila.id}", domain=self.dominio)
-        return fila
+            if not reclamados:
+                return []
+            filas = list(
+                (await session.execute(select(m).where(m.id.in_(reclamados)).order_by(m.id))).scalars()
+            )
+            for fila in filas:
+                if fila.id_externo is None and fila.canal == "email":
+                    fila.id_externo = make_msgid(idstring=f"{fila.plantilla}.{fila.id}", domain=self.dominio)
+        return filas
+
+    async def _asentar(self, resultados: list[dict[str, Any]]) -> None:
+        if resultados:
+            async with self.maker() as session, session.begin():
+                await session.execute(update(self.model), resultados)
 
     def _resultado(
         self, fila: NotificacionMixin, exc: Exception | None, externo: str | None
@@ -499,56 +516,63 @@ class Notificador:
             valores = {"estado": estado, "error": str(exc)[:500]}
         if fila.secreto and valores["estado"] in (ENVIADA, FALLIDA):
             valores["mensaje"] = BORRADO  # the secret lived only until the gateway had it (or never will)
-        return valores
+        return {"id": fila.id, **valores}
 
     def pasarela(self, canal: str) -> Pasarela:
         return PasarelaSMTP(self.ajustes) if canal == "email" else PasarelaSMS(self.ajustes)
 
     async def enviar_pendientes(self) -> int:
-        """One round: every due message, each claimed before its gateway sees it and settled after; the
-        settlement of one and the claim of the next share a transaction. Returns how many were handed over."""
+        """One round over every due message: claimed by handfuls (``avisos_reclamo``) before the gateway
+        sees them, handed over one by one on one connection, settled together. Returns how many the gateways
+        took. A crash between the claim and the settlement leaves that handful ``incierta``: never re-sent by
+        itself."""
         entregadas = 0
         for canal in ("email", "sms"):
             ids = await self._pendientes(canal, utcnow())
             if not ids:
                 continue
-            anterior: tuple[int, dict[str, Any]] | None = None
             async with self.pasarela(canal) as pasarela:
-                for i, fila_id in enumerate(ids):
-                    async with self.maker() as session, session.begin():
-                        if anterior is not None:
-                            await self._asentar(session, *anterior)
-                            anterior = None
-                        fila = await self._reclamar(session, fila_id)
-                        if fila is None:
+                for inicio in range(0, len(ids), self.ajustes.avisos_reclamo):
+                    filas = await self._reclamar(ids[inicio : inicio + self.ajustes.avisos_reclamo])
+                    resultados: list[dict[str, Any]] = []
+                    caida: Reintento | None = None
+                    for fila in filas:
+                        if caida is not None:
+                            # Never handed over: the gateway is down or busy; it waits its turn with the rest.
+                            resultados.append(
+                                {"id": fila.id, "estado": PENDIENTE, "intentos": fila.intentos - 1,
+                                 "siguiente_at": utcnow() + espera(1)}
+                            )  # fmt: skip
                             continue
-                        datos = (fila.id, fila.destino, fila.asunto, fila.mensaje, fila.id_externo, fila)
-                    exc: Exception | None = None
-                    externo = None
-                    try:
-                        externo = await pasarela.enviar(
-                            datos[1], datos[2] or ASUNTO_GENERICO, datos[3] or "", datos[4] or ""
-                        )
-                    except (Rechazo, Reintento, Incierto) as e:
-                        exc = e
-                    anterior = (datos[0], self._resultado(datos[5], exc, externo))
-                    if exc is None:
-                        entregadas += 1
-                    elif isinstance(exc, Reintento) and i < len(ids) - 1:
-                        # The gateway is down or busy: the rest of this round waits its turn too.
-                        async with self.maker() as session, session.begin():
-                            await self._asentar(session, *anterior)
-                            anterior = None
-                            await session.execute(
-                                update(self.model)
-                                .where(self.model.id.in_(ids[i + 1 :]), self.model.estado == PENDIENTE)
-                                .values(siguiente_at=utcnow() + espera(1))
+                        exc: Exception | None = None
+                        externo = None
+                        try:
+                            externo = await pasarela.enviar(
+                                fila.destino,
+                                fila.asunto or ASUNTO_GENERICO,
+                                fila.mensaje or "",
+                                fila.id_externo or "",
                             )
+                            entregadas += 1
+                        except (Rechazo, Reintento, Incierto) as e:
+                            exc = e
+                            if isinstance(e, Reintento):
+                                caida = e
+                        resultados.append(self._resultado(fila, exc, externo))
+                    await self._asentar(resultados)
+                    if caida is not None:
+                        await self._posponer(ids[inicio + self.ajustes.avisos_reclamo :])
                         break
-            if anterior is not None:
-                async with self.maker() as session, session.begin():
-                    await self._asentar(session, *anterior)
         return entregadas
+
+    async def _posponer(self, ids: list[int]) -> None:
+        if ids:
+            async with self.maker() as session, session.begin():
+                await session.execute(
+                    update(self.model)
+                    .where(self.model.id.in_(ids), self.model.estado == PENDIENTE)
+                    .values(siguiente_at=utcnow() + espera(1))
+                )
 
     async def run(self) -> None:
         medida = 0.0

@@ -1,4 +1,5 @@
-"""``vmre run``: broker, topics, migrations and the five services as child processes, with one log stream.
+"""``vmre run``: broker, topics, migrations, the local mailbox and the five services as child processes, with
+one log stream.
 
 Ctrl-C (or SIGTERM) stops the services first, then the broker; children also get SIGTERM if this process
 dies, so nothing is left orphaned. Data stays under ``var/`` and survives a restart.
@@ -19,6 +20,7 @@ from shared import migrations
 from shared.broker import BrokerError, LocalBroker, parent_death_signal, port_open
 from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
+from shared.notificaciones import buzon_local
 from shared.proceso import ancla_por_omision
 from shared.settings import KafkaSettings, data_dir
 
@@ -28,6 +30,7 @@ COLORS = {
     "postal": "33",
     "electronico": "35",
     "computo": "34",
+    "buzon": "37",
     "broker": "90",
     "vmre": "1",
 }
@@ -87,6 +90,27 @@ async def run_platform(services: list[str]) -> int:
             # One anchor for every service, so a relative (demo) calendar is the same everywhere.
             "VMRE_PROCESO_ANCLA": os.environ.get("VMRE_PROCESO_ANCLA") or ancla_por_omision().isoformat(),
         }
+        if os.environ.get("VMRE_MODE", "local") == "local":
+            # Where the services deliver e-mail (SMTP) and SMS in local mode (shared/buzon.py).
+            (smtp_host, smtp_port), (http_host, http_port) = buzon_local()
+            for puerto, variable in ((smtp_port, "VMRE_BUZON_SMTP"), (http_port, "VMRE_BUZON_HTTP")):
+                if port_open(smtp_host, puerto):
+                    raise BrokerError(
+                        f"el puerto {puerto} del buzón local ya está ocupado; cámbielo con {variable}"
+                    )
+            buzon = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "shared.buzon",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=parent_death_signal,
+            )
+            children["buzon"] = buzon
+            assert buzon.stdout is not None
+            pumps.append(asyncio.create_task(_pump("buzon", buzon.stdout)))
         for service in services:
             port = service_settings(service).port
             if port_open(host, port):
@@ -122,6 +146,9 @@ async def run_platform(services: list[str]) -> int:
             for service in services:
                 port = service_settings(service).port
                 _say("vmre", f"  {service:<11} http://{host}:{port}   (API: /docs)")
+            if "buzon" in children:
+                buzon_url = f"http://{http_host}:{http_port}"
+                _say("vmre", f"  {'buzón local':<11} {buzon_url}   (correos y SMS: `vmre buzon`)")
             _say("vmre", "Ctrl-C detiene todo.")
 
         waiters = {asyncio.create_task(p.wait()): name for name, p in children.items()}

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from shared.broker import parent_death_signal
+from shared.buzon import archivo
 from shared.settings import SERVICES
 
 VMRE = str(Path(sys.executable).parent / "vmre")
@@ -63,8 +64,9 @@ class Plataforma:
     proceso: subprocess.Popen[bytes] | None = None
 
     @property
-    def buzon_electronico(self) -> Path:
-        return self.datos / "buzon" / "electronico.jsonl"
+    def buzon(self) -> Path:
+        """What the local mailbox (SMTP and SMS, ``shared/buzon.py``) received: one JSON line per message."""
+        return archivo(self.datos / "buzon")
 
     def log(self) -> Path:
         return self.datos / "plataforma.log"
@@ -135,6 +137,9 @@ async def iniciar(
         }
     )
     env.setdefault("VMRE_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{_puerto_libre(9092)}")
+    # The local mailbox `vmre run` starts: every message of the drill goes over SMTP (SMS over HTTP).
+    env.setdefault("VMRE_BUZON_SMTP", f"127.0.0.1:{_puerto_libre(1025)}")
+    env.setdefault("VMRE_BUZON_HTTP", f"127.0.0.1:{_puerto_libre(8025)}")
     plataforma = Plataforma(
         {s: f"http://127.0.0.1:{p}" for s, p in puertos.items()},
         datos,

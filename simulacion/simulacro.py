@@ -44,6 +44,7 @@ from simulacion.plataforma import Plataforma
 T = TypeVar("T")
 PASSWORD = "contraseña de simulacro, larga y propia"
 CUSTODIOS = 5
+FOLIO = re.compile(r"\bVMRE(?:-[0-9A-Z]{5}){4}\b")  # as registro makes them (services/registro/service.py)
 UMBRAL = 3
 
 
@@ -200,7 +201,9 @@ class Simulacro:
             ),
         )
         self._tokens: dict[tuple[str, str], str] = {}
-        self._buzon_leido = 0  # bytes of the e-mail sink already read
+        self._buzon_leido = 0  # bytes of the local mailbox's file already read
+        self._folios_del_buzon: dict[str, str] = {}  # e-mail -> the folio its messages carry
+        self._votantes_por_email: dict[str, Persona] | None = None
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -336,10 +339,17 @@ class Simulacro:
             r = await self.pedir(
                 "POST", self.url("registro", "/v1/solicitudes"), json=solicitudes[p.n], esperado=(201, 409)
             )
-            cuerpo = r.json()
-            p.folio = cuerpo.get("folio") or cuerpo.get("folio_existente")
-            if p.folio is None:
-                raise SimulacionFallida(f"registro respondió {r.status_code} sin folio: {r.text[:300]}")
+            if r.status_code == 201:
+                p.folio = r.json()["folio"]
+                return
+
+            # 409: a retry whose first answer was lost. The folio is the applicant's secret: it comes only by
+            # mail (the receipt of the first attempt, or the re-send the 409 announces), as to a person.
+            async def del_correo() -> str | None:
+                self._leer_buzon()
+                return self._folios_del_buzon.get(p.email)
+
+            p.folio = await self.esperar(f"el folio de {p.email} en su correo", del_correo, timeout=120)
 
         await self.en_paralelo("solicitudes", "solicitudes", self.personas, solicitar)
         await self.reloj(cal.registro_inicio + dt.timedelta(days=20))
@@ -534,7 +544,7 @@ class Simulacro:
         electronicos = {p.email: p for p in self.personas if p.modalidad == "electronica"}
 
         async def correos() -> bool:
-            self._leer_buzon(electronicos)
+            self._leer_buzon()
             return all(p.usuario and p.credencial for p in electronicos.values())
 
         await self.esperar("cuentas y credenciales de todos los votantes por internet", correos)
@@ -551,10 +561,14 @@ class Simulacro:
                 raise SimulacionFallida(f"la elección de {entidad} no quedó abierta: {detalle['estado']}")
             self.elecciones[entidad] = detalle
 
-    def _leer_buzon(self, por_email: dict[str, Persona]) -> None:
-        """The voters' mailboxes (the local e-mail sink): user, access key and voting credential. Read from
-        where the last call stopped (the sink only appends), complete lines only."""
-        ruta = self.plataforma.buzon_electronico
+    def _leer_buzon(self) -> None:
+        """The people's mailboxes (the local mailbox, which got every message over SMTP): folios, and each
+        internet voter's user, access key and voting credential. Read from where the last call stopped (the
+        file only grows), complete lines only."""
+        if self._votantes_por_email is None:
+            self._votantes_por_email = {p.email: p for p in self.personas if p.modalidad == "electronica"}
+        por_email = self._votantes_por_email
+        ruta = self.plataforma.buzon
         if not ruta.exists():
             return
         with ruta.open("rb") as f:
@@ -564,8 +578,13 @@ class Simulacro:
         self._buzon_leido += len(completo)
         for linea in completo.decode("utf-8").splitlines():
             m = json.loads(linea)
-            persona = por_email.get(m.get("destino", ""))
-            texto = m.get("mensaje", "")
+            if m["canal"] != "email":
+                continue
+            destino, texto = m["para"][0], m["texto"]
+            folio = FOLIO.search(texto)
+            if folio:
+                self._folios_del_buzon.setdefault(destino, folio.group(0))
+            persona = por_email.get(destino)
             if persona is None or "Usuario:" not in texto:
                 continue
             usuario = re.search(r"Usuario: (\S+)", texto)

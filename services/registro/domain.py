@@ -30,6 +30,10 @@ TRANSICIONES: dict[str, set[Estado]] = {
     "baja": {Estado.RECIBIDA, Estado.PROCEDENTE, Estado.IMPROCEDENTE, Estado.EN_ACLARACION},
     "cambio_modalidad": {Estado.RECIBIDA, Estado.PROCEDENTE, Estado.EN_ACLARACION},
     "inscripcion": {Estado.PROCEDENTE},
+    # The applicant lost access to the contact on file: to INE review (en_aclaración) instead of a change.
+    "sin_acceso": {Estado.RECIBIDA, Estado.PROCEDENTE, Estado.IMPROCEDENTE, Estado.EN_ACLARACION},
+    # A change INE applies after verifying the person's identity by other means.
+    "cambio_verificado": {Estado.RECIBIDA, Estado.PROCEDENTE, Estado.IMPROCEDENTE, Estado.EN_ACLARACION},
 }
 
 MOTIVOS: dict[str, str] = {
@@ -41,6 +45,8 @@ MOTIVOS: dict[str, str] = {
     "credencial_no_vigente": "La credencial para votar no está vigente.",
     "datos_inconsistentes": "Los datos no coinciden con los de la credencial.",
     "irregularidades_multiples": "La solicitud presenta varias irregularidades.",
+    "contacto_inaccesible": "La persona ya no tiene acceso al correo o al teléfono registrados: el INE "
+    "verificará su identidad antes de cambiar sus datos de contacto.",
 }
 
 MOTIVOS_BAJA: dict[str, str] = {

@@ -1,10 +1,12 @@
 """registro: solicitudes a la LNERE, revisión, observaciones de partidos y cierre de la lista."""
 
+import dataclasses
+
 from fastapi import FastAPI
 
 from services.registro.api import routers
 from services.registro.config import Settings, get_settings
-from services.registro.models import Bitacora, Outbox, ProcessedEvent
+from services.registro.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ServiceSpec, create_service_app
@@ -38,4 +40,7 @@ SPEC = ServiceSpec(
 def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
-    return create_service_app(SPEC, settings or get_settings(), reloj=reloj, proceso=proceso)
+    settings = settings or get_settings()
+    # Its messages to applicants (receipt, dictamen, aclaración, codes) leave from where its relay runs.
+    spec = dataclasses.replace(SPEC, avisos=(Notificacion, settings))
+    return create_service_app(spec, settings, reloj=reloj, proceso=proceso)

@@ -11,6 +11,7 @@ from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
 from shared.datos_personales import Cifrado, CifradoBinario, IndiceCiego
 from shared.db import UTCDateTime, new_metadata, utcnow
+from shared.notificaciones import NotificacionMixin
 
 
 class Base(DeclarativeBase):
@@ -30,6 +31,11 @@ class ProcessedEvent(ProcessedEventMixin, Base):
     pass
 
 
+class Notificacion(NotificacionMixin, Base):
+    """Messages to applicants (receipt with the folio, dictamen, aclaración, inscription, change codes and
+    notices), staged with ``shared.notificaciones.encolar`` in the transaction that causes them."""
+
+
 class Solicitud(Base):
     __tablename__ = "solicitudes"
     __table_args__ = (
@@ -41,7 +47,10 @@ class Solicitud(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The applicant's secret: only in the receipt, in messages to their own contact and to INE operators.
     folio: Mapped[str] = mapped_column(String(32), unique=True)
+    # The opaque name of the person on the party review and in observations (never the folio).
+    referencia: Mapped[str] = mapped_column(String(16), unique=True)
     proceso: Mapped[str] = mapped_column(String(32))
     # Personal data: encrypted at rest (shared/datos_personales.py). Birth date and sex stay in clear: the
     # public statistics count by age band and sex, and neither names anyone.
@@ -68,6 +77,8 @@ class Solicitud(Base):
     motivos: Mapped[list[str]] = mapped_column(JSON, default=list)
     plazo_aclaracion: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     numero_lnere: Mapped[int | None] = mapped_column(nullable=True)
+    # The last time a duplicate application re-sent the folio to the contact on file (at most every 15 min).
+    folio_reenviado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(default=1)
     recibida_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actualizada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -111,6 +122,8 @@ class Observacion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entidad: Mapped[str] = mapped_column(String(2), index=True)
     partido: Mapped[str] = mapped_column(String(16))
+    # The person observed: by the opaque referencia (what the party sees); the folio for INE operators.
+    referencia: Mapped[str] = mapped_column(String(16))
     folio: Mapped[str] = mapped_column(String(32))
     descripcion: Mapped[str] = mapped_column(Text)
     estado: Mapped[str] = mapped_column(String(16), default="pendiente")
@@ -133,3 +146,28 @@ class CierreLnere(Base):
     electronica: Mapped[int]
     cerrada_por: Mapped[str] = mapped_column(String(200))
     cerrada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CambioPendiente(Base):
+    """A change to an application (correction, modality, contact, address) waiting for the applicant's
+    confirmation: a one-time code went to the contact on file; the change applies only with that code."""
+
+    __tablename__ = "cambios_pendientes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the applicant quotes with the code (opaque; the id is not shown).
+    confirmacion: Mapped[str] = mapped_column(String(24), unique=True)
+    solicitud_id: Mapped[int] = mapped_column(ForeignKey("solicitudes.id", ondelete="CASCADE"), index=True)
+    tipo: Mapped[str] = mapped_column(String(16))  # correccion | modalidad
+    # The requested values (JSON: names, address, contact): personal data, encrypted.
+    cambio: Mapped[str] = mapped_column(Cifrado())
+    # HMAC-SHA256 of the code keyed with ``sal`` (random per row): the code itself is never stored.
+    codigo_hash: Mapped[str] = mapped_column(String(64))
+    sal: Mapped[str] = mapped_column(String(32))
+    canal: Mapped[str] = mapped_column(String(8))  # where the code went: email | sms
+    intentos: Mapped[int] = mapped_column(default=0)
+    expira_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    usado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Replaced by a newer request for the same application, or made moot by a change applied meanwhile.
+    anulado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    creado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,11 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro.models import CierreLnere, Documento, Observacion, Solicitud
 
+# Who is on an entidad's list for the party review.
+EN_LISTA = ("procedente", "inscrita")
+
 
 async def by_folio(session: AsyncSession, folio: str, *, para_actualizar: bool = False) -> Solicitud | None:
     query = select(Solicitud).where(Solicitud.folio == folio)
-    if para_actualizar:
-        query = query.with_for_update()
+    if para_actualizar:  # locked, and read afresh even if the session already holds it
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def by_referencia(session: AsyncSession, referencia: str) -> Solicitud | None:
+    query = select(Solicitud).where(Solicitud.referencia == referencia)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -141,7 +149,7 @@ async def lista(
     base = select(Solicitud).where(
         Solicitud.proceso == proceso,
         Solicitud.entidad == entidad,
-        Solicitud.estado.in_(["procedente", "inscrita"]),
+        Solicitud.estado.in_(EN_LISTA),
     )
     total = int((await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one())
     query = base.where(Solicitud.id > despues).order_by(Solicitud.id).limit(limite)

@@ -127,6 +127,50 @@ class CambioModalidad(BaseModel):
     telefono: Telefono | None = None
 
 
+class ConfirmacionPendiente(BaseModel):
+    """A change waiting for the applicant: nothing changed yet."""
+
+    confirmacion: str = Field(description="Identificador de este cambio: envíelo junto con el código")
+    enviado_a: list[str] = Field(
+        description="El contacto ya registrado (enmascarado) al que se envió el código de 6 dígitos"
+    )
+    vence_at: dt.datetime = Field(description="Hasta cuándo vale el código (10 minutos), en hora del Centro")
+
+
+class ConfirmacionIn(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"confirmacion": "C-4TQ9XK2M7BND3HVR", "codigo": "042917"}]},
+    )
+
+    confirmacion: str = Field(min_length=1, max_length=24, description="El `confirmacion` de la respuesta 202")
+    codigo: str = Field(pattern=r"^[0-9]{6}$", description="El código de 6 dígitos que recibió")
+
+
+class SinAcceso(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"perdido": "email"}]})
+
+    perdido: Literal["email", "telefono", "ambos"] = Field(
+        description="El contacto registrado al que ya no tiene acceso"
+    )
+
+
+class CambioVerificado(Correccion):
+    """A change INE applies after verifying the applicant's identity by other means (no code)."""
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"verificacion": "inetel", "email": "maria.gomez.nuevo@example.com"}]
+        },
+    )
+
+    verificacion: Literal["inetel", "consulado", "documental"] = Field(
+        description="Cómo verificó el INE la identidad: llamada a INETEL, en un consulado o con documentos"
+    )
+    modalidad: Modalidad | None = None
+
+
 class SolicitudCreada(BaseModel):
     folio: str
     estado: str = "recibida"
@@ -271,9 +315,17 @@ class Cierre(BaseModel):
     )
 
 
+REFERENCIA = r"^R-[0-9A-HJKMNP-TV-Z]{12}$"
+
+
 class ListaItem(BaseModel):
-    numero: int | None
-    folio: str
+    numero: int | None = Field(description="Número en la LNERE (tras el cierre de la lista)")
+    referencia: str = Field(
+        description="Identificador opaco de la persona en la revisión (no es el folio): con él se observa"
+    )
+    folio: str | None = Field(
+        default=None, description="Solo para ine-operador e ine-admin; nunca aparece para partidos ni auditoría"
+    )
     nombre: str = Field(description="Enmascarado")
     pais: str
     modalidad: str
@@ -293,14 +345,16 @@ class ObservacionIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "folio": "VMRE-ABCDE-FGHJK-MNPQR-STVWX",
+                    "referencia": "R-7K2M9QX4TB3D",
                     "descripcion": "Posible duplicado con otra persona de la lista.",
                 }
             ]
         },
     )
 
-    folio: str = Field(min_length=1, max_length=32)
+    referencia: str = Field(
+        pattern=REFERENCIA, description="La `referencia` de la persona en `GET /v1/lnere/{entidad}`"
+    )
     descripcion: Texto = Field(min_length=5, max_length=2000)
 
 
@@ -308,7 +362,8 @@ class ObservacionOut(BaseModel):
     id: int
     entidad: str
     partido: str
-    folio: str
+    referencia: str = Field(description="La persona observada (identificador opaco de la revisión)")
+    folio: str | None = Field(default=None, description="Solo para ine-operador e ine-admin")
     descripcion: str
     estado: str
     respuesta: str | None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import hmac
 import io
+import json
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -13,15 +15,26 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registro import domain, repository
+from services.registro import avisos, domain, repository
 from services.registro.domain import Estado
-from services.registro.models import Auditoria, CierreLnere, Documento, Observacion, Outbox, Solicitud
+from services.registro.models import (
+    Auditoria,
+    CambioPendiente,
+    CierreLnere,
+    Documento,
+    Notificacion,
+    Observacion,
+    Outbox,
+    Solicitud,
+)
 from services.registro.schemas import (
     Baja,
     CambioModalidad,
+    CambioVerificado,
+    ConfirmacionIn,
     Correccion,
     Dictamen,
     DictamenDeFolio,
@@ -29,6 +42,7 @@ from services.registro.schemas import (
     ReporteDictamenes,
     ReporteLote,
     Resolucion,
+    SinAcceso,
     SolicitudAclaracion,
     SolicitudIn,
 )
@@ -43,6 +57,7 @@ from shared.bus.topics import (
 )
 from shared.db import insert_if_absent
 from shared.events import registro as eventos
+from shared.notificaciones import Aviso, destinos, encolar, enmascarar
 from shared.problems import Problem, validation_errors
 from shared.proceso import Proceso
 
@@ -61,10 +76,50 @@ FIRMAS: dict[bytes, tuple[str, Callable[[bytes], bool]]] = {
 }
 
 
+# A duplicate application re-sends the folio to the contact on file at most this often.
+REENVIO_FOLIO_CADA = dt.timedelta(minutes=15)
+# A change code: valid this long, this many wrong tries, and at most this many codes per application an hour.
+CODIGO_VIGENCIA = dt.timedelta(minutes=10)
+MAX_INTENTOS = 5
+MAX_CODIGOS_POR_HORA = 5
+
+
+def _aleatorio(n: int) -> str:
+    return "".join(secrets.choice(_ALFABETO) for _ in range(n))
+
+
 def nuevo_folio() -> str:
     """Unguessable: 100 random bits."""
-    cuerpo = "".join(secrets.choice(_ALFABETO) for _ in range(20))
+    cuerpo = _aleatorio(20)
     return f"VMRE-{cuerpo[:5]}-{cuerpo[5:10]}-{cuerpo[10:15]}-{cuerpo[15:]}"
+
+
+def nueva_referencia() -> str:
+    """The opaque name of a person on the party review: 60 random bits, unrelated to the folio."""
+    return "R-" + _aleatorio(12)
+
+
+def nueva_confirmacion() -> str:
+    return "C-" + _aleatorio(16)
+
+
+class SolicitudDuplicada(Exception):
+    """The clave de elector already has an application in this process (``existente``, with its folio: only
+    for the applicant's own contact and INE operators)."""
+
+    def __init__(self, existente: Solicitud) -> None:
+        super().__init__("solicitud duplicada")
+        self.existente = existente
+
+
+class RechazoConEfecto(Exception):
+    """A refusal whose effect must still be kept (a wrong code counted against its tries): the route answers
+    with ``problem`` *without* raising it, so that the request's transaction commits (raising a ``Problem``
+    rolls everything back)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
 
 
 # --- validation ---------------------------------------------------------------------------------------
@@ -92,6 +147,25 @@ def errores_modalidad(
     return errores
 
 
+SIN_CONTACTO = (
+    "Indique un correo electrónico o un teléfono (o ambos): ahí le enviamos su folio, los códigos para "
+    "confirmar cambios y los avisos de su solicitud."
+)
+
+
+def errores_contacto(email: str | None, telefono: str | None) -> list[dict[str, str]]:
+    """Every application keeps a contact: the folio, the change codes and the notices go there."""
+    if email or telefono:
+        return []
+    return [_error("email", SIN_CONTACTO), _error("telefono", SIN_CONTACTO)]
+
+
+def _con_contacto(errores: list[dict[str, str]], email: str | None, telefono: str | None) -> None:
+    """Add the contact errors to ``errores`` unless those fields are already named (electrónica)."""
+    nombrados = {e["campo"] for e in errores}
+    errores += [e for e in errores_contacto(email, telefono) if e["campo"] not in nombrados]
+
+
 def errores_solicitud(datos: SolicitudIn, proceso: Proceso) -> list[dict[str, str]]:
     errores = [
         _error("clave_elector", m)
@@ -116,6 +190,7 @@ def errores_solicitud(datos: SolicitudIn, proceso: Proceso) -> list[dict[str, st
             _error("fecha_nacimiento", "Debe tener 18 años cumplidos el día de la jornada electoral.")
         )
     errores += errores_modalidad(datos.modalidad, datos.domicilio.model_dump(), datos.email, datos.telefono)
+    _con_contacto(errores, datos.email, datos.telefono)
     return errores
 
 
@@ -205,7 +280,13 @@ async def solicitar(
     ahora: dt.datetime,
     canal: str = "internet",
     actor: Principal | None = None,
+    avisar: bool = True,
 ) -> Solicitud:
+    """A new application (and, with ``avisar``, its receipt with the folio to the applicant's contact).
+
+    The same clave de elector again raises ``SolicitudDuplicada``: the caller decides what the other party
+    may see (the applicant: nothing, the folio goes to their contact, ``reenviar_folio``; an operator's
+    batch: the folio)."""
     errores = errores_solicitud(datos, proceso)
     if errores:
         raise Problem(
@@ -217,6 +298,7 @@ async def solicitar(
     domicilio = datos.domicilio.model_dump()
     valores = {
         "folio": nuevo_folio(),
+        "referencia": nueva_referencia(),
         "proceso": proceso.clave,
         "clave_elector": datos.clave_elector,
         "clave_elector_indice": datos.clave_elector,  # the type stores its HMAC, never the clave
@@ -242,13 +324,7 @@ async def solicitar(
     if not await insert_if_absent(session, Solicitud, valores, conflict=["proceso", "clave_elector_indice"]):
         existente = await repository.by_clave(session, proceso.clave, datos.clave_elector)
         assert existente is not None
-        raise Problem(
-            409,
-            "Ya existe una solicitud con esta clave de elector en este proceso; consulte su folio.",
-            slug="solicitud-duplicada",
-            folio=existente.folio,
-            estado=existente.estado,
-        )
+        raise SolicitudDuplicada(existente)
     solicitud = Solicitud(**valores)  # the row just written, not read back (not attached to the session)
     await stage(
         session,
@@ -269,7 +345,70 @@ async def solicitar(
         ),
     )
     await _auditar(session, solicitud.folio, actor, "solicitud_recibida", ahora, canal=canal)
+    if avisar:
+        await encolar(session, Notificacion, [avisos.recibida(solicitud, proceso)], ahora)
     return solicitud
+
+
+def _enviado_a(aviso: Aviso) -> list[str]:
+    """Where a message goes, masked (what the answer may say about the contact on file)."""
+    return [enmascarar(destino) for _canal, destino in destinos(aviso)]
+
+
+async def reenviar_folio(
+    session: AsyncSession, existente: Solicitud, proceso: Proceso, ahora: dt.datetime
+) -> Problem:
+    """Someone applied again with a clave that already has an application: the folio goes to the contact on
+    file (at most once per ``REENVIO_FOLIO_CADA``, however many ask), never to whoever asked. Returns the 409
+    to answer; the caller commits what this staged (raising would roll the message back)."""
+    aviso = avisos.folio_reenviado(existente, proceso, ahora)
+    contacto = _enviado_a(aviso)
+    base = "Ya existe una solicitud con esta clave de elector en este proceso. Por seguridad, su folio no se "
+    if not contacto:
+        return Problem(
+            409,
+            base + "muestra aquí, y la solicitud no tiene correo ni teléfono registrados a dónde reenviarlo: "
+            "comuníquese con INETEL para recuperarlo.",
+            slug="solicitud-duplicada",
+            contacto=[],
+            reenviado=False,
+        )
+    # Atomic: of many simultaneous duplicates, one finds the column old enough and sets it; the rest see it set.
+    hecho = await session.execute(
+        update(Solicitud)
+        .where(
+            Solicitud.id == existente.id,
+            or_(
+                Solicitud.folio_reenviado_at.is_(None),
+                Solicitud.folio_reenviado_at <= ahora - REENVIO_FOLIO_CADA,
+            ),
+        )
+        .values(folio_reenviado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+    donde = ", ".join(contacto)
+    if not hecho.rowcount:  # type: ignore[attr-defined]
+        minutos = int(REENVIO_FOLIO_CADA.total_seconds() // 60)
+        return Problem(
+            409,
+            base + f"muestra aquí: ya se reenvió al contacto registrado en la solicitud ({donde}) hace menos "
+            f"de {minutos} minutos. Revise ese buzón o ese teléfono (también la carpeta de correo no "
+            "deseado); no se reenvía de nuevo hasta que pasen esos minutos.",
+            slug="solicitud-duplicada",
+            contacto=contacto,
+            reenviado=False,
+        )
+    await encolar(session, Notificacion, [aviso], ahora)
+    await _auditar(
+        session, existente.folio, None, "folio_reenviado", ahora, canal=destinos(aviso)[0][0]
+    )
+    return Problem(
+        409,
+        base + f"muestra aquí: lo reenviamos al contacto registrado en la solicitud ({donde}).",
+        slug="solicitud-duplicada",
+        contacto=contacto,
+        reenviado=True,
+    )
 
 
 async def obtener(session: AsyncSession, folio: str, *, para_actualizar: bool = False) -> Solicitud:
@@ -331,6 +470,7 @@ async def dictaminar(
     motivos = _aplicar_dictamen(solicitud, dictamen, proceso, ahora)
     await _publicar_cambio(session, solicitud, eventos.SOLICITUD_DICTAMINADA, ahora)
     await _auditar(session, folio, operador, "dictamen", ahora, resultado=dictamen.resultado, motivos=motivos)
+    await encolar(session, Notificacion, [avisos.dictaminada(solicitud, proceso)], ahora)
     return solicitud
 
 
@@ -385,6 +525,7 @@ async def dictaminar_lote(
     cerradas = await repository.entidades_cerradas(session, proceso.clave, entidades)
     eventos_lote: list[Envelope] = []
     auditoria: list[dict[str, Any]] = []
+    mensajes: list[Aviso] = []
     for i, d in sorted(enumerate(dictamenes), key=lambda x: x[1].folio):
         campo = f"dictamenes[{i}]"
         if d.folio in vistos:
@@ -410,6 +551,7 @@ async def dictaminar_lote(
                 errores.append(_error(campo, f"{d.folio}: {exc.detail}"))
             continue
         eventos_lote.append(_cambio(solicitud, eventos.SOLICITUD_DICTAMINADA, ahora))
+        mensajes.append(avisos.dictaminada(solicitud, proceso))
         auditoria.append(
             _fila_auditoria(d.folio, operador, "dictamen", ahora, resultado=d.resultado, motivos=motivos)
         )
@@ -424,6 +566,7 @@ async def dictaminar_lote(
     if eventos_lote:
         await stage_many(session, Outbox, REGISTRO_SOLICITUD, eventos_lote)
         await session.execute(insert(Auditoria), auditoria)
+        await encolar(session, Notificacion, mensajes, ahora)  # one insert for the whole batch
     return ReporteDictamenes(recibidos=len(dictamenes), aplicados=aplicados, sin_cambio=sin_cambio)
 
 
@@ -441,48 +584,7 @@ async def pedir_aclaracion(
     solicitud.plazo_aclaracion = ahora + dt.timedelta(days=proceso.calendario.aclaracion_dias)
     await _publicar_cambio(session, solicitud, eventos.SOLICITUD_ACLARACION_SOLICITADA, ahora)
     await _auditar(session, folio, operador, "aclaracion_solicitada", ahora, motivos=solicitud.motivos)
-    return solicitud
-
-
-async def corregir(
-    session: AsyncSession, folio: str, datos: Correccion, proceso: Proceso, ahora: dt.datetime
-) -> Solicitud:
-    """The citizen corrects within the deadline; the application goes back to review (recibida)."""
-    solicitud = await _para_cambio(session, folio, proceso, "correccion", "corregir")
-    if solicitud.plazo_aclaracion is None or ahora >= solicitud.plazo_aclaracion:
-        limite = proceso.local(solicitud.plazo_aclaracion) if solicitud.plazo_aclaracion else None
-        raise Problem(
-            409,
-            "El plazo para corregir esta solicitud ya venció"
-            + (f" ({limite:%d/%m/%Y %H:%M}, hora del Centro)." if limite else "."),
-            slug="plazo-vencido",
-        )
-    cambios = datos.model_dump(exclude_unset=True)
-    if not cambios:
-        raise Problem(422, "Envíe al menos un dato a corregir.", errors=[_error("cuerpo", "Sin cambios.")])
-    domicilio = cambios.pop("domicilio", None)
-    for campo, valor in cambios.items():
-        setattr(solicitud, campo, str(valor) if campo == "email" and valor else valor)
-    if domicilio is not None:
-        for campo, valor in domicilio.items():
-            setattr(solicitud, campo, valor)
-    errores = errores_modalidad(
-        solicitud.modalidad, _domicilio(solicitud), solicitud.email, solicitud.telefono
-    )
-    if errores:
-        raise Problem(422, "La corrección deja incompletos los datos de su modalidad.", errors=errores)
-    solicitud.estado = Estado.RECIBIDA.value
-    solicitud.motivos = []
-    solicitud.plazo_aclaracion = None
-    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_CORREGIDA, ahora)
-    await _auditar(
-        session,
-        folio,
-        None,
-        "correccion",
-        ahora,
-        campos=sorted([*cambios, *(["domicilio"] if domicilio else [])]),
-    )
+    await encolar(session, Notificacion, [avisos.aclaracion(solicitud, proceso)], ahora)
     return solicitud
 
 
@@ -498,41 +600,470 @@ async def dar_de_baja(
     return solicitud
 
 
-async def cambiar_modalidad(
-    session: AsyncSession, folio: str, datos: CambioModalidad, proceso: Proceso, ahora: dt.datetime
-) -> Solicitud:
-    solicitud = await _para_cambio(session, folio, proceso, "cambio_modalidad", "cambiar la modalidad de")
+# --- changes, confirmed by the applicant -------------------------------------------------------------
+
+DOMICILIO = ("calle_numero", "ciudad", "region", "codigo_postal")
+# What a change may touch: columns of the application.
+CAMBIABLES = ("nombre", "apellido_paterno", "apellido_materno", "pais", *DOMICILIO, "email", "telefono", "modalidad")
+OBLIGATORIOS = ("nombre", "apellido_paterno", "pais")
+CORRECCION, MODALIDAD = "correccion", "modalidad"
+
+
+def _valores(solicitud: Solicitud) -> dict[str, Any]:
+    return {c: getattr(solicitud, c) for c in CAMBIABLES}
+
+
+def _domicilio(valores: dict[str, Any]) -> dict[str, Any]:
+    return {c: valores.get(c) for c in DOMICILIO}
+
+
+def _plano(cambios: dict[str, Any]) -> dict[str, Any]:
+    """A request body (only the fields sent) as column → new value: the address's fields are columns."""
+    nuevos = dict(cambios)
+    domicilio = nuevos.pop("domicilio", None)
+    if domicilio:  # absent or null: the address stays as it is
+        nuevos.update(domicilio)
+    if "email" in nuevos and nuevos["email"] is not None:
+        nuevos["email"] = str(nuevos["email"])
+    if "apellido_materno" in nuevos and nuevos["apellido_materno"] is None:
+        nuevos["apellido_materno"] = ""  # may be empty, never null
+    return nuevos
+
+
+def _campos(nuevos: Any) -> list[str]:
+    """The changed fields for the audit log (no values): the address counts as one."""
+    return sorted({"domicilio" if c in DOMICILIO else c for c in nuevos})
+
+
+def _validar_resultado(solicitud: Solicitud, nuevos: dict[str, Any], texto: str) -> None:
+    vacios = [c for c in OBLIGATORIOS if c in nuevos and not nuevos[c]]
+    if vacios:
+        raise Problem(
+            422,
+            "Revise estos campos: " + ", ".join(vacios) + ".",
+            errors=[_error(c, "No puede quedar vacío.") for c in vacios],
+        )
+    resultado = {**_valores(solicitud), **nuevos}
+    errores = errores_modalidad(
+        resultado["modalidad"], _domicilio(resultado), resultado["email"], resultado["telefono"]
+    )
+    if errores:
+        raise Problem(422, texto, errors=errores)
+    sin_contacto = errores_contacto(resultado["email"], resultado["telefono"])
+    if sin_contacto:
+        raise Problem(
+            422, "La solicitud debe conservar al menos un correo o un teléfono.", errors=sin_contacto
+        )
+
+
+async def _validar_cambio(
+    session: AsyncSession,
+    solicitud: Solicitud,
+    tipo: str,
+    nuevos: dict[str, Any],
+    proceso: Proceso,
+    ahora: dt.datetime,
+) -> None:
+    """The rules of a change: the same when it is asked for and when its code confirms it (state, deadline
+    and LNERE close are checked again then)."""
+    if tipo == CORRECCION:
+        _exigir_estado(solicitud, "correccion", "corregir")
+        await _exigir_lista_abierta(session, proceso, solicitud)
+        if solicitud.plazo_aclaracion is None or ahora >= solicitud.plazo_aclaracion:
+            limite = proceso.local(solicitud.plazo_aclaracion) if solicitud.plazo_aclaracion else None
+            raise Problem(
+                409,
+                "El plazo para corregir esta solicitud ya venció"
+                + (f" ({limite:%d/%m/%Y %H:%M}, hora del Centro)." if limite else "."),
+                slug="plazo-vencido",
+            )
+        if not nuevos:
+            raise Problem(
+                422, "Envíe al menos un dato a corregir.", errors=[_error("cuerpo", "Sin cambios.")]
+            )
+        _validar_resultado(solicitud, nuevos, "La corrección deja incompletos los datos de su modalidad.")
+    else:
+        _exigir_estado(solicitud, "cambio_modalidad", "cambiar la modalidad de")
+        await _exigir_lista_abierta(session, proceso, solicitud)
+        _antes_del_corte(proceso, ahora)
+        if nuevos["modalidad"] not in proceso.modalidades:
+            raise Problem(
+                422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
+            )
+        _validar_resultado(solicitud, nuevos, "Faltan datos para la nueva modalidad.")
+
+
+def _antes_del_corte(proceso: Proceso, ahora: dt.datetime) -> None:
     if ahora >= proceso.calendario.cierre_lnere:
         raise Problem(
             409, "El cambio de modalidad solo procede antes del corte de la LNERE.", slug="plazo-vencido"
         )
-    if datos.modalidad not in proceso.modalidades:
-        raise Problem(
-            422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
-        )
+
+
+def _hash_codigo(sal: str, codigo: str) -> str:
+    return hmac.new(bytes.fromhex(sal), codigo.encode(), hashlib.sha256).hexdigest()
+
+
+async def _anular_pendientes(
+    session: AsyncSession, solicitud_id: int, ahora: dt.datetime, salvo: int | None = None
+) -> None:
+    """Unused codes of the application become void (a newer request, or a change applied meanwhile)."""
+    condicion = [
+        CambioPendiente.solicitud_id == solicitud_id,
+        CambioPendiente.usado_at.is_(None),
+        CambioPendiente.anulado_at.is_(None),
+    ]
+    if salvo is not None:
+        condicion.append(CambioPendiente.id != salvo)
+    await session.execute(
+        update(CambioPendiente)
+        .where(*condicion)
+        .values(anulado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def pedir_correccion(
+    session: AsyncSession, folio: str, datos: Correccion, proceso: Proceso, ahora: dt.datetime
+) -> tuple[CambioPendiente, list[str]]:
+    """The citizen asks to correct within the deadline: nothing changes until the code confirms it."""
+    nuevos = _plano(datos.model_dump(exclude_unset=True, mode="json"))
+    return await _pedir_cambio(session, folio, CORRECCION, nuevos, proceso, ahora)
+
+
+async def pedir_cambio_modalidad(
+    session: AsyncSession, folio: str, datos: CambioModalidad, proceso: Proceso, ahora: dt.datetime
+) -> tuple[CambioPendiente, list[str]]:
+    nuevos: dict[str, Any] = {"modalidad": datos.modalidad}
     if datos.domicilio is not None:
-        for campo, valor in datos.domicilio.model_dump(exclude_unset=True).items():
-            setattr(solicitud, campo, valor)
+        nuevos.update(datos.domicilio.model_dump(exclude_unset=True))
     if datos.email is not None:
-        solicitud.email = str(datos.email)
+        nuevos["email"] = str(datos.email)
     if datos.telefono is not None:
-        solicitud.telefono = datos.telefono
-    errores = errores_modalidad(datos.modalidad, _domicilio(solicitud), solicitud.email, solicitud.telefono)
-    if errores:
-        raise Problem(422, "Faltan datos para la nueva modalidad.", errors=errores)
-    anterior, solicitud.modalidad = solicitud.modalidad, datos.modalidad
-    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_MODALIDAD_CAMBIADA, ahora)
-    await _auditar(session, folio, None, "cambio_modalidad", ahora, anterior=anterior, nueva=datos.modalidad)
+        nuevos["telefono"] = datos.telefono
+    return await _pedir_cambio(session, folio, MODALIDAD, nuevos, proceso, ahora)
+
+
+async def _pedir_cambio(
+    session: AsyncSession, folio: str, tipo: str, nuevos: dict[str, Any], proceso: Proceso, ahora: dt.datetime
+) -> tuple[CambioPendiente, list[str]]:
+    """Validate the change as if applying it, keep it pending and send a one-time code to the contact
+    already on file (never to a new one). Returns the pending change and where the code went (masked)."""
+    solicitud = await obtener(session, folio, para_actualizar=True)
+    await _validar_cambio(session, solicitud, tipo, nuevos, proceso, ahora)
+    if not (solicitud.email or solicitud.telefono):
+        raise Problem(
+            409,
+            "La solicitud no tiene correo ni teléfono registrados a dónde enviar el código de confirmación: "
+            "avise con POST /v1/solicitudes/{folio}/sin-acceso o comuníquese con INETEL.",
+            slug="sin-contacto",
+        )
+    hora = ahora - dt.timedelta(hours=1)
+    recientes, primero = (
+        await session.execute(
+            select(func.count(), func.min(CambioPendiente.creado_at)).where(
+                CambioPendiente.solicitud_id == solicitud.id, CambioPendiente.creado_at > hora
+            )
+        )
+    ).one()
+    if recientes >= MAX_CODIGOS_POR_HORA:
+        espera = max(1, int((primero - hora).total_seconds()) + 1)
+        raise Problem(
+            429,
+            f"Ya se enviaron {MAX_CODIGOS_POR_HORA} códigos para cambios de esta solicitud en la última hora. "
+            f"Use el último que recibió o espere {espera // 60 + 1} minutos para pedir otro.",
+            slug="demasiados-codigos",
+            headers={"Retry-After": str(espera)},
+        )
+    await _anular_pendientes(session, solicitud.id, ahora)  # only the newest request can be confirmed
+    codigo = f"{secrets.randbelow(10**6):06d}"
+    sal = secrets.token_hex(16)
+    vence = ahora + CODIGO_VIGENCIA
+    aviso = avisos.codigo(solicitud, proceso, codigo, nuevos, vence)
+    canal = destinos(aviso)[0][0]
+    cambio = CambioPendiente(
+        confirmacion=nueva_confirmacion(),
+        solicitud_id=solicitud.id,
+        tipo=tipo,
+        cambio=json.dumps(nuevos, ensure_ascii=False),
+        codigo_hash=_hash_codigo(sal, codigo),
+        sal=sal,
+        canal=canal,
+        intentos=0,
+        expira_at=vence,
+        creado_at=ahora,
+    )
+    session.add(cambio)
+    await session.flush()
+    await encolar(session, Notificacion, [aviso], ahora)
+    await _auditar(
+        session,
+        folio,
+        None,
+        "cambio_pedido",
+        ahora,
+        tipo=tipo,
+        campos=_campos(nuevos),
+        canal=canal,
+        confirmacion=cambio.confirmacion,
+    )
+    return cambio, _enviado_a(aviso)
+
+
+def _exigir_vigente(cambio: CambioPendiente, ahora: dt.datetime) -> None:
+    if cambio.usado_at is not None:
+        raise Problem(
+            409,
+            "Este código ya se usó: el cambio ya se aplicó. Si necesita otro cambio, pídalo de nuevo.",
+            slug="confirmacion-usada",
+        )
+    if cambio.anulado_at is not None:
+        raise Problem(
+            409,
+            "Esta confirmación quedó anulada: se pidió otro cambio después, o la solicitud cambió o pasó a "
+            "revisión del INE. Use el código del mensaje más reciente o pida el cambio de nuevo.",
+            slug="confirmacion-anulada",
+        )
+    if cambio.intentos >= MAX_INTENTOS:
+        raise Problem(
+            409,
+            f"Se agotaron los {MAX_INTENTOS} intentos: esta confirmación quedó anulada. Pida el cambio de "
+            "nuevo para recibir otro código.",
+            slug="confirmacion-bloqueada",
+        )
+    if ahora >= cambio.expira_at:
+        raise Problem(
+            409,
+            f"El código venció (vale {int(CODIGO_VIGENCIA.total_seconds() // 60)} minutos). Pida el cambio "
+            "de nuevo para recibir otro código.",
+            slug="confirmacion-vencida",
+        )
+
+
+def _vigente(ahora: dt.datetime) -> list[Any]:
+    return [
+        CambioPendiente.usado_at.is_(None),
+        CambioPendiente.anulado_at.is_(None),
+        CambioPendiente.intentos < MAX_INTENTOS,
+        CambioPendiente.expira_at > ahora,
+    ]
+
+
+async def _releer(session: AsyncSession, cambio_id: int) -> CambioPendiente:
+    query = select(CambioPendiente).where(CambioPendiente.id == cambio_id)
+    return (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+
+
+async def confirmar_cambio(
+    session: AsyncSession, folio: str, datos: ConfirmacionIn, proceso: Proceso, ahora: dt.datetime
+) -> Solicitud:
+    """Apply a pending change with the code sent to the contact on file: once, within 10 minutes, at most 5
+    wrong tries. Race-free: the attempt and the use are conditional UPDATEs of the pending change's row (of
+    many simultaneous confirmations one applies; of many wrong codes exactly ``MAX_INTENTOS`` count). A wrong
+    code raises ``RechazoConEfecto``: the caller commits the counted try and answers its problem."""
+    solicitud = await obtener(session, folio)
+    cambio = (
+        await session.execute(
+            select(CambioPendiente).where(
+                CambioPendiente.confirmacion == datos.confirmacion,
+                CambioPendiente.solicitud_id == solicitud.id,
+            )
+        )
+    ).scalar_one_or_none()
+    if cambio is None:
+        raise Problem(
+            404,
+            "No hay ningún cambio por confirmar con ese identificador para esta solicitud.",
+            errors=[_error("confirmacion", "Use el valor `confirmacion` de la respuesta a su pedido de cambio.")],
+        )
+    _exigir_vigente(cambio, ahora)
+    if not hmac.compare_digest(_hash_codigo(cambio.sal, datos.codigo), cambio.codigo_hash):
+        intentos = (
+            await session.execute(
+                update(CambioPendiente)
+                .where(CambioPendiente.id == cambio.id, *_vigente(ahora))
+                .values(intentos=CambioPendiente.intentos + 1)
+                .returning(CambioPendiente.intentos)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar_one_or_none()
+        if intentos is None:  # used, voided or blocked meanwhile
+            _exigir_vigente(await _releer(session, cambio.id), ahora)
+            raise Problem(409, "Esta confirmación ya no es válida.", slug="confirmacion-anulada")
+        restantes = MAX_INTENTOS - intentos
+        await _auditar(session, folio, None, "codigo_incorrecto", ahora, confirmacion=cambio.confirmacion)
+        if restantes > 0:
+            raise RechazoConEfecto(
+                Problem(
+                    422,
+                    f"El código no es correcto. Le quedan {restantes} intento(s).",
+                    slug="codigo-incorrecto",
+                    errors=[_error("codigo", f"Código incorrecto; le quedan {restantes} intento(s).")],
+                    intentos_restantes=restantes,
+                )
+            )
+        raise RechazoConEfecto(
+            Problem(
+                409,
+                f"El código no es correcto y se agotaron los {MAX_INTENTOS} intentos: esta confirmación "
+                "quedó anulada y no se cambió nada. Pida el cambio de nuevo para recibir otro código.",
+                slug="confirmacion-bloqueada",
+                intentos_restantes=0,
+            )
+        )
+    usado = await session.execute(
+        update(CambioPendiente)
+        .where(CambioPendiente.id == cambio.id, *_vigente(ahora))
+        .values(usado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+    if usado.rowcount != 1:  # type: ignore[attr-defined]
+        _exigir_vigente(await _releer(session, cambio.id), ahora)
+        raise Problem(409, "Esta confirmación ya no es válida.", slug="confirmacion-anulada")
+    # Fresh and locked: the state and the list may have changed since the change was asked for. A refusal
+    # here rolls the use back (the code stays valid until it expires).
+    solicitud = await obtener(session, folio, para_actualizar=True)
+    nuevos: dict[str, Any] = json.loads(cambio.cambio)
+    await _validar_cambio(session, solicitud, cambio.tipo, nuevos, proceso, ahora)
+    anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
+    anterior_modalidad = solicitud.modalidad
+    cambiados = _aplicar(solicitud, nuevos)
+    if cambio.tipo == CORRECCION:
+        await _volver_a_revision(session, solicitud, nuevos, ahora)
+    else:
+        await _publicar_modalidad(session, solicitud, anterior_modalidad, ahora)
+    await _auditar(
+        session,
+        folio,
+        None,
+        "cambio_confirmado",
+        ahora,
+        tipo=cambio.tipo,
+        campos=_campos(cambiados),
+        canal=cambio.canal,
+        confirmacion=cambio.confirmacion,
+    )
+    await _anular_pendientes(session, solicitud.id, ahora, salvo=cambio.id)
+    aviso = avisos.cambio_aplicado(anterior, solicitud.referencia, proceso, cambiados or nuevos, ahora)
+    await encolar(session, Notificacion, [aviso], ahora)
     return solicitud
 
 
-def _domicilio(solicitud: Solicitud) -> dict[str, Any]:
-    return {
-        "calle_numero": solicitud.calle_numero,
-        "ciudad": solicitud.ciudad,
-        "region": solicitud.region,
-        "codigo_postal": solicitud.codigo_postal,
+def _aplicar(solicitud: Solicitud, nuevos: dict[str, Any]) -> dict[str, Any]:
+    """Set the new values; returns those that differ from before."""
+    cambiados: dict[str, Any] = {}
+    for campo, valor in nuevos.items():
+        if getattr(solicitud, campo) != valor:
+            cambiados[campo] = valor
+        setattr(solicitud, campo, valor)
+    return cambiados
+
+
+async def _volver_a_revision(
+    session: AsyncSession, solicitud: Solicitud, nuevos: dict[str, Any], ahora: dt.datetime
+) -> None:
+    """A correction sends the application back to review (recibida)."""
+    solicitud.estado = Estado.RECIBIDA.value
+    solicitud.motivos = []
+    solicitud.plazo_aclaracion = None
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_CORREGIDA, ahora)
+    await _auditar(session, solicitud.folio, None, "correccion", ahora, campos=_campos(nuevos))
+
+
+async def _publicar_modalidad(
+    session: AsyncSession, solicitud: Solicitud, anterior_modalidad: str, ahora: dt.datetime
+) -> None:
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_MODALIDAD_CAMBIADA, ahora)
+    await _auditar(
+        session,
+        solicitud.folio,
+        None,
+        "cambio_modalidad",
+        ahora,
+        anterior=anterior_modalidad,
+        nueva=solicitud.modalidad,
+    )
+
+
+async def sin_acceso(
+    session: AsyncSession, folio: str, datos: SinAcceso, proceso: Proceso, ahora: dt.datetime
+) -> Solicitud:
+    """The applicant lost the contact on file, so no code can confirm a change: the application goes to INE
+    review (en_aclaración, motivo ``contacto_inaccesible``) and nothing changes; the contact on file is told.
+    Saying it again changes nothing and sends nothing."""
+    solicitud = await _para_cambio(session, folio, proceso, "sin_acceso", "pasar a revisión del INE")
+    if solicitud.estado == Estado.EN_ACLARACION.value and "contacto_inaccesible" in solicitud.motivos:
+        return solicitud
+    solicitud.estado = Estado.EN_ACLARACION.value
+    solicitud.motivos = list(dict.fromkeys([*solicitud.motivos, "contacto_inaccesible"]))
+    plazo = ahora + dt.timedelta(days=proceso.calendario.aclaracion_dias)
+    if solicitud.plazo_aclaracion is None or solicitud.plazo_aclaracion < plazo:
+        solicitud.plazo_aclaracion = plazo
+    await _anular_pendientes(session, solicitud.id, ahora)
+    await _publicar_cambio(session, solicitud, eventos.SOLICITUD_ACLARACION_SOLICITADA, ahora)
+    await _auditar(session, folio, None, "sin_acceso", ahora, perdido=datos.perdido, motivos=solicitud.motivos)
+    await encolar(session, Notificacion, [avisos.en_revision(solicitud, proceso, datos.perdido, ahora)], ahora)
+    return solicitud
+
+
+async def cambio_verificado(
+    session: AsyncSession,
+    folio: str,
+    datos: CambioVerificado,
+    proceso: Proceso,
+    operador: Principal,
+    ahora: dt.datetime,
+) -> Solicitud:
+    """INE applies a change after verifying the person by other means (they lost the contact on file): no
+    code; the same data rules; audited with the operator; the contacts before and after are told. Clears
+    ``contacto_inaccesible``; an application left in aclaración without motivos goes back to review."""
+    solicitud = await _para_cambio(session, folio, proceso, "cambio_verificado", "cambiar los datos de")
+    nuevos = _plano(datos.model_dump(exclude_unset=True, exclude={"verificacion"}, mode="json"))
+    if not nuevos:
+        raise Problem(422, "Envíe al menos un dato a cambiar.", errors=[_error("cuerpo", "Sin cambios.")])
+    if "modalidad" in nuevos and nuevos["modalidad"] is None:
+        del nuevos["modalidad"]
+    if nuevos.get("modalidad", solicitud.modalidad) != solicitud.modalidad:
+        _antes_del_corte(proceso, ahora)
+        if nuevos["modalidad"] not in proceso.modalidades:
+            raise Problem(
+                422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
+            )
+    _validar_resultado(solicitud, nuevos, "El cambio deja incompletos los datos de la modalidad.")
+    anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
+    anterior_modalidad = solicitud.modalidad
+    cambiados = _aplicar(solicitud, nuevos)
+    if "contacto_inaccesible" in solicitud.motivos:
+        solicitud.motivos = [m for m in solicitud.motivos if m != "contacto_inaccesible"]
+        if solicitud.estado == Estado.EN_ACLARACION.value and not solicitud.motivos:
+            solicitud.estado = Estado.RECIBIDA.value
+            solicitud.plazo_aclaracion = None
+    evento = (
+        eventos.SOLICITUD_MODALIDAD_CAMBIADA
+        if solicitud.modalidad != anterior_modalidad
+        else eventos.SOLICITUD_CORREGIDA
+    )
+    await _publicar_cambio(session, solicitud, evento, ahora)
+    await _auditar(
+        session,
+        folio,
+        operador,
+        "cambio_verificado",
+        ahora,
+        campos=_campos(cambiados),
+        verificacion=datos.verificacion,
+        **({"anterior": anterior_modalidad, "nueva": solicitud.modalidad} if "modalidad" in cambiados else {}),
+    )
+    await _anular_pendientes(session, solicitud.id, ahora)
+    descritos = cambiados or nuevos
+    mensajes = [avisos.cambio_aplicado(anterior, solicitud.referencia, proceso, descritos, ahora, True)]
+    nuevo_contacto = {
+        c: v for c, v in (("email", solicitud.email), ("telefono", solicitud.telefono)) if v != anterior[c]
     }
+    if nuevo_contacto:  # the verified person's new contact hears it too
+        mensajes.append(avisos.cambio_aplicado(nuevo_contacto, solicitud.referencia, proceso, descritos, ahora, True))
+    await encolar(session, Notificacion, mensajes, ahora)
+    return solicitud
 
 
 # --- documents ----------------------------------------------------------------------------------------
@@ -617,12 +1148,13 @@ async def alertas(session: AsyncSession, solicitud: Solicitud) -> list[str]:
 async def observar(
     session: AsyncSession,
     entidad: str,
-    folio: str,
+    referencia: str,
     descripcion: str,
     partido: Principal,
     proceso: Proceso,
     ahora: dt.datetime,
 ) -> Observacion:
+    """A party points at one person of the list by the ``referencia`` it sees (it never sees folios)."""
     cal = proceso.calendario
     if not cal.observaciones_inicio <= ahora <= cal.observaciones_fin:
         inicio, fin = proceso.local(cal.observaciones_inicio), proceso.local(cal.observaciones_fin)
@@ -631,17 +1163,24 @@ async def observar(
             f"Las observaciones se reciben del {inicio:%d/%m/%Y} al {fin:%d/%m/%Y} (hora del Centro).",
             slug="fuera-de-plazo",
         )
-    solicitud = await repository.by_folio(session, folio)
-    if solicitud is None or solicitud.entidad != entidad:
+    solicitud = await repository.by_referencia(session, referencia)
+    if (
+        solicitud is None
+        or solicitud.proceso != proceso.clave
+        or solicitud.entidad != entidad
+        or solicitud.estado not in repository.EN_LISTA
+    ):
         raise Problem(
             422,
-            "Ese folio no está en la lista de esta entidad.",
-            errors=[_error("folio", "No pertenece a la lista de la entidad.")],
+            "Esa referencia no está en la lista de esta entidad.",
+            errors=[_error("referencia", "No pertenece a la lista de la entidad.")],
         )
+    folio = solicitud.folio
     assert partido.partido is not None
     observacion = Observacion(
         entidad=entidad,
         partido=partido.partido,
+        referencia=referencia,
         folio=folio,
         descripcion=descripcion,
         creada_por=partido.sub,
@@ -717,6 +1256,7 @@ async def cerrar_lnere(
 
     inscritas = await repository.procedentes(session, proceso.clave, entidad)
     por_pais: dict[str, Counter[str]] = defaultdict(Counter)
+    mensajes: list[Aviso] = []
     for numero, s in enumerate(inscritas, start=1):
         s.numero_lnere, s.estado, s.version, s.actualizada_at = (
             numero,
@@ -725,6 +1265,7 @@ async def cerrar_lnere(
             ahora,
         )
         por_pais[s.pais][s.modalidad] += 1
+        mensajes.append(avisos.inscripcion(s, proceso))
         aggregate = f"{entidad}-{numero:07d}"
         nombre = {
             "nombre": s.nombre,
@@ -809,6 +1350,7 @@ async def cerrar_lnere(
         electronica=electronica,
         pendientes=pendientes,
     )
+    await encolar(session, Notificacion, mensajes, ahora)  # every inscription notice in one insert
     await session.flush()
     return cierre, pendientes
 
@@ -937,20 +1479,31 @@ async def cargar_lote(
         validas.append((fila, solicitud))
 
     cargadas = 0
+    recibos: list[Aviso] = []
     for fila, solicitud in validas:
         try:
             # Rows are validated already: what can still fail here (duplicate, out of window) is refused
             # before writing, so the transaction stays whole.
-            await solicitar(session, solicitud, proceso, ahora, canal="inetel", actor=operador)
+            nueva = await solicitar(
+                session, solicitud, proceso, ahora, canal="inetel", actor=operador, avisar=False
+            )
+            recibos.append(avisos.recibida(nueva, proceso))
             cargadas += 1
-        except Problem as problem:
-            errores = problem.errors or [
+        except SolicitudDuplicada as duplicada:
+            # Operators may see folios (the person calls INETEL for it); nothing is re-sent to the person.
+            existente = duplicada.existente
+            errores = [
                 _error(
-                    "clave_elector" if problem.status == 409 else "solicitud",
-                    problem.detail
-                    + (f" Folio: {problem.extra['folio']}." if "folio" in problem.extra else ""),
+                    "clave_elector",
+                    "Ya existe una solicitud con esta clave de elector en este proceso. "
+                    f"Folio: {existente.folio} (estado {existente.estado}).",
                 )
             ]
+            rechazadas.append(
+                FilaRechazada(fila=fila, clave_elector=solicitud.clave_elector, errores=errores)
+            )
+        except Problem as problem:
+            errores = problem.errors or [_error("solicitud", problem.detail)]
             rechazadas.append(
                 FilaRechazada(fila=fila, clave_elector=solicitud.clave_elector, errores=errores)
             )
@@ -967,4 +1520,5 @@ async def cargar_lote(
             reporte=reporte.model_dump(mode="json"),
         )
     await _auditar(session, None, operador, "lote", ahora, cargadas=cargadas, rechazadas=len(rechazadas))
+    await encolar(session, Notificacion, recibos, ahora)  # each receipt with its folio, in one insert
     return ReporteLote(recibidas=recibidas, cargadas=cargadas, rechazadas=rechazadas, aplicado=True)

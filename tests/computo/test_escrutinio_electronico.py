@@ -86,7 +86,7 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
         assert (estado["boletas"], estado["necesarios"], estado["custodios"]) == (5, 3, 5)
         assert estado["votos"] is None and "faltan 3" in estado["mensaje"]
 
-        estados = e.app.state.settings.buzon.parent  # where the custodians' state files are
+        estados = e.estados  # where the custodians' state files are
         transport = httpx.ASGITransport(app=computo)
 
         async def custodio(i: int) -> dict[str, Any]:

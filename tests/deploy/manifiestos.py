@@ -79,13 +79,16 @@ DEFAULTS_COMUNES = {
     "VMRE_BROKER",  # `vmre run` only
     "VMRE_HOST",  # `vmre run` only
 }
+# The message sender's tuning (shared/notificaciones.AjustesAvisos): the gateways themselves (SMTP host, port,
+# TLS, credentials, sender; the SMS provider's URL, account, token, sender) are set by the prod overlay.
+AVISOS_POR_OMISION = {"smtp_timeout", "sms_timeout", "avisos_lote", "avisos_reclamo", "avisos_intentos"}
 DEFAULTS: dict[str, set[str]] = {
     "tablero": {"aviso_intervalo", "cache_segundos"},
     # retencion_anios: the law's seven years; `vmre datos depurar` reads it, no service does.
-    "registro": {"retencion_anios"},
-    "postal": {"buzon", "retencion_anios"},  # buzon: under VMRE_DATA_DIR
-    "electronico": {
-        "buzon",
+    "registro": {"retencion_anios"} | AVISOS_POR_OMISION,
+    "postal": {"retencion_anios"} | AVISOS_POR_OMISION,
+    "electronico": AVISOS_POR_OMISION
+    | {
         "sesion_minutos",
         "intentos_maximos",
         "bloqueo_minutos",

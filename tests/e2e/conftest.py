@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from shared.broker import LocalBroker, free_port, parent_death_signal
-from tests.conftest import PG_URL, Databases
+from tests.conftest import PG_URL, Buzon, Databases
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,7 +92,9 @@ class ServiceProcess:
 
 
 class Stack:
-    def __init__(self, broker: LocalBroker, urls: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, broker: LocalBroker, urls: dict[str, str], log_dir: Path, buzon: Buzon | None = None
+    ) -> None:
         self.broker = broker
         self.urls = urls
         env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
@@ -101,6 +103,8 @@ class Stack:
                 "VMRE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
                 "VMRE_LOG_FORMAT": "json",
                 "VMRE_LOG_LEVEL": "INFO",
+                # Where the services deliver e-mail and SMS in local mode.
+                **(buzon.entorno() if buzon is not None else {}),
             }
         )
         for service, url in urls.items():
@@ -137,10 +141,12 @@ def e2e_broker() -> Iterator[LocalBroker]:
 
 
 @pytest.fixture
-async def slice_stack(e2e_backend: str, e2e_broker: LocalBroker, tmp_path: Path) -> AsyncIterator[Stack]:
+async def slice_stack(
+    e2e_backend: str, e2e_broker: LocalBroker, tmp_path: Path, buzon: Buzon
+) -> AsyncIterator[Stack]:
     dbs = Databases(e2e_backend, tmp_path)
     urls = {service: await dbs.new(service) for service in ("registro", "tablero")}
-    stack = Stack(e2e_broker, urls, tmp_path)
+    stack = Stack(e2e_broker, urls, tmp_path, buzon)
     try:
         await stack.start()
         yield stack

@@ -31,6 +31,7 @@ from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
 from shared.settings import KafkaSettings
 from simulacion.plataforma import AJUSTES_DEL_SIMULACRO
+from tests.conftest import Buzon
 from tests.e2e.conftest import ROOT, ServiceProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.slow]
@@ -161,6 +162,10 @@ async def test_simulacro_sobrevive_a_cada_falla(
             "VMRE_ELECTRONICO_VERIFICADORES": "1",
         }
     )
+    # The local mailbox where the drill reads its messages (datos/buzon): every message goes over SMTP/HTTP.
+    buzon = Buzon(datos / "buzon")
+    buzon.iniciar()
+    env.update(buzon.entorno())
     for servicio in PAPELES:
         pg.crear_base(servicio)
         env[f"VMRE_{servicio.upper()}_DATABASE_URL"] = pg.url(servicio)
@@ -258,3 +263,4 @@ async def test_simulacro_sobrevive_a_cada_falla(
     finally:
         for p in procesos.values():
             p.stop()
+        buzon.detener()

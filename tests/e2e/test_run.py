@@ -85,6 +85,20 @@ async def wait_cifras(port: int, expected: dict[str, object], timeout: float = 6
     raise AssertionError(f"las proyecciones no volvieron a su valor tras el replay: {actual} ≠ {expected}")
 
 
+async def wait_recibo(env: dict[str, str], email: str, folio: str, timeout: float = 30) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        leido = subprocess.run(
+            [VMRE, "buzon", "--para", email], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert leido.returncode == 0, leido.stderr
+        if folio in leido.stdout:
+            assert "Asunto: Su solicitud de inscripción a la LNERE: folio" in leido.stdout, leido.stdout
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"el acuse con el folio no llegó al buzón local:\n{leido.stdout}")
+
+
 def start_platform(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -105,7 +119,12 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
     env.update({f"VMRE_{s.upper()}_PORT": str(p) for s, p in ports.items()})
     env.update({f"VMRE_{s.upper()}_LIMITE_PUBLICO_POR_MINUTO": "100000000" for s in SERVICES})
     env.update(
-        {"VMRE_DATA_DIR": str(tmp_path / "var"), "VMRE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+        {
+            "VMRE_DATA_DIR": str(tmp_path / "var"),
+            "VMRE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+            "VMRE_BUZON_SMTP": f"127.0.0.1:{free_port()}",
+            "VMRE_BUZON_HTTP": f"127.0.0.1:{free_port()}",
+        }
     )
     log = tmp_path / "run.log"
 
@@ -115,9 +134,12 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         async with httpx.AsyncClient() as client:
             r = await client.post(f"http://127.0.0.1:{ports['registro']}/v1/solicitudes", json=solicitud(1))
             assert r.status_code == 201, r.text
+        folio, email = r.json()["folio"], solicitud(1)["email"]
         await wait_total(ports["tablero"], 1)
+        # The receipt left over SMTP to the local mailbox `vmre run` started: `vmre buzon` reads it (README).
+        await wait_recibo(env, email, folio)
         tree = ctrl_c(platform)
-        assert len(tree) == 6, tree  # five services and the broker
+        assert len(tree) == 7, tree  # five services, the broker and the local mailbox
         assert not [pid for pid in tree if alive(pid)], "Ctrl-C dejó procesos huérfanos"
 
         platform = start_platform(env, log)

@@ -27,7 +27,7 @@ from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
+from tests.conftest import Buzon, Databases, serve
 from tests.cripto.conftest import belenios  # noqa: F401  (the reference tool, for these tests too)
 from tests.registro.conftest import PEL2021, centro
 
@@ -88,6 +88,7 @@ class Electronico:
     reloj: RelojManual
     proceso: Proceso
     token: Callable[..., dict[str, str]]
+    estados: Path  # where the custodians keep their state files (each on their own machine)
     cuentas: dict[str, Cuenta] = field(default_factory=dict)
 
     async def entregar(self, *envelopes: Envelope) -> int:
@@ -99,7 +100,8 @@ class Electronico:
         return aplicados
 
     async def cuentas_del_buzon(self) -> dict[str, Cuenta]:
-        """Read each voter's access key and credentials from the notification outbox (the local sink)."""
+        """Read each voter's access key and credentials from the notification outbox (not yet sent: these
+        apps run no sender, so the secret texts are still there)."""
         async with self.app.state.runtime.maker() as session:
             mensajes = (
                 await session.execute(
@@ -107,6 +109,7 @@ class Electronico:
                 )
             ).scalars()
             for m in mensajes:
+                assert m is not None, "credenciales ya entregadas y borradas: no hay de dónde leerlas"
                 usuario = re.search(r"Usuario: (\S+)", m)
                 if usuario is None:
                     continue
@@ -134,8 +137,7 @@ class Electronico:
                     c, uuid, i, tmp / f"custodio-{uuid}-{i}.json", espera=0.05, avisar=lambda m: None
                 )
 
-        tmp = self.app.state.settings.buzon.parent
-        claves = await asyncio.gather(*(uno(i, tmp) for i in range(1, n + 1)))
+        claves = await asyncio.gather(*(uno(i, self.estados) for i in range(1, n + 1)))
         assert len(set(claves)) == 1
         return claves[0]
 
@@ -202,16 +204,18 @@ class Electronico:
 
 
 async def app_de_prueba(
-    databases: Databases, kafka: KafkaSettings, tmp_path: Path
+    databases: Databases, kafka: KafkaSettings, buzon: Buzon
 ) -> tuple[FastAPI, RelojManual]:
-    """electronico on a fresh database, pel2021, a manual clock inside the window; no relay, no consumers."""
+    """electronico on a fresh database, pel2021, a manual clock inside the window; no relay (so no sender:
+    a test delivers with ``Notificador`` when it means to), no consumers; its gateways are the test's
+    local mailbox."""
     reloj = RelojManual(EN_PERIODO)
     settings = Settings(
         database_url=await databases.new("electronico"),
         kafka=kafka,
         relay_enabled=False,
         consumers_enabled=False,
-        buzon=tmp_path / "buzon.jsonl",
+        **buzon.ajustes(),
     )
     return create_app(settings, reloj=reloj, proceso=PEL2021), reloj
 
@@ -222,10 +226,11 @@ async def electronico(
     offline_kafka: KafkaSettings,
     tmp_path: Path,
     token: Callable[..., dict[str, str]],
+    buzon: Buzon,
 ) -> AsyncIterator[Electronico]:
-    app, reloj = await app_de_prueba(databases, offline_kafka, tmp_path)
+    app, reloj = await app_de_prueba(databases, offline_kafka, buzon)
     async with serve(app) as client:
-        yield Electronico(app, client, reloj, PEL2021, token)
+        yield Electronico(app, client, reloj, PEL2021, token, tmp_path)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from shared.cripto.urna import Urna
 from shared.cripto.verificador import verificar_archivo
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases
+from tests.conftest import Buzon, Databases
 from tests.electronico.conftest import PASSWORD, app_de_prueba, inscrito
 from tests.registro.conftest import centro
 
@@ -43,9 +43,9 @@ CAPTURAS = Path(os.environ.get("VMRE_CAPTURAS", "var/capturas"))
 
 @pytest.fixture
 async def servidor(
-    databases: Databases, offline_kafka: KafkaSettings, tmp_path: Path
+    databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon
 ) -> AsyncIterator[tuple[str, Any, RelojManual]]:
-    app, reloj = await app_de_prueba(databases, offline_kafka, tmp_path)
+    app, reloj = await app_de_prueba(databases, offline_kafka, buzon)
     puerto = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=puerto, log_level="warning"))
     tarea = asyncio.create_task(server.serve())

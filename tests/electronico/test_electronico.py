@@ -18,9 +18,11 @@ from shared.cripto import grupo as gr
 from shared.cripto.archivo import leer
 from shared.cripto.pruebas import cjson
 from shared.cripto.verificador import verificar_archivo
-from shared.notificaciones import BuzonLocal, Notificador
+from shared.notificaciones import Notificador
+from tests.conftest import Buzon
 from tests.electronico.conftest import PASSWORD, Cuenta, Electronico, centro, inscrito, voto_postal
 from tests.registro.conftest import PEL2021
+from tests.shared.test_avisos import PASARELAS_PRODUCCION
 
 
 def test_boleta_con_cada_forma_valida_de_votar() -> None:
@@ -52,6 +54,7 @@ def test_configuracion_rechaza_umbral_y_clave_de_desarrollo() -> None:
             auth={"jwt_secret": "otro" * 10},
             claves_datos=Fernet.generate_key().decode(),  # only the signing seed is a development one
             clave_indice="indice-propio-" * 3,
+            **PASARELAS_PRODUCCION,  # real gateways too: only the signing seed is missing
         )
 
 
@@ -62,7 +65,7 @@ def _cuenta(e: Electronico, entidad: str, i: int = 0) -> Cuenta:
 
 
 async def test_votar_acuse_tablon_sello_y_archivo_verificable(
-    abierta: tuple[Electronico, str], belenios: object, tmp_path: object
+    abierta: tuple[Electronico, str], belenios: object, tmp_path: object, buzon: Buzon
 ) -> None:
     e, uuid = abierta
     # The opening act: signed, with the election key and an empty box.
@@ -74,22 +77,28 @@ async def test_votar_acuse_tablon_sello_y_archivo_verificable(
     assert acta["acta"]["custodios"] == {"umbral": 3, "total": 5}
     vacio = (await e.client.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
 
-    # The server keeps only public credentials; the private ones leave through the sink, then are erased.
+    # The server keeps only public credentials; the private ones leave by SMTP to the voters' mailboxes,
+    # and the stored text is erased once the mail server accepted it.
     async with e.app.state.runtime.maker() as s:
         publicas = set((await s.execute(select(Credencial.publica))).scalars())
     privadas = [c for cu in e.cuentas.values() for c in cu.credenciales.values()]
     assert len(privadas) == 5 and not any(p in str(publicas) for p in privadas)
-    buzon = e.app.state.settings.buzon
-    await Notificador(
-        e.app.state.runtime.maker,
-        Notificacion,
-        BuzonLocal(buzon),
-        borrar_tras_entrega=frozenset({"credenciales_voto"}),
-    ).enviar_pendientes()
-    assert all(p in buzon.read_text() for p in privadas)
+    assert await e.count(Notificacion, Notificacion.plantilla == "credenciales_voto") == len(e.cuentas) == 5
+    notificador = Notificador(e.app.state.runtime.maker, Notificacion, e.app.state.settings)
+    assert await notificador.enviar_pendientes() == 5
+    correos = buzon.mensajes()
+    assert sorted(c["para"] for c in correos) == sorted(
+        [[f"v09{n}@example.com"] for n in range(1, 5)] + [["v161@example.com"]]
+    )
+    assert {c["asunto"] for c in correos} == {"Sus claves para votar por internet"}
+    textos = [c["texto"].replace("\r\n", "\n") for c in correos]  # SMTP carries CRLF
+    for cuenta in e.cuentas.values():
+        (texto,) = [t for t in textos if f"Usuario: {cuenta.usuario}\n" in t]
+        assert f"Clave de acceso: {cuenta.clave_acceso}\n" in texto
+        assert all(f": {p}\n" in texto for p in cuenta.credenciales.values())
     async with e.app.state.runtime.maker() as s:
-        guardados = " ".join((await s.execute(select(Notificacion.mensaje))).scalars())
-    assert not any(p in guardados for p in privadas)
+        guardados = (await s.execute(select(Notificacion.estado, Notificacion.mensaje))).all()
+    assert [tuple(g) for g in guardados] == [("enviada", None)] * 5
 
     a = await e.primer_acceso_e_ingreso(_cuenta(e, "09", 0))
     texto = await e.boleta(uuid, a, "MORENA")
@@ -338,7 +347,7 @@ def test_limite_por_conexion_responde_429_con_retry_after() -> None:
 
 
 async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
-    databases: object, offline_kafka: object, tmp_path: object, token: object
+    databases: object, offline_kafka: object, tmp_path: object, token: object, buzon: Buzon
 ) -> None:
     from services.electronico.main import create_app
     from shared.reloj import RelojManual
@@ -352,12 +361,12 @@ async def test_la_urna_se_sella_sola_a_la_hora_del_cierre(
         kafka=offline_kafka,  # type: ignore[arg-type]
         relay_enabled=False,
         consumers_enabled=True,  # starts the background loops (the consumer just retries: no broker)
-        buzon=tmp_path / "buzon.jsonl",  # type: ignore[operator]
         sello_intervalo=0.1,
+        **buzon.ajustes(),
     )
     app = create_app(settings, reloj=reloj, proceso=PEL2021)
     async with serve(app) as client:
-        e = Electronico(app, client, reloj, PEL2021, token)  # type: ignore[arg-type]
+        e = Electronico(app, client, reloj, PEL2021, token, tmp_path)  # type: ignore[arg-type]
         for _ in range(100):  # the loop first creates every entidad's elections
             if len(await e.elecciones("09")) == 1:
                 break

@@ -1,12 +1,12 @@
 """registro closes a list → the real broker → electronico opens one account per internet voter, once, and
-sends each voter their access key and credential through the local sink — then erases the stored copy."""
+its sender (running with its relay) e-mails each voter their access key and credential over SMTP to the local
+mailbox — then erases the stored copy."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -16,9 +16,10 @@ from services.electronico.main import create_app as create_electronico
 from services.electronico.models import Credencial, Notificacion, Votante
 from services.registro.config import Settings as RegistroSettings
 from services.registro.main import create_app as create_registro
+from shared.notificaciones import ASUNTOS
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
+from tests.conftest import Buzon, Databases, serve
 from tests.factories import solicitud
 from tests.registro.conftest import PEL2021, centro
 
@@ -26,16 +27,18 @@ pytestmark = pytest.mark.kafka
 
 
 async def test_cierre_de_la_lnere_abre_cuentas_y_envia_credenciales(
-    databases: Databases, kafka_settings: KafkaSettings, token: Callable[..., dict[str, str]], tmp_path: Path
+    databases: Databases, kafka_settings: KafkaSettings, token: Callable[..., dict[str, str]], buzon: Buzon
 ) -> None:
     reloj = RelojManual(centro(2021, 1, 10, 10, 0))
     registro_url, electronico_url = await databases.new("registro"), await databases.new("electronico")
+    # Where their relays run, their senders deliver: to this test's mailbox, never to a developer's.
     registro = create_registro(
-        RegistroSettings(database_url=registro_url, kafka=kafka_settings), reloj=reloj, proceso=PEL2021
+        RegistroSettings(database_url=registro_url, kafka=kafka_settings, **buzon.ajustes()),
+        reloj=reloj,
+        proceso=PEL2021,
     )
-    buzon = tmp_path / "buzon.jsonl"
     electronico = create_electronico(
-        ElectronicoSettings(database_url=electronico_url, kafka=kafka_settings, buzon=buzon),
+        ElectronicoSettings(database_url=electronico_url, kafka=kafka_settings, **buzon.ajustes()),
         reloj=reloj,
         proceso=PEL2021,
     )
@@ -61,9 +64,13 @@ async def test_cierre_de_la_lnere_abre_cuentas_y_envia_credenciales(
         cierre = (await r.post("/v1/lnere/24/cierre", headers=token("ine-admin"))).json()
         assert (cierre["electronica"], cierre["postal"]) == (20, 0)
 
-        def mensajes() -> list[dict[str, str]]:
-            lineas = buzon.read_text().splitlines() if buzon.exists() else []
-            return [m for m in map(json.loads, lineas) if m["referencia"].startswith("V24")]
+        def mensajes() -> list[dict[str, Any]]:
+            """The credentials e-mails to this test's voters (registro may write to the same people)."""
+            return [
+                m
+                for m in buzon.mensajes()
+                if m["asunto"] == ASUNTOS["credenciales_voto"] and "Usuario: V24" in m["texto"]
+            ]
 
         for _ in range(1200):
             if len(mensajes()) >= 20:
@@ -80,11 +87,23 @@ async def test_cierre_de_la_lnere_abre_cuentas_y_envia_credenciales(
             )
             == 20
         )  # one office in San Luis Potosí: one credential each
-        assert len(mensajes()) == 20 and all("Clave de acceso: " in m["mensaje"] for m in mensajes())
-        async with electronico.state.runtime.maker() as s:
-            guardados = (
-                (await s.execute(select(Notificacion.mensaje).where(Notificacion.referencia.like("V24%"))))
-                .scalars()
-                .all()
-            )
-        assert guardados == ["(contenido secreto borrado tras la entrega)"] * 20
+        recibidos = mensajes()
+        assert len(recibidos) == 20 and all(
+            "Clave de acceso: " in m["texto"] and "Credencial de votación" in m["texto"] for m in recibidos
+        )
+        # One e-mail per voter, to the address the voter gave registro.
+        assert sorted(m["para"] for m in recibidos) == sorted([f"persona{n}@example.com"] for n in range(20))
+
+        async def guardados() -> list[Any]:
+            async with electronico.state.runtime.maker() as s:
+                consulta = select(Notificacion.estado, Notificacion.mensaje, Notificacion.id_externo)
+                return list((await s.execute(consulta.where(Notificacion.referencia.like("V24%")))).all())
+
+        for _ in range(200):  # the sender records the server's answer right after it
+            if all(estado == "enviada" for estado, _, _ in await guardados()):
+                break
+            await asyncio.sleep(0.05)
+        filas = await guardados()
+        assert sorted((estado, mensaje) for estado, mensaje, _ in filas) == [("enviada", None)] * 20
+        # The Message-ID the mail server parsed is the one the outbox recorded.
+        assert {i for _, _, i in filas} == {m["message_id"] for m in recibidos}

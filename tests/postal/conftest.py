@@ -5,7 +5,6 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
+from tests.conftest import Buzon, Databases, serve
 from tests.factories import clave
 from tests.registro.conftest import PEL2021, centro
 
@@ -63,7 +62,8 @@ class Postal:
     client: httpx.AsyncClient
     reloj: RelojManual
     proceso: Proceso
-    buzon: Path
+    buzon: Buzon
+    settings: Settings
 
     async def entregar(self, *envelopes: Envelope) -> int:
         """Deliver events as the consumer does (same dedupe), in one transaction."""
@@ -89,16 +89,18 @@ class Postal:
 
 
 @pytest.fixture
-async def postal(databases: Databases, offline_kafka: KafkaSettings, tmp_path: Path) -> AsyncIterator[Postal]:
+async def postal(databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon) -> AsyncIterator[Postal]:
+    """postal without relay (so without its sender: a test delivers with ``Notificador`` when it means to),
+    its gateways pointed at the test's local mailbox."""
     url = await databases.new("postal")
     reloj = RelojManual(centro(2021, 4, 20, 10, 0))
-    buzon = tmp_path / "buzon.jsonl"
-    app = create_app(
-        Settings(
-            database_url=url, kafka=offline_kafka, relay_enabled=False, consumers_enabled=False, buzon=buzon
-        ),
-        reloj=reloj,
-        proceso=PEL2021,
+    settings = Settings(
+        database_url=url,
+        kafka=offline_kafka,
+        relay_enabled=False,
+        consumers_enabled=False,
+        **buzon.ajustes(),
     )
+    app = create_app(settings, reloj=reloj, proceso=PEL2021)
     async with serve(app) as client:
-        yield Postal(app, client, reloj, PEL2021, buzon)
+        yield Postal(app, client, reloj, PEL2021, buzon, settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from services.registro.config import Settings as RegistroSettings
 from services.registro.main import create_app as create_registro
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
+from tests.conftest import Buzon, Databases, serve
 from tests.factories import solicitud
 from tests.registro.conftest import PEL2021, centro
 
@@ -25,17 +24,20 @@ Token = Callable[..., dict[str, str]]
 
 
 async def test_cierre_llega_a_postal_una_vez_aunque_el_consumidor_reinicie(
-    databases: Databases, kafka_settings: KafkaSettings, token: Token, tmp_path: Path
+    databases: Databases, kafka_settings: KafkaSettings, token: Token, buzon: Buzon
 ) -> None:
     reloj = RelojManual(centro(2021, 1, 10, 10, 0))
     registro_url, postal_url = await databases.new("registro"), await databases.new("postal")
+    # Where their relays run, their senders deliver: to this test's mailbox, never to a developer's.
     registro = create_registro(
-        RegistroSettings(database_url=registro_url, kafka=kafka_settings), reloj=reloj, proceso=PEL2021
+        RegistroSettings(database_url=registro_url, kafka=kafka_settings, **buzon.ajustes()),
+        reloj=reloj,
+        proceso=PEL2021,
     )
 
     def postal_app():  # type: ignore[no-untyped-def]
         return create_postal(
-            PostalSettings(database_url=postal_url, kafka=kafka_settings, buzon=tmp_path / "buzon.jsonl"),
+            PostalSettings(database_url=postal_url, kafka=kafka_settings, **buzon.ajustes()),
             reloj=reloj,
             proceso=PEL2021,
         )

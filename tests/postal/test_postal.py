@@ -16,7 +16,7 @@ from services.postal.models import Notificacion, Outbox, Paquete, Sobre
 from services.postal.service import recibir_sobre
 from shared.auth import Principal, Rol
 from shared.events import postal as eventos
-from shared.notificaciones import Notificador
+from shared.notificaciones import ASUNTO_GENERICO, ASUNTOS, Notificador
 from shared.proceso import PROCESOS_DIR, parse
 from tests.factories import clave
 from tests.postal.conftest import Postal, firmar, inscrito
@@ -121,19 +121,42 @@ async def test_envio_rastreo_fuera_de_orden_y_avisos(postal: Postal, token: Toke
     )
     assert r.json()["aplicados"] == 1
 
-    # Notices: shipped (3 × email and sms), delivered (2 × 2), not delivered (1 × 2); delivered to the sink.
+    # Notices: shipped (3 × email and sms), delivered (2 × 2), not delivered (1 × 2). They leave by SMTP and
+    # by the SMS provider's API, and arrive at the local mailbox.
     assert await postal.count(Notificacion) == 3 * 2 + 2 * 2 + 2
-    assert (
-        await Notificador(postal.app.state.runtime.maker, Notificacion, _buzon(postal)).enviar_pendientes()
-        == 12
+    notificador = Notificador(postal.app.state.runtime.maker, Notificacion, postal.settings)
+    assert await notificador.enviar_pendientes() == 12
+    enviado = "Su Paquete Electoral Postal fue enviado (mensajeria, guía G09{:07d})."
+    entregado = (
+        "Su Paquete Electoral Postal fue entregado. "
+        "Devuelva su voto antes del 05/06/2021 08:00 (hora del Centro)."
     )
-    mensajes = [json.loads(line) for line in postal.buzon.read_text().splitlines()]
-    assert {m["plantilla"] for m in mensajes} == {
-        "paquete_enviado",
-        "paquete_entregado",
-        "paquete_no_entregado",
+    no_entregado = "No se pudo entregar su Paquete Electoral Postal. Revise su domicilio con el INE."
+    esperados = {
+        "p1@example.com": [("paquete_enviado", enviado.format(1)), ("paquete_entregado", entregado)],
+        "p2@example.com": [
+            ("paquete_enviado", enviado.format(2)),
+            ("paquete_no_entregado", no_entregado),
+            ("paquete_entregado", entregado),
+        ],
+        "p3@example.com": [("paquete_enviado", enviado.format(3))],
     }
-    assert any("05/06/2021 08:00" in m["mensaje"] for m in mensajes)
+    for email, avisos in esperados.items():
+        correos = postal.buzon.mensajes(email)
+        assert [c["asunto"] for c in correos] == [ASUNTOS.get(p, ASUNTO_GENERICO) for p, _ in avisos], email
+        # The text as sent (SMTP carries CRLF), before the signature.
+        textos = [c["texto"].replace("\r\n", "\n").split("\n\n--\n")[0] for c in correos]
+        assert textos == [t for _, t in avisos], email
+    assert postal.buzon.mensajes("p3@example.com")[0]["asunto"] == "Su Paquete Electoral Postal va en camino"
+    # Every package has the same phone: one SMS per notice, the bare text.
+    sms = postal.buzon.mensajes("+13105550000")
+    assert all(s["canal"] == "sms" for s in sms)
+    assert sorted(s["texto"] for s in sms) == sorted(t for avisos in esperados.values() for _, t in avisos)
+    assert len(postal.buzon.mensajes()) == 12
+    async with postal.app.state.runtime.maker() as session:
+        estados = (await session.execute(select(Notificacion.estado))).scalars().all()
+    assert estados == ["enviada"] * 12
+    assert await notificador.enviar_pendientes() == 0  # nothing twice
 
 
 async def test_envio_todo_o_nada(postal: Postal, token: Token) -> None:
@@ -228,12 +251,6 @@ async def test_archivo_del_transportista_en_lote(postal: Postal, token: Token) -
     assert {p.numero: (p.estado, p.version) for p in await _paquetes(postal)} == {
         1: ("entregado", 4), 2: ("en_transito", 3), 3: ("entregado", 4)
     }  # fmt: skip
-
-
-def _buzon(postal: Postal):  # type: ignore[no-untyped-def]
-    from shared.notificaciones import BuzonLocal
-
-    return BuzonLocal(postal.buzon)
 
 
 async def _paquetes(postal: Postal) -> list[Paquete]:

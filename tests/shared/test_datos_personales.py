@@ -23,6 +23,7 @@ from shared.datos_personales import DEV_CLAVE_DATOS, DEV_CLAVE_INDICE, Cifrador,
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import AuthSettings
 from tests.conftest import Databases
+from tests.shared.test_avisos import PASARELAS_PRODUCCION
 
 CLAVE_A = datos_personales.generar_clave()
 CLAVE_B = datos_personales.generar_clave()
@@ -36,6 +37,7 @@ def _produccion(service: str, **campos: object) -> object:
         "mode": "production",
         "database_url": "postgresql+asyncpg://vmre@db/vmre",
         "auth": AuthSettings(jwks_url="https://idp.example/jwks.json"),
+        **PASARELAS_PRODUCCION,  # the three write to citizens: production needs their real gateways
     }
     if service == "postal":
         base["transportistas"] = {"dhl": SecretStr("secreto-propio")}

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
+
+from shared.problems import Problem, problem_response
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 EntidadPath = Annotated[
@@ -17,8 +20,24 @@ def errores(*codigos: int) -> dict[int | str, dict[str, Any]]:
         403: "El rol no tiene acceso",
         404: "No existe",
         409: "Conflicto con el estado actual (el cuerpo dice cuál)",
+        429: "Demasiados códigos pedidos para esta solicitud (`Retry-After` dice cuánto esperar)",
         413: "Archivo demasiado grande",
         415: "Tipo de archivo no admitido",
         422: "Datos inválidos: `errors` nombra cada campo",
     }
     return {c: {"description": textos[c], **PROBLEM} for c in codigos}
+
+
+def responder(request: Request, problem: Problem) -> JSONResponse:
+    """Answer ``problem`` without raising it, so that the request's transaction commits what the refusal did
+    (a re-sent folio, a counted try); raising a ``Problem`` rolls everything back."""
+    return problem_response(
+        request,
+        problem.status,
+        problem.detail,
+        slug=problem.slug,
+        title=problem.title,
+        errors=problem.errors,
+        headers=problem.headers,
+        **problem.extra,
+    )

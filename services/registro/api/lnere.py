@@ -23,12 +23,18 @@ Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN)
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
 
 
-def _observacion(o: Observacion) -> ObservacionOut:
+def ve_folios(principal: Principal) -> bool:
+    """Only INE operators see folios; parties and auditors see the opaque referencia."""
+    return principal.rol in (Rol.INE_OPERADOR, Rol.INE_ADMIN)
+
+
+def _observacion(o: Observacion, con_folio: bool) -> ObservacionOut:
     return ObservacionOut(
         id=o.id,
         entidad=o.entidad,
         partido=o.partido,
-        folio=o.folio,
+        referencia=o.referencia,
+        **({"folio": o.folio} if con_folio else {}),
         descripcion=o.descripcion,
         estado=o.estado,
         respuesta=o.respuesta,
@@ -40,27 +46,33 @@ def _observacion(o: Observacion) -> ObservacionOut:
 @router.get(
     "/lnere/{entidad}",
     response_model=Lista,
+    response_model_exclude_unset=True,
     summary="Lista de la entidad para revisión de partidos, con datos personales enmascarados",
     description="Personas con solicitud procedente o inscrita. Los nombres van enmascarados; nunca se "
-    "muestran domicilio, correo, teléfono ni clave de elector (LGIPE 338).",
+    "muestran domicilio, correo, teléfono ni clave de elector (LGIPE 338). Cada persona se identifica por "
+    "su `referencia` (opaca; con ella se observa) y, tras el cierre, su `numero` en la LNERE. El folio es "
+    "la llave de la persona: solo lo ven ine-operador e ine-admin (campo `folio`); para partidos y "
+    "auditoría el campo no aparece.",
     responses=errores(401, 403, 422),
 )
 async def lista(
     entidad: EntidadPath,
     session: SessionDep,
     proceso: ProcesoDep,
-    _: Lector,
+    principal: Lector,
     limite: int = Query(100, ge=1, le=1000),
     despues: int = Query(0, ge=0, le=ENTERO_MAX, description="Cursor `siguiente`"),
 ) -> Lista:
     total, filas = await repository.lista(session, proceso.clave, entidad, limite, despues)
+    con_folio = ve_folios(principal)
     return Lista(
         entidad=entidad,
         total=total,
         personas=[
             ListaItem(
                 numero=f.numero_lnere,
-                folio=f.folio,
+                referencia=f.referencia,
+                **({"folio": f.folio} if con_folio else {}),
                 nombre=domain.enmascarar(f"{f.nombre} {f.apellido_paterno} {f.apellido_materno}"),
                 pais=f.pais,
                 modalidad=f.modalidad,
@@ -75,9 +87,11 @@ async def lista(
 @router.post(
     "/lnere/{entidad}/observaciones",
     response_model=ObservacionOut,
+    response_model_exclude_unset=True,
     status_code=201,
     summary="Registrar una observación de partido sobre la lista (partido)",
-    description="Solo dentro del periodo de observaciones del calendario.",
+    description="Sobre una persona de la lista, por su `referencia`. Solo dentro del periodo de "
+    "observaciones del calendario.",
     responses=errores(401, 403, 409, 422),
 )
 async def observar(
@@ -89,25 +103,30 @@ async def observar(
     partido: Partido,
 ) -> ObservacionOut:
     o = await registro_service.observar(
-        session, entidad, datos.folio, datos.descripcion, partido, proceso, reloj.ahora()
+        session, entidad, datos.referencia, datos.descripcion, partido, proceso, reloj.ahora()
     )
-    return _observacion(o)
+    return _observacion(o, con_folio=False)
 
 
 @router.get(
     "/lnere/{entidad}/observaciones",
     response_model=list[ObservacionOut],
+    response_model_exclude_unset=True,
     summary="Observaciones de la entidad (un partido ve las suyas; el INE, todas)",
+    description="Cada una con la `referencia` de la persona observada; el `folio`, solo para ine-operador e "
+    "ine-admin.",
     responses=errores(401, 403, 422),
 )
 async def observaciones(entidad: EntidadPath, session: SessionDep, principal: Lector) -> list[ObservacionOut]:
     partido = principal.partido if principal.rol == Rol.PARTIDO else None
-    return [_observacion(o) for o in await repository.observaciones(session, entidad, partido)]
+    con_folio = ve_folios(principal)
+    return [_observacion(o, con_folio) for o in await repository.observaciones(session, entidad, partido)]
 
 
 @router.post(
     "/observaciones/{observacion_id}/resolucion",
     response_model=ObservacionOut,
+    response_model_exclude_unset=True,
     summary="Resolver una observación (ine-operador)",
     responses=errores(401, 403, 404, 409, 422),
 )
@@ -119,7 +138,8 @@ async def resolver(
     observacion_id: int = Path(ge=1, le=ENTERO_MAX),
 ) -> ObservacionOut:
     return _observacion(
-        await registro_service.resolver_observacion(session, observacion_id, datos, operador, reloj.ahora())
+        await registro_service.resolver_observacion(session, observacion_id, datos, operador, reloj.ahora()),
+        con_folio=True,
     )
 
 

@@ -16,6 +16,7 @@ from services.registro.api.solicitudes import estado_publico
 from services.registro.schemas import (
     MAX_DICTAMENES,
     Baja,
+    CambioVerificado,
     Cola,
     ColaItem,
     Dictamen,
@@ -224,6 +225,32 @@ async def baja(
     operador: Operador,
 ) -> SolicitudEstado:
     solicitud = await registro_service.dar_de_baja(session, folio, datos, proceso, operador, reloj.ahora())
+    return estado_publico(solicitud, proceso)
+
+
+@router.post(
+    "/solicitudes/{folio}/cambio-verificado",
+    response_model=SolicitudEstado,
+    summary="Aplicar un cambio tras verificar la identidad (ine-operador)",
+    description="Para quien ya no tiene acceso a su correo o teléfono registrados (motivo "
+    "`contacto_inaccesible`) y por eso no puede recibir el código de confirmación: el INE verificó su "
+    "identidad por otro medio (`verificacion`) y aplica el cambio directamente (datos de contacto, "
+    "domicilio, nombre, modalidad antes del corte), con las mismas reglas de datos. Queda en la bitácora con "
+    "quien lo aplicó; el contacto anterior y el nuevo reciben un aviso. Quita el motivo "
+    "`contacto_inaccesible`: si la solicitud estaba en aclaración solo por él, vuelve a revisión (`recibida`).",
+    responses=errores(401, 403, 404, 409, 422),
+)
+async def cambio_verificado(
+    folio: FolioPath,
+    datos: CambioVerificado,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    operador: Operador,
+) -> SolicitudEstado:
+    solicitud = await registro_service.cambio_verificado(
+        session, folio, datos, proceso, operador, reloj.ahora()
+    )
     return estado_publico(solicitud, proceso)
 
 

@@ -1,19 +1,24 @@
-"""Public: apply, follow by folio, correct, change modality, upload documents."""
+"""Public: apply, follow by folio, ask for a correction or a change of modality and confirm it with the code
+sent to the contact on file, say the contact is lost, upload documents."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi.responses import Response
 
 from services.registro import domain
 from services.registro import service as registro_service
-from services.registro.api.common import FolioPath, errores
+from services.registro.api.common import FolioPath, errores, responder
 from services.registro.domain import Estado
-from services.registro.models import Solicitud
+from services.registro.models import CambioPendiente, Solicitud
 from services.registro.schemas import (
     CambioModalidad,
+    ConfirmacionIn,
+    ConfirmacionPendiente,
     Correccion,
     DocumentoRecibido,
     Motivo,
+    SinAcceso,
     SolicitudCreada,
     SolicitudEstado,
     SolicitudIn,
@@ -40,6 +45,28 @@ def estado_publico(solicitud: Solicitud, proceso: Proceso) -> SolicitudEstado:
     )
 
 
+DUPLICADA = {
+    "description": "Ya existe una solicitud con esa clave de elector. No dice su folio ni su estado: el folio "
+    "se reenvía al contacto registrado en esa solicitud (a lo más una vez cada 15 minutos) y `contacto` lo "
+    "muestra enmascarado; `reenviado` dice si esta vez se reenvió.",
+    "content": {
+        "application/problem+json": {
+            "example": {
+                "type": "/problemas/solicitud-duplicada",
+                "title": "Conflicto",
+                "status": 409,
+                "detail": "Ya existe una solicitud con esta clave de elector en este proceso. Por seguridad, su "
+                "folio no se muestra aquí: lo reenviamos al contacto registrado en la solicitud "
+                "(m***@example.com).",
+                "instance": "/v1/solicitudes",
+                "contacto": ["m***@example.com"],
+                "reenviado": True,
+            }
+        }
+    },
+}
+
+
 @router.post(
     "/solicitudes",
     status_code=status.HTTP_201_CREATED,
@@ -47,15 +74,23 @@ def estado_publico(solicitud: Solicitud, proceso: Proceso) -> SolicitudEstado:
     summary="Solicitar la inscripción en la LNERE (público)",
     description="Valida cada dato y responde 422 nombrando cada campo inválido: formato de la clave de "
     "elector y su coherencia con la fecha de nacimiento y el sexo; entidad con cargo en este proceso; los "
-    "datos que exige la modalidad (postal: domicilio completo; electrónica: correo y teléfono). Fuera del "
-    "periodo: 422 con `type` `/problemas/extemporanea`. La misma clave de elector dos veces es la misma "
-    "persona: 409 con el `folio` existente. El folio devuelto sirve para dar seguimiento.",
-    responses=errores(409, 422),
+    "datos que exige la modalidad (postal: domicilio completo; electrónica: correo y teléfono); y al menos un "
+    "correo o un teléfono en toda solicitud (ahí llegan el folio, los códigos y los avisos). Fuera del "
+    "periodo: 422 con `type` `/problemas/extemporanea`. El folio devuelto es la llave de la solicitud: "
+    "también llega al contacto registrado y no se vuelve a mostrar. La misma clave de elector dos veces es "
+    "la misma persona: 409 `/problemas/solicitud-duplicada` **sin** folio ni estado; el folio se reenvía al "
+    "contacto registrado en la solicitud existente.",
+    responses={**errores(422), 409: DUPLICADA},
 )
 async def crear_solicitud(
-    datos: SolicitudIn, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep
-) -> SolicitudCreada:
-    solicitud = await registro_service.solicitar(session, datos, proceso, reloj.ahora())
+    datos: SolicitudIn, request: Request, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep
+) -> SolicitudCreada | Response:
+    try:
+        solicitud = await registro_service.solicitar(session, datos, proceso, reloj.ahora())
+    except registro_service.SolicitudDuplicada as duplicada:
+        # Answered, not raised: the re-sent folio is committed with the request.
+        problema = await registro_service.reenviar_folio(session, duplicada.existente, proceso, reloj.ahora())
+        return responder(request, problema)
     return SolicitudCreada(folio=solicitud.folio, estado=solicitud.estado)
 
 
@@ -70,31 +105,98 @@ async def consultar_solicitud(folio: FolioPath, session: SessionDep, proceso: Pr
     return estado_publico(await registro_service.obtener(session, folio), proceso)
 
 
+def _pendiente(cambio: CambioPendiente, enviado_a: list[str], proceso: Proceso) -> ConfirmacionPendiente:
+    return ConfirmacionPendiente(
+        confirmacion=cambio.confirmacion, enviado_a=enviado_a, vence_at=proceso.local(cambio.expira_at)
+    )
+
+
+CONFIRMAR = (
+    " **No aplica nada todavía**: valida el pedido como si lo aplicara (mismos 404, 409 y 422) y envía un "
+    "código de 6 dígitos al contacto **ya registrado** en la solicitud (el correo, o el teléfono si no hay "
+    "correo; nunca al contacto nuevo). Responde 202 con `confirmacion`; el cambio se aplica con "
+    "`POST /v1/solicitudes/{folio}/confirmacion` y ese código, en 10 minutos. Un pedido nuevo anula el "
+    "código anterior; a lo más 5 códigos por solicitud en una hora (429). ¿Ya no tiene acceso a ese "
+    "contacto? `POST /v1/solicitudes/{folio}/sin-acceso`."
+)
+
+
 @router.patch(
     "/solicitudes/{folio}",
-    response_model=SolicitudEstado,
-    summary="Corregir una solicitud en aclaración (público, con el folio)",
-    description="Dentro del plazo de aclaración; solo cambian los campos enviados. La solicitud vuelve a "
-    "revisión (estado `recibida`).",
-    responses=errores(404, 409, 422),
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ConfirmacionPendiente,
+    summary="Pedir una corrección de una solicitud en aclaración (público, con el folio y un código)",
+    description="Dentro del plazo de aclaración; solo cambian los campos enviados y, al confirmarse, la "
+    "solicitud vuelve a revisión (estado `recibida`)." + CONFIRMAR,
+    responses=errores(404, 409, 422, 429),
 )
 async def corregir_solicitud(
     folio: FolioPath, datos: Correccion, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep
-) -> SolicitudEstado:
-    solicitud = await registro_service.corregir(session, folio, datos, proceso, reloj.ahora())
-    return estado_publico(solicitud, proceso)
+) -> ConfirmacionPendiente:
+    cambio, enviado_a = await registro_service.pedir_correccion(session, folio, datos, proceso, reloj.ahora())
+    return _pendiente(cambio, enviado_a, proceso)
 
 
 @router.post(
     "/solicitudes/{folio}/modalidad",
-    response_model=SolicitudEstado,
-    summary="Cambiar la modalidad de voto antes del corte (público, con el folio)",
-    responses=errores(404, 409, 422),
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ConfirmacionPendiente,
+    summary="Pedir el cambio de modalidad de voto antes del corte (público, con el folio y un código)",
+    description="Con los datos que exige la nueva modalidad (postal: domicilio; electrónica: correo y "
+    "teléfono)." + CONFIRMAR,
+    responses=errores(404, 409, 422, 429),
 )
 async def cambiar_modalidad(
     folio: FolioPath, datos: CambioModalidad, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep
+) -> ConfirmacionPendiente:
+    cambio, enviado_a = await registro_service.pedir_cambio_modalidad(
+        session, folio, datos, proceso, reloj.ahora()
+    )
+    return _pendiente(cambio, enviado_a, proceso)
+
+
+@router.post(
+    "/solicitudes/{folio}/confirmacion",
+    response_model=SolicitudEstado,
+    summary="Confirmar un cambio con el código recibido (público, con el folio)",
+    description="Aplica el cambio pedido con `PATCH /v1/solicitudes/{folio}` o "
+    "`POST /v1/solicitudes/{folio}/modalidad`, con el código de 6 dígitos que llegó al contacto registrado. "
+    "Vuelve a revisar en ese momento el estado de la solicitud, el plazo y el cierre de la LNERE. El código "
+    "sirve una sola vez y 10 minutos; un código equivocado responde 422 `/problemas/codigo-incorrecto` con "
+    "`intentos_restantes`; al quinto la confirmación queda anulada (409 `/problemas/confirmacion-bloqueada`). "
+    "También 409 `/problemas/confirmacion-usada`, `confirmacion-vencida` o `confirmacion-anulada`. Aplicado "
+    "el cambio, el contacto anterior (correo y teléfono) recibe un aviso de lo que cambió.",
+    responses=errores(404, 409, 422),
+)
+async def confirmar(
+    folio: FolioPath,
+    datos: ConfirmacionIn,
+    request: Request,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+) -> SolicitudEstado | Response:
+    try:
+        solicitud = await registro_service.confirmar_cambio(session, folio, datos, proceso, reloj.ahora())
+    except registro_service.RechazoConEfecto as rechazo:
+        return responder(request, rechazo.problem)  # the wrong try is committed: it counts
+    return estado_publico(solicitud, proceso)
+
+
+@router.post(
+    "/solicitudes/{folio}/sin-acceso",
+    response_model=SolicitudEstado,
+    summary="Avisar que ya no tiene acceso al correo o teléfono registrados (público, con el folio)",
+    description="Sin acceso al contacto registrado no puede recibir el código que confirma un cambio: la "
+    "solicitud pasa a revisión del INE (estado `en_aclaracion`, motivo `contacto_inaccesible`) y **no cambia "
+    "ningún dato**; el INE verifica la identidad (INETEL) y aplica el cambio. El contacto registrado recibe "
+    "un aviso. Avisar otra vez no cambia nada ni envía otro aviso.",
+    responses=errores(404, 409, 422),
+)
+async def sin_acceso(
+    folio: FolioPath, datos: SinAcceso, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep
 ) -> SolicitudEstado:
-    solicitud = await registro_service.cambiar_modalidad(session, folio, datos, proceso, reloj.ahora())
+    solicitud = await registro_service.sin_acceso(session, folio, datos, proceso, reloj.ahora())
     return estado_publico(solicitud, proceso)
 
 
