@@ -89,6 +89,21 @@ def _quien(request: Request) -> tuple[str, str]:
     return anonimo, anonimo
 
 
+# Path parameters that are a person's secret (the folio is the key of an application, and auditors read this
+# log): recorded as their SHA-256, which finds the records of a folio one holds and never shows the folio.
+SECRETOS_DE_RUTA = frozenset({"folio"})
+
+
+def _objeto(request: Request) -> dict[str, str]:
+    objeto = {}
+    for nombre, valor in request.path_params.items():
+        if nombre in SECRETOS_DE_RUTA:
+            objeto[f"{nombre}_sha256"] = hashlib.sha256(str(valor).encode()).hexdigest()
+        else:
+            objeto[nombre] = str(valor)
+    return objeto
+
+
 def _accion(request: Request) -> str:
     route = request.scope.get("route")
     plantilla = getattr(route, "path", None) or request.url.path
@@ -112,7 +127,7 @@ async def registrar(
             actor=actor,
             rol=rol,
             accion=_accion(request)[:300],
-            objeto={k: str(v) for k, v in request.path_params.items()},
+            objeto=_objeto(request),
             # Behind the ingress, the client's address (VMRE_PROXIES_CONFIABLES), not the proxy's.
             origen=limites.origen(request.scope, getattr(request.app.state, "proxies_confiables", ()))[:64],
             estado=estado,

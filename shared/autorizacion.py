@@ -9,7 +9,9 @@ Who calls (``Quien``):
 
 - ``PUBLICO``: nobody in particular, no credentials.
 - ``CIUDADANO_FOLIO``: a person with the folio of their application; the folio is the key (no other
-  credential), so these routes are open to whoever holds the folio and answer 404 to anyone else.
+  credential), so these routes are open to whoever holds the folio and answer 404 to anyone else. The folio
+  is a secret of the applicant: it is shown only in the 201 of the application, in messages to the
+  applicant's own contact and to INE operators; a change of data also needs the code sent to that contact.
 - ``VOTANTE``: an internet voter's session (``Authorization: Bearer <sesion>`` from ``POST /v1/acceso``).
 - a JWT role of ``shared.auth.Rol``; for ``opl``, ``OPL_PROPIA`` is a token of the entidad the request is
   about and ``OPL_OTRA`` a token of another entidad.
@@ -115,10 +117,12 @@ WEBHOOKS: Matriz = {
 }
 
 REGISTRO: Matriz = {
-    ("POST", "/v1/solicitudes"): publico(),
+    ("POST", "/v1/solicitudes"): publico("duplicada: 409 sin folio; el folio va al contacto registrado"),
     ("GET", "/v1/solicitudes/{folio}"): folio("sin datos personales"),
-    ("PATCH", "/v1/solicitudes/{folio}"): folio(),
-    ("POST", "/v1/solicitudes/{folio}/modalidad"): folio(),
+    ("PATCH", "/v1/solicitudes/{folio}"): folio("no aplica nada: código al contacto registrado (202)"),
+    ("POST", "/v1/solicitudes/{folio}/modalidad"): folio("no aplica nada: código al contacto registrado (202)"),
+    ("POST", "/v1/solicitudes/{folio}/confirmacion"): folio("aplica el cambio con el código recibido"),
+    ("POST", "/v1/solicitudes/{folio}/sin-acceso"): folio("pasa a revisión del INE; no cambia datos"),
     ("POST", "/v1/solicitudes/{folio}/documentos"): folio(),
     ("GET", "/v1/catalogos/motivos"): publico(),
     ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
@@ -131,10 +135,17 @@ REGISTRO: Matriz = {
     ("POST", "/v1/solicitudes/dictamenes"): roles(*OPERADOR),
     ("POST", "/v1/solicitudes/{folio}/aclaracion"): roles(*OPERADOR),
     ("POST", "/v1/solicitudes/{folio}/baja"): roles(*OPERADOR),
+    ("POST", "/v1/solicitudes/{folio}/cambio-verificado"): roles(
+        *OPERADOR, nota="identidad verificada por el INE; sin código"
+    ),
     ("POST", "/v1/solicitudes/lote"): roles(*OPERADOR),
-    ("GET", "/v1/lnere/{entidad}"): roles(Q.PARTIDO, *INE, nota="nombres enmascarados"),
-    ("POST", "/v1/lnere/{entidad}/observaciones"): roles(Q.PARTIDO),
-    ("GET", "/v1/lnere/{entidad}/observaciones"): roles(Q.PARTIDO, *INE, nota="un partido ve solo las suyas"),
+    ("GET", "/v1/lnere/{entidad}"): roles(
+        Q.PARTIDO, *INE, nota="nombres enmascarados; `referencia` opaca; folio solo para el INE operativo"
+    ),
+    ("POST", "/v1/lnere/{entidad}/observaciones"): roles(Q.PARTIDO, nota="por `referencia`"),
+    ("GET", "/v1/lnere/{entidad}/observaciones"): roles(
+        Q.PARTIDO, *INE, nota="un partido ve solo las suyas; folio solo para el INE operativo"
+    ),
     ("POST", "/v1/observaciones/{observacion_id}/resolucion"): roles(*OPERADOR),
     ("POST", "/v1/lnere/{entidad}/cierre"): roles(*ADMIN),
 }

@@ -50,7 +50,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka"):
+    # httpx logs every request it makes (the SMS gateway's included); aiosmtplib, each SMTP exchange.
+    for noisy in ("aiokafka", "kafka", "httpx", "httpcore", "aiosmtplib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # uvicorn's access log would duplicate ours (and log query strings); keep its errors.
     logging.getLogger("uvicorn.access").disabled = True

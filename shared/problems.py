@@ -223,7 +223,9 @@ def install(app: FastAPI, documentar: Callable[[dict[str, Any]], None] | None = 
         return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("error no controlado", extra={"path": request.url.path})
+        # The route's template, never the path: a path may carry a person's secret (a folio).
+        ruta = getattr(request.scope.get("route"), "path", None) or "sin_ruta"
+        log.exception("error no controlado", extra={"route": ruta, "method": request.method})
         return problem_response(
             request, 500, "Error interno. Reintente; si persiste, reporte el correlation id."
         )

@@ -7,8 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import unicodedata
 from enum import StrEnum
+
+# Crockford base32 without look-alikes: readable over the phone.
+ALFABETO = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def aleatorio(n: int) -> str:
+    return "".join(secrets.choice(ALFABETO) for _ in range(n))
+
+
+def nueva_referencia() -> str:
+    """The opaque name of a person on the party review: 60 random bits, unrelated to the folio."""
+    return "R-" + aleatorio(12)
+
 
 CLAVE_RE = re.compile(r"^[A-Z]{6}(\d{2})(\d{2})(\d{2})(\d{2})([HM])[0-9A-Z]{3}$")
 

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.registro.domain import nueva_referencia
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
@@ -50,7 +51,7 @@ class Solicitud(Base):
     # The applicant's secret: only in the receipt, in messages to their own contact and to INE operators.
     folio: Mapped[str] = mapped_column(String(32), unique=True)
     # The opaque name of the person on the party review and in observations (never the folio).
-    referencia: Mapped[str] = mapped_column(String(16), unique=True)
+    referencia: Mapped[str] = mapped_column(String(16), unique=True, default=nueva_referencia)
     proceso: Mapped[str] = mapped_column(String(32))
     # Personal data: encrypted at rest (shared/datos_personales.py). Birth date and sex stay in clear: the
     # public statistics count by age band and sex, and neither names anyone.

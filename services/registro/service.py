@@ -61,8 +61,6 @@ from shared.notificaciones import Aviso, destinos, encolar, enmascarar
 from shared.problems import Problem, validation_errors
 from shared.proceso import Proceso
 
-# Crockford base32 without look-alikes: readable over the phone.
-_ALFABETO = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CIUDADANIA = "ciudadania"
 
 TIPOS_DOCUMENTO = ("credencial_frente", "credencial_reverso", "comprobante_domicilio")
@@ -84,23 +82,15 @@ MAX_INTENTOS = 5
 MAX_CODIGOS_POR_HORA = 5
 
 
-def _aleatorio(n: int) -> str:
-    return "".join(secrets.choice(_ALFABETO) for _ in range(n))
-
-
 def nuevo_folio() -> str:
     """Unguessable: 100 random bits."""
-    cuerpo = _aleatorio(20)
+    cuerpo = domain.aleatorio(20)
     return f"VMRE-{cuerpo[:5]}-{cuerpo[5:10]}-{cuerpo[10:15]}-{cuerpo[15:]}"
 
 
-def nueva_referencia() -> str:
-    """The opaque name of a person on the party review: 60 random bits, unrelated to the folio."""
-    return "R-" + _aleatorio(12)
-
-
 def nueva_confirmacion() -> str:
-    return "C-" + _aleatorio(16)
+    """What the applicant quotes with a change code: 80 random bits."""
+    return "C-" + domain.aleatorio(16)
 
 
 class SolicitudDuplicada(Exception):
@@ -298,7 +288,7 @@ async def solicitar(
     domicilio = datos.domicilio.model_dump()
     valores = {
         "folio": nuevo_folio(),
-        "referencia": nueva_referencia(),
+        "referencia": domain.nueva_referencia(),
         "proceso": proceso.clave,
         "clave_elector": datos.clave_elector,
         "clave_elector_indice": datos.clave_elector,  # the type stores its HMAC, never the clave
