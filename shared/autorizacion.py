@@ -120,7 +120,9 @@ REGISTRO: Matriz = {
     ("POST", "/v1/solicitudes"): publico("duplicada: 409 sin folio; el folio va al contacto registrado"),
     ("GET", "/v1/solicitudes/{folio}"): folio("sin datos personales"),
     ("PATCH", "/v1/solicitudes/{folio}"): folio("no aplica nada: código al contacto registrado (202)"),
-    ("POST", "/v1/solicitudes/{folio}/modalidad"): folio("no aplica nada: código al contacto registrado (202)"),
+    ("POST", "/v1/solicitudes/{folio}/modalidad"): folio(
+        "no aplica nada: código al contacto registrado (202)"
+    ),
     ("POST", "/v1/solicitudes/{folio}/confirmacion"): folio("aplica el cambio con el código recibido"),
     ("POST", "/v1/solicitudes/{folio}/sin-acceso"): folio("pasa a revisión del INE; no cambia datos"),
     ("POST", "/v1/solicitudes/{folio}/documentos"): folio(),

@@ -98,7 +98,8 @@ class ManejadorSMTP:
             if tipo in ("text/plain", "text/html") and tipo not in partes:
                 crudo = parte.get_payload(decode=True)
                 if isinstance(crudo, bytes):
-                    partes[tipo] = crudo.decode(parte.get_content_charset() or "utf-8", errors="replace")
+                    texto = crudo.decode(parte.get_content_charset() or "utf-8", errors="replace")
+                    partes[tipo] = texto.replace("\r\n", "\n")  # SMTP's line ends, as the sender wrote them
         self.almacen.guardar(
             {
                 "canal": "email",

@@ -209,7 +209,6 @@ class AjustesAvisos(BaseSettings):
     avisos_reclamo: int = Field(
         default=20, gt=0, description="Mensajes que el remitente toma a la vez (inciertos si cae a la mitad)"
     )
-    avisos_intentos: int = Field(default=8, gt=0, description="Intentos antes de dar un mensaje por fallido")
 
     @model_validator(mode="after")
     def _pasarelas(self) -> AjustesAvisos:
@@ -279,7 +278,7 @@ def correo(remitente: str, destino: str, asunto: str, texto: str, message_id: st
     m = MIMEMultipart("alternative")
     m["From"] = remitente
     m["To"] = destino
-    m["Subject"] = Header(asunto, "utf-8").encode()
+    m["Subject"] = Header(asunto, "utf-8", header_name="Subject")  # type: ignore[assignment]  # folded right
     m["Message-ID"] = message_id
     m["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     m["Content-Language"] = "es"
@@ -507,7 +506,9 @@ class Notificador:
             valores: dict[str, Any] = {"estado": ENVIADA, "enviada_at": ahora, "error": None}
             if externo:
                 valores["id_externo"] = externo
-        elif isinstance(exc, Reintento) and fila.intentos < self.ajustes.avisos_intentos:
+        elif isinstance(exc, Reintento):
+            # Never given up on: a gateway that is down is not a refusal (a voting credential must not be
+            # lost to an outage). The wait grows to 30 minutes; the count and the backlog show in /metrics.
             self._contar(fila.canal, "reintento")
             valores = {"estado": PENDIENTE, "siguiente_at": ahora + espera(fila.intentos), "error": str(exc)}
         else:

@@ -81,7 +81,7 @@ DEFAULTS_COMUNES = {
 }
 # The message sender's tuning (shared/notificaciones.AjustesAvisos): the gateways themselves (SMTP host, port,
 # TLS, credentials, sender; the SMS provider's URL, account, token, sender) are set by the prod overlay.
-AVISOS_POR_OMISION = {"smtp_timeout", "sms_timeout", "avisos_lote", "avisos_reclamo", "avisos_intentos"}
+AVISOS_POR_OMISION = {"smtp_timeout", "sms_timeout", "avisos_lote", "avisos_reclamo"}
 DEFAULTS: dict[str, set[str]] = {
     "tablero": {"aviso_intervalo", "cache_segundos"},
     # retencion_anios: the law's seven years; `vmre datos depurar` reads it, no service does.

@@ -439,6 +439,8 @@ def test_cada_columna_de_datos_personales_esta_cifrada() -> None:
         "solicitudes": {"nombre", "apellido_paterno", "apellido_materno", *clave, *domicilio, *contacto},
         "documentos": {"contenido"},
         "outbox": {"payload"},
+        "notificaciones": {"destino", "mensaje"},
+        "cambios_pendientes": {"cambio"},
     }
     assert tablas(postal_models.Base.metadata) == {
         "paquetes": {"nombre", *clave, *domicilio, *contacto},
