@@ -231,3 +231,21 @@ def test_produccion_se_niega_a_usar_el_buzon_local_y_dice_que_configurar() -> No
 def test_enmascarar() -> None:
     assert enmascarar("maria.gomez@example.com") == "m***@example.com"
     assert enmascarar("+13105551234") == "+1******1234"
+
+
+async def test_una_caida_larga_no_pierde_un_secreto(bandeja: Bandeja, buzon: Buzon) -> None:
+    await bandeja.encolar(
+        Aviso("luz@example.com", None, "credenciales_voto", "Credencial: X", "F", secreto=True)
+    )
+    caida = bandeja.notificador(smtp_port=free_port())
+    for _ in range(30):  # hours of outage: the wait grows, the message stays
+        await bandeja.vencer_esperas()
+        assert await caida.enviar_pendientes() == 0
+    (fila,) = await bandeja.filas()
+    assert (fila.estado, fila.intentos, fila.mensaje) == ("pendiente", 30, "Credencial: X")
+    assert fila.siguiente_at is not None
+    assert fila.siguiente_at - dt.datetime.now(dt.UTC) > dt.timedelta(minutes=29)  # capped at 30 minutes
+    await bandeja.vencer_esperas()
+    assert await bandeja.notificador().enviar_pendientes() == 1
+    assert "Credencial: X" in buzon.mensajes("luz@example.com")[0]["texto"]
+    assert (await bandeja.filas())[0].mensaje is None
