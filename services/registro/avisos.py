@@ -105,9 +105,10 @@ def folio_reenviado(s: Solicitud, proceso: Proceso, ahora: dt.datetime) -> Aviso
 def dictaminada(s: Solicitud, proceso: Proceso) -> Aviso:
     if s.estado == Estado.PROCEDENTE.value:
         mensaje = (
-            "Revisamos su solicitud de inscripción a la Lista Nominal de Electores Residentes en el Extranjero "
-            f"y es PROCEDENTE. Al cierre de la lista, el {dia(proceso, proceso.calendario.cierre_lnere)}, "
-            f"quedará inscrita o inscrito para votar {MODALIDADES[s.modalidad]} y le avisaremos qué sigue. "
+            "Revisamos su solicitud de inscripción a la Lista Nominal de Electores Residentes en el "
+            f"Extranjero y es PROCEDENTE. Al cierre de la lista, el "
+            f"{dia(proceso, proceso.calendario.cierre_lnere)}, quedará inscrita o inscrito para votar "
+            f"{MODALIDADES[s.modalidad]} y le avisaremos qué sigue. "
             "No necesita hacer nada más."
         )
     else:
@@ -117,8 +118,8 @@ def dictaminada(s: Solicitud, proceso: Proceso) -> Aviso:
             else "dentro del plazo"
         )
         mensaje = (
-            "Revisamos su solicitud de inscripción a la Lista Nominal de Electores Residentes en el Extranjero "
-            f"y NO PROCEDIÓ por estos motivos:\n{_motivos(s.motivos)}\n\n"
+            "Revisamos su solicitud de inscripción a la Lista Nominal de Electores Residentes en el "
+            f"Extranjero y NO PROCEDIÓ por estos motivos:\n{_motivos(s.motivos)}\n\n"
             "Qué puede hacer: corregir sus datos o volver a subir sus documentos con su folio, "
             f"{plazo}. Después de esa fecha ya no se podrá corregir y no quedará inscrita o inscrito."
         )
@@ -171,7 +172,8 @@ def describir(cambios: Mapping[str, Any]) -> list[str]:
     if any(c in cambios for c in ("calle_numero", "ciudad", "region", "codigo_postal")):
         ciudad = cambios.get("ciudad")
         lineas.append(
-            f"{CAMPOS['domicilio']}: se cambió" + (f" (ahora en {domain.enmascarar(ciudad)})" if ciudad else "")
+            f"{CAMPOS['domicilio']}: se cambió"
+            + (f" (ahora en {domain.enmascarar(ciudad)})" if ciudad else "")
         )
     if "pais" in cambios:
         lineas.append(f"{CAMPOS['pais']}: ahora {cambios['pais']}")
@@ -187,8 +189,8 @@ def codigo(
     que = "\n".join(f"- {linea}" for linea in describir(cambios)) or "- sin cambios de datos"
     mensaje = (
         f"Su código para confirmar un cambio en su solicitud a la LNERE es: {codigo}\n\n"
-        f"Vale 10 minutos (hasta las {proceso.local(vence):%H:%M}, hora del Centro de México) y una sola vez. "
-        f"El cambio pedido:\n{que}\n\n"
+        f"Vale 10 minutos (hasta las {proceso.local(vence):%H:%M}, hora del Centro de México) y una sola "
+        f"vez. El cambio pedido:\n{que}\n\n"
         "Si usted no lo pidió, no comparta este código con nadie: sin él no se cambia nada. "
         f"{SI_NO_FUE_USTED}"
     )

@@ -2,8 +2,9 @@
 
 ``vmre datos depurar registro --antes-de FECHA`` deletes the applications last changed before FECHA (their
 documents and pending changes go with them), the party observations, the messages to applicants and the
-published outbox rows (the LNERE events carry names and addresses) of that age. Aggregates already published (tablero, open data) are not personal data and stay;
-the audit log never held personal data and stays whole (its chain must verify)."""
+published outbox rows (the LNERE events carry names and addresses) of that age. Aggregates already published
+(tablero, open data) are not personal data and stay; the audit log never held personal data and stays whole
+(its chain must verify)."""
 
 from __future__ import annotations
 

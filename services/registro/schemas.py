@@ -143,7 +143,9 @@ class ConfirmacionIn(BaseModel):
         json_schema_extra={"examples": [{"confirmacion": "C-4TQ9XK2M7BND3HVR", "codigo": "042917"}]},
     )
 
-    confirmacion: str = Field(min_length=1, max_length=24, description="El `confirmacion` de la respuesta 202")
+    confirmacion: str = Field(
+        min_length=1, max_length=24, description="El `confirmacion` de la respuesta 202"
+    )
     codigo: str = Field(pattern=r"^[0-9]{6}$", description="El código de 6 dígitos que recibió")
 
 
@@ -324,7 +326,8 @@ class ListaItem(BaseModel):
         description="Identificador opaco de la persona en la revisión (no es el folio): con él se observa"
     )
     folio: str | None = Field(
-        default=None, description="Solo para ine-operador e ine-admin; nunca aparece para partidos ni auditoría"
+        default=None,
+        description="Solo para ine-operador e ine-admin; nunca aparece para partidos ni auditoría",
     )
     nombre: str = Field(description="Enmascarado")
     pais: str

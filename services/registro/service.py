@@ -363,7 +363,7 @@ async def reenviar_folio(
             contacto=[],
             reenviado=False,
         )
-    # Atomic: of many simultaneous duplicates, one finds the column old enough and sets it; the rest see it set.
+    # Atomic: of simultaneous duplicates one finds the column old enough and sets it; the rest see it set.
     hecho = await session.execute(
         update(Solicitud)
         .where(
@@ -389,9 +389,7 @@ async def reenviar_folio(
             reenviado=False,
         )
     await encolar(session, Notificacion, [aviso], ahora)
-    await _auditar(
-        session, existente.folio, None, "folio_reenviado", ahora, canal=destinos(aviso)[0][0]
-    )
+    await _auditar(session, existente.folio, None, "folio_reenviado", ahora, canal=destinos(aviso)[0][0])
     return Problem(
         409,
         base + f"muestra aquí: lo reenviamos al contacto registrado en la solicitud ({donde}).",
@@ -594,7 +592,16 @@ async def dar_de_baja(
 
 DOMICILIO = ("calle_numero", "ciudad", "region", "codigo_postal")
 # What a change may touch: columns of the application.
-CAMBIABLES = ("nombre", "apellido_paterno", "apellido_materno", "pais", *DOMICILIO, "email", "telefono", "modalidad")
+CAMBIABLES = (
+    "nombre",
+    "apellido_paterno",
+    "apellido_materno",
+    "pais",
+    *DOMICILIO,
+    "email",
+    "telefono",
+    "modalidad",
+)
 OBLIGATORIOS = ("nombre", "apellido_paterno", "pais")
 CORRECCION, MODALIDAD = "correccion", "modalidad"
 
@@ -678,7 +685,9 @@ async def _validar_cambio(
         _antes_del_corte(proceso, ahora)
         if nuevos["modalidad"] not in proceso.modalidades:
             raise Problem(
-                422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
+                422,
+                "Modalidad no disponible en este proceso.",
+                errors=[_error("modalidad", "No disponible.")],
             )
         _validar_resultado(solicitud, nuevos, "Faltan datos para la nueva modalidad.")
 
@@ -760,8 +769,8 @@ async def _pedir_cambio(
         espera = max(1, int((primero - hora).total_seconds()) + 1)
         raise Problem(
             429,
-            f"Ya se enviaron {MAX_CODIGOS_POR_HORA} códigos para cambios de esta solicitud en la última hora. "
-            f"Use el último que recibió o espere {espera // 60 + 1} minutos para pedir otro.",
+            f"Ya se enviaron {MAX_CODIGOS_POR_HORA} códigos para cambios de esta solicitud en la última "
+            f"hora. Use el último que recibió o espere {espera // 60 + 1} minutos para pedir otro.",
             slug="demasiados-codigos",
             headers={"Retry-After": str(espera)},
         )
@@ -864,7 +873,9 @@ async def confirmar_cambio(
         raise Problem(
             404,
             "No hay ningún cambio por confirmar con ese identificador para esta solicitud.",
-            errors=[_error("confirmacion", "Use el valor `confirmacion` de la respuesta a su pedido de cambio.")],
+            errors=[
+                _error("confirmacion", "Use el valor `confirmacion` de la respuesta a su pedido de cambio.")
+            ],
         )
     _exigir_vigente(cambio, ahora)
     if not hmac.compare_digest(_hash_codigo(cambio.sal, datos.codigo), cambio.codigo_hash):
@@ -991,8 +1002,12 @@ async def sin_acceso(
         solicitud.plazo_aclaracion = plazo
     await _anular_pendientes(session, solicitud.id, ahora)
     await _publicar_cambio(session, solicitud, eventos.SOLICITUD_ACLARACION_SOLICITADA, ahora)
-    await _auditar(session, folio, None, "sin_acceso", ahora, perdido=datos.perdido, motivos=solicitud.motivos)
-    await encolar(session, Notificacion, [avisos.en_revision(solicitud, proceso, datos.perdido, ahora)], ahora)
+    await _auditar(
+        session, folio, None, "sin_acceso", ahora, perdido=datos.perdido, motivos=solicitud.motivos
+    )
+    await encolar(
+        session, Notificacion, [avisos.en_revision(solicitud, proceso, datos.perdido, ahora)], ahora
+    )
     return solicitud
 
 
@@ -1017,7 +1032,9 @@ async def cambio_verificado(
         _antes_del_corte(proceso, ahora)
         if nuevos["modalidad"] not in proceso.modalidades:
             raise Problem(
-                422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
+                422,
+                "Modalidad no disponible en este proceso.",
+                errors=[_error("modalidad", "No disponible.")],
             )
     _validar_resultado(solicitud, nuevos, "El cambio deja incompletos los datos de la modalidad.")
     anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
@@ -1042,7 +1059,9 @@ async def cambio_verificado(
         ahora,
         campos=_campos(cambiados),
         verificacion=datos.verificacion,
-        **({"anterior": anterior_modalidad, "nueva": solicitud.modalidad} if "modalidad" in cambiados else {}),
+        **(
+            {"anterior": anterior_modalidad, "nueva": solicitud.modalidad} if "modalidad" in cambiados else {}
+        ),
     )
     await _anular_pendientes(session, solicitud.id, ahora)
     descritos = cambiados or nuevos
@@ -1051,7 +1070,9 @@ async def cambio_verificado(
         c: v for c, v in (("email", solicitud.email), ("telefono", solicitud.telefono)) if v != anterior[c]
     }
     if nuevo_contacto:  # the verified person's new contact hears it too
-        mensajes.append(avisos.cambio_aplicado(nuevo_contacto, solicitud.referencia, proceso, descritos, ahora, True))
+        mensajes.append(
+            avisos.cambio_aplicado(nuevo_contacto, solicitud.referencia, proceso, descritos, ahora, True)
+        )
     await encolar(session, Notificacion, mensajes, ahora)
     return solicitud
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from services.registro.config import Settings
 from services.registro.main import create_app
+from services.registro.models import Notificacion, Solicitud
 from shared.proceso import Proceso, cargar
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
@@ -46,6 +48,35 @@ class Registro:
             if order is not None:
                 query = query.order_by(order)
             return list((await session.execute(query)).scalars())
+
+    # --- what the platform staged for the applicant (registro's `notificaciones`, read decrypted) -----------
+
+    async def avisos(self, plantilla: str | None = None, destino: str | None = None) -> list[Notificacion]:
+        """The messages staged, oldest first; by template and/or contact (the contact is encrypted: filtered
+        here, not in SQL)."""
+        where = [Notificacion.plantilla == plantilla] if plantilla else []
+        filas = await self.rows(Notificacion, *where, order=Notificacion.id)
+        return [f for f in filas if destino is None or f.destino == destino]
+
+    async def codigo(self, destino: str) -> str:
+        """The code of the last confirmation message sent to ``destino``."""
+        [*_, ultimo] = await self.avisos("codigo_confirmacion", destino)
+        assert ultimo.mensaje is not None
+        encontrado = re.search(r"\b(\d{6})\b", ultimo.mensaje)
+        assert encontrado, ultimo.mensaje
+        return encontrado.group(1)
+
+    async def solicitud(self, folio: str) -> Solicitud:
+        [s] = await self.rows(Solicitud, Solicitud.folio == folio)
+        return s
+
+    async def confirmar(self, folio: str, pedido: httpx.Response, destino: str) -> httpx.Response:
+        """The applicant confirms a pending change (``pedido``: its 202) with the code from their message."""
+        assert pedido.status_code == 202, pedido.text
+        return await self.client.post(
+            f"/v1/solicitudes/{folio}/confirmacion",
+            json={"confirmacion": pedido.json()["confirmacion"], "codigo": await self.codigo(destino)},
+        )
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 
 from services.registro.models import Outbox, Solicitud
@@ -33,22 +34,40 @@ async def test_observaciones_de_partidos_con_datos_enmascarados(registro: Regist
     assert lista["total"] == 1
     [persona] = lista["personas"]
     assert persona["nombre"] == "M*** J*** N*** P***"
+    # The party sees an opaque referencia, never the folio (the applicant's key).
+    assert "folio" not in persona and re.fullmatch(r"R-[0-9A-Z]{12}", persona["referencia"])
     texto = json.dumps(lista)
-    for personal in (solicitud(1)["clave_elector"], solicitud(1)["email"], "Main St", "Núñez"):
+    for personal in (solicitud(1)["clave_elector"], solicitud(1)["email"], "Main St", "Núñez", folio):
         assert personal not in texto
+    # INE operators see both.
+    [operativa] = (await registro.client.get("/v1/lnere/09", headers=token("ine-operador"))).json()[
+        "personas"
+    ]
+    assert (operativa["folio"], operativa["referencia"]) == (folio, persona["referencia"])
 
-    cuerpo = {"folio": folio, "descripcion": "Posible duplicado con otra persona."}
+    cuerpo = {"referencia": persona["referencia"], "descripcion": "Posible duplicado con otra persona."}
     r = await registro.client.post("/v1/lnere/09/observaciones", json=cuerpo, headers=pan)
     assert r.status_code == 409 and r.json()["type"] == "/problemas/fuera-de-plazo"  # before 15 Feb
     registro.reloj.ajustar(centro(2021, 2, 20, 10, 0))
     r = await registro.client.post("/v1/lnere/09/observaciones", json=cuerpo, headers=pan)
     assert r.status_code == 201, r.text
     obs = r.json()
-    assert (obs["partido"], obs["estado"]) == ("PAN", "pendiente")
+    assert (obs["partido"], obs["estado"], obs["referencia"]) == ("PAN", "pendiente", persona["referencia"])
+    assert "folio" not in obs
     r = await registro.client.post("/v1/lnere/14/observaciones", json=cuerpo, headers=pan)
-    assert r.status_code == 422  # the folio is not on Jalisco's list
+    assert r.status_code == 422  # the person is not on Jalisco's list
+    assert r.json()["errors"][0]["campo"] == "referencia"
+    r = await registro.client.post(
+        "/v1/lnere/09/observaciones", json={**cuerpo, "referencia": folio}, headers=pan
+    )
+    assert r.status_code == 422  # a folio is no referencia
     assert (await registro.client.get("/v1/lnere/09/observaciones", headers=pri)).json() == []
-    assert len((await registro.client.get("/v1/lnere/09/observaciones", headers=pan)).json()) == 1
+    [propia] = (await registro.client.get("/v1/lnere/09/observaciones", headers=pan)).json()
+    assert propia["referencia"] == persona["referencia"] and "folio" not in propia
+    [vista] = (await registro.client.get("/v1/lnere/09/observaciones", headers=token("auditor"))).json()
+    assert "folio" not in vista
+    [vista] = (await registro.client.get("/v1/lnere/09/observaciones", headers=token("ine-operador"))).json()
+    assert vista["folio"] == folio
     assert (
         await registro.client.post("/v1/lnere/09/observaciones", json=cuerpo, headers=token("ine-operador"))
     ).status_code == 403

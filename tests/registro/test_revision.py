@@ -166,7 +166,7 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
 
     r = await registro.client.patch(f"/v1/solicitudes/{folio}", json={})
     assert r.status_code == 422
-    r = await registro.client.patch(
+    pedido = await registro.client.patch(
         f"/v1/solicitudes/{folio}",
         json={
             "domicilio": {
@@ -177,6 +177,11 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
             }
         },
     )
+    assert pedido.status_code == 202, pedido.text
+    assert pedido.json()["enviado_a"] == ["p***@example.com"]
+    [s] = await registro.rows(Solicitud)
+    assert s.calle_numero == solicitud(1)["domicilio"]["calle_numero"]  # nothing changes before the code
+    r = await registro.confirmar(folio, pedido, "persona1@example.com")
     assert r.status_code == 200, r.text
     assert r.json()["estado"] == "recibida" and r.json()["motivos"] == []
     [s] = await registro.rows(Solicitud)
@@ -192,6 +197,8 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
     assert (
         await registro.client.patch(f"/v1/solicitudes/{folio}", json={"nombre": "Ana"})
     ).status_code == 409
+    audit = await registro.rows(Auditoria, Auditoria.folio == folio, Auditoria.accion == "cambio_confirmado")
+    assert audit[0].detalle["campos"] == ["domicilio"] and audit[0].detalle["canal"] == "email"
 
 
 async def test_correccion_tras_el_plazo_se_rechaza(registro: Registro, token: Token) -> None:
@@ -202,21 +209,29 @@ async def test_correccion_tras_el_plazo_se_rechaza(registro: Registro, token: To
         headers=token("ine-operador"),
     )
     plazo = dt.datetime.fromisoformat(r.json()["plazo_aclaracion"])
-    registro.reloj.ajustar(plazo.astimezone(dt.UTC) - dt.timedelta(seconds=1))
+    registro.reloj.ajustar(plazo.astimezone(dt.UTC) - dt.timedelta(seconds=10))
     # Within the deadline the improcedente can be corrected (procedente por rectificación path)...
-    assert (
-        await registro.client.patch(f"/v1/solicitudes/{folio}", json={"nombre": "Ana"})
-    ).status_code == 200
+    pedido = await registro.client.patch(f"/v1/solicitudes/{folio}", json={"nombre": "Ana"})
+    assert (await registro.confirmar(folio, pedido, "persona1@example.com")).status_code == 200
     folio2 = await nueva(registro, 2)
     r = await registro.client.post(
         f"/v1/solicitudes/{folio2}/dictamen",
         json={"resultado": "improcedente", "motivos": ["firma"]},
         headers=token("ine-operador"),
     )
+    # ...and a correction asked for in time is refused if the code comes after the deadline.
+    plazo2 = dt.datetime.fromisoformat(r.json()["plazo_aclaracion"]).astimezone(dt.UTC)
+    registro.reloj.ajustar(plazo2 - dt.timedelta(minutes=5))
+    pedido = await registro.client.patch(f"/v1/solicitudes/{folio2}", json={"nombre": "Ana"})
+    assert pedido.status_code == 202
+    registro.reloj.ajustar(plazo2)
+    r = await registro.confirmar(folio2, pedido, "persona2@example.com")
+    assert r.status_code == 409 and r.json()["type"] == "/problemas/plazo-vencido"
     registro.reloj.avanzar(dt.timedelta(days=registro.proceso.calendario.aclaracion_dias))
     r = await registro.client.patch(f"/v1/solicitudes/{folio2}", json={"nombre": "Ana"})
     assert r.status_code == 409 and r.json()["type"] == "/problemas/plazo-vencido"
     assert (await registro.client.get(f"/v1/solicitudes/{folio2}")).json()["estado"] == "improcedente"
+    assert (await registro.solicitud(folio2)).nombre == solicitud(2)["nombre"]
 
 
 async def test_correccion_que_deja_incompleta_la_modalidad(registro: Registro, token: Token) -> None:
@@ -227,6 +242,10 @@ async def test_correccion_que_deja_incompleta_la_modalidad(registro: Registro, t
     r = await registro.client.patch(f"/v1/solicitudes/{folio}", json={"domicilio": {"calle_numero": None}})
     assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "domicilio.calle_numero"
     assert (await registro.client.get(f"/v1/solicitudes/{folio}")).json()["estado"] == "en_aclaracion"
+    # Nor may a correction leave the application without any contact.
+    r = await registro.client.patch(f"/v1/solicitudes/{folio}", json={"email": None, "telefono": None})
+    assert r.status_code == 422 and {e["campo"] for e in r.json()["errors"]} == {"email", "telefono"}
+    assert not await registro.avisos("codigo_confirmacion")  # refused before any code went out
 
 
 async def test_baja(registro: Registro, token: Token) -> None:
@@ -248,13 +267,16 @@ async def test_cambio_de_modalidad_antes_del_corte(registro: Registro) -> None:
     r = await registro.client.post(f"/v1/solicitudes/{folio}/modalidad", json={"modalidad": "postal"})
     assert r.status_code == 422  # postal needs the address abroad
     assert {e["campo"] for e in r.json()["errors"]} >= {"domicilio.calle_numero", "domicilio.codigo_postal"}
-    r = await registro.client.post(
+    pedido = await registro.client.post(
         f"/v1/solicitudes/{folio}/modalidad",
         json={
             "modalidad": "postal",
             "domicilio": {"calle_numero": "1 Rue de Rivoli", "ciudad": "Paris", "codigo_postal": "75001"},
         },
     )
+    assert pedido.status_code == 202, pedido.text
+    assert await eventos_de(registro, folio) == [eventos.SOLICITUD_RECIBIDA]  # nothing yet
+    r = await registro.confirmar(folio, pedido, "persona1@example.com")
     assert r.status_code == 200 and r.json()["modalidad"] == "postal"
     assert await eventos_de(registro, folio) == [
         eventos.SOLICITUD_RECIBIDA,

@@ -170,15 +170,23 @@ async def test_periodo_exacto_al_segundo_en_hora_del_centro(registro: Registro) 
     assert await registro.count(Solicitud) == 2
 
 
-async def test_duplicada_409_con_el_folio_existente(registro: Registro) -> None:
+async def test_duplicada_409_sin_folio_que_se_reenvia_al_contacto_registrado(registro: Registro) -> None:
     primera = (await registro.client.post("/v1/solicitudes", json=solicitud(1))).json()
-    r = await registro.client.post("/v1/solicitudes", json=solicitud(1, entidad="14", modalidad="postal"))
+    otra = solicitud(1, entidad="14", modalidad="postal", email="intruso@example.org")
+    r = await registro.client.post("/v1/solicitudes", json=otra)
     assert r.status_code == 409
-    assert r.json()["folio"] == primera["folio"]
-    assert r.json()["estado"] == "recibida"
-    assert r.json()["type"] == "/problemas/solicitud-duplicada"
+    cuerpo = r.json()
+    assert cuerpo["type"] == "/problemas/solicitud-duplicada"
+    assert primera["folio"] not in r.text and "folio" not in cuerpo and "estado" not in cuerpo
+    assert cuerpo["contacto"] == ["p***@example.com"] and cuerpo["reenviado"] is True
+    assert "p***@example.com" in cuerpo["detail"]
     assert await registro.count(Solicitud) == 1
     assert await registro.count(Outbox) == 1
+    # The folio went to the contact on file (never to the one in the duplicate), as a secret message.
+    [reenvio] = await registro.avisos("folio_reenviado")
+    assert (reenvio.canal, reenvio.destino, reenvio.secreto) == ("email", "persona1@example.com", True)
+    assert reenvio.mensaje is not None and primera["folio"] in reenvio.mensaje
+    assert not await registro.avisos(destino="intruso@example.org")
 
 
 async def test_cincuenta_duplicadas_concurrentes_dejan_un_registro(registro: Registro) -> None:
@@ -189,9 +197,13 @@ async def test_cincuenta_duplicadas_concurrentes_dejan_un_registro(registro: Reg
     assert codigos.count(201) == 1, codigos
     assert codigos.count(409) == 49, codigos
     folio = next(r.json()["folio"] for r in respuestas if r.status_code == 201)
-    assert {r.json()["folio"] for r in respuestas if r.status_code == 409} == {folio}
+    assert all(folio not in r.text for r in respuestas if r.status_code == 409)
     assert await registro.count(Solicitud) == 1
     assert await registro.count(Outbox) == 1
+    # One receipt, and of 49 duplicates at once a single re-send (the rest are told it was just sent).
+    assert len(await registro.avisos("solicitud_recibida")) == 1
+    assert len(await registro.avisos("folio_reenviado")) == 1
+    assert sum(r.json()["reenviado"] for r in respuestas if r.status_code == 409) == 1
 
 
 async def test_consulta_por_folio_sin_datos_personales(registro: Registro) -> None:

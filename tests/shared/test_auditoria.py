@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -115,7 +116,9 @@ async def test_cambios_y_lecturas_quedan_en_la_bitacora_sellada_y_exportable(
     )
     assert (alta.origen, alta.hash, alta.seq) == ("127.0.0.1", None, None)  # not sealed yet
     assert (lectura.actor, lectura.rol) == ("operadora-7", "ine-operador")
-    assert lectura.accion == "GET /v1/solicitudes/{folio}/expediente" and lectura.objeto == {"folio_sha256": hashlib.sha256(folio.encode()).hexdigest()}
+    assert lectura.accion == "GET /v1/solicitudes/{folio}/expediente"
+    # The folio is the applicant's secret and auditors read this log: only its SHA-256.
+    assert lectura.objeto == {"folio_sha256": hashlib.sha256(folio.encode()).hexdigest()}
     assert lectura.detalle == {"lectura": "datos_personales", "recurso": "expediente"}
     datos = solicitud(1)
     texto = json.dumps([auditoria.como_dict(f) for f in (alta, lectura)], ensure_ascii=False)

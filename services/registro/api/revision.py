@@ -237,7 +237,8 @@ async def baja(
     "identidad por otro medio (`verificacion`) y aplica el cambio directamente (datos de contacto, "
     "domicilio, nombre, modalidad antes del corte), con las mismas reglas de datos. Queda en la bitácora con "
     "quien lo aplicó; el contacto anterior y el nuevo reciben un aviso. Quita el motivo "
-    "`contacto_inaccesible`: si la solicitud estaba en aclaración solo por él, vuelve a revisión (`recibida`).",
+    "`contacto_inaccesible`: si la solicitud estaba en aclaración solo por él, vuelve a revisión "
+    "(`recibida`).",
     responses=errores(401, 403, 404, 409, 422),
 )
 async def cambio_verificado(

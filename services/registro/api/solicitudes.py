@@ -46,18 +46,18 @@ def estado_publico(solicitud: Solicitud, proceso: Proceso) -> SolicitudEstado:
 
 
 DUPLICADA = {
-    "description": "Ya existe una solicitud con esa clave de elector. No dice su folio ni su estado: el folio "
-    "se reenvía al contacto registrado en esa solicitud (a lo más una vez cada 15 minutos) y `contacto` lo "
-    "muestra enmascarado; `reenviado` dice si esta vez se reenvió.",
+    "description": "Ya existe una solicitud con esa clave de elector. No dice su folio ni su estado: el "
+    "folio se reenvía al contacto registrado en esa solicitud (a lo más una vez cada 15 minutos) y "
+    "`contacto` lo muestra enmascarado; `reenviado` dice si esta vez se reenvió.",
     "content": {
         "application/problem+json": {
             "example": {
                 "type": "/problemas/solicitud-duplicada",
                 "title": "Conflicto",
                 "status": 409,
-                "detail": "Ya existe una solicitud con esta clave de elector en este proceso. Por seguridad, su "
-                "folio no se muestra aquí: lo reenviamos al contacto registrado en la solicitud "
-                "(m***@example.com).",
+                "detail": "Ya existe una solicitud con esta clave de elector en este proceso. Por "
+                "seguridad, su folio no se muestra aquí: lo reenviamos al contacto registrado en la "
+                "solicitud (m***@example.com).",
                 "instance": "/v1/solicitudes",
                 "contacto": ["m***@example.com"],
                 "reenviado": True,
@@ -74,8 +74,8 @@ DUPLICADA = {
     summary="Solicitar la inscripción en la LNERE (público)",
     description="Valida cada dato y responde 422 nombrando cada campo inválido: formato de la clave de "
     "elector y su coherencia con la fecha de nacimiento y el sexo; entidad con cargo en este proceso; los "
-    "datos que exige la modalidad (postal: domicilio completo; electrónica: correo y teléfono); y al menos un "
-    "correo o un teléfono en toda solicitud (ahí llegan el folio, los códigos y los avisos). Fuera del "
+    "datos que exige la modalidad (postal: domicilio completo; electrónica: correo y teléfono); y al menos "
+    "un correo o un teléfono en toda solicitud (ahí llegan el folio, los códigos y los avisos). Fuera del "
     "periodo: 422 con `type` `/problemas/extemporanea`. El folio devuelto es la llave de la solicitud: "
     "también llega al contacto registrado y no se vuelve a mostrar. La misma clave de elector dos veces es "
     "la misma persona: 409 `/problemas/solicitud-duplicada` **sin** folio ni estado; el folio se reenvía al "
@@ -163,9 +163,10 @@ async def cambiar_modalidad(
     "`POST /v1/solicitudes/{folio}/modalidad`, con el código de 6 dígitos que llegó al contacto registrado. "
     "Vuelve a revisar en ese momento el estado de la solicitud, el plazo y el cierre de la LNERE. El código "
     "sirve una sola vez y 10 minutos; un código equivocado responde 422 `/problemas/codigo-incorrecto` con "
-    "`intentos_restantes`; al quinto la confirmación queda anulada (409 `/problemas/confirmacion-bloqueada`). "
-    "También 409 `/problemas/confirmacion-usada`, `confirmacion-vencida` o `confirmacion-anulada`. Aplicado "
-    "el cambio, el contacto anterior (correo y teléfono) recibe un aviso de lo que cambió.",
+    "`intentos_restantes`; al quinto la confirmación queda anulada (409 "
+    "`/problemas/confirmacion-bloqueada`). También 409 `/problemas/confirmacion-usada`, "
+    "`confirmacion-vencida` o `confirmacion-anulada`. Aplicado el cambio, el contacto anterior (correo y "
+    "teléfono) recibe un aviso de lo que cambió.",
     responses=errores(404, 409, 422),
 )
 async def confirmar(
