@@ -163,7 +163,8 @@ class CambioPendiente(Base):
     # The requested values (JSON: names, address, contact): personal data, encrypted.
     cambio: Mapped[str] = mapped_column(Cifrado())
     # HMAC-SHA256 of the code keyed with ``sal`` (random per row): the code itself is never stored.
-    codigo_hash: Mapped[str] = mapped_column(String(64))
+    # Encrypted too: whoever reads the database without the service's keys cannot try the 10^6 codes.
+    codigo_hash: Mapped[str] = mapped_column(Cifrado())
     sal: Mapped[str] = mapped_column(String(32))
     canal: Mapped[str] = mapped_column(String(8))  # where the code went: email | sms
     intentos: Mapped[int] = mapped_column(default=0)

@@ -440,7 +440,7 @@ def test_cada_columna_de_datos_personales_esta_cifrada() -> None:
         "documentos": {"contenido"},
         "outbox": {"payload"},
         "notificaciones": {"destino", "mensaje"},
-        "cambios_pendientes": {"cambio"},
+        "cambios_pendientes": {"cambio", "codigo_hash"},
     }
     assert tablas(postal_models.Base.metadata) == {
         "paquetes": {"nombre", *clave, *domicilio, *contacto},

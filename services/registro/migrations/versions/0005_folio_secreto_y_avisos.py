@@ -85,7 +85,7 @@ def upgrade() -> None:
         sa.Column("solicitud_id", sa.Integer(), nullable=False),
         sa.Column("tipo", sa.String(length=16), nullable=False),
         sa.Column("cambio", sa.Text(), nullable=False),
-        sa.Column("codigo_hash", sa.String(length=64), nullable=False),
+        sa.Column("codigo_hash", sa.Text(), nullable=False),
         sa.Column("sal", sa.String(length=32), nullable=False),
         sa.Column("canal", sa.String(length=8), nullable=False),
         sa.Column("intentos", sa.Integer(), nullable=False),
