@@ -99,7 +99,10 @@ class NotificacionMixin:
     def __table_args__(cls) -> tuple[Any, ...]:
         from sqlalchemy import Index
 
-        return (Index(f"ix_{cls.__tablename__}_estado_siguiente", "estado", "siguiente_at", "id"),)
+        return (
+            Index(f"ix_{cls.__tablename__}_estado_siguiente", "estado", "siguiente_at", "id"),
+            Index(f"ix_{cls.__tablename__}_referencia", "referencia"),  # a person's messages, on the record
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -641,12 +644,14 @@ def migrar_bandeja(op: Any, subir: bool) -> None:
             b.create_index(
                 "ix_notificaciones_estado_siguiente", ["estado", "siguiente_at", "id"], unique=False
             )
+            b.create_index("ix_notificaciones_referencia", ["referencia"], unique=False)
         op.execute(tabla.update().where(tabla.c.enviada_at.is_not(None)).values(estado=ENVIADA))
         with op.batch_alter_table("notificaciones", schema=None) as b:
             for columna in ("secreto", "estado", "intentos"):
                 b.alter_column(columna, server_default=None)
     else:
         with op.batch_alter_table("notificaciones", schema=None) as b:
+            b.drop_index("ix_notificaciones_referencia")
             b.drop_index("ix_notificaciones_estado_siguiente")
             b.create_index(b.f("ix_notificaciones_enviada_at"), ["enviada_at"], unique=False)
             for columna in ("id_externo", "error", "enviando_at", "siguiente_at", "intentos", "estado"):

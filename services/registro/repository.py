@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registro.models import CierreLnere, Documento, Observacion, Solicitud
+from services.registro.models import CierreLnere, Documento, Notificacion, Observacion, Solicitud
 
 # Who is on an entidad's list for the party review.
 EN_LISTA = ("procedente", "inscrita")
@@ -90,6 +90,14 @@ async def tipos_documento(session: AsyncSession, solicitud_ids: Sequence[int]) -
     for solicitud_id, tipo in rows:
         out.setdefault(solicitud_id, []).append(tipo)
     return {k: sorted(v) for k, v in out.items()}
+
+
+async def avisos(session: AsyncSession, referencia: str) -> list[Notificacion]:
+    """The messages sent (or not) to one applicant, oldest first: the record of what reached them."""
+    filas = await session.execute(
+        select(Notificacion).where(Notificacion.referencia == referencia).order_by(Notificacion.id)
+    )
+    return list(filas.scalars())
 
 
 async def documento(session: AsyncSession, solicitud_id: int, tipo: str) -> Documento | None:

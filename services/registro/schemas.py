@@ -282,6 +282,22 @@ class Expediente(BaseModel):
     plazo_aclaracion: dt.datetime | None
     documentos: list[str]
     alertas: list[str] = Field(description="p. ej. comprobante reutilizado en otras solicitudes")
+    avisos: list[AvisoEnviado] = Field(
+        default_factory=list, description="Los mensajes a la persona y si llegaron a su pasarela"
+    )
+
+
+class AvisoEnviado(BaseModel):
+    """One message to the applicant as the outbox records it (never its text: it may carry a secret)."""
+
+    plantilla: str
+    canal: str = Field(description="email o sms")
+    destino: str = Field(description="Enmascarado")
+    estado: str = Field(description="pendiente, enviando, enviada, fallida (rechazo definitivo) o incierta")
+    intentos: int
+    error: str | None = Field(description="Lo que respondió la pasarela, si no lo aceptó")
+    creada_at: dt.datetime
+    enviada_at: dt.datetime | None
 
 
 class ColaItem(BaseModel):

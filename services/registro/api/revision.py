@@ -15,6 +15,7 @@ from services.registro.api.common import FolioPath, errores
 from services.registro.api.solicitudes import estado_publico
 from services.registro.schemas import (
     MAX_DICTAMENES,
+    AvisoEnviado,
     Baja,
     CambioVerificado,
     Cola,
@@ -31,6 +32,7 @@ from services.registro.schemas import (
 from shared.auditoria import registrar_lectura
 from shared.auth import Principal, Rol, require
 from shared.limites import cuerpo_maximo
+from shared.notificaciones import enmascarar
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
@@ -127,6 +129,19 @@ async def expediente(folio: FolioPath, request: Request, session: SessionDep, _:
         plazo_aclaracion=s.plazo_aclaracion,
         documentos=docs.get(s.id, []),
         alertas=await registro_service.alertas(session, s),
+        avisos=[
+            AvisoEnviado(
+                plantilla=a.plantilla,
+                canal=a.canal,
+                destino=enmascarar(a.destino),
+                estado=a.estado,
+                intentos=a.intentos,
+                error=a.error,
+                creada_at=a.creada_at,
+                enviada_at=a.enviada_at,
+            )
+            for a in await repository.avisos(session, s.referencia)
+        ],
     )
 
 

@@ -77,6 +77,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_notificaciones_estado_siguiente", ["estado", "siguiente_at", "id"], unique=False
         )
+        batch_op.create_index("ix_notificaciones_referencia", ["referencia"], unique=False)
 
     op.create_table(
         "cambios_pendientes",
