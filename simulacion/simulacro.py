@@ -547,7 +547,8 @@ class Simulacro:
             self._leer_buzon()
             return all(p.usuario and p.credencial for p in electronicos.values())
 
-        await self.esperar("cuentas y credenciales de todos los votantes por internet", correos)
+        # Every one goes over SMTP, behind registro's and postal's own messages to the same local mailbox.
+        await self.esperar("cuentas y credenciales de todos los votantes por internet", correos, timeout=900)
         for entidad in entidades:
             uuid = por_entidad[entidad]["uuid"]
             await self.pedir(
