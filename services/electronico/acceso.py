@@ -98,21 +98,32 @@ async def primer_acceso(
     settings: Settings,
     qr: bool = True,
 ) -> Alta:
-    """Set the password and enrol the second factor. The access key works once."""
+    """Set the password and enrol the second factor. The access key works until the first login: before it,
+    the same request again (a retry whose answer was lost) gets the same answer, if it brings the password
+    it set; anything else is refused as a used key."""
     v = await _votante(session, usuario)
+    usada = Problem(
+        401, "Usuario o clave de acceso incorrectos, o la clave ya fue usada.", slug="acceso-denegado"
+    )
     if (
         v is None
         or v.clave_acceso_hash is None
         or not hmac.compare_digest(v.clave_acceso_hash, _sha(clave_acceso.strip().upper()))
     ):
-        raise Problem(
-            401, "Usuario o clave de acceso incorrectos, o la clave ya fue usada.", slug="acceso-denegado"
-        )
+        raise usada
+    if v.password_hash is not None:
+        if segundo_factor != v.segundo_factor or not await _password_ok(v, password, settings):
+            raise usada
+        return _alta(v, qr)
     v.password_hash = await asyncio.to_thread(hasher(settings).hash, password)
-    v.clave_acceso_hash = None
     v.segundo_factor = segundo_factor
-    if segundo_factor == "totp":
-        v.totp_secreto = pyotp.random_base32()
+    v.totp_secreto = pyotp.random_base32() if segundo_factor == "totp" else None
+    return _alta(v, qr)
+
+
+def _alta(v: Votante, qr: bool) -> Alta:
+    if v.segundo_factor == "totp":
+        assert v.totp_secreto is not None
         uri = pyotp.TOTP(v.totp_secreto).provisioning_uri(name=v.usuario, issuer_name=EMISOR)
         # Drawing the QR is most of this request's work: only when the person will scan it.
         svg = (
@@ -121,7 +132,6 @@ async def primer_acceso(
             else None
         )
         return Alta("totp", totp_uri=uri, qr_svg=svg)
-    v.totp_secreto = None
     return Alta("sms", telefono=_enmascarar(v.telefono))
 
 
@@ -209,6 +219,7 @@ async def ingresar(
     if not (await _password_ok(v, password, settings)) or not _codigo_ok(v, codigo.strip(), ahora):
         return _fallo(v, ahora, settings)
     v.fallos = 0
+    v.clave_acceso_hash = None  # the first login ends the access key's life
     token = secrets.token_urlsafe(32)
     expira = ahora + dt.timedelta(minutes=settings.sesion_minutos)
     await session.execute(delete(Sesion).where(Sesion.votante_id == v.id, Sesion.expira_at <= ahora))

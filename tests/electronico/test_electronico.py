@@ -6,6 +6,7 @@ import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import pyotp
 import pytest
 from cryptography.fernet import Fernet
 from nacl.signing import VerifyKey
@@ -437,3 +438,23 @@ async def test_primer_acceso_sin_qr_para_quien_escribe_la_clave(abierta: tuple[E
     datos = {"usuario": otra.usuario, "clave_acceso": otra.clave_acceso, "password": PASSWORD}
     r = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp"})
     assert r.json()["qr_svg"].startswith("<svg")
+
+
+async def test_primer_acceso_repetido_antes_del_primer_ingreso(abierta: tuple[Electronico, str]) -> None:
+    """The answer to a first access can be lost (a connection cut, the service restarting): the same request
+    again gets the same enrolment, never a second one; a different password or factor is refused; after the
+    first login the access key is gone."""
+    e, _ = abierta
+    cuenta = _cuenta(e, "09", 1)
+    datos = {"usuario": cuenta.usuario, "clave_acceso": cuenta.clave_acceso, "password": PASSWORD}
+    primero = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp", "qr": False})
+    assert primero.status_code == 200, primero.text
+    otra_vez = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp", "qr": False})
+    assert otra_vez.status_code == 200 and otra_vez.json()["totp_uri"] == primero.json()["totp_uri"]
+    for cambio in ({"password": PASSWORD + " otra"}, {"segundo_factor": "sms"}):
+        r = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp", **cambio})
+        assert r.status_code == 401, (cambio, r.text)
+    cuenta.totp = pyotp.parse_uri(primero.json()["totp_uri"])  # type: ignore[assignment]
+    await e.ingresar(cuenta)
+    r = await e.client.post("/v1/acceso/primer", json={**datos, "segundo_factor": "totp"})
+    assert r.status_code == 401
