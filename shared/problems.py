@@ -182,22 +182,28 @@ async def sin_caracter_nulo(request: Request) -> None:
         )
 
 
+def responder(request: Request, problem: Problem) -> JSONResponse:
+    """The answer to ``problem``. A route may return it instead of raising, so that its transaction commits
+    what the refusal did (a counted try, a re-sent message): raising a ``Problem`` rolls everything back."""
+    return problem_response(
+        request,
+        problem.status,
+        problem.detail,
+        slug=problem.slug,
+        title=problem.title,
+        errors=problem.errors,
+        headers=problem.headers,
+        **problem.extra,
+    )
+
+
 def install(app: FastAPI, documentar: Callable[[dict[str, Any]], None] | None = None) -> None:
     """The handlers, and the published OpenAPI made to say what they answer (plus what ``documentar`` adds:
     e.g. the 429 of the routes the abuse limits cover)."""
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(
-            request,
-            exc.status,
-            exc.detail,
-            slug=exc.slug,
-            title=exc.title,
-            errors=exc.errors,
-            headers=exc.headers,
-            **exc.extra,
-        )
+        return responder(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -682,14 +682,17 @@ async def _validar_cambio(
     else:
         _exigir_estado(solicitud, "cambio_modalidad", "cambiar la modalidad de")
         await _exigir_lista_abierta(session, proceso, solicitud)
-        _antes_del_corte(proceso, ahora)
-        if nuevos["modalidad"] not in proceso.modalidades:
-            raise Problem(
-                422,
-                "Modalidad no disponible en este proceso.",
-                errors=[_error("modalidad", "No disponible.")],
-            )
+        _modalidad_posible(proceso, nuevos["modalidad"], ahora)
         _validar_resultado(solicitud, nuevos, "Faltan datos para la nueva modalidad.")
+
+
+def _modalidad_posible(proceso: Proceso, modalidad: str, ahora: dt.datetime) -> None:
+    """A change to ``modalidad``: only before the LNERE cut, and only to one this process has."""
+    _antes_del_corte(proceso, ahora)
+    if modalidad not in proceso.modalidades:
+        raise Problem(
+            422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
+        )
 
 
 def _antes_del_corte(proceso: Proceso, ahora: dt.datetime) -> None:
@@ -1029,13 +1032,7 @@ async def cambio_verificado(
     if "modalidad" in nuevos and nuevos["modalidad"] is None:
         del nuevos["modalidad"]
     if nuevos.get("modalidad", solicitud.modalidad) != solicitud.modalidad:
-        _antes_del_corte(proceso, ahora)
-        if nuevos["modalidad"] not in proceso.modalidades:
-            raise Problem(
-                422,
-                "Modalidad no disponible en este proceso.",
-                errors=[_error("modalidad", "No disponible.")],
-            )
+        _modalidad_posible(proceso, nuevos["modalidad"], ahora)
     _validar_resultado(solicitud, nuevos, "El cambio deja incompletos los datos de la modalidad.")
     anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
     anterior_modalidad = solicitud.modalidad

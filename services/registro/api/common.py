@@ -2,10 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Request
-from fastapi.responses import JSONResponse
-
-from shared.problems import Problem, problem_response
+from fastapi import Path
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 EntidadPath = Annotated[
@@ -26,18 +23,3 @@ def errores(*codigos: int) -> dict[int | str, dict[str, Any]]:
         422: "Datos inválidos: `errors` nombra cada campo",
     }
     return {c: {"description": textos[c], **PROBLEM} for c in codigos}
-
-
-def responder(request: Request, problem: Problem) -> JSONResponse:
-    """Answer ``problem`` without raising it, so that the request's transaction commits what the refusal did
-    (a re-sent folio, a counted try); raising a ``Problem`` rolls everything back."""
-    return problem_response(
-        request,
-        problem.status,
-        problem.detail,
-        slug=problem.slug,
-        title=problem.title,
-        errors=problem.errors,
-        headers=problem.headers,
-        **problem.extra,
-    )

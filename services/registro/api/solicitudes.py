@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from services.registro import domain
 from services.registro import service as registro_service
-from services.registro.api.common import FolioPath, errores, responder
+from services.registro.api.common import FolioPath, errores
 from services.registro.domain import Estado
 from services.registro.models import CambioPendiente, Solicitud
 from services.registro.schemas import (
@@ -24,6 +24,7 @@ from services.registro.schemas import (
     SolicitudIn,
 )
 from shared.limites import cuerpo_maximo
+from shared.problems import responder
 from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
