@@ -9,8 +9,9 @@ What is timed, end to end over real processes: electronico and computo as uvicor
 local broker (Tansu) between them. ``POST /v1/elecciones/{uuid}/cierre`` (ine-admin) seals the box: it reads
 every ballot, computes the encrypted tally, writes EndBallots and the seal, and stages
 ``electronico.urna.sellada`` in the outbox; the relay publishes it, computo's consumer stores it; then 3
-custodians (the code of ``vmre custodio descifrar``, concurrently) fetch the tally, decrypt it with their key
-and send their partial decryption with proofs; computo checks each and, with the third, combines them and
+custodians (the code of ``vmre custodio descifrar``, concurrently) fetch the tally, download and verify the
+whole public record (every ballot; the tally recomputed) as that command does, decrypt it with their key and
+send their partial decryption with proofs; computo checks each and, with the third, combines them and
 publishes the result. The clock stops when the third custodian's answer carries the votes, which are checked
 against the options the ballots encrypt.
 
@@ -42,6 +43,7 @@ from shared.auth import Rol, mint_token
 from shared.cripto import boleta as bo
 from shared.cripto import escrutinio as es
 from shared.cripto.custodios import Custodio, Custodios
+from shared.cripto.verificador import procesos_por_defecto
 from shared.settings import AuthSettings
 
 CUSTODIOS = [1, 3, 5]  # 3 of 5
@@ -116,8 +118,17 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
         )
         carga_s = time.perf_counter() - t
         del textos
+        umbral = json.loads(f.custodios_json)[0][1]  # the generated setup: each custodian's own entries
         for i in CUSTODIOS:  # each custodian's state file, on "their machine"
-            (tmp / f"custodio-{i}.json").write_text(json.dumps(f.custodios[i - 1]))
+            propias = {
+                "certificado": umbral["certs"][i - 1],
+                "polinomio": {
+                    "coefexps": umbral["coefexps"][i - 1],
+                    "signature": umbral["signatures"][i - 1],
+                },
+                "clave_verificacion": umbral["verification_keys"][i - 1],
+            }
+            (tmp / f"custodio-{i}.json").write_text(json.dumps(f.custodios[i - 1] | propias))
         env = entorno_base(VMRE_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap)
         electronico = Servicio(
             "services.electronico.main:create_app",
@@ -164,8 +175,15 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                     async with httpx.AsyncClient(
                         base_url=computo.url, headers=_cabecera(Rol.CUSTODIO, f"custodio-{i}"), timeout=300
                     ) as c:
+                        # Each custodian downloads and verifies the whole record before decrypting.
                         return await descifrar(
-                            c, f.uuid, i, tmp / f"custodio-{i}.json", avisar=lambda m: None
+                            c,
+                            f.uuid,
+                            i,
+                            tmp / f"custodio-{i}.json",
+                            electronico=electronico.url,
+                            procesos=procesos_por_defecto(),
+                            avisar=lambda m: None,
                         )
 
                 respuestas = await asyncio.gather(*(custodio(i) for i in CUSTODIOS))

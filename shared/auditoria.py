@@ -81,6 +81,15 @@ def marcar_anonimo(request: Request, actor: str) -> None:
     setattr(request.state, ACTOR_ANONIMO, actor)
 
 
+ANOTACION = "vmre_auditoria_detalle"  # request.state attribute: what a route adds to its request's record
+
+
+def anotar(request: Request, **detalle: Any) -> None:
+    """Add to the ``detalle`` of this request's record (the one ``get_session`` writes when it commits): what
+    the change did beyond its route and parameters. Small, and never personal data nor a secret."""
+    setattr(request.state, ANOTACION, getattr(request.state, ANOTACION, {}) | detalle)
+
+
 def _quien(request: Request) -> tuple[str, str]:
     principal = getattr(request.state, "principal", None)
     if principal is not None:
@@ -131,7 +140,7 @@ async def registrar(
             # Behind the ingress, the client's address (VMRE_PROXIES_CONFIABLES), not the proxy's.
             origen=limites.origen(request.scope, getattr(request.app.state, "proxies_confiables", ()))[:64],
             estado=estado,
-            detalle=detalle,
+            detalle=getattr(request.state, ANOTACION, {}) | detalle,
         )
     )
 

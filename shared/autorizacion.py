@@ -198,6 +198,7 @@ COMPUTO: Matriz = {
     ("GET", "/v1/mesas/{entidad}/{mesa}/actas/{cargo}"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),
     ("GET", "/v1/escrutinio-electronico/{eleccion}"): publico(),
     ("PUT", "/v1/escrutinio-electronico/{eleccion}/descifrados/{indice}"): roles(Q.CUSTODIO),
+    ("POST", "/v1/escrutinio-electronico/{eleccion}/descifrados/{indice}/anulacion"): roles(*ADMIN),
     ("POST", "/v1/computos/{entidad}/cierre"): roles(*ADMIN),
     ("GET", "/v1/computos/{entidad}"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO, nota="404 antes del cierre"),
     ("GET", "/v1/computos/{entidad}/acta.csv"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),

@@ -84,7 +84,17 @@ def cmd_custodio(args: argparse.Namespace) -> int:
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=args.servidor, headers=headers, timeout=60) as cliente:
             if args.accion == "descifrar":
-                r = await descifrar(cliente, args.eleccion, args.indice, Path(args.estado), avisar=avisar)
+                from shared.cripto.verificador import procesos_por_defecto
+
+                r = await descifrar(
+                    cliente,
+                    args.eleccion,
+                    args.indice,
+                    Path(args.estado),
+                    electronico=args.electronico,
+                    procesos=procesos_por_defecto(),
+                    avisar=avisar,
+                )
                 return json.dumps(r.get("votos") or {"recibidos": r["recibidos"]}, ensure_ascii=False)
             return await ceremonia(
                 cliente, args.eleccion, args.indice, Path(args.estado), espera=args.espera, avisar=avisar
@@ -521,6 +531,12 @@ def main(argv: list[str] | None = None) -> int:
         "descifrar", help="descifrado parcial del recuento cifrado, con pruebas (mesa electrónica)"
     )
     d.add_argument("--servidor", default="http://127.0.0.1:8004", help="URL del servicio computo")
+    d.add_argument(
+        "--electronico",
+        default="http://127.0.0.1:8003",
+        help="URL del servicio electronico: de ahí se descarga y verifica el archivo público antes de "
+        "descifrar",
+    )
     d.add_argument("--eleccion", required=True, help="uuid de la elección")
     d.add_argument("--indice", type=int, required=True, help="su posición de custodio (1..n)")
     d.add_argument("--estado", required=True, help="el archivo de estado de la ceremonia")

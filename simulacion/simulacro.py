@@ -16,6 +16,7 @@ import functools
 import hashlib
 import hmac
 import json
+import os
 import random
 import re
 import ssl
@@ -719,13 +720,27 @@ class Simulacro:
                     f"urna de {entidad}: {estado['boletas']} boletas, se emitieron {votantes}"
                 )
             for i in elegidos:
-                async with httpx.AsyncClient(
-                    base_url=self.plataforma.urls["computo"],
-                    headers=self.token(Rol.CUSTODIO, f"custodio-{i}"),
-                    timeout=120,
-                    transport=_transporte(),
-                ) as c:
-                    await descifrar(c, uuid, i, custodios_dir / f"{uuid}-{i}.json", avisar=lambda m: None)
+                async with (
+                    httpx.AsyncClient(
+                        base_url=self.plataforma.urls["computo"],
+                        headers=self.token(Rol.CUSTODIO, f"custodio-{i}"),
+                        timeout=120,
+                        transport=_transporte(),
+                    ) as c,
+                    httpx.AsyncClient(
+                        base_url=self.plataforma.urls["electronico"], timeout=300, transport=_transporte()
+                    ) as pub,
+                ):
+                    # Each custodian verifies the whole public record first, on every core (as the CLI does).
+                    await descifrar(
+                        c,
+                        uuid,
+                        i,
+                        custodios_dir / f"{uuid}-{i}.json",
+                        electronico=pub,
+                        procesos=len(os.sched_getaffinity(0)),
+                        avisar=lambda m: None,
+                    )
 
             async def con_resultado() -> bool:
                 e = await sellada(uuid)

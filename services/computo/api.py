@@ -13,11 +13,12 @@ from services.computo.models import Acta, Mesa
 from services.computo.schemas import (
     ActaIn,
     ActaOut,
+    AnulacionIn,
     CorreccionIn,
     InstalacionIn,
     MesaOut,
 )
-from shared import firma
+from shared import auditoria, firma
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
 from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
@@ -185,7 +186,10 @@ async def escrutinio_estado(eleccion: EleccionPath, session: SessionDep) -> dict
     tags=["escrutinio electrónico"],
     summary="Entregar un descifrado parcial con sus pruebas (custodio; lo hace `vmre custodio descifrar`)",
     description="El cuerpo es el `partial_decryption` de Belenios. Se revisa cada prueba contra la clave de "
-    "verificación del custodio; con k descifrados válidos se publica el resultado.",
+    "verificación del custodio: si alguna no verifica, 422 (queda en la bitácora). Con k descifrados válidos "
+    "se publica el resultado; si un factor es falso aunque su prueba verifique (la de Belenios 3.0 no liga "
+    "el factor), se prueban las demás combinaciones de k, el resultado sale de una que funciona y el "
+    "descifrado falso queda en cuarentena (visible en el estado de la elección).",
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     },
@@ -204,9 +208,49 @@ async def escrutinio_descifrado(
     if len(cuerpo) > 2_000_000:
         raise Problem(413, "El descifrado parcial excede 2 MB.")
     e = await escrutinio.o_404(session, eleccion, bloqueo=True)
-    return await escrutinio.recibir(
-        session, e, indice, cuerpo.decode("utf-8", "replace"), custodio.sub, proceso, reloj.ahora()
-    )
+    try:
+        return await escrutinio.recibir(
+            session,
+            e,
+            indice,
+            cuerpo.decode("utf-8", "replace"),
+            custodio.sub,
+            proceso,
+            reloj.ahora(),
+            auditar=lambda **detalle: auditoria.anotar(request, **detalle),
+        )
+    except escrutinio.DescifradoRechazado as rechazo:
+        # The request's transaction rolls back (nothing of the share is kept): the refusal is recorded in a
+        # transaction of its own. Only the reason and the SHA-256 of what arrived (public; never a secret).
+        async with request.app.state.runtime.maker() as aparte, aparte.begin():
+            await auditoria.registrar_peticion(
+                aparte, request, estado="rechazado", motivo=rechazo.motivo, sha256=rechazo.sha256
+            )
+        raise rechazo.problem from None
+
+
+@router.post(
+    "/escrutinio-electronico/{eleccion}/descifrados/{indice}/anulacion",
+    tags=["escrutinio electrónico"],
+    summary="Anular un descifrado parcial, con motivo (ine-admin; queda en la bitácora)",
+    description="El descifrado anulado deja de usarse (también uno en cuarentena) y su custodio puede "
+    "entregar otro. La bitácora guarda el motivo y el SHA-256 del texto anulado. 409 si el resultado ya se "
+    "publicó o si ya estaba anulado.",
+    responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+)
+async def escrutinio_anulacion(
+    eleccion: EleccionPath,
+    indice: Annotated[int, Path(ge=1, le=99)],
+    datos: AnulacionIn,
+    request: Request,
+    session: SessionDep,
+    reloj: RelojDep,
+    _: Admin,
+) -> dict[str, Any]:
+    e = await escrutinio.o_404(session, eleccion, bloqueo=True)
+    estado, sha256 = await escrutinio.anular(session, e, indice, datos.motivo, reloj.ahora())
+    auditoria.anotar(request, motivo=datos.motivo, sha256=sha256)
+    return estado
 
 
 # --- Acta de cómputo de entidad -------------------------------------------------------------------------

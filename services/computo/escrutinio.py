@@ -1,8 +1,15 @@
 """The electronic MEC: custodians decrypt the sealed box's encrypted tally; with k of n the result exists.
 
 Each partial decryption is checked on arrival against the custodian's verification key and the tally (its
-proof must verify); with the k-th, the factors are combined (Lagrange) and the result read off (discrete
-logarithms).
+proof must verify, or it is refused with a 422 and the refusal goes to the bitácora); with k valid ones, the
+factors are combined (Lagrange) and the result read off (discrete logarithms).
+
+Belenios 3.0's decryption proof hashes only its commitments, so a custodian can publish a wrong factor whose
+proof verifies. Such a factor makes every combination it enters give values outside [0, total weight]: then
+the other k-subsets of the valid shares are tried, the result comes from one that works, and every share that
+does not lie on the polynomial of that subset (its factor ≠ Π f_m^λ_m(i)) is put in quarantine and left out
+of the published record. ``ine-admin`` may void a share; its custodian may then deliver again.
+
 The decryptions and the result go back to electronico in an event, to complete the public Belenios record
 that anyone verifies with ``vmre verificar``."""
 
@@ -10,7 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import itertools
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +32,10 @@ from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage
 from shared.bus.topics import COMPUTO_ESCRUTINIO
 from shared.cripto import escrutinio as es
+from shared.cripto import grupo as gr
 from shared.cripto.custodios import Custodios, Pedersen
 from shared.cripto.eleccion import Eleccion
+from shared.cripto.grupo import Elemento
 from shared.db import insert_if_absent
 from shared.events import computo as eventos
 from shared.events import electronico as eventos_electronico
@@ -65,15 +78,49 @@ async def o_404(session: AsyncSession, eleccion: str, bloqueo: bool = False) -> 
     return e
 
 
-async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, Any]:
-    custodios = Custodios.leer(json.loads(e.custodios_json))
-    recibidos = sorted(
+VALIDO, CUARENTENA, ANULADO = "valido", "cuarentena", "anulado"
+
+
+class DescifradoRechazado(Exception):
+    """A partial decryption refused on arrival: the 422 to answer, and why (for the bitácora)."""
+
+    def __init__(self, owner: int, motivo: str, texto: str) -> None:
+        super().__init__(motivo)
+        self.owner = owner
+        self.motivo = motivo
+        self.sha256 = hashlib.sha256(texto.encode()).hexdigest()
+        self.problem = Problem(
+            422,
+            f"Descifrado parcial del custodio {owner} rechazado: {motivo}",
+            slug="descifrado-invalido",
+            indice=owner,
+        )
+
+
+async def _filas(session: AsyncSession, eleccion: str) -> list[DescifradoParcial]:
+    return list(
         (
             await session.execute(
-                select(DescifradoParcial.owner).where(DescifradoParcial.eleccion == e.eleccion)
+                select(DescifradoParcial)
+                .where(DescifradoParcial.eleccion == eleccion)
+                .order_by(DescifradoParcial.recibido_at, DescifradoParcial.owner)
             )
         ).scalars()
     )
+
+
+async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, Any]:
+    custodios = Custodios.leer(json.loads(e.custodios_json))
+    filas = await _filas(session, e.eleccion)
+    recibidos = sorted(f.owner for f in filas if f.estado == VALIDO)
+
+    def apartados(cual: str) -> list[dict[str, Any]]:
+        return [
+            {"indice": f.owner, "motivo": f.motivo, "at": f.cambio_at}
+            for f in sorted(filas, key=lambda f: f.owner)
+            if f.estado == cual
+        ]
+
     necesarios = _umbral(custodios)
     o: dict[str, Any] = {
         "eleccion": e.eleccion,
@@ -87,19 +134,93 @@ async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, A
         "custodios": len(custodios.duenos()),
         "necesarios": necesarios,
         "recibidos": recibidos,
+        "cuarentena": apartados(CUARENTENA),
+        "anulados": apartados(ANULADO),
         "votos": e.votos,
         "publicado_at": e.publicado_at,
     }
     if e.votos is None:
         faltan = max(0, necesarios - len(recibidos))
-        o["mensaje"] = (
-            f"Sin resultado: faltan {faltan} descifrados parciales de custodios "
-            f"({len(recibidos)} de {necesarios} necesarios)."
-        )
+        if faltan:
+            o["mensaje"] = (
+                f"Sin resultado: faltan {faltan} descifrados parciales de custodios "
+                f"({len(recibidos)} de {necesarios} necesarios)."
+            )
+        else:
+            o["mensaje"] = (
+                f"Sin resultado: ninguna combinación de {necesarios} de los {len(recibidos)} descifrados "
+                "válidos da un resultado (algún factor es falso y aún no se identifica): hace falta el "
+                "descifrado de otro custodio."
+            )
     return o
 
 
-def _combinar(e: EscrutinioElectronico, textos: dict[int, str]) -> tuple[str, list[int]]:
+@dataclass
+class Combinado:
+    """The outcome of trying the valid shares: the result (if some selection works) and the culprits."""
+
+    resultado: str | None = None
+    conteo: list[int] = field(default_factory=list)
+    usados: list[int] = field(default_factory=list)
+    culpables: dict[int, str] = field(default_factory=dict)
+
+
+def _selecciones(custodios: Custodios, presentes: set[int]) -> list[list[int]]:
+    """Every way to take what each trustee entry needs from the present shares: the Single, or k of the
+    Pedersen group. In lexicographic order, so the first one is Belenios' own (the first k by index)."""
+    duenos = custodios.duenos()
+    por_entrada: list[list[tuple[int, ...]]] = []
+    for e_i, entrada in enumerate(custodios.entradas):
+        grupo = sorted(o for o, (ei, _, _) in duenos.items() if ei == e_i and o in presentes)
+        k = entrada.umbral if isinstance(entrada, Pedersen) else 1
+        por_entrada.append(list(itertools.combinations(grupo, k)))
+    return [[o for parte in s for o in parte] for s in itertools.product(*por_entrada)]
+
+
+def _lagrange_en(indices: list[int], x: int) -> dict[int, int]:
+    """λ_m(x) = Π_{t≠m} (x−t)·(m−t)⁻¹ mod ℓ: what gives f(x) from the shares at ``indices``."""
+    coef = {}
+    for m in indices:
+        num, den = 1, 1
+        for t in indices:
+            if t != m:
+                num = num * (x - t) % gr.L
+                den = den * (m - t) % gr.L
+        coef[m] = num * pow(den, -1, gr.L) % gr.L
+    return coef
+
+
+def _culpables(
+    custodios: Custodios, parciales: dict[int, list[list[Elemento]]], usados: list[int]
+) -> dict[int, str]:
+    """The shares outside a working selection whose factors are not the ones its polynomial gives."""
+    duenos = custodios.duenos()
+    culpables = {}
+    for o, factores in parciales.items():
+        if o in usados:
+            continue
+        e_i, j, _ = duenos[o]
+        if j is None:  # a Single is never left out of a selection
+            continue
+        del_grupo = {duenos[u][1]: u for u in usados if duenos[u][0] == e_i}
+        lam = _lagrange_en(sorted(i for i in del_grupo if i is not None), j)
+        for q, fila in enumerate(factores):
+            for r, f in enumerate(fila):
+                esperado = gr.producto([gr.pot(parciales[del_grupo[m]][q][r], c) for m, c in lam.items()])
+                if esperado != f:
+                    culpables[o] = (
+                        f"pregunta {q + 1}, opción {r + 1}: su factor de descifrado no corresponde al de los "
+                        f"custodios {', '.join(map(str, sorted(del_grupo.values())))}, que sí dan un "
+                        "resultado válido (la prueba verifica pero el factor es falso)"
+                    )
+                    break
+            if o in culpables:
+                break
+    return culpables
+
+
+def _combinar(e: EscrutinioElectronico, textos: dict[int, str]) -> Combinado:
+    """Try the selections of valid shares until one gives a valid tally (every entry in [0, total])."""
     eleccion = Eleccion.leer(e.eleccion_json.encode())
     custodios = Custodios.leer(json.loads(e.custodios_json))
     formas = [q.opciones for q in eleccion.preguntas]
@@ -108,10 +229,17 @@ def _combinar(e: EscrutinioElectronico, textos: dict[int, str]) -> tuple[str, li
     parciales = {
         o: es.verificar_descifrado(eleccion.huella, duenos[o][2], recuento, t) for o, t in textos.items()
     }
-    comb = es.combinar(custodios, parciales, formas)
     total = int(json.loads(e.recuento_dimensionado)["total_weight"] or 0)
-    res = es.resultado(recuento, comb.factores, total)
-    return es.resultado_json(res), res[0]
+    for seleccion in _selecciones(custodios, set(parciales)):
+        comb = es.combinar(custodios, {o: parciales[o] for o in seleccion}, formas)
+        try:
+            res = es.resultado(recuento, comb.factores, total)
+        except ValueError:  # a value outside [0, total]: some factor of this selection is false
+            continue
+        return Combinado(
+            es.resultado_json(res), res[0], comb.usados, _culpables(custodios, parciales, comb.usados)
+        )
+    return Combinado()
 
 
 async def recibir(
@@ -122,8 +250,11 @@ async def recibir(
     custodio: str,
     proceso: Proceso,
     ahora: dt.datetime,
+    auditar: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
-    """A custodian's partial decryption: kept only if its proofs verify. The k-th one produces the result."""
+    """A custodian's partial decryption: kept only if its proofs verify (else ``DescifradoRechazado``). With
+    k valid ones, the result from the first selection of them that combines into a valid tally; shares that
+    contradict it go to quarantine (``auditar`` is told, for the request's bitácora record)."""
     if e.votos is not None:
         raise Problem(409, "El resultado ya se publicó con los descifrados necesarios.")
     eleccion = Eleccion.leer(e.eleccion_json.encode())
@@ -136,53 +267,100 @@ async def recibir(
     try:
         await asyncio.to_thread(es.verificar_descifrado, eleccion.huella, duenos[owner][2], recuento, texto)
     except es.EscrutinioInvalido as exc:
-        raise Problem(
-            422, f"Descifrado parcial del custodio {owner} rechazado: {exc}", slug="descifrado-invalido"
-        ) from None
-    nuevo = await insert_if_absent(
-        session,
-        DescifradoParcial,
-        {"eleccion": e.eleccion, "owner": owner, "texto": texto, "custodio": custodio, "recibido_at": ahora},
-        ["eleccion", "owner"],
-    )
-    if not nuevo:
-        previo = await session.get(DescifradoParcial, (e.eleccion, owner))
-        if previo is not None and previo.texto != texto:
-            raise Problem(409, f"Ya se recibió el descifrado parcial del custodio {owner}.")
-    filas = (
-        await session.execute(
-            select(DescifradoParcial.owner, DescifradoParcial.texto)
-            .where(DescifradoParcial.eleccion == e.eleccion)
-            .order_by(DescifradoParcial.recibido_at, DescifradoParcial.owner)
-        )
-    ).all()
-    if len(filas) >= _umbral(custodios):
-        textos = {o: t for o, t in filas}
-        resultado, conteo = await asyncio.to_thread(_combinar, e, textos)
-        claves = opciones(proceso.entidades[e.entidad])
-        if len(claves) != len(conteo):
-            raise Problem(500, "Las opciones del proceso no corresponden a la boleta de la elección.")
-        e.resultado = resultado
-        e.votos = dict(zip(claves, conteo, strict=True))
-        e.publicado_at = ahora
-        await stage(
+        raise DescifradoRechazado(owner, str(exc), texto) from None
+    previo = await session.get(DescifradoParcial, (e.eleccion, owner))
+    if previo is None:
+        nuevo = await insert_if_absent(
             session,
-            Outbox,
-            COMPUTO_ESCRUTINIO,
-            Envelope.new(
-                event_type=eventos.ESCRUTINIO_PUBLICADO,
-                source="computo",
-                aggregate_id=e.eleccion,
-                data=eventos.EscrutinioPublicado(
-                    eleccion=e.eleccion,
-                    entidad=e.entidad,
-                    cargo=e.cargo,
-                    simulacro=e.simulacro,
-                    descifrados=[eventos.Descifrado(owner=o, texto=t) for o, t in filas],
-                    resultado=resultado,
-                    votos=e.votos,
-                ),
-            ),
+            DescifradoParcial,
+            {
+                "eleccion": e.eleccion,
+                "owner": owner,
+                "texto": texto,
+                "custodio": custodio,
+                "recibido_at": ahora,
+            },
+            ["eleccion", "owner"],
         )
+        if not nuevo:  # another delivery of this custodian got in first
+            previo = await session.get(DescifradoParcial, (e.eleccion, owner))
+    if previo is not None and previo.estado == ANULADO:
+        previo.texto, previo.custodio, previo.recibido_at = texto, custodio, ahora
+        previo.estado, previo.motivo, previo.cambio_at = VALIDO, None, None
+    elif previo is not None and previo.texto != texto:
+        if previo.estado == CUARENTENA:
+            raise Problem(
+                409,
+                f"El descifrado parcial del custodio {owner} está en cuarentena ({previo.motivo}): para "
+                "entregar otro, ine-admin debe anularlo.",
+            )
+        raise Problem(409, f"Ya se recibió el descifrado parcial del custodio {owner}.")
+    await session.flush()
+    validos = [f for f in await _filas(session, e.eleccion) if f.estado == VALIDO]
+    if len(validos) >= _umbral(custodios):
+        c = await asyncio.to_thread(_combinar, e, {f.owner: f.texto for f in validos})
+        for f in validos:
+            if f.owner in c.culpables:
+                f.estado, f.motivo, f.cambio_at = CUARENTENA, c.culpables[f.owner], ahora
+        if c.culpables and auditar is not None:
+            auditar(cuarentena=sorted(c.culpables))
+        if c.resultado is not None:
+            await _publicar(session, e, c, [f for f in validos if f.owner not in c.culpables], proceso, ahora)
     await session.flush()
     return await estado(session, e)
+
+
+async def _publicar(
+    session: AsyncSession,
+    e: EscrutinioElectronico,
+    c: Combinado,
+    filas: list[DescifradoParcial],
+    proceso: Proceso,
+    ahora: dt.datetime,
+) -> None:
+    """The result, and the event that takes it with the valid shares (never a quarantined one) to
+    electronico's public record."""
+    assert c.resultado is not None
+    claves = opciones(proceso.entidades[e.entidad])
+    if len(claves) != len(c.conteo):
+        raise Problem(500, "Las opciones del proceso no corresponden a la boleta de la elección.")
+    e.resultado = c.resultado
+    e.votos = dict(zip(claves, c.conteo, strict=True))
+    e.publicado_at = ahora
+    await stage(
+        session,
+        Outbox,
+        COMPUTO_ESCRUTINIO,
+        Envelope.new(
+            event_type=eventos.ESCRUTINIO_PUBLICADO,
+            source="computo",
+            aggregate_id=e.eleccion,
+            data=eventos.EscrutinioPublicado(
+                eleccion=e.eleccion,
+                entidad=e.entidad,
+                cargo=e.cargo,
+                simulacro=e.simulacro,
+                descifrados=[eventos.Descifrado(owner=f.owner, texto=f.texto) for f in filas],
+                resultado=c.resultado,
+                votos=e.votos,
+            ),
+        ),
+    )
+
+
+async def anular(
+    session: AsyncSession, e: EscrutinioElectronico, owner: int, motivo: str, ahora: dt.datetime
+) -> tuple[dict[str, Any], str]:
+    """ine-admin voids a share: it is no longer used, and its custodian may deliver again. Returns the
+    state and the SHA-256 of the voided text (for the bitácora)."""
+    if e.votos is not None:
+        raise Problem(409, "El resultado ya se publicó: sus descifrados no se anulan.")
+    f = await session.get(DescifradoParcial, (e.eleccion, owner))
+    if f is None:
+        raise Problem(404, f"No hay descifrado parcial del custodio {owner} en la elección {e.eleccion}.")
+    if f.estado == ANULADO:
+        raise Problem(409, f"El descifrado parcial del custodio {owner} ya está anulado.")
+    sha256 = hashlib.sha256(f.texto.encode()).hexdigest()
+    f.estado, f.motivo, f.cambio_at = ANULADO, motivo, ahora
+    await session.flush()
+    return await estado(session, e), sha256

@@ -121,6 +121,9 @@ class EscrutinioElectronico(Base):
 
 
 class DescifradoParcial(Base):
+    """A custodian's partial decryption (its proofs verified on arrival). One per custodian: a voided one is
+    replaced when the custodian delivers again; the bitácora keeps the SHA-256 of each one voided."""
+
     __tablename__ = "descifrados_parciales"
 
     eleccion: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -128,6 +131,16 @@ class DescifradoParcial(Base):
     texto: Mapped[str] = mapped_column(Text)
     custodio: Mapped[str] = mapped_column(String(100), comment="sub del token que lo entregó")
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    estado: Mapped[str] = mapped_column(
+        String(12),
+        default="valido",
+        server_default="valido",
+        comment="valido (se usa), cuarentena (su factor no combina con los demás) o anulado (por ine-admin)",
+    )
+    motivo: Mapped[str | None] = mapped_column(
+        Text, nullable=True, comment="Por qué está en cuarentena o anulado"
+    )
+    cambio_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Lnere(Base):

@@ -83,3 +83,9 @@ class ActaOut(BaseModel):
     version: int
     capturas: int
     historial: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class AnulacionIn(BaseModel):
+    motivo: str = Field(
+        min_length=10, max_length=2000, description="Por qué se anula el descifrado (queda en la bitácora)"
+    )

@@ -20,6 +20,7 @@ from shared.cripto.custodios import (
     ClavePublica,
     Custodios,
     CustodiosInvalidos,
+    huella_custodios,
     parametros_umbral,
     verificar_certificado,
     verificar_polinomio,
@@ -74,9 +75,17 @@ async def estado(session: AsyncSession, e: Eleccion) -> dict[str, Any]:
         "certificados": _lista(m[1], n) if completos[1] else None,
         "polinomios": _lista(m[2], n) if completos[2] else None,
         "clave_publica": None,
+        "parametros": None,
+        "huella": None,
     }
     if e.custodios_json is not None:
-        o["clave_publica"] = gr.s(Custodios.leer(json.loads(e.custodios_json)).clave_eleccion())
+        # What each custodian's CLI checks against what it saw: the published trustees record, the key
+        # derived from it and the fingerprint that the custodians compare out of band (and the opening act
+        # carries).
+        trustees = json.loads(e.custodios_json)
+        o["clave_publica"] = gr.s(Custodios.leer(trustees).clave_eleccion())
+        o["parametros"] = trustees
+        o["huella"] = huella_custodios(trustees)
     return o
 
 

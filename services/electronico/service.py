@@ -36,7 +36,7 @@ from shared.cripto import boleta as bo
 from shared.cripto import escrutinio as es
 from shared.cripto import grupo as gr
 from shared.cripto.archivo import Archivo
-from shared.cripto.custodios import Custodios
+from shared.cripto.custodios import Custodios, huella_custodios
 from shared.cripto.eleccion import (
     Eleccion as EleccionBelenios,
 )
@@ -320,6 +320,8 @@ async def abrir(
             "huella_eleccion": eleccion.huella,
             "clave_publica": gr.s(eleccion.clave_publica),
             "custodios": {"umbral": e.umbral, "total": e.custodios},
+            # The fingerprint each custodian's CLI printed at the end of the ceremony (shared function).
+            "huella_custodios": huella_custodios(json.loads(e.custodios_json)),
             "credenciales": len(credenciales),
             "urna": {"boletas": 0, "evento_setup": urna.archivo.eventos[-1].hash},
             "periodo": {"inicio": e.inicio.isoformat(), "fin": e.fin.isoformat()},

@@ -371,9 +371,21 @@ class Custodio:
         """Step 3: check each share against its sender's commitments; publish g^{S_j}; keep S_j encrypted."""
         vks = self._verifica_certs(certs)
         s_j = 0
+        if len(polinomios) != self.n:
+            raise CustodiosInvalidos(f"se esperaban {self.n} polinomios, llegaron {len(polinomios)}")
         for i, p in enumerate(polinomios, start=1):
-            _verifica_mensaje(vks[i - 1], p["coefexps"], f"custodio {i}: coefexps")
+            verificar_polinomio(p, vks[i - 1], i, self.n, self.umbral)
             a = _coefexps(p["coefexps"], f"custodio {i}: coefexps")
+            # Each sender signed the very certificates this custodian saw (certs_sig).
+            mensaje = "certs_sig|" + cjson({"certs": certs, "coefexps": [gr.s(x) for x in a]})
+            try:
+                firma = Prueba.de_json(p["signature"])
+            except (gr.ErrorDeCodificacion, KeyError, TypeError, ValueError) as e:
+                raise CustodiosInvalidos(f"custodio {i}: firma certs_sig ilegible ({e})") from None
+            if not verifica_schnorr(vks[i - 1], prefijo_firma_mensaje(mensaje), firma):
+                raise CustodiosInvalidos(
+                    f"custodio {i}: su firma certs_sig no cubre los certificados que usted recibió"
+                )
             try:
                 parte = gr.escalar(
                     json.loads(descifrar_con(self.dk, vks[i - 1], p["secrets"][self.indice - 1]))["secret"]
@@ -399,6 +411,12 @@ class Custodio:
             return gr.escalar(json.loads(descifrar_con(self.dk, gr.gpot(self.sk), privada))["decryption_key"])
         except (ValueError, KeyError, TypeError) as e:
             raise CustodiosInvalidos(f"clave de descifrado ilegible ({e})") from None
+
+    def verificar_certificados(self, certs: object) -> list[Elemento]:
+        """Every certificate self-signed with the right context, and this custodian's own at its index."""
+        if not isinstance(certs, list) or not all(isinstance(c, dict) for c in certs):
+            raise CustodiosInvalidos("se esperaba la lista de certificados")
+        return self._verifica_certs(certs)
 
     def _verifica_certs(self, certs: list[dict[str, Any]]) -> list[Elemento]:
         if len(certs) != self.n:
@@ -431,3 +449,25 @@ def parametros_umbral(
             "verification_keys": [c["public_key"] for c in claves],
         }
     )
+
+
+# --- Fingerprint of the whole trustee setup, compared out of band -------------------------------------------
+
+
+def huella_custodios(trustees: object) -> str:
+    """The short fingerprint of a ceremony's result that custodians read aloud to one another.
+
+    SHA-256 over the canonical JSON of the whole published ``trustees`` record (every certificate, commitment,
+    signature and verification key) and the election public key derived from it; its first 128 bits, as eight
+    groups of four hex digits. Each custodian's CLI computes it from what it checked itself, and the opening
+    act carries the server's: a server that showed custodians different ceremonies (a split view, which no
+    custodian can detect alone) cannot make their fingerprints agree.
+    """
+    custodios = Custodios.leer(trustees)
+    return huella({"trustees": custodios.json(), "public_key": gr.s(custodios.clave_eleccion())})
+
+
+def huella(valor: object) -> str:
+    """SHA-256 of the canonical JSON, first 128 bits as eight groups of four hex digits (read aloud)."""
+    h = gr.sha256_hex(cjson(valor))[:32]
+    return "-".join(h[i : i + 4] for i in range(0, 32, 4))

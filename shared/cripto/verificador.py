@@ -74,8 +74,12 @@ def _init(eleccion: Eleccion, pesos: dict[str, int]) -> None:
 
 def _revisa(texto: bytes) -> bo.Boleta | tuple[str, str]:
     assert _CTX is not None
+    return _revisa_en(_CTX[0], _CTX[1], texto)
+
+
+def _revisa_en(eleccion: Eleccion, pesos: dict[str, int], texto: bytes) -> bo.Boleta | tuple[str, str]:
     try:
-        return bo.verificar(_CTX[0], texto.decode("utf-8"), _CTX[1])
+        return bo.verificar(eleccion, texto.decode("utf-8"), pesos)
     except UnicodeDecodeError:
         return ("NonCanonical", "la boleta no es UTF-8")
     except bo.BoletaInvalida as e:
@@ -86,8 +90,8 @@ def _boletas(
     eleccion: Eleccion, pesos: dict[str, int], textos: list[bytes], procesos: int
 ) -> Iterator[bo.Boleta | tuple[str, str]]:
     if procesos <= 1 or len(textos) < 64:
-        _init(eleccion, pesos)
-        yield from map(_revisa, textos)
+        # No module state here: several verifications may run at once in threads (custodians' clients).
+        yield from (_revisa_en(eleccion, pesos, t) for t in textos)
         return
     with ProcessPoolExecutor(procesos, initializer=_init, initargs=(eleccion, pesos)) as pool:
         yield from pool.map(_revisa, textos, chunksize=32)

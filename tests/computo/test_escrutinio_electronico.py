@@ -23,6 +23,9 @@ from services.electronico.models import Outbox as OutboxElectronico
 from services.electronico.models import ProcessedEvent as ProcesadosElectronico
 from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
+from shared.cripto import escrutinio as es
+from shared.cripto.custodios import Custodio
+from shared.cripto.eleccion import Eleccion
 from shared.cripto.verificador import verificar_archivo
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos_electronico
@@ -94,20 +97,37 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
                 transport=transport, base_url="http://test", headers=token("custodio", sub=f"custodio-{i}")
             ) as cli:
                 return await descifrar(
-                    cli, uuid, i, estados / f"custodio-{uuid}-{i}.json", avisar=lambda m: None
+                    cli,
+                    uuid,
+                    i,
+                    estados / f"custodio-{uuid}-{i}.json",
+                    electronico=e.client,
+                    avisar=lambda m: None,
                 )
 
-        # A decryption made with another custodian's key fails its proof: refused, nothing stored.
+        # Another custodian's state file: the CLI sees its entries are not position 2's and sends nothing.
         ajena = json.loads((estados / f"custodio-{uuid}-1.json").read_text())
         (tmp_path / "ajeno.json").write_text(json.dumps(ajena | {"indice": 2}))
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", headers=token("custodio", sub="custodio-2")
         ) as cli:
             try:
-                await descifrar(cli, uuid, 2, tmp_path / "ajeno.json", avisar=lambda m: None)
+                await descifrar(
+                    cli, uuid, 2, tmp_path / "ajeno.json", electronico=e.client, avisar=lambda m: None
+                )
                 raise AssertionError("un descifrado con la clave de otro custodio fue aceptado")
             except RuntimeError as exc:
-                assert "422" in str(exc) and "no verifica" in str(exc)
+                assert "no incluyen, en la posición 2" in str(exc), exc
+            # Sent anyway (by hand): its proof fails against custodian 2's key: refused, nothing stored.
+            eleccion = Eleccion.leer(estado["eleccion_json"].encode())
+            recuento = es.leer_recuento(estado["recuento"], [q.opciones for q in eleccion.preguntas])
+            x1 = Custodio(ajena["semilla"], 1, 3, 5).clave_descifrado(ajena["clave_privada"])
+            r = await cli.put(
+                f"/v1/escrutinio-electronico/{uuid}/descifrados/2",
+                content=es.descifrado_parcial(eleccion.huella, x1, recuento).encode(),
+                headers={"content-type": "application/json"},
+            )
+            assert r.status_code == 422 and "no verifica" in r.text, r.text
 
         # Fewer than k: no result, and how many are missing.
         assert (await custodio(2))["votos"] is None
