@@ -67,6 +67,24 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmar_huella(huella: str, acordada: str | None) -> bool:
+    """Before a custodian's encrypted shares leave: the certificates' fingerprint, compared aloud."""
+    if acordada is not None:
+        return acordada.strip().lower() == huella
+    if not sys.stdin.isatty():
+        print(
+            f"error: sin terminal para confirmar la huella de los certificados ({huella}): compárela con los "
+            "demás custodios y repita con --huella-certificados (la ceremonia se reanuda donde quedó)",
+            file=sys.stderr,
+        )
+        return False
+    print(f"\nHuella de los certificados: {huella}", file=sys.stderr)
+    respuesta = input(
+        "Léala en voz alta: ¿es la misma que ven los demás custodios? (escriba «sí» para seguir) "
+    )
+    return respuesta.strip().lower() in ("sí", "si")
+
+
 def cmd_custodio(args: argparse.Namespace) -> int:
     import httpx
 
@@ -97,7 +115,13 @@ def cmd_custodio(args: argparse.Namespace) -> int:
                 )
                 return json.dumps(r.get("votos") or {"recibidos": r["recibidos"]}, ensure_ascii=False)
             return await ceremonia(
-                cliente, args.eleccion, args.indice, Path(args.estado), espera=args.espera, avisar=avisar
+                cliente,
+                args.eleccion,
+                args.indice,
+                Path(args.estado),
+                espera=args.espera,
+                avisar=avisar,
+                confirmar=lambda h: asyncio.to_thread(_confirmar_huella, h, args.huella_certificados),
             )
 
     try:
@@ -526,6 +550,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--estado", required=True, help="archivo de estado: su semilla secreta; consérvelo")
     c.add_argument("--token", help="token de custodio (o VMRE_TOKEN)")
     c.add_argument("--espera", type=float, default=2.0, help="segundos entre consultas (2)")
+    c.add_argument(
+        "--huella-certificados",
+        help="la huella de los certificados acordada en voz alta; sin ella, se pregunta en la terminal antes "
+        "de enviar las partes cifradas",
+    )
     c.set_defaults(func=cmd_custodio)
     d = csub.add_parser(
         "descifrar", help="descifrado parcial del recuento cifrado, con pruebas (mesa electrónica)"

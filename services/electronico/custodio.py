@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +185,13 @@ async def ceremonia(
     espera: float = 2.0,
     limite: float = 3600.0,
     avisar: Callable[[str], None] = print,
+    confirmar: Callable[[str], Awaitable[bool]] | None = None,
 ) -> str:
     """Run (or resume) this custodian's three steps; return the election public key once all are in.
+
+    ``confirmar``: called with the certificates' fingerprint before this custodian's encrypted shares leave
+    (step 2); the custodians compare it aloud and a "no" stops here, so a split view costs nothing. The CLI
+    asks at the terminal (or takes ``--huella-certificados``).
 
     Nothing from the server is taken on trust: every certificate (its own at its position), every polynomial
     (signed commitments, a certs_sig over the very certificates seen here, its share decrypted and checked
@@ -226,6 +231,11 @@ async def ceremonia(
     avisar(f"certificados verificados; huella de los certificados: {huella(certs)}")
 
     if "polinomio" not in estado:
+        if confirmar is not None and not await confirmar(huella(certs)):
+            raise CeremoniaFallida(
+                "la huella de los certificados no coincide con la de los demás custodios: el servidor pudo "
+                "mostrarles certificados distintos. No se envió nada más; avise a los demás y al INE."
+            )
         estado["polinomio"] = c.polinomio(certs)
         _guardar(ruta_estado, estado)
     await _put(cliente, eleccion, indice, 2, estado["polinomio"])

@@ -197,6 +197,44 @@ async def test_vista_dividida_se_descubre_al_comparar_huellas(tmp_path: Path) ->
     assert any("un custodio solo no puede detectarlo" in a for a in avisos)
 
 
+async def test_vista_dividida_se_detiene_antes_de_enviar_las_partes(tmp_path: Path) -> None:
+    """With the certificates' fingerprint compared aloud before step 2, the split view costs nothing: the
+    victim's encrypted shares never leave."""
+    victima, resto = Mundo(UUID, {1}), Mundo(UUID, {2, 3, 4, 5})
+    vistas: dict[int, str] = {}
+
+    def comparar(i: int) -> Callable[[str], Awaitable[bool]]:
+        async def confirmar(h: str) -> bool:
+            vistas[i] = h
+            while len(vistas) < 5:  # the five read theirs aloud
+                await asyncio.sleep(0.01)
+            return len(set(vistas.values())) == 1
+
+        return confirmar
+
+    async def uno(falso: Falso, i: int) -> str:
+        async with httpx.AsyncClient(base_url=falso.url, timeout=30) as c:
+            return await ceremonia(
+                c, UUID, i, tmp_path / f"c{i}.json", espera=0.02, limite=30, avisar=lambda m: None,
+                confirmar=comparar(i),
+            )  # fmt: skip
+
+    async with servidor_falso(victima.responder) as fa, servidor_falso(resto.responder) as fb:
+        resultados = await asyncio.gather(
+            uno(fa, 1), *(uno(fb, i) for i in range(2, 6)), return_exceptions=True
+        )
+    assert all(isinstance(r, CeremoniaFallida) and "no coincide" in str(r) for r in resultados), resultados
+    assert 1 not in victima.pasos[2] and not resto.pasos[2]  # no encrypted share left anyone
+    assert vistas[1] != vistas[2] == vistas[3] == vistas[4] == vistas[5]
+
+
+def test_la_cli_confirma_la_huella_acordada() -> None:
+    from shared.cli import _confirmar_huella
+
+    assert _confirmar_huella("ab12-cd34", " AB12-CD34 ")
+    assert not _confirmar_huella("ab12-cd34", "ab12-cd35")
+
+
 async def test_polinomios_firmados_sobre_otros_certificados_se_rechazan(tmp_path: Path) -> None:
     """A partial split view: the others signed (certs_sig) a different certificate list. Caught at step 2;
     the verification key (step 3) is never sent."""
