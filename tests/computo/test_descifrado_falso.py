@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from services.computo.config import Settings as ComputoSettings
-from services.computo.main import create_app as create_computo
 from services.computo.models import Bitacora
 from services.computo.models import Outbox as OutboxComputo
 from services.computo.models import ProcessedEvent as ProcesadosComputo
@@ -34,12 +32,10 @@ from shared.cripto.pruebas import Prueba, cjson, prefijo_descifrado, verifica_de
 from shared.cripto.verificador import verificar_archivo
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos_electronico
-from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.computo.test_escrutinio_electronico import pasar
+from tests.computo.test_escrutinio_electronico import computo_de_prueba, pasar, urna_sellada_con_cinco_votos
 from tests.conftest import Databases, serve
-from tests.electronico.conftest import Electronico, inscrito
-from tests.registro.conftest import PEL2021, centro
+from tests.electronico.conftest import Electronico
 
 RUTA = "/v1/escrutinio-electronico/{uuid}/descifrados/{i}"
 
@@ -80,29 +76,8 @@ async def test_un_custodio_con_un_factor_falso_no_bloquea_el_computo(
     tmp_path: Path,
 ) -> None:
     e = electronico
-    await e.entregar(*(inscrito(n) for n in range(1, 6)))
-    uuid = (await e.elecciones("09"))[0]["uuid"]
-    await e.abrir(uuid)
-    await e.cuentas_del_buzon()
-    elegidas = ["MORENA", "PAN", "PAN+PRI+PRD", "MORENA", "nulos"]
-    for cuenta, opcion in zip(sorted(e.cuentas.values(), key=lambda c: c.usuario), elegidas, strict=True):
-        await e.primer_acceso_e_ingreso(cuenta)
-        assert (await e.votar(uuid, cuenta, await e.boleta(uuid, cuenta, opcion))).status_code == 201
-    e.reloj.ajustar(centro(2021, 6, 6, 18, 0))
-    assert (
-        await e.client.post(f"/v1/elecciones/{uuid}/cierre", headers=token("ine-admin"))
-    ).status_code == 200
-
-    computo = create_computo(
-        ComputoSettings(
-            database_url=await databases.new("computo"),
-            kafka=offline_kafka,
-            relay_enabled=False,
-            consumers_enabled=False,
-        ),
-        reloj=RelojManual(centro(2021, 6, 6, 18, 30)),
-        proceso=PEL2021,
-    )
+    uuid = await urna_sellada_con_cinco_votos(e, token)
+    computo = await computo_de_prueba(databases, offline_kafka)
     async with serve(computo) as c:
         tipo = eventos_electronico.URNA_SELLADA
         assert await pasar(e.app, OutboxElectronico, tipo, computo, ProcesadosComputo, "computo.mesas") == 1

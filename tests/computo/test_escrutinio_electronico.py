@@ -50,17 +50,11 @@ async def pasar(
     return n
 
 
-async def test_custodios_descifran_y_el_registro_completo_verifica(
-    electronico: Electronico,
-    databases: Databases,
-    offline_kafka: KafkaSettings,
-    token: Callable[..., dict[str, str]],
-    belenios: Any,
-    tmp_path: Path,
-) -> None:
-    e = electronico
+async def urna_sellada_con_cinco_votos(e: Electronico, token: Callable[..., dict[str, str]]) -> str:
+    """Entidad 09's election opened by five custodians, five voters (MORENA, PAN, PAN+PRI+PRD, MORENA, nulos),
+    sealed at the close of the vote; its uuid."""
     await e.entregar(*(inscrito(n) for n in range(1, 6)))
-    uuid = (await e.elecciones("09"))[0]["uuid"]
+    uuid: str = (await e.elecciones("09"))[0]["uuid"]
     await e.abrir(uuid)
     await e.cuentas_del_buzon()
     elegidas = ["MORENA", "PAN", "PAN+PRI+PRD", "MORENA", "nulos"]
@@ -71,17 +65,34 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
     assert (
         await e.client.post(f"/v1/elecciones/{uuid}/cierre", headers=token("ine-admin"))
     ).status_code == 200
+    return uuid
 
-    computo = create_computo(
+
+async def computo_de_prueba(databases: Databases, kafka: KafkaSettings) -> FastAPI:
+    """computo on a fresh database, election night (no relay, no consumers: events are passed by hand)."""
+    return create_computo(
         ComputoSettings(
             database_url=await databases.new("computo"),
-            kafka=offline_kafka,
+            kafka=kafka,
             relay_enabled=False,
             consumers_enabled=False,
         ),
         reloj=RelojManual(centro(2021, 6, 6, 18, 30)),
         proceso=PEL2021,
     )
+
+
+async def test_custodios_descifran_y_el_registro_completo_verifica(
+    electronico: Electronico,
+    databases: Databases,
+    offline_kafka: KafkaSettings,
+    token: Callable[..., dict[str, str]],
+    belenios: Any,
+    tmp_path: Path,
+) -> None:
+    e = electronico
+    uuid = await urna_sellada_con_cinco_votos(e, token)
+    computo = await computo_de_prueba(databases, offline_kafka)
     async with serve(computo) as c:
         tipo = eventos_electronico.URNA_SELLADA
         assert await pasar(e.app, OutboxElectronico, tipo, computo, ProcesadosComputo, "computo.mesas") == 1
