@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -53,12 +54,16 @@ class ServiceProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=parent_death_signal,
+            # Its own process group, as a pod is its own container: a kill takes what the service started too
+            # (electronico's ballot verifiers, a forkserver and its workers, outlived a SIGKILL otherwise).
+            start_new_session=True,
         )
         log.close()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.process is not None
-        self.process.send_signal(sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
         self.process.wait(15)
 
     async def wait_healthy(self, timeout: float = 30) -> None:
@@ -82,13 +87,17 @@ class ServiceProcess:
         return "\n".join([line for line in lines if '"vmre.http"' not in line][-60:])
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever it left in its group
 
 
 class Stack:
