@@ -10,21 +10,15 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format migrate replay topics token clean belenios-tool bench chromium cabina graficas simulate checkov image
+.PHONY: help install run test test-fast test-unit lint format migrate replay topics clean belenios-tool bench chromium cabina graficas simulate checkov image
 
-help:
-	@echo "make run      toda la plataforma en esta máquina (broker local, 5 servicios, SQLite en var/)"
-	@echo "make test     la suite completa (SQLite; y PostgreSQL si VMRE_TEST_DATABASE_URL está definida)"
-	@echo "make lint     ruff + mypy"
-	@echo "make migrate  aplica las migraciones de los 5 servicios"
-	@echo "make replay   reconstruye el modelo de lectura (tablero) republicando los outbox"
-	@echo "make simulate SCENARIO=escenarios/pel2021.json  un proceso electoral completo como simulacro"
-	@echo "make bench    benchmarks, con el techo de esta máquina medido en la misma corrida"
-	@echo "make cabina   reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)"
-	@echo "make graficas reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)"
-	@echo "make belenios-tool  la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)"
-	@echo "make image SERVICE=registro  la imagen de un servicio (Dockerfile; necesita docker o podman)"
-	@echo "make checkov  checkov en .tools/checkov (políticas de deploy/k8s, para las pruebas)"
+# Every target's line ends in "## " and a one-line description: `make help` lists them from here and names any
+# target left without one.
+help: ## esta lista (lo que hace `make` sin objetivo)
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) \
+		| awk 'BEGIN { FS = ":.*## " } { printf "make %-14s %s\n", $$1, $$2 }'
+	@grep -E '^[a-zA-Z0-9_-]+:' $(firstword $(MAKEFILE_LIST)) | grep -v '## ' | cut -d: -f1 \
+		| sed 's/^/aviso: objetivo sin descripción en el Makefile: /' >&2 || true
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: se necesita Python >= 3.11 (python3 --version)"; exit 1; }
@@ -34,20 +28,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## crea .venv e instala el proyecto con sus dependencias de desarrollo
 
-run: $(STAMP)
+run: $(STAMP) ## toda la plataforma en esta máquina (broker local, 6 servicios, SQLite en var/)
 	$(BIN)/vmre run
 
 # Two workers: this machine has two cores (each worker starts its own broker and databases).
 PYTEST_ARGS ?= -n 2 --dist worksteal
 
 # The reference verifier (Debian 13's belenios-tool 3.0; on Debian 12 its packages unpacked into .tools/).
-belenios-tool:
+belenios-tool: ## la herramienta de referencia belenios-tool 3.0 en .tools/ (para las pruebas)
 	@bash scripts/belenios-tool.sh
 
 # checkov in its own venv (its dependencies clash with the project's): tests/deploy checks deploy/k8s with it.
-checkov:
+checkov: ## checkov en .tools/checkov (políticas de deploy/k8s, para las pruebas)
 	@bash scripts/checkov.sh
 
 # One service's image (Dockerfile, multi-stage, non-root). Needs a container engine (docker or podman).
@@ -55,53 +49,58 @@ SERVICE ?= registro
 IMAGE ?= vmre-$(SERVICE)
 TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CONTAINER_ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
-image:
+image: ## la imagen de un servicio, SERVICE=registro (Dockerfile; necesita docker o podman)
 	@test -n "$(CONTAINER_ENGINE)" || { echo "error: make image necesita docker o podman"; exit 1; }
 	$(CONTAINER_ENGINE) build --build-arg SERVICE=$(SERVICE) -t $(IMAGE):$(TAG) .
 
 # Debian's chromium for the browser tests (the voting booth, the dashboard).
-chromium:
+chromium: ## el Chromium de Debian para las pruebas con navegador (cabina, tablero)
 	@bash scripts/chromium.sh
 
 # A whole electoral process as a drill, through the public HTTP APIs (starts its own platform).
 SCENARIO ?= escenarios/pel2021.json
-simulate: $(STAMP)
+simulate: $(STAMP) ## un proceso electoral completo como simulacro, SCENARIO=escenarios/pel2021.json
 	$(BIN)/python -m simulacion $(SCENARIO)
 
 # Rebuild the voting booth's encryption bundle (the built file is committed: `make run` needs no Node).
-cabina:
+cabina: ## reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)
 	cd services/electronico/cabina && npm ci && npm run build
 
 # Rebuild the dashboard's chart bundle (Chart.js; the built file is committed: `make run` needs no Node).
-graficas:
+graficas: ## reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)
 	cd services/tablero/graficas && npm ci && npm run build
 
-test: $(STAMP) belenios-tool chromium checkov
+test: $(STAMP) belenios-tool chromium checkov ## la suite completa (SQLite; y PostgreSQL si VMRE_TEST_DATABASE_URL está definida)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) ## benchmarks, con el techo de esta máquina medido en la misma corrida
 	$(BIN)/python -m bench
 
-test-fast: $(STAMP) belenios-tool chromium checkov
+test-fast: $(STAMP) belenios-tool chromium checkov ## la suite sin las pruebas e2e (los servicios como procesos)
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
-lint: $(STAMP)
+# Under a minute, with nothing but the venv: no browser, broker, belenios-tool, checkov or kubectl, no services as
+# processes and nothing heavy (markers in pyproject.toml; tests/conftest.py adds them from the fixtures a test uses).
+test-unit: $(STAMP) ## las pruebas rápidas (< 1 min): sin navegador, broker, herramientas externas, e2e ni slow
+	$(BIN)/pytest -m "not e2e and not kafka and not externo and not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(STAMP) ## formatea y corrige lo que ruff sabe corregir
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-migrate: $(STAMP)
+migrate: $(STAMP) ## aplica las migraciones de los 6 servicios
 	$(BIN)/vmre migrate
 
-replay: $(STAMP)
+replay: $(STAMP) ## reconstruye el modelo de lectura (tablero) republicando los outbox
 	$(BIN)/vmre replay
 
-topics: $(STAMP)
+topics: $(STAMP) ## crea en el broker los tópicos que usa el código
 	$(BIN)/vmre topics
 
-clean:
+clean: ## borra .venv, var/, .tools/ y las cachés
 	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache *.egg-info

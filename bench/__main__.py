@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import computo, lag, memoria, registro, tablero, voto
+from bench import archivo, computo, flujo, lag, memoria, pedersen, registro, tablero, voto
 from bench.comun import guardar, maquina, progreso, tabla
 
 
@@ -60,6 +60,30 @@ def _resumen_memoria(r: dict[str, Any]) -> str:
     )
 
 
+def _resumen_archivo(r: dict[str, Any]) -> str:
+    sellada = r["fases"][-1]
+    return (
+        f"{sellada['descargas']} descargas de {r['archivo_mib']:.0f} MiB ({r['boletas']:,} boletas): "
+        f"{sellada['mib_por_s']:.0f} MiB/s, servidor +{r['crecimiento_sellada_mib']:.0f} MiB "
+        f"(antes +{r['antes_por_peticion']['rss_pico_mib'] - r['antes_por_peticion']['rss_antes_mib']:.0f} "
+        "MiB por petición)"
+    )
+
+
+def _resumen_flujo(r: dict[str, Any]) -> str:
+    e = r["estable"]
+    return (
+        f"{r['clientes']} clientes SSE: {e['lecturas_version'] / e['segundos']:.1f} lecturas/s, CPU "
+        f"{e['cpu_pct']:.1f} %, entrega p99 {e['entrega_p99_s']:.2f} s"
+    )
+
+
+def _resumen_pedersen(r: dict[str, Any]) -> str:
+    rutas = r["rutas"][1::2]
+    costos = ", ".join(f"{x['cpu_ms_por_peticion']:.1f}" for x in rutas)
+    return f"CPU por petición {costos} ms (antes, solo verificar: {r['antes_ms_por_llamada']:.1f} ms)"
+
+
 Fase = tuple[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]], Callable[[dict[str, Any]], str]]
 
 
@@ -72,6 +96,9 @@ def fases(rapido: bool) -> list[Fase]:
             ("tablero", lambda: tablero.medir(200, 3, 1000), _resumen_tablero),
             ("memoria", lambda: memoria.medir(15, 200), _resumen_memoria),
             ("computo", lambda: computo.medir([2000]), _resumen_computo),
+            ("archivo", lambda: archivo.medir(2000, 4, 2), _resumen_archivo),
+            ("flujo", lambda: flujo.medir(20, 6, 500), _resumen_flujo),
+            ("pedersen", lambda: pedersen.medir(4, 2), _resumen_pedersen),
         ]
     return [
         ("registro", lambda: registro.medir(32, 10), _resumen_registro),
@@ -80,6 +107,9 @@ def fases(rapido: bool) -> list[Fase]:
         ("tablero", lambda: tablero.medir(200, 6, 3000), _resumen_tablero),
         ("memoria", lambda: memoria.medir(60, 400), _resumen_memoria),
         ("computo", lambda: computo.medir([10_000, 100_000]), _resumen_computo),
+        ("archivo", lambda: archivo.medir(30_000, 20, 4), _resumen_archivo),
+        ("flujo", lambda: flujo.medir(200, 30, 5_000), _resumen_flujo),
+        ("pedersen", lambda: pedersen.medir(8, 8), _resumen_pedersen),
     ]
 
 

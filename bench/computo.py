@@ -37,7 +37,7 @@ import httpx
 
 from bench import eleccion as el
 from bench.comun import Servicio, broker_local, entorno_base, guardar, nucleos, progreso, sqlite_url, tabla
-from services.electronico.custodio import descifrar
+from clientes.custodio import descifrar
 from shared import migrations
 from shared.auth import Rol, mint_token
 from shared.cripto import boleta as bo
@@ -71,8 +71,10 @@ def techo(f: el.Fixture, textos: list[str], n: int) -> dict[str, float]:
     for i in CUSTODIOS:
         estado = f.custodios[i - 1]
         c = Custodio(estado["semilla"], i, 3, 5)
-        texto = es.descifrado_parcial(eleccion.huella, c.clave_descifrado(estado["clave_privada"]), r)
+        x = c.clave_descifrado(estado["clave_privada"])
+        texto, fuertes = es.leer_entrega(es.entrega_descifrado(eleccion.huella, x, r))
         parciales[i] = es.verificar_descifrado(eleccion.huella, duenos[i][2], r, texto)
+        es.verificar_pruebas_fuertes(eleccion.huella, duenos[i][2], r, parciales[i], fuertes)
     comb = es.combinar(custodios, parciales, formas)
     es.resultado(r, comb.factores, n)  # the logarithms are bounded by the number of ballots
     t3 = time.perf_counter()
@@ -181,9 +183,10 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                             f.uuid,
                             i,
                             tmp / f"custodio-{i}.json",
+                            frase="frase de paso del banco de pruebas",
                             electronico=electronico.url,
                             procesos=procesos_por_defecto(),
-                            avisar=lambda m: None,
+                            avisar=lambda _m: None,
                         )
 
                 respuestas = await asyncio.gather(*(custodio(i) for i in CUSTODIOS))

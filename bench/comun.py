@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
-from shared.broker import LocalBroker, free_port, parent_death_signal
+from shared.hijos import free_port, parent_death_signal
 from shared.settings import SERVICES
+from vmre.broker import LocalBroker
 
 RAIZ = Path(__file__).resolve().parents[1]
 RESULTADOS = RAIZ / "bench" / "results"
@@ -104,6 +105,55 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        campos = f.read().rsplit(")", 1)[1].split()
+    return (int(campos[11]) + int(campos[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Muestreo:
+    """Resident memory and CPU of a process while something runs: ``async with Muestreo(pid) as m``, then
+    ``m.rss_inicial_mib``, ``m.rss_pico_mib`` (sampled every ``cada`` s), ``m.cpu_s`` and ``m.segundos``."""
+
+    def __init__(self, pid: int, cada: float = 0.05) -> None:
+        self.pid = pid
+        self.cada = cada
+        self.rss_inicial_mib = self.rss_pico_mib = self.rss_final_mib = 0.0
+        self.cpu_s = self.segundos = 0.0
+
+    async def __aenter__(self) -> Muestreo:
+        import asyncio
+
+        self.rss_inicial_mib = self.rss_pico_mib = rss_kib(self.pid) / 1024
+        self._cpu0, self._t0 = cpu_s(self.pid), time.perf_counter()
+        self._tarea = asyncio.create_task(self._muestrear())
+        return self
+
+    async def _muestrear(self) -> None:
+        import asyncio
+
+        while True:
+            self.rss_pico_mib = max(self.rss_pico_mib, rss_kib(self.pid) / 1024)
+            await asyncio.sleep(self.cada)
+
+    async def __aexit__(self, *_: object) -> None:
+        import asyncio
+
+        self._tarea.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._tarea
+        self.segundos = time.perf_counter() - self._t0
+        self.cpu_s = cpu_s(self.pid) - self._cpu0
+        self.rss_final_mib = rss_kib(self.pid) / 1024
+        self.rss_pico_mib = max(self.rss_pico_mib, self.rss_final_mib)
+
+    @property
+    def cpu_pct(self) -> float:
+        """CPU used as a percentage of one core over the sampled time."""
+        return 100 * self.cpu_s / self.segundos if self.segundos else 0.0
+
+
 def entorno_base(**extra: str) -> dict[str, str]:
     """The environment of a service process: no VMRE_* inherited from the caller, quiet logs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
@@ -117,8 +167,11 @@ def entorno_base(**extra: str) -> dict[str, str]:
 class Servicio:
     """A service as a real uvicorn process (one worker), its output to a log file under ``directorio``."""
 
-    def __init__(self, app: str, env: dict[str, str], directorio: Path, nombre: str | None = None) -> None:
+    def __init__(
+        self, app: str, env: dict[str, str], directorio: Path, nombre: str | None = None, raiz: Path = RAIZ
+    ) -> None:
         self.app = app
+        self.raiz = raiz  # the source tree it runs from (another checkout, to measure an older version)
         self.nombre = nombre or app.split(".")[1]
         self.puerto = free_port()
         self.env = env
@@ -139,7 +192,7 @@ class Servicio:
             self.proceso = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1", "--port",
                  str(self.puerto), "--log-level", "warning", "--no-access-log"],
-                cwd=RAIZ, env=self.env, stdout=salida, stderr=subprocess.STDOUT,
+                cwd=self.raiz, env=self.env, stdout=salida, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: detener() also stops the pools it started
                 preexec_fn=parent_death_signal,
             )  # fmt: skip
@@ -171,10 +224,8 @@ class Servicio:
         if self.proceso is not None:
             if self.proceso.poll() is None:
                 self.proceso.terminate()
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proceso.wait(15)
-                except subprocess.TimeoutExpired:
-                    pass
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proceso.pid, signal.SIGKILL)
             self.proceso.wait()

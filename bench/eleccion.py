@@ -245,10 +245,7 @@ def llenar_electronico(
             )
             conn.execute(
                 insert(Credencial),
-                [
-                    {"eleccion": f.uuid, "votante_id": i + 1, "publica": gr.s(publicas[i])}
-                    for i in range(a, b)
-                ],
+                [{"eleccion": f.uuid, "numero": i + 1, "publica": gr.s(publicas[i])} for i in range(a, b)],
             )
             if sesiones:
                 nuevos = [secrets.token_urlsafe(32) for _ in range(a, b)]

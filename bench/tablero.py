@@ -30,11 +30,11 @@ from services.tablero.handlers import build
 from services.tablero.models import ProcessedEvent
 from shared import migrations
 from shared.auth import Rol, mint_token
-from shared.broker import free_port
 from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
 from shared.db import make_engine, make_sessionmaker
 from shared.events import registro as eventos
+from shared.hijos import free_port
 from shared.proceso import cargar
 from shared.settings import AuthSettings
 

@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert, select, update
@@ -33,9 +33,6 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared import limites
 from shared.db import UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from shared.web import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -225,13 +222,12 @@ async def sellar(
     return len(filas)
 
 
-async def sellador(runtime: Runtime, intervalo: float = 0.5) -> None:
+async def sellador(
+    maker: async_sessionmaker[AsyncSession], modelo: type[AuditoriaMixin], intervalo: float = 0.5
+) -> None:
     """Background task of every service: seal what was committed, every ``intervalo`` seconds."""
-    modelo = runtime.spec.auditoria
-    if modelo is None:
-        return
     while True:
-        ronda = asyncio.ensure_future(sellar(runtime.maker, modelo))
+        ronda = asyncio.ensure_future(sellar(maker, modelo))
         try:
             n = await asyncio.shield(ronda)
         except asyncio.CancelledError:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -19,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from shared.claves import ENTIDAD_RE
 from shared.problems import Problem
 from shared.settings import AuthSettings
 
@@ -33,7 +33,6 @@ class Rol(StrEnum):
 
 
 INE_ROLES = (Rol.INE_ADMIN, Rol.INE_OPERADOR, Rol.AUDITOR)
-ENTIDAD_RE = re.compile(r"^(0[1-9]|[12][0-9]|3[0-2])$")
 
 
 class Principal(BaseModel):

@@ -15,7 +15,8 @@ Who calls (``Quien``):
 - ``VOTANTE``: an internet voter's session (``Authorization: Bearer <sesion>`` from ``POST /v1/acceso``).
 - a JWT role of ``shared.auth.Rol``; for ``opl``, ``OPL_PROPIA`` is a token of the entidad the request is
   about and ``OPL_OTRA`` a token of another entidad.
-- ``TRANSPORTISTA``: a carrier, by the HMAC of the body with its own secret (``X-Firma``).
+- ``TRANSPORTISTA``: a carrier, by the HMAC of the body with its own secret (``X-VMRE-Firma``, the scheme of
+  ``shared/webhooks.py``: timestamped, 5 minutes' tolerance), checked before the body is parsed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Acceso(StrEnum):
     VOTANTE = "sesión de votante"
     TRANSPORTISTA = "firma HMAC"
     ROL = "JWT"
+    RED_INTERNA = "red interna"  # production: its own port, which the NetworkPolicy opens to Prometheus only
 
 
 TODOS = frozenset(Quien)
@@ -64,6 +66,10 @@ class Regla:
 
 def publico(nota: str = "") -> Regla:
     return Regla(Acceso.PUBLICO, TODOS, nota)
+
+
+def interna(nota: str = "") -> Regla:
+    return Regla(Acceso.RED_INTERNA, TODOS, nota)
 
 
 def folio(nota: str = "") -> Regla:
@@ -94,7 +100,10 @@ Matriz = dict[Ruta, Regla]
 COMUNES: Matriz = {
     ("GET", "/healthz"): publico(),
     ("GET", "/readyz"): publico(),
-    ("GET", "/metrics"): publico(),
+    ("GET", "/metrics"): interna(
+        "producción: solo en VMRE_METRICAS_PUERTO, que la NetworkPolicy abre a Prometheus; "
+        "local: puerto de la API"
+    ),
     ("GET", "/openapi.json"): publico(),
     ("GET", "/docs"): publico(),
     ("GET", "/docs/oauth2-redirect"): publico(),
@@ -116,7 +125,23 @@ WEBHOOKS: Matriz = {
     ),
 }
 
+# The style sheet and script of the pages people fill in (shared/paginas), in each service that has them.
+COMUN_PAGINAS: Matriz = {("GET", "/comun/{archivo}"): publico("estilo y script de las páginas")}
+
 REGISTRO: Matriz = {
+    **COMUN_PAGINAS,
+    ("GET", "/inscripcion"): publico("página: formulario de inscripción"),
+    ("POST", "/inscripcion/revisar"): publico("página: valida y muestra la revisión; no escribe"),
+    ("POST", "/inscripcion/editar"): publico("página: vuelve al formulario con lo escrito; no escribe"),
+    ("POST", "/inscripcion/enviar"): publico(
+        "página: como POST /v1/solicitudes y sus documentos; duplicada: el folio va al contacto registrado"
+    ),
+    ("GET", "/mi-solicitud"): publico("página: pide el folio"),
+    ("POST", "/mi-solicitud"): folio("página: estado, sin datos personales"),
+    ("POST", "/mi-solicitud/corregir"): folio("página: no aplica nada; código al contacto registrado"),
+    ("POST", "/mi-solicitud/modalidad"): folio("página: no aplica nada; código al contacto registrado"),
+    ("POST", "/mi-solicitud/confirmar"): folio("página: aplica el cambio con el código recibido"),
+    ("POST", "/mi-solicitud/documentos"): folio("página: como POST /v1/solicitudes/{folio}/documentos"),
     ("POST", "/v1/solicitudes"): publico("duplicada: 409 sin folio; el folio va al contacto registrado"),
     ("GET", "/v1/solicitudes/{folio}"): folio("sin datos personales"),
     ("PATCH", "/v1/solicitudes/{folio}"): folio("no aplica nada: código al contacto registrado (202)"),
@@ -153,11 +178,17 @@ REGISTRO: Matriz = {
 }
 
 POSTAL: Matriz = {
+    **COMUN_PAGINAS,
+    ("GET", "/mi-paquete"): publico("página: pide el folio (un folio en la consulta se ignora)"),
+    ("POST", "/mi-paquete"): folio(
+        "página: dónde está el paquete, si llegó el sobre y el plazo; sin datos personales"
+    ),
     ("POST", "/v1/envios"): roles(*OPERADOR),
     ("POST", "/v1/paquetes/{entidad}/{numero}/reenvio"): roles(*OPERADOR),
     ("POST", "/v1/paquetes/{entidad}/{numero}/destruccion"): roles(*ADMIN),
     ("POST", "/v1/transportistas/{transportista}/eventos"): transportista(
-        "cada transportista con su secreto; transportista desconocido: 404"
+        "cada transportista con su secreto; transportista desconocido: 404; firma de hace más de 5 minutos: "
+        "401; demasiados rechazos desde una IP en un minuto: 429"
     ),
     ("POST", "/v1/sobres"): roles(*OPERADOR),
     ("POST", "/v1/mesas/{entidad}/asignacion"): roles(*ADMIN),
@@ -172,6 +203,7 @@ ELECTRONICO: Matriz = {
     ("GET", "/v1/elecciones/{uuid}"): publico(),
     ("GET", "/v1/elecciones/{uuid}/tablon"): publico("solo rastreadores"),
     ("GET", "/v1/elecciones/{uuid}/archivo.bel"): publico(),
+    ("GET", "/v1/elecciones/{uuid}/pruebas-fuertes.json"): publico("404 antes del resultado"),
     ("GET", "/v1/elecciones/{uuid}/acta-apertura"): publico(),
     ("GET", "/v1/elecciones/{uuid}/ceremonia"): publico("mensajes públicos de la ceremonia"),
     ("GET", "/v1/clave-firma"): publico(),
@@ -188,6 +220,11 @@ ELECTRONICO: Matriz = {
     ("POST", "/v1/simulacros"): roles(*ADMIN),
     ("GET", "/cabina"): publico("la cabina de votación (página)"),
     ("GET", "/static/{archivo}"): publico("archivos estáticos"),
+    **COMUN_PAGINAS,
+    ("GET", "/verificar"): publico("página: pide el acuse (un ?rastreador= en la URL se ignora)"),
+    ("POST", "/verificar"): publico(
+        "página: el acuse en el cuerpo → en el tablón o no, elección y hora; lo mismo que el tablón público"
+    ),
 }
 
 COMPUTO: Matriz = {
@@ -205,6 +242,13 @@ COMPUTO: Matriz = {
     ("GET", "/v1/computos/{entidad}/acta.pdf"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO),
     ("GET", "/v1/clave-firma"): publico(),
     **WEBHOOKS,
+}
+
+# The credential authority: only what is public (the private credentials never leave it but to each voter).
+CREDENCIALES: Matriz = {
+    ("GET", "/v1/elecciones"): publico("conteos por elección"),
+    ("GET", "/v1/elecciones/{eleccion}/lista"): publico("404 antes de firmarse"),
+    ("GET", "/v1/clave-firma"): publico(),
 }
 
 TABLERO: Matriz = {
@@ -228,6 +272,7 @@ POR_SERVICIO: dict[str, Matriz] = {
     "electronico": ELECTRONICO,
     "computo": COMPUTO,
     "tablero": TABLERO,
+    "credenciales": CREDENCIALES,
 }
 assert set(POR_SERVICIO) == set(SERVICES)
 
@@ -246,7 +291,7 @@ ENCABEZADO = """\
      La tabla vive en shared/autorizacion.py y tests/test_autorizacion.py la comprueba contra el código. -->
 
 Cada ruta de cada servicio y quién puede usarla. La tabla está en el código (`shared/autorizacion.py`) y es
-la especificación: `tests/test_autorizacion.py` recorre todas las rutas de las cinco aplicaciones con cada
+la especificación: `tests/test_autorizacion.py` recorre todas las rutas de las seis aplicaciones con cada
 tipo de llamante y falla si algo es alcanzable sin que la tabla lo conceda (quien no tiene permiso recibe
 401 sin credenciales válidas o 403 con un rol o una entidad que no corresponden), si quien tiene permiso
 recibe 401 o 403, o si hay una ruta que la tabla no lista (o al revés).
@@ -259,9 +304,13 @@ Columnas:
 - **ine-operador**, **ine-admin**, **custodio**, **auditor**, **partido**: el `rol` del JWT.
 - **opl (su entidad)** / **opl (otra entidad)**: un token `opl` de la entidad de la que trata la petición
   (en la ruta, en `?entidad=` o en el cuerpo) o de otra.
-- **transportista**: la firma HMAC-SHA256 del cuerpo con el secreto del transportista (`X-Firma`).
+- **transportista**: la firma HMAC-SHA256 del cuerpo con el secreto del transportista, con su hora dentro
+  (`X-VMRE-Firma: t=<unix>,v1=<hex>`, el mismo esquema que los webhooks a los OPL; ver `shared/webhooks.py`).
 
-`acceso` dice cómo decide la ruta: `público`, `folio`, `sesión de votante`, `firma HMAC` o `JWT`.
+`acceso` dice cómo decide la ruta: `público`, `folio`, `sesión de votante`, `firma HMAC`, `JWT` o `red
+interna` (la red decide: en producción `/metrics` se sirve en su propio puerto, `VMRE_METRICAS_PUERTO`, que
+la NetworkPolicy abre solo al namespace de Prometheus; el puerto de la API, que publica el gateway, no la
+tiene).
 ✓: permitido; —: 401 o 403.
 
 Excepción conocida: un cuerpo que no es JSON válido (p. ej. `{`) recibe 422 antes de revisar credenciales,
@@ -271,12 +320,13 @@ acceso a nada ni dice más de lo que ya publica `/openapi.json`.
 """
 
 TITULOS = {
-    "comunes": "Comunes a los cinco servicios",
+    "comunes": "Comunes a los seis servicios",
     "registro": "registro",
     "postal": "postal",
     "electronico": "electronico",
     "computo": "computo",
     "tablero": "tablero",
+    "credenciales": "credenciales (autoridad de credenciales)",
 }
 
 

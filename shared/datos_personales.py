@@ -8,7 +8,8 @@
   ``VMRE_<SERVICIO>_CLAVE_INDICE`` (the HMAC key). The keys travel with the engine (``instalar``): each
   service's connection has its own, and one that has none fails loudly instead of writing plaintext.
 - Rotation: put the new key first (``nueva,vieja``), restart, run ``vmre datos rotar SERVICIO`` (re-encrypts
-  every token not yet under the first key, in batches), then drop the old key. See README, «Seguridad».
+  every token not yet under the first key, in batches), then drop the old key. See docs/operacion.md,
+  «Datos personales».
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ _SIN_COMPARAR = {
 }
 
 
-class _Comparador(TypeDecorator.Comparator):
+class _Comparador(TypeDecorator.Comparator[Any]):
     def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
         # Against a value (not NULL, not another column: SQLAlchemy compares columns internally).
         if op in _SIN_COMPARAR and not all(

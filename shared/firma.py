@@ -17,6 +17,8 @@ from shared.cripto.pruebas import cjson
 ALGORITMO = "Ed25519 sobre el JSON canónico (compacto, claves en el orden dado, UTF-8) de «acta»"
 # Development seed: only valid in local mode (each service's settings refuse it in production).
 SEMILLA_DE_DESARROLLO = "00" * 31 + "01"
+# The credential authority's development seed: another key even locally (electronico must not hold it).
+SEMILLA_DE_DESARROLLO_AUTORIDAD = "00" * 31 + "02"
 
 
 def validar_semilla(valor: str, mode: str, variable: str) -> None:
@@ -26,7 +28,7 @@ def validar_semilla(valor: str, mode: str, variable: str) -> None:
         ok = False
     if not ok:
         raise ValueError(f"{variable}: se esperan 64 dígitos hexadecimales (semilla Ed25519 de 32 bytes)")
-    if mode != "local" and valor == SEMILLA_DE_DESARROLLO:
+    if mode != "local" and valor in (SEMILLA_DE_DESARROLLO, SEMILLA_DE_DESARROLLO_AUTORIDAD):
         raise ValueError(
             f"VMRE_MODE=production con la clave de firma de desarrollo: configure {variable} "
             "(semilla Ed25519 en hexadecimal, desde un secreto)."
@@ -47,12 +49,15 @@ def firmar(semilla_hex: str, contenido: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def verificar(documento: dict[str, Any], clave_hex: str | None = None) -> bool:
-    """True if ``documento['firma']`` signs its ``acta`` under ``clave_hex`` (default: the one it carries —
-    compare that one with the service's published key)."""
+def verificar(documento: dict[str, Any], clave_hex: str) -> bool:
+    """True if ``documento['firma']`` signs its ``acta`` under ``clave_hex``: the key the reader expects,
+    obtained from the signer (its ``GET /v1/clave-firma``), never the one the document carries — anyone can
+    sign a forged acta with a key of their own and attach it."""
     try:
-        clave = VerifyKey(bytes.fromhex(clave_hex or documento["clave_verificacion"]))
+        if documento.get("clave_verificacion") not in (None, clave_hex):
+            return False  # signed by (or claiming) another key
+        clave = VerifyKey(bytes.fromhex(clave_hex))
         clave.verify(cjson(documento["acta"]).encode(), bytes.fromhex(documento["firma"]))
         return True
-    except (BadSignatureError, KeyError, ValueError, TypeError):
+    except (BadSignatureError, KeyError, ValueError, TypeError, AttributeError):
         return False

@@ -35,9 +35,9 @@ from starlette.routing import Mount, Router, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import autorizacion
-from shared.problems import PROBLEM_JSON, Problem, problem_response
+from shared.problems import PROBLEM_JSON, Problem, responder
+from shared.settings import Red
 
-Red = ipaddress.IPv4Network | ipaddress.IPv6Network
 F = TypeVar("F", bound=Callable[..., Any])
 
 SIN_LIMITE = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -75,6 +75,19 @@ class LimitePorCliente:
         vistas.append(ahora)
         return None
 
+    def espera(self, cliente: str) -> int | None:
+        """Like ``tomar`` without counting: None if ``cliente`` is within the budget, else the seconds to
+        wait. For a limit on failures only (the carriers' webhook): ask before, ``tomar`` each failure."""
+        vistas = self._vistas.get(cliente)
+        if not vistas:
+            return None
+        ahora = self._reloj()
+        while vistas and ahora - vistas[0] >= self.ventana:
+            vistas.popleft()
+        if len(vistas) >= self.por_minuto:
+            return max(1, math.ceil(self.ventana - (ahora - vistas[0])))
+        return None
+
     def _olvidar(self, ahora: float) -> None:
         """Forget clients idle for a whole window: memory stays bounded."""
         self._vistas = {c: v for c, v in self._vistas.items() if v and ahora - v[-1] < self.ventana}
@@ -91,18 +104,6 @@ class LimitePorCliente:
 
 
 @functools.cache
-def redes(texto: str) -> tuple[Red, ...]:
-    """``"10.0.0.0/8, 192.168.1.10"`` → networks; ValueError names the entry that is not an address."""
-    resultado = []
-    for parte in texto.replace(";", ",").split(","):
-        if parte.strip():
-            try:
-                resultado.append(ipaddress.ip_network(parte.strip(), strict=False))
-            except ValueError as exc:
-                raise ValueError(f"«{parte.strip()}» no es una dirección IP ni una red CIDR") from exc
-    return tuple(resultado)
-
-
 def _ip(texto: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     texto = texto.strip()
     if texto.startswith("[") and "]" in texto:  # [2001:db8::1]:443
@@ -180,10 +181,7 @@ class CuerpoDemasiadoGrande(HTTPException):
 
 
 def _mensaje_413(limite: int) -> str:
-    if limite >= 1024 * 1024:
-        tamano = f"{limite / (1024 * 1024):.0f} MB"
-    else:
-        tamano = f"{max(1, limite // 1024)} KB"
+    tamano = f"{limite / (1024 * 1024):.0f} MB" if limite >= 1024 * 1024 else f"{max(1, limite // 1024)} KB"
     return f"El cuerpo de la petición supera {tamano}: envíe menos datos o divídalos en varias peticiones."
 
 
@@ -281,18 +279,20 @@ class LimitesMiddleware:
         if publica:
             espera = self.limite.tomar(cliente(scope, self.confiables))
             if espera is not None:
-                respuesta = problem_response(
+                respuesta = responder(
                     Request(scope),
-                    429,
-                    "Demasiadas peticiones desde su conexión: espere los segundos que indica Retry-After y "
-                    "vuelva a intentar.",
-                    headers={"Retry-After": str(espera)},
+                    Problem(
+                        429,
+                        "Demasiadas peticiones desde su conexión: espere los segundos que indica "
+                        "Retry-After y vuelva a intentar.",
+                        headers={"Retry-After": str(espera)},
+                    ),
                 )
                 await respuesta(scope, receive, send)
                 return
         declarado = Headers(scope=scope).get("content-length")
         if declarado is not None and declarado.isdigit() and int(declarado) > limite:
-            respuesta = problem_response(Request(scope), 413, _mensaje_413(limite))
+            respuesta = responder(Request(scope), Problem(413, _mensaje_413(limite)))
             await respuesta(scope, receive, send)
             return
         leidos = 0

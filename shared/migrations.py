@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,25 +44,28 @@ def downgrade(service: str, url: str, revision: str = "base", cifrador: Cifrador
 
 
 def cifrador() -> Cifrador:
-    """Inside a migration: the keys that encrypt (or, going down, decrypt) the service's personal data."""
+    """Inside a migration: the keys that encrypt (or, going down, decrypt) the service's personal data (by
+    default from the settings its ``env.py`` gave ``run_env``)."""
     dado: Cifrador | None = context.config.attributes.get("cifrador")
     if dado is not None:
         return dado
-    service = context.config.attributes["service"]
-    settings = importlib.import_module(f"services.{service}.config").Settings()
-    desde_settings = cifrador_de(settings)
+    service = context.config.attributes.get("service", "el servicio")
+    settings: Callable[[], Any] | None = context.config.attributes.get("settings")
+    desde_settings = None if settings is None else cifrador_de(settings())
     if desde_settings is None:
         raise RuntimeError(f"{service} no tiene claves de datos personales")
     return desde_settings
 
 
-def run_env(target_metadata: MetaData) -> None:
-    """Body of every service's ``env.py``."""
+def run_env(target_metadata: MetaData, settings: Callable[[], Any] | None = None) -> None:
+    """Body of every service's ``env.py``. ``settings``: the service's ``Settings`` (built only when a data
+    migration asks for ``cifrador()`` without one given), so shared/ never imports a service."""
+    context.config.attributes["settings"] = settings
     url = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("sin URL de base de datos para migrar")
 
-    def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:  # noqa: ARG001 — alembic render_item hook signature
         # Migrations stay plain SQLAlchemy: the UTC handling lives in the models, not in the schema.
         if type_ == "type" and isinstance(obj, UTCDateTime):
             return "sa.DateTime(timezone=True)"

@@ -13,7 +13,7 @@
 - A message that carries a secret (access key, voting credential, a login or confirmation code) has
   ``secreto``: its text is stored encrypted (as every text is: the service's personal-data keys) only until
   the gateway accepts it or it fails for good, then erased.
-- Locally the gateways are the local mailbox (``shared/buzon.py``: an SMTP server and an SMS endpoint of the
+- Locally the gateways are the local mailbox (``vmre/buzon.py``: an SMTP server and an SMS endpoint of the
   same contract, started by ``vmre run``); production refuses to start with it (``AjustesAvisos``).
 """
 
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.datos_personales import Cifrado
 from shared.db import UTCDateTime, utcnow
+from shared.rondas import repetir
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ ASUNTOS: dict[str, str] = {
     "codigo_confirmacion": "Código para confirmar un cambio en su solicitud",
     "cambio_aplicado": "Se cambiaron datos de su solicitud a la LNERE",
     "cambio_en_revision": "Su solicitud a la LNERE pasó a revisión del INE",
-    "credenciales_voto": "Sus claves para votar por internet",
+    "acceso_voto": "Su cuenta para votar por internet",
+    "credenciales_voto": "Su credencial para votar por internet",
     "paquete_enviado": "Su Paquete Electoral Postal va en camino",
     "paquete_retrasado": "Su Paquete Electoral Postal viene con retraso",
     "codigo_acceso": "Su código de acceso",
@@ -160,7 +162,7 @@ def enmascarar(contacto: str) -> str:
 
 # --- configuration ------------------------------------------------------------------------------------------
 
-# The local mailbox (shared/buzon.py) that `vmre run` starts in local mode: where local services deliver.
+# The local mailbox (vmre/buzon.py) that `vmre run` starts in local mode: where local services deliver.
 BUZON_SMTP = ("127.0.0.1", 1025)
 BUZON_HTTP = ("127.0.0.1", 8025)
 
@@ -312,7 +314,7 @@ class PasarelaSMTP:
             hostname=self.host,
             port=self.port,
             use_tls=self.tls == "tls",
-            start_tls=True if self.tls == "starttls" else False,
+            start_tls=self.tls == "starttls",
             tls_context=ssl.create_default_context() if self.tls != "ninguno" else None,
             username=a.smtp_usuario,
             password=a.smtp_password.get_secret_value() if a.smtp_password else None,
@@ -381,7 +383,7 @@ class PasarelaSMS:
     async def __aexit__(self, *exc: object) -> None:
         await self.cliente.aclose()
 
-    async def enviar(self, destino: str, asunto: str, texto: str, id_externo: str) -> str | None:
+    async def enviar(self, destino: str, asunto: str, texto: str, id_externo: str) -> str | None:  # noqa: ARG002 — common gateway signature
         remitente = self.ajustes.sms_remitente
         campo = "MessagingServiceSid" if remitente.startswith("MG") else "From"
         try:
@@ -580,25 +582,22 @@ class Notificador:
 
     async def run(self) -> None:
         medida = 0.0
-        while True:
-            try:
-                entregadas = await self.enviar_pendientes()
-                if asyncio.get_running_loop().time() - medida > 15:
-                    await self.medir()
-                    medida = asyncio.get_running_loop().time()
-                if entregadas >= self.ajustes.avisos_lote:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("avisos: error del remitente, se reintenta", extra={"error": type(exc).__name__})
-            await asyncio.sleep(self.poll_interval)
+
+        async def ronda() -> bool:
+            nonlocal medida
+            entregadas = await self.enviar_pendientes()
+            if asyncio.get_running_loop().time() - medida > 15:
+                await self.medir()
+                medida = asyncio.get_running_loop().time()
+            return entregadas >= self.ajustes.avisos_lote  # a full batch: more may be waiting
+
+        await repetir(ronda, self.poll_interval, log=log, aviso="avisos: error del remitente, se reintenta")
 
     async def medir(self) -> dict[str, int]:
         """Messages by state (``vmre_avisos_por_estado``)."""
         async with self.maker() as session:
             filas = await session.execute(select(self.model.estado, func.count()).group_by(self.model.estado))
-            conteos: dict[str, int] = {estado: n for estado, n in filas.all()}
+            conteos: dict[str, int] = {str(estado): int(n) for estado, n in filas.all()}
         if self.metrics is not None:
             for estado in ESTADOS:
                 self.metrics.avisos_por_estado.labels(estado=estado).set(conteos.get(estado, 0))

@@ -63,7 +63,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
 class Metrics:
     """The metrics every service exports; a registry of its own so tests can build many apps."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "vmre_http_requests_total",

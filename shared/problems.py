@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http
 import json
 import logging
@@ -17,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# A route's ``responses={404: PROBLEM}``: that answer is problem+json (the schema: ``documentar_problemas``).
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 TYPE_BASE = "/problemas/"
 
 TITLES = {
@@ -95,28 +98,20 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(
-    request: Request,
-    status: int,
-    detail: str,
-    *,
-    slug: str | None = None,
-    title: str | None = None,
-    errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
+def responder(request: Request, problem: Problem) -> JSONResponse:
+    """The answer to ``problem``. A route may return it instead of raising, so that its transaction commits
+    what the refusal did (a counted try, a re-sent message): raising a ``Problem`` rolls everything back."""
     body: dict[str, Any] = {
-        "type": TYPE_BASE + (slug or SLUGS.get(status, "error")),
-        "title": title or TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
+        "type": TYPE_BASE + problem.slug,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
         "instance": request.url.path,
     }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
 def _campo(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -169,10 +164,8 @@ async def sin_caracter_nulo(request: Request) -> None:
     if tipo == "application/json" or tipo.endswith("+json"):
         cuerpo = await request.body()
         if b"\\u0000" in cuerpo:  # the only way to write U+0000 in JSON (a raw NUL is invalid JSON)
-            try:
+            with contextlib.suppress(ValueError, RecursionError):  # not JSON (or too deep): FastAPI answers
                 campos += _campos_con_nulo(json.loads(cuerpo))
-            except (ValueError, RecursionError):
-                pass  # not JSON (or too deep): FastAPI answers that itself
     if campos:
         campos = list(dict.fromkeys(campos))
         raise Problem(
@@ -180,21 +173,6 @@ async def sin_caracter_nulo(request: Request) -> None:
             f"Revise estos campos: {', '.join(campos)}.",
             errors=[{"campo": c, "mensaje": "No se admite el carácter nulo (U+0000)."} for c in campos],
         )
-
-
-def responder(request: Request, problem: Problem) -> JSONResponse:
-    """The answer to ``problem``. A route may return it instead of raising, so that its transaction commits
-    what the refusal did (a counted try, a re-sent message): raising a ``Problem`` rolls everything back."""
-    return problem_response(
-        request,
-        problem.status,
-        problem.detail,
-        slug=problem.slug,
-        title=problem.title,
-        errors=problem.errors,
-        headers=problem.headers,
-        **problem.extra,
-    )
 
 
 def install(app: FastAPI, documentar: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -209,31 +187,33 @@ def install(app: FastAPI, documentar: Callable[[dict[str, Any]], None] | None = 
         assert isinstance(exc, RequestValidationError)
         errors = validation_errors(exc)
         campos = ", ".join(sorted({e["campo"] for e in errors}))
-        return problem_response(request, 422, f"Revise estos campos: {campos}.", errors=errors)
+        return responder(request, Problem(422, f"Revise estos campos: {campos}.", errors=errors))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as any other invalid JSON.
-            return problem_response(
+            return responder(
                 request,
-                422,
-                "Revise estos campos: cuerpo.",
-                errors=[{"campo": "cuerpo", "mensaje": "JSON inválido: el cuerpo debe ser texto UTF-8."}],
+                Problem(
+                    422,
+                    "Revise estos campos: cuerpo.",
+                    errors=[{"campo": "cuerpo", "mensaje": "JSON inválido: el cuerpo debe ser texto UTF-8."}],
+                ),
             )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No existe el recurso {request.url.path}."
         elif exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"El método {request.method} no está permitido en {request.url.path}."
-        return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return responder(request, Problem(exc.status_code, detail, headers=getattr(exc, "headers", None)))
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         # The route's template, never the path: a path may carry a person's secret (a folio).
         ruta = getattr(request.scope.get("route"), "path", None) or "sin_ruta"
         log.exception("error no controlado", extra={"route": ruta, "method": request.method})
-        return problem_response(
-            request, 500, "Error interno. Reintente; si persiste, reporte el correlation id."
+        return responder(
+            request, Problem(500, "Error interno. Reintente; si persiste, reporte el correlation id.")
         )
 
     app.add_exception_handler(Problem, on_problem)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from shared.claves import ENTIDAD_RE
 
 PROCESOS_DIR = Path(__file__).resolve().parent / "procesos"
 _DURATION = TypeAdapter(dt.timedelta)
@@ -105,7 +106,7 @@ class Proceso(BaseModel):
     @classmethod
     def _claves_inegi(cls, value: dict[str, Entidad]) -> dict[str, Entidad]:
         for clave in value:
-            if len(clave) != 2 or not clave.isdigit() or not 1 <= int(clave) <= 32:
+            if not ENTIDAD_RE.fullmatch(clave):
                 raise ValueError(f"clave de entidad inválida: {clave!r} (01..32)")
         return value
 
@@ -160,8 +161,3 @@ def cargar(clave: str, ancla: dt.datetime | None = None) -> Proceso:
         raise ValueError(f"no existe el proceso {clave!r} (disponibles: {disponibles})")
     with ruta.open("rb") as f:
         return parse(tomllib.load(f), ancla or ancla_por_omision())
-
-
-@lru_cache
-def cargar_cacheado(clave: str) -> Proceso:
-    return cargar(clave)

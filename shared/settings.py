@@ -6,6 +6,7 @@ the broker and auth blocks read ``VMRE_KAFKA_*`` and ``VMRE_AUTH_*`` so one envi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -22,12 +23,29 @@ SERVICES: dict[str, int] = {
     "postal": 8002,
     "electronico": 8003,
     "computo": 8004,
+    "credenciales": 8005,
 }
 
 
 def data_dir() -> Path:
     """Where the embedded SQLite files live (``VMRE_DATA_DIR``, default ``./var``)."""
     return Path(os.environ.get("VMRE_DATA_DIR", "var"))
+
+
+# Networks in configuration (VMRE_PROXIES_CONFIABLES): parsed here, used by shared/limites.py.
+Red = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def redes(texto: str) -> tuple[Red, ...]:
+    """``"10.0.0.0/8, 192.168.1.10"`` → networks; ValueError names the entry that is not an address."""
+    resultado = []
+    for parte in texto.replace(";", ",").split(","):
+        if parte.strip():
+            try:
+                resultado.append(ipaddress.ip_network(parte.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"«{parte.strip()}» no es una dirección IP ni una red CIDR") from exc
+    return tuple(resultado)
 
 
 class KafkaSettings(BaseSettings):
@@ -84,6 +102,15 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     proceso: str = Field(default="demo", validation_alias=AliasChoices("VMRE_PROCESO", "proceso"))
     port: int = 8000
+    # /metrics on a port of its own (production): the NetworkPolicy opens it to Prometheus only, and the API's
+    # port, which the gateway publishes, no longer has the route. 0: on the API's port (local mode, tests).
+    metricas_puerto: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("VMRE_METRICAS_PUERTO", "metricas_puerto"),
+        description="Puerto propio de /metrics (0: el de la API, solo en modo local)",
+    )
     # "simulado": a clock moved over HTTP (PUT /v1/reloj, ine-admin) so a drill runs a calendar in minutes.
     reloj: Literal["sistema", "simulado"] = Field(
         default="sistema", validation_alias=AliasChoices("VMRE_RELOJ", "reloj")
@@ -95,6 +122,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("VMRE_LOG_LEVEL", "log_level"))
     log_format: Literal["json", "text"] = Field(
         default="json", validation_alias=AliasChoices("VMRE_LOG_FORMAT", "log_format")
+    )
+    # The one public host the gateway serves every page on (https://…); empty: the same host as the request
+    # (production) or, in local mode, each service's own port on 127.0.0.1 (shared/paginas.enlaces).
+    url_publica: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#\s]+)?$",
+        validation_alias=AliasChoices("VMRE_URL_PUBLICA", "url_publica"),
+        description="Dirección pública de las páginas (p. ej. https://vmre.ine.mx), sin ruta",
     )
     # Abuse limits (shared/limites.py), in memory and per process: in Kubernetes, per pod.
     limite_publico_por_minuto: int = Field(
@@ -114,8 +149,6 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> ServiceSettings:
-        from shared.limites import redes  # here: shared.limites imports this module
-
         try:
             redes(self.proxies_confiables)
         except ValueError as exc:
@@ -137,5 +170,10 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "VMRE_MODE=production requiere PostgreSQL: configure "
                     f"VMRE_{self.service.upper()}_DATABASE_URL."
+                )
+            if self.metricas_puerto in (0, self.port):
+                raise ValueError(
+                    "VMRE_MODE=production sirve /metrics en un puerto propio, que solo Prometheus alcanza: "
+                    "configure VMRE_METRICAS_PUERTO (p. ej. 9090), distinto del puerto de la API."
                 )
         return self

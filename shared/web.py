@@ -7,17 +7,20 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import auditoria, datos_personales, limites, problems
+from shared import auditoria, datos_personales, problems
 from shared.auth import Authenticator, Principal, Rol, require
 from shared.bus import kafka
 from shared.bus.consumer import Handler, IdempotentConsumer, ProcessedEventMixin, describe
@@ -27,14 +30,24 @@ from shared.db import ENTERO_GRANDE_MAX, make_engine, make_sessionmaker, ping
 from shared.limites import LimitesMiddleware, documentar_429
 from shared.notificaciones import AjustesAvisos, NotificacionMixin, Notificador
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.problems import PROBLEM
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, RelojManual, reloj_para
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, redes
 
 log = logging.getLogger(__name__)
 
 LECTURAS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# A service's stop is bounded whatever the broker's state (issue #23): with the broker gone, aiokafka waits
+# for metadata that never comes. Each step has its limit; together they stay under PARADA_MAXIMA, after which
+# a watchdog thread ends the process even if its event loop is stuck. uvicorn drains requests before this.
+PARADA_PUBLICAR = 2.0  # last flush of the outbox (best effort: the outbox keeps the rest)
+PARADA_TAREAS = 2.0  # the background loops (relay, consumers, senders) after their cancellation
+PARADA_CLIENTES = 2.0  # the relay's producer and the consumers' dead-letter producers
+PARADA_BASE = 1.0  # the database's connection pool
+PARADA_MAXIMA = 10.0
 
 
 @dataclass
@@ -132,18 +145,28 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, metrics: Metrics
     return runtime
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request owns the transaction: commit on success, roll back on error; then wake the relay.
+@contextlib.asynccontextmanager
+async def transaccion(request: Request, *, lectura: bool = False) -> AsyncIterator[AsyncSession]:
+    """A transaction of this request: commit on success, roll back on error; then wake the relay.
 
-    A state change (any non-GET request that completes) leaves its audit record in this same transaction."""
+    A state change (any non-GET request) leaves its audit record in the transaction that commits. A page that
+    answers a refusal with a page (not an error) runs its attempt in one of these and catches the error
+    outside it: nothing the attempt staged is kept. ``lectura``: it only reads (no audit record, even when
+    a page reads on a POST)."""
     runtime: Runtime = request.app.state.runtime
     async with runtime.maker() as session:
         async with session.begin():
             yield session
-            if request.method not in LECTURAS and runtime.spec.auditoria is not None:
+            if not lectura and request.method not in LECTURAS and runtime.spec.auditoria is not None:
                 await auditoria.registrar(session, runtime.spec.auditoria, request)
         if session.info.pop(STAGED_FLAG, False) and runtime.relay is not None:
             runtime.relay.wake()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction (``transaccion``): a route that raises changes nothing."""
+    async with transaccion(request) as session:
+        yield session
 
 
 # scope="function": commit before the response is sent. With the default ("request") a client could get a
@@ -182,6 +205,65 @@ async def supervisada(nombre: str, tarea: Callable[[Runtime], Awaitable[None]], 
             await asyncio.sleep(1)
 
 
+def _vigia_de_parada(servicio: str, limite: float) -> threading.Timer:
+    """A thread that ends the process if its stop lasts more than ``limite`` seconds: the last bound, for a
+    step that ignores its timeout or an event loop that no longer turns. Cancelled once the stop is done."""
+
+    def forzar() -> None:
+        log.error(
+            "la parada excedió su límite; salida forzada", extra={"servicio": servicio, "limite": limite}
+        )
+        os._exit(1)
+
+    vigia = threading.Timer(limite, forzar)
+    vigia.daemon = True
+    vigia.start()
+    return vigia
+
+
+async def _paso(nombre: str, limite: float, paso: Awaitable[object]) -> None:
+    """One step of the stop, within ``limite`` seconds; a failure or a timeout is logged, never raised."""
+    try:
+        async with asyncio.timeout(limite):
+            await paso
+    except TimeoutError:
+        log.warning("parada: un paso no terminó a tiempo", extra={"paso": nombre, "limite": limite})
+    except Exception as exc:
+        log.warning("parada: un paso falló", extra={"paso": nombre, "error": type(exc).__name__})
+
+
+async def _detener(runtime: Runtime) -> None:
+    """Stop the loops, then the Kafka clients, then the database: every step bounded."""
+    if runtime.relay is not None:
+        await _paso("publicar", PARADA_PUBLICAR, runtime.relay.publish_batch())
+    for task in runtime.tasks:
+        task.cancel()
+    if runtime.tasks:
+        _, pendientes = await asyncio.wait(runtime.tasks, timeout=PARADA_TAREAS)
+        if pendientes:
+            # Stuck in their own cleanup (a Kafka client leaving its group without a broker): a second
+            # cancellation interrupts it; what they leave behind ends with the process.
+            log.warning(
+                "parada: tareas sin terminar; se cancelan de nuevo",
+                extra={"tareas": sorted(t.get_name() for t in pendientes)},
+            )
+            for task in pendientes:
+                task.cancel()
+            await asyncio.wait(pendientes, timeout=0.5)
+        for task in runtime.tasks:
+            if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+                log.warning(
+                    "parada: una tarea terminó con error",
+                    extra={"tarea": task.get_name(), "error": repr(error)},
+                )
+    clientes: list[Awaitable[object]] = [c.stop() for c in runtime.consumers]
+    if runtime.relay is not None:
+        clientes.append(runtime.relay.stop())
+    if clientes:
+        await _paso("clientes de kafka", PARADA_CLIENTES, asyncio.gather(*clientes))
+    await _paso("base de datos", PARADA_BASE, runtime.engine.dispose())
+
+
 def create_service_app(
     spec: ServiceSpec,
     settings: ServiceSettings,
@@ -190,7 +272,7 @@ def create_service_app(
     proceso: Proceso | None = None,
 ) -> FastAPI:
     configure_logging(spec.name, settings.log_level, settings.log_format)
-    metrics = Metrics(spec.name)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -214,12 +296,16 @@ def create_service_app(
                 runtime.tasks.append(asyncio.create_task(supervisada(nombre, tarea, runtime), name=nombre))
             if spec.auditoria is not None:
                 runtime.tasks.append(
-                    asyncio.create_task(auditoria.sellador(runtime), name=f"{spec.name}-sellador")
+                    asyncio.create_task(
+                        auditoria.sellador(runtime.maker, spec.auditoria), name=f"{spec.name}-sellador"
+                    )
                 )
+        metricas = _servir_metricas(runtime) if settings.metricas_puerto else None
         log.info(
             "servicio iniciado",
             extra={
                 "port": settings.port,
+                "metricas_puerto": settings.metricas_puerto or settings.port,
                 "relay": runtime.relay is not None,
                 "consumers": [c.name for c in runtime.consumers],
             },
@@ -227,20 +313,19 @@ def create_service_app(
         try:
             yield
         finally:
-            if runtime.relay is not None:
-                # Flush what is staged before going away (best effort: the outbox keeps the rest).
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(runtime.relay.publish_batch(), timeout=5)
-            for task in runtime.tasks:
-                task.cancel()
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
-            if runtime.relay is not None:
-                await runtime.relay.stop()
-            for consumer in runtime.consumers:
-                await consumer.stop()
-            await runtime.engine.dispose()
-            for detener in spec.al_detener:
-                detener()
+            vigia = _vigia_de_parada(spec.name, PARADA_MAXIMA)
+            try:
+                if metricas is not None:
+                    await _paso("métricas", PARADA_BASE, asyncio.to_thread(metricas.shutdown))
+                    metricas.server_close()
+                await _detener(runtime)
+            finally:
+                for detener in spec.al_detener:
+                    try:
+                        detener()
+                    except Exception:
+                        log.warning("al detener: falló un paso", exc_info=True)
+                vigia.cancel()
             log.info("servicio detenido")
 
     app = FastAPI(
@@ -258,7 +343,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = Authenticator(settings.auth)
-    app.state.proxies_confiables = limites.redes(settings.proxies_confiables)
+    app.state.proxies_confiables = redes(settings.proxies_confiables)
     app.state.reloj = reloj or reloj_para(settings.reloj, spec.name)
     app.state.proceso = proceso or cargar_proceso(settings.proceso)
     problems.install(app, documentar=lambda schema: documentar_429(schema, spec.name))
@@ -271,7 +356,7 @@ def create_service_app(
         confiables=app.state.proxies_confiables,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: limit refusals are logged
-    app.include_router(_operations_router(spec))
+    app.include_router(_operations_router(spec, metricas=not settings.metricas_puerto))
     if spec.auditoria is not None:
         app.include_router(_auditoria_router(spec.auditoria))
     if settings.reloj == "simulado" and isinstance(app.state.reloj, RelojManual):
@@ -279,9 +364,6 @@ def create_service_app(
     for router in spec.routers:
         app.include_router(router)
     return app
-
-
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 class RelojOut(BaseModel):
@@ -347,7 +429,28 @@ def _auditoria_router(modelo: type[auditoria.AuditoriaMixin]) -> APIRouter:
     return router
 
 
-def _operations_router(spec: ServiceSpec) -> APIRouter:
+def _servir_metricas(runtime: Runtime) -> WSGIServer:
+    """/metrics on its own port (``VMRE_METRICAS_PUERTO``), served by prometheus_client in a thread; the
+    outbox backlog, which a scrape on the API's port reads from the database, is measured every 5 s here."""
+
+    async def pendientes(rt: Runtime) -> None:
+        while True:
+            async with rt.maker() as session:
+                rt.metrics.outbox_backlog.set(await backlog(session, rt.spec.outbox))
+            await asyncio.sleep(5)
+
+    nombre = f"{runtime.spec.name}-metricas"
+    runtime.tasks.append(asyncio.create_task(supervisada(nombre, pendientes, runtime), name=nombre))
+    # Every interface of the pod: the NetworkPolicy, not the bind address, decides who reaches it.
+    servidor, _ = start_http_server(
+        runtime.settings.metricas_puerto,
+        addr="0.0.0.0",
+        registry=runtime.metrics.registry,
+    )
+    return servidor
+
+
+def _operations_router(spec: ServiceSpec, *, metricas: bool = True) -> APIRouter:
     router = APIRouter(tags=["operación"])
 
     @router.get("/healthz", summary="Vida del proceso (público)", description="No consulta dependencias.")
@@ -383,7 +486,16 @@ def _operations_router(spec: ServiceSpec) -> APIRouter:
         body = {"status": "ready" if ready else "unready", "service": spec.name, "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Métricas Prometheus (público)", response_class=Response)
+    if not metricas:
+        return router  # /metrics is on its own port (_servir_metricas)
+
+    @router.get(
+        "/metrics",
+        summary="Métricas Prometheus (red interna)",
+        description="En producción no está aquí: se sirve en VMRE_METRICAS_PUERTO, que solo Prometheus "
+        "alcanza.",
+        response_class=Response,
+    )
     async def metrics(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         with contextlib.suppress(Exception):

@@ -13,18 +13,18 @@ from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import Principal, Rol, require
+from shared.claves import ClaveEntidad
 from shared.db import ENTERO_MAX
-from shared.problems import Problem
+from shared.problems import PROBLEM, Problem
 from shared.web import RelojDep, SessionDep
 
-ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
 WebhookRol = Annotated[Principal, Depends(require(Rol.OPL, Rol.INE_ADMIN))]
 
 
 class WebhookIn(BaseModel):
     url: str = Field(max_length=2000, description="https://… del sistema del OPL")
-    entidad: str | None = Field(
-        None, pattern=ENTIDAD, description="Solo para ine-admin; un token opl usa su propia entidad"
+    entidad: ClaveEntidad | None = Field(
+        None, description="Solo para ine-admin; un token opl usa su propia entidad"
     )
 
 
@@ -46,9 +46,21 @@ class EntregaOut(BaseModel):
     estado: str
     intentos: int
     ultimo_codigo: int | None
-    ultimo_error: str | None
+    ultimo_error: str | None = Field(
+        description="Clase del último error: " + ", ".join(sorted(webhooks.CLASES_DE_ERROR))
+    )
     entregada_at: dt.datetime | None
     creada_at: dt.datetime
+
+
+def resolver_de_webhooks() -> webhooks.Resolver:
+    """How a registration resolves the URL's host (tests override it: they never touch the network)."""
+    return webhooks.resolver_del_sistema
+
+
+def _clase(error: str | None) -> str | None:
+    """What the log may tell: a class of error; anything else stored (older rows) is ``otro``."""
+    return error if error is None or error in webhooks.CLASES_DE_ERROR else "otro"
 
 
 def router_de_webhooks(
@@ -88,15 +100,19 @@ def router_de_webhooks(
         description=f"Se envía: {que_se_envia} Cada entrega lleva `X-VMRE-Firma: t=<unix>,v1=<HMAC-SHA256("
         "secreto, t + '.' + cuerpo)>` (verifique con `shared.webhooks.verificar_firma`), `X-VMRE-Evento` y "
         "`X-VMRE-Entrega`. Sin respuesta 2xx se reintenta con espera exponencial. "
-        "El secreto se muestra solo aquí.",
+        "El secreto se muestra solo aquí. La URL debe ser https hacia un servidor que resuelva solo a "
+        "direcciones públicas de internet (ni privadas, ni de enlace local, ni de loopback), lo que se "
+        "revisa al registrarla y de nuevo en cada conexión; no se siguen redirecciones.",
         status_code=201,
-        responses={
-            403: {"content": {"application/problem+json": {}}},
-            422: {"content": {"application/problem+json": {}}},
-        },
+        responses={403: PROBLEM, 422: PROBLEM},
     )
     async def registrar(
-        datos: WebhookIn, session: SessionDep, reloj: RelojDep, request: Request, principal: WebhookRol
+        datos: WebhookIn,
+        session: SessionDep,
+        reloj: RelojDep,
+        request: Request,
+        principal: WebhookRol,
+        resolver: Annotated[webhooks.Resolver, Depends(resolver_de_webhooks)],
     ) -> WebhookOut:
         entidad = _entidad_de(principal, datos.entidad)
         try:
@@ -108,6 +124,7 @@ def router_de_webhooks(
                 creada_por=principal.sub,
                 ahora=reloj.ahora(),
                 permitir_http_local=request.app.state.settings.mode == "local",
+                resolver=resolver,
             )
         except ValueError as exc:
             raise Problem(422, str(exc), errors=[{"campo": "url", "mensaje": str(exc)}]) from None
@@ -135,7 +152,12 @@ def router_de_webhooks(
         w.activa = False
         return Response(status_code=204)
 
-    @router.get("/webhooks/entregas", summary="Bitácora de entregas (opl: las de su entidad)")
+    @router.get(
+        "/webhooks/entregas",
+        summary="Bitácora de entregas (opl: las de su entidad)",
+        description="Por entrega: estado, intentos, último código HTTP y la clase del último error "
+        "(`conexion`, `tls`, `tiempo`, `http_5xx`, …), nunca el mensaje de la conexión.",
+    )
     async def bitacora(
         session: SessionDep, principal: WebhookRol, limite: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[EntregaOut]:
@@ -154,7 +176,7 @@ def router_de_webhooks(
                 estado=e.estado,
                 intentos=e.intentos,
                 ultimo_codigo=e.ultimo_codigo,
-                ultimo_error=e.ultimo_error,
+                ultimo_error=_clase(e.ultimo_error),
                 entregada_at=e.entregada_at,
                 creada_at=e.creada_at,
             )

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.proceso import cargar as cargar_proceso
+from simulacion.cliente import SimulacionFallida
 from simulacion.escenario import EscenarioInvalido, leer
+from simulacion.informe import diferencias, informe
 from simulacion.plataforma import Plataforma, conectar, iniciar
-from simulacion.simulacro import SimulacionFallida, Simulacro, diferencias, informe
+from simulacion.simulacro import Simulacro
 
 
 def _urls(texto: str) -> dict[str, str]:

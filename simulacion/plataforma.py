@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker import parent_death_signal
-from shared.buzon import archivo
+from shared.hijos import parent_death_signal
 from shared.settings import SERVICES
+from vmre.buzon import archivo
 
 VMRE = str(Path(sys.executable).parent / "vmre")
 
@@ -65,7 +65,7 @@ class Plataforma:
 
     @property
     def buzon(self) -> Path:
-        """What the local mailbox (SMTP and SMS, ``shared/buzon.py``) received: one JSON line per message."""
+        """What the local mailbox (SMTP and SMS, ``vmre/buzon.py``) received: one JSON line per message."""
         return archivo(self.datos / "buzon")
 
     def log(self) -> Path:

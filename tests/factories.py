@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.bus.envelope import Envelope
 from shared.events.registro import SOLICITUD_RECIBIDA
-from simulacion.simulacro import letras
+from simulacion.personas import letras
 
 
 def clave(n: int, nacimiento: dt.date = dt.date(1985, 3, 12), sexo: str = "M") -> str:

@@ -15,7 +15,8 @@ import hmac
 import importlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,12 @@ from starlette.routing import Mount
 from services.electronico.acceso import _sha
 from services.electronico.models import Sesion, Votante
 from services.postal.config import DEV_TRANSPORTISTAS
+from shared import webhooks
 from shared.autorizacion import Quien, Ruta, matriz, render
 from shared.reloj import RelojManual
 from shared.settings import SERVICES, KafkaSettings
-from tests.conftest import Databases, serve
-from tests.registro.conftest import PEL2021, centro
+from tests.support.comun import Databases, serve
+from tests.support.registro import PEL2021, centro
 
 RAIZ = Path(__file__).resolve().parents[1]
 DOCS = RAIZ / "docs" / "autorizacion.md"
@@ -59,7 +61,8 @@ VALORES = {
 }
 # A minimal body; where the entidad a request is about travels in the body, it names entidad 09.
 CUERPOS: dict[Ruta, dict[str, Any]] = {
-    ("POST", "/v1/webhooks"): {"url": "https://opl.example.org/vmre", "entidad": PROPIA},
+    # A literal loopback address, accepted in local mode: a name would be resolved (DNS: no network in tests).
+    ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/vmre", "entidad": PROPIA},
 }
 ROLES_JWT: dict[Quien, tuple[str, str | None, str | None]] = {
     Quien.INE_OPERADOR: ("ine-operador", None, None),
@@ -129,7 +132,7 @@ async def llamar(
         await empezo.wait()  # the client leaves once the response started (ends an event stream)
         return {"type": "http.disconnect"}
 
-    async def send(mensaje: dict[str, Any]) -> None:
+    async def send(mensaje: MutableMapping[str, Any]) -> None:
         if mensaje["type"] == "http.response.start":
             inicio.update(mensaje)
             empezo.set()
@@ -162,7 +165,7 @@ async def llamar(
 # --- Apps ---------------------------------------------------------------------------------------------------
 
 
-async def construir(servicio: str, databases: Databases, kafka: KafkaSettings, tmp_path: Path) -> FastAPI:
+async def construir(servicio: str, databases: Databases, kafka: KafkaSettings) -> FastAPI:
     config = importlib.import_module(f"services.{servicio}.config")
     main = importlib.import_module(f"services.{servicio}.main")
     extra: dict[str, Any] = {}
@@ -198,8 +201,9 @@ async def sesiones_de_votante(app: FastAPI) -> Callable[[], Awaitable[str]]:
     return nueva
 
 
-def firma(cuerpo: bytes, secreto: str) -> str:
-    return "sha256=" + hmac.new(secreto.encode(), cuerpo, hashlib.sha256).hexdigest()
+def firma(cuerpo: bytes, secreto: str, t: int | None = None) -> str:
+    """A carrier's ``X-VMRE-Firma`` (``shared.webhooks``), made now unless ``t`` says when."""
+    return webhooks.firmar(secreto, cuerpo, int(time.time()) if t is None else t)
 
 
 # --- The walk -----------------------------------------------------------------------------------------------
@@ -210,10 +214,9 @@ async def test_cada_ruta_con_cada_llamante_cumple_la_matriz(
     servicio: str,
     databases: Databases,
     offline_kafka: KafkaSettings,
-    tmp_path: Path,
     token: Callable[..., dict[str, str]],
 ) -> None:
-    app = await construir(servicio, databases, offline_kafka, tmp_path)
+    app = await construir(servicio, databases, offline_kafka)
     esperada = matriz(servicio)
     async with serve(app):
         rutas = rutas_de(app)
@@ -248,7 +251,7 @@ async def test_cada_ruta_con_cada_llamante_cumple_la_matriz(
                 elif quien == Quien.VOTANTE:
                     credenciales = {"Authorization": f"Bearer {await sesion()}"}
                 elif quien == Quien.TRANSPORTISTA:
-                    credenciales = {"X-Firma": firma(cuerpo, secreto)}
+                    credenciales = {webhooks.CABECERA_FIRMA: firma(cuerpo, secreto)}
                 else:  # público, ciudadanía con su folio: no credentials
                     credenciales = {}
                 r = await llamar(app, metodo, ruta, consulta, {**tipo, **credenciales}, cuerpo)
@@ -293,27 +296,40 @@ async def _casos_propios(
         ruta = f"/v1/transportistas/{TRANSPORTISTA}/eventos"
         cuerpo = b"{}"
         json_ = {"content-type": "application/json"}
-        for mala in ("", "sha256=" + "0" * 64, firma(cuerpo, "otro-secreto"), firma(b"[]", secreto)):
-            assert await pedir("POST", ruta, {**json_, "X-Firma": mala}, cuerpo) == 401, mala
+        vieja = "sha256=" + hmac.new(secreto.encode(), cuerpo, hashlib.sha256).hexdigest()  # the old scheme
+        for mala in (
+            "",
+            vieja,
+            "t=1,v1=" + "0" * 64,
+            firma(cuerpo, "otro-secreto"),
+            firma(b"[]", secreto),
+            firma(cuerpo, secreto, t=int(time.time()) - 301),  # replayed after 5 minutes
+        ):
+            assert await pedir("POST", ruta, {**json_, webhooks.CABECERA_FIRMA: mala}, cuerpo) == 401, mala
+        assert await pedir("POST", ruta, {**json_, "X-Firma": vieja}, cuerpo) == 401
         # A staff JWT is no carrier signature.
         assert await pedir("POST", ruta, {**json_, **token("ine-admin")}, cuerpo) == 401
         # The right signature: past authentication (the body is then invalid).
-        assert await pedir("POST", ruta, {**json_, "X-Firma": firma(cuerpo, secreto)}, cuerpo) == 422
+        assert (
+            await pedir("POST", ruta, {**json_, webhooks.CABECERA_FIRMA: firma(cuerpo, secreto)}, cuerpo)
+            == 422
+        )
 
     if servicio in ("computo", "tablero", "postal"):
         # An opl token of another entidad is refused before anything about the resource is looked up:
         # also for an entidad outside the process, or a cargo that does not exist.
         fuera = next(f"{n:02d}" for n in range(1, 33) if f"{n:02d}" not in PEL2021.entidades)
         opl = token("opl", OTRA)
-        rutas = {
+        por_servicio: dict[str, list[tuple[str, dict[str, str]]]] = {
             "computo": [("/v1/computos/{e}", {}), ("/v1/computos/{e}/acta.csv", {"cargo": "NOEXISTE"})],
             "tablero": [("/v1/entidades/{e}/cifras", {}), ("/v1/entidades/{e}/series/nada", {})],
             "postal": [("/v1/en-transito", {"entidad": "{e}"})],
-        }[servicio]
+        }
+        rutas = por_servicio[servicio]
         for plantilla, q in rutas:
             for e in (PROPIA, fuera):
                 consulta = {k: v.format(e=e) for k, v in q.items()}
-                assert await pedir("GET", plantilla.format(e=e), opl, **consulta) == 403, (plantilla, e)
+                assert await pedir("GET", plantilla.format(e=e), opl, b"", **consulta) == 403, (plantilla, e)
 
 
 async def sesiones_de_votante_expirada(app: FastAPI) -> str:
@@ -335,7 +351,8 @@ async def sesiones_de_votante_expirada(app: FastAPI) -> str:
 def test_la_matriz_cubre_cada_servicio_y_cada_llamante() -> None:
     for servicio in SERVICES:
         m = matriz(servicio)
-        assert ("GET", "/healthz") in m and ("GET", "/v1/auditoria") in m
+        assert ("GET", "/healthz") in m
+        assert ("GET", "/v1/auditoria") in m
     # Every kind of caller is granted something somewhere beyond the public routes.
     restringidas = [r for s in SERVICES for r in matriz(s).values() if Quien.PUBLICO not in r.permitidos]
     assert {q for r in restringidas for q in r.permitidos} == set(Quien) - {

@@ -9,24 +9,17 @@ import io
 from typing import Any
 
 from fpdf import FPDF
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.computo import reglas
+from services.computo import domain, repository
 from services.computo.config import Settings
 from services.computo.models import (
-    Acta,
     ActaComputo,
     Entrega,
-    EscrutinioElectronico,
-    Lnere,
-    Mesa,
-    Outbox,
     Suscripcion,
+    emisor,
 )
 from shared import firma, webhooks
-from shared.bus.envelope import Envelope
-from shared.bus.outbox import stage
 from shared.bus.topics import COMPUTO_ACTA
 from shared.events import computo as eventos
 from shared.problems import Problem
@@ -47,33 +40,18 @@ def cargo_de(proceso: Proceso, entidad: str, cargo: str | None) -> str:
     return cargo
 
 
-async def publicada(session: AsyncSession, entidad: str, cargo: str) -> ActaComputo | None:
-    return await session.get(ActaComputo, (entidad, cargo))
-
-
 async def cerrar(
     session: AsyncSession, entidad: str, cargo: str, proceso: Proceso, settings: Settings, ahora: dt.datetime
 ) -> dict[str, Any]:
     """Close the entidad's cómputo of an office, or say exactly what is still missing (409)."""
-    if await publicada(session, entidad, cargo) is not None:
+    if await repository.acta_computo(session, entidad, cargo) is not None:
         raise Problem(409, f"El acta de cómputo de {entidad} ({cargo}) ya se publicó.")
     ent = proceso.entidades[entidad]
-    lnere = await session.get(Lnere, entidad)
+    lnere = await repository.lnere(session, entidad)
     if lnere is None:
         raise Problem(409, f"Aún no se recibe el cierre de la LNERE de la entidad {entidad}.")
-    mesas = list(
-        (
-            await session.execute(
-                select(Mesa).where(Mesa.entidad == entidad, Mesa.tipo == "postal").order_by(Mesa.numero)
-            )
-        ).scalars()
-    )
-    actas = {
-        a.mesa: a
-        for a in (
-            await session.execute(select(Acta).where(Acta.entidad == entidad, Acta.cargo == cargo))
-        ).scalars()
-    }
+    mesas = await repository.mesas_postales(session, entidad)
+    actas = await repository.actas(session, entidad, cargo)
     faltan = [m.numero for m in mesas if m.numero not in actas or actas[m.numero].estado == "capturada"]
     revision = [m.numero for m in mesas if m.numero in actas and actas[m.numero].estado == "revision"]
     if faltan or revision:
@@ -85,15 +63,7 @@ async def cerrar(
         if revision:
             partes.append("están en revisión las actas de las mesas " + ", ".join(map(str, revision)))
         raise Problem(409, "No se puede cerrar el cómputo: " + "; ".join(partes) + ".")
-    escrutinio = (
-        await session.execute(
-            select(EscrutinioElectronico).where(
-                EscrutinioElectronico.entidad == entidad,
-                EscrutinioElectronico.cargo == cargo,
-                EscrutinioElectronico.simulacro.is_(False),
-            )
-        )
-    ).scalar_one_or_none()
+    escrutinio = await repository.escrutinio_real(session, entidad, cargo)
     if lnere.electronica > 0 and (escrutinio is None or escrutinio.votos is None):
         detalle = (
             "la urna electrónica no se ha sellado"
@@ -102,9 +72,9 @@ async def cerrar(
         )
         raise Problem(409, f"No se puede cerrar el cómputo: {detalle}.")
 
-    postal = reglas.sumar(*(actas[m.numero].datos["votos"] for m in mesas))  # type: ignore[index]
-    electronica = reglas.validar(escrutinio.votos if escrutinio and escrutinio.votos else {}, ent)
-    total = reglas.validar(reglas.sumar(postal, electronica), ent)
+    postal = domain.sumar(*(actas[m.numero].datos["votos"] for m in mesas))  # type: ignore[index]
+    electronica = domain.validar(escrutinio.votos if escrutinio and escrutinio.votos else {}, ent)
+    total = domain.validar(domain.sumar(postal, electronica), ent)
     inconsistentes = [m.numero for m in mesas if (actas[m.numero].datos or {}).get("advertencias")]
     votos = {
         "postal": sum(postal.values()),
@@ -120,7 +90,7 @@ async def cerrar(
         "cargo": cargo,
         "lnere": {"postal": lnere.postal, "electronica": lnere.electronica, "total": lnere.total},
         "votos": votos,
-        "participacion": reglas.participacion(votos["total"], lnere.total),
+        "participacion": domain.participacion(votos["total"], lnere.total),
         "resultados": {
             "partidos": {p: total.get(p, 0) for p in ent.partidos},
             "combinaciones": combinaciones,
@@ -128,8 +98,8 @@ async def cerrar(
             "nulos": total.get(NULOS, 0),
         },
         "por_modalidad": {"postal": postal, "electronica": electronica},
-        "distribucion": reglas.distribuir(total, ent),
-        "candidaturas": reglas.candidaturas(total, ent),
+        "distribucion": domain.distribuir(total, ent),
+        "candidaturas": domain.candidaturas(total, ent),
         "actas": [
             {
                 "mesa": m.numero,
@@ -155,7 +125,7 @@ async def cerrar(
             if escrutinio is not None
             else []
         ),
-        "recuento": reglas.motivos_de_recuento(total, ent, acta_inconsistente=bool(inconsistentes)),
+        "recuento": domain.motivos_de_recuento(total, ent, acta_inconsistente=bool(inconsistentes)),
         "reglas": "Coaliciones: LGIPE 311.1.c; el resto de cada combinación, un voto a cada partido de mayor "
         "votación propia; empate: el primero en el orden de la boleta.",
         "publicada_at": ahora.isoformat(),
@@ -172,16 +142,12 @@ async def cerrar(
         datos=vista(documento),
         ahora=ahora,
     )
-    await stage(
+    await emisor.emitir(
         session,
-        Outbox,
         COMPUTO_ACTA,
-        Envelope.new(
-            event_type=eventos.ACTA_PUBLICADA,
-            source="computo",
-            aggregate_id=f"{entidad}-{cargo}",
-            data=eventos.ActaPublicada(entidad=entidad, cargo=cargo, documento=documento),
-        ),
+        event_type=eventos.ACTA_PUBLICADA,
+        aggregate_id=f"{entidad}-{cargo}",
+        data=eventos.ActaPublicada(entidad=entidad, cargo=cargo, documento=documento),
     )
     return documento
 

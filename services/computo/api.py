@@ -4,28 +4,30 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from services.computo import acta as acta_computo
-from services.computo import escrutinio, service
+from services.computo import escrutinio, repository, service
 from services.computo.config import Settings
 from services.computo.models import Acta, Mesa
 from services.computo.schemas import (
+    ActaComputoVista,
     ActaIn,
     ActaOut,
     AnulacionIn,
+    ClaveFirma,
     CorreccionIn,
+    EstadoEscrutinio,
     InstalacionIn,
     MesaOut,
 )
 from shared import auditoria, firma
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
-from shared.problems import Problem
+from shared.claves import EleccionPath, EntidadPath, EntidadQuery
+from shared.problems import PROBLEM, Problem
+from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-EntidadPath = Annotated[str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")]
 MesaPath = Annotated[int, Path(ge=0, le=10_000, description="0 es la mesa electrónica")]
 Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN))]
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
@@ -66,15 +68,12 @@ async def _acta_out(session: Any, acta: Acta, advertencias: list[str] | None = N
 async def mesas(
     session: SessionDep,
     principal: Lector,
-    entidad: Annotated[str | None, Query(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")] = None,
+    entidad: EntidadQuery = None,
 ) -> list[MesaOut]:
     if principal.rol == Rol.OPL:
         entidad = entidad or principal.entidad
         check_entidad(principal, entidad or "")
-    q = select(Mesa).order_by(Mesa.entidad, Mesa.numero)
-    if entidad:
-        q = q.where(Mesa.entidad == entidad)
-    return [_mesa_out(m) for m in (await session.execute(q)).scalars()]
+    return [_mesa_out(m) for m in await repository.mesas(session, entidad)]
 
 
 @router.post(
@@ -93,7 +92,7 @@ async def instalacion(
     _: Operador,
 ) -> MesaOut:
     m = await service.mesa_o_404(session, entidad, mesa)
-    return _mesa_out(await service.instalar(session, m, datos, proceso, reloj.ahora()))
+    return _mesa_out(await service.instalar(m, datos, proceso, reloj.ahora()))
 
 
 @router.post(
@@ -157,7 +156,7 @@ async def acta(
     entidad: EntidadPath, mesa: MesaPath, cargo: str, session: SessionDep, principal: Lector
 ) -> ActaOut:
     check_entidad(principal, entidad)
-    a = await session.get(Acta, (entidad, mesa, cargo))
+    a = await repository.acta(session, entidad, mesa, cargo)
     if a is None:
         raise Problem(404, f"No se ha capturado el acta de la mesa {mesa} ({entidad}) para {cargo}.")
     return await _acta_out(session, a)
@@ -166,15 +165,14 @@ async def acta(
 # --- Electronic MEC: the custodians decrypt ---------------------------------------------------------------
 
 Custodio = Annotated[Principal, Depends(require(Rol.CUSTODIO))]
-EleccionPath = Annotated[
-    str, Path(pattern=r"^[1-9A-HJ-NP-Za-km-z]{14,32}$", description="uuid de la elección")
-]
 
 
 @router.get(
     "/escrutinio-electronico/{eleccion}",
     tags=["escrutinio electrónico"],
     summary="Recuento cifrado de una urna sellada, descifrados recibidos y resultado (público)",
+    response_model=EstadoEscrutinio,
+    response_model_exclude_unset=True,  # `mensaje` only while there is no result, as escrutinio.estado says
     responses={404: PROBLEM},
 )
 async def escrutinio_estado(eleccion: EleccionPath, session: SessionDep) -> dict[str, Any]:
@@ -184,15 +182,44 @@ async def escrutinio_estado(eleccion: EleccionPath, session: SessionDep) -> dict
 @router.put(
     "/escrutinio-electronico/{eleccion}/descifrados/{indice}",
     tags=["escrutinio electrónico"],
-    summary="Entregar un descifrado parcial con sus pruebas (custodio; lo hace `vmre custodio descifrar`)",
-    description="El cuerpo es el `partial_decryption` de Belenios. Se revisa cada prueba contra la clave de "
-    "verificación del custodio: si alguna no verifica, 422 (queda en la bitácora). Con k descifrados válidos "
-    "se publica el resultado; si un factor es falso aunque su prueba verifique (la de Belenios 3.0 no liga "
-    "el factor), se prueban las demás combinaciones de k, el resultado sale de una que funciona y el "
-    "descifrado falso queda en cuarentena (visible en el estado de la elección).",
+    summary="Entregar un descifrado parcial con sus pruebas de Belenios y sus pruebas fuertes (custodio; lo "
+    "hace `vmre custodio descifrar`)",
+    description='El cuerpo es `{"partial_decryption": …, "strong_proofs": …}`: el `partial_decryption` '
+    "de Belenios (se guarda y publica re-serializado en JSON canónico, idéntico al de `belenios-tool`) y "
+    '`{"strong_decryption_proofs": [[{challenge, response}, …], …]}`, una prueba fuerte por entrada del '
+    "recuento cuyo reto también liga el cifrado (α, β) y el factor (la de Belenios 3.0 no liga el factor: "
+    "con ella un custodio puede publicar un factor falso cuya prueba verifica). Se revisan todas contra la "
+    "clave de verificación del custodio: si falta alguna o alguna no verifica, 422 (queda en la bitácora). "
+    "Con k descifrados válidos se publica el resultado; si aun así alguno no combinara (descifrados "
+    "anteriores a las pruebas fuertes), se prueban las demás combinaciones de k, el resultado sale de una "
+    "que funciona y el descifrado falso queda en cuarentena (visible en el estado de la elección).",
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["partial_decryption", "strong_proofs"],
+                        "properties": {
+                            "partial_decryption": {
+                                "type": "object",
+                                "description": "partial_decryption de Belenios 3.0 "
+                                "{decryption_factors, decryption_proofs}",
+                            },
+                            "strong_proofs": {
+                                "type": "object",
+                                "description": "{strong_decryption_proofs}: una prueba fuerte por entrada",
+                            },
+                        },
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        }
     },
+    response_model=EstadoEscrutinio,
+    response_model_exclude_unset=True,
     responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
 )
 async def escrutinio_descifrado(
@@ -206,7 +233,7 @@ async def escrutinio_descifrado(
 ) -> dict[str, Any]:
     cuerpo = await request.body()
     if len(cuerpo) > 2_000_000:
-        raise Problem(413, "El descifrado parcial excede 2 MB.")
+        raise Problem(413, "La entrega del descifrado parcial excede 2 MB.")
     e = await escrutinio.o_404(session, eleccion, bloqueo=True)
     try:
         return await escrutinio.recibir(
@@ -236,6 +263,8 @@ async def escrutinio_descifrado(
     description="El descifrado anulado deja de usarse (también uno en cuarentena) y su custodio puede "
     "entregar otro. La bitácora guarda el motivo y el SHA-256 del texto anulado. 409 si el resultado ya se "
     "publicó o si ya estaba anulado.",
+    response_model=EstadoEscrutinio,
+    response_model_exclude_unset=True,
     responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
 )
 async def escrutinio_anulacion(
@@ -263,20 +292,31 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _publicada(session: Any, principal: Principal, entidad: str, cargo: str) -> dict[str, Any]:
-    check_entidad(principal, entidad)
-    a = await acta_computo.publicada(session, entidad, cargo)
+async def _publicada(
+    session: Any, proceso: Proceso, principal: Principal, entidad: str, cargo: str | None
+) -> tuple[dict[str, Any], str]:
+    """The published acta de cómputo of the entidad and cargo (by default, the entidad's), and that cargo."""
+    check_entidad(principal, entidad)  # before anything about the entidad is looked up
+    clave = acta_computo.cargo_de(proceso, entidad, cargo)
+    a = await repository.acta_computo(session, entidad, clave)
     if a is None:
-        raise Problem(404, f"El cómputo de la entidad {entidad} ({cargo}) aún no se cierra.")
-    return a.documento
+        raise Problem(404, f"El cómputo de la entidad {entidad} ({clave}) aún no se cierra.")
+    return a.documento, clave
 
 
 @router.post(
     "/computos/{entidad}/cierre",
     tags=["cómputo"],
     summary="Cerrar el cómputo de la entidad: acta firmada, evento y webhooks (ine-admin)",
-    description="409 con lo que falta: actas sin validar o en revisión, urna sin sellar, descifrados.",
-    responses={404: PROBLEM, 409: PROBLEM},
+    description="409 con lo que falta: actas sin validar o en revisión, urna sin sellar, descifrados. "
+    "Responde el acta publicada, igual que `GET /v1/computos/{entidad}`: el documento firmado tal cual se "
+    "guardó (no se re-serializa: la firma cubre las claves en su orden).",
+    response_model=None,
+    responses={
+        200: {"model": ActaComputoVista, "description": "El acta publicada y su firma"},
+        404: PROBLEM,
+        409: PROBLEM,
+    },
 )
 async def cerrar_computo(
     entidad: EntidadPath,
@@ -296,14 +336,21 @@ async def cerrar_computo(
     "/computos/{entidad}",
     tags=["cómputo"],
     summary="Acta de cómputo de la entidad (INE; opl solo la suya). 404 antes del cierre",
-    responses={403: PROBLEM, 404: PROBLEM},
+    description="Lo mismo que recibe el webhook `computo.acta.publicada` en `datos` (ver `webhooks`). El "
+    "cuerpo es el documento firmado tal cual se guardó: verifique `firma` con la clave de "
+    "`GET /v1/clave-firma`.",
+    response_model=None,
+    responses={
+        200: {"model": ActaComputoVista, "description": "El acta y su firma"},
+        403: PROBLEM,
+        404: PROBLEM,
+    },
 )
 async def computo(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> dict[str, Any]:
-    check_entidad(principal, entidad)  # before anything about the entidad is looked up
-    clave = acta_computo.cargo_de(proceso, entidad, cargo)
-    return acta_computo.vista(await _publicada(session, principal, entidad, clave))
+    documento, _ = await _publicada(session, proceso, principal, entidad, cargo)
+    return acta_computo.vista(documento)
 
 
 @router.get(
@@ -311,14 +358,19 @@ async def computo(
     tags=["cómputo"],
     summary="El acta de cómputo en CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, 403: PROBLEM, 404: PROBLEM},
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "Columnas seccion, clave, postal, electronica, total",
+        },
+        403: PROBLEM,
+        404: PROBLEM,
+    },
 )
 async def computo_csv(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> Response:
-    check_entidad(principal, entidad)  # before anything about the entidad is looked up
-    clave = acta_computo.cargo_de(proceso, entidad, cargo)
-    documento = await _publicada(session, principal, entidad, clave)
+    documento, clave = await _publicada(session, proceso, principal, entidad, cargo)
     return Response(
         acta_computo.csv_de(documento, proceso),
         media_type="text/csv; charset=utf-8",
@@ -331,14 +383,16 @@ async def computo_csv(
     tags=["cómputo"],
     summary="El acta de cómputo, imprimible (PDF)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 403: PROBLEM, 404: PROBLEM},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "El acta imprimible"},
+        403: PROBLEM,
+        404: PROBLEM,
+    },
 )
 async def computo_pdf(
     entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: Lector, cargo: Cargo = None
 ) -> Response:
-    check_entidad(principal, entidad)  # before anything about the entidad is looked up
-    clave = acta_computo.cargo_de(proceso, entidad, cargo)
-    documento = await _publicada(session, principal, entidad, clave)
+    documento, clave = await _publicada(session, proceso, principal, entidad, cargo)
     return Response(
         acta_computo.pdf_de(documento, proceso),
         media_type="application/pdf",
@@ -347,6 +401,6 @@ async def computo_pdf(
 
 
 @router.get("/clave-firma", tags=["cómputo"], summary="Clave pública Ed25519 que firma las actas (público)")
-async def clave_firma(request: Request) -> dict[str, str]:
+async def clave_firma(request: Request) -> ClaveFirma:
     semilla = _settings(request).clave_firma.get_secret_value()
-    return {"algoritmo": "Ed25519", "clave_verificacion": firma.clave_verificacion(semilla)}
+    return ClaveFirma(algoritmo="Ed25519", clave_verificacion=firma.clave_verificacion(semilla))

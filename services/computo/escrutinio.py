@@ -1,17 +1,26 @@
 """The electronic MEC: custodians decrypt the sealed box's encrypted tally; with k of n the result exists.
 
-Each partial decryption is checked on arrival against the custodian's verification key and the tally (its
-proof must verify, or it is refused with a 422 and the refusal goes to the bitácora); with k valid ones, the
-factors are combined (Lagrange) and the result read off (discrete logarithms).
+Each custodian delivers ``{"partial_decryption": <Belenios partial_decryption>, "strong_proofs":
+{"strong_decryption_proofs": …}}``. On arrival both are checked against the custodian's verification key and
+the tally: Belenios' proofs and VMRE's strong proofs must all verify, or the delivery is refused with a 422
+and the refusal goes to the bitácora (a delivery without strong proofs too). The Belenios part is stored
+re-serialised canonically, byte for byte what ``belenios-tool`` writes, and the strong proofs next to it; with
+k valid ones, the factors are combined (Lagrange) and the result read off (discrete logarithms).
 
-Belenios 3.0's decryption proof hashes only its commitments, so a custodian can publish a wrong factor whose
-proof verifies. Such a factor makes every combination it enters give values outside [0, total weight]: then
-the other k-subsets of the valid shares are tried, the result comes from one that works, and every share that
-does not lie on the polynomial of that subset (its factor ≠ Π f_m^λ_m(i)) is put in quarantine and left out
-of the published record. ``ine-admin`` may void a share; its custodian may then deliver again.
+Why the strong proofs: Belenios 3.0's decryption proof hashes only its commitments (c = H(decrypt|huella|X|,
+A, B)), not the ciphertext nor the factor, so a custodian who knows its share x can choose A = g^w₁,
+B = α^w₂, take r = w₁ − x·c and publish the false factor f = (B·α^−r)^(1/c), whose proof verifies. The strong
+proof's challenge also hashes α, β and f, so it cannot be made for any factor but α^x.
 
-The decryptions and the result go back to electronico in an event, to complete the public Belenios record
-that anyone verifies with ``vmre verificar``."""
+Fallback, kept for shares stored before the strong proofs existed: a false factor makes every combination it
+enters give values outside [0, total weight]; then the other k-subsets of the valid shares are tried, the
+result comes from one that works, and every share that does not lie on the polynomial of that subset (its
+factor ≠ Π f_m^λ_m(i)) is put in quarantine and left out of the published record. ``ine-admin`` may void a
+share; its custodian may then deliver again.
+
+The decryptions (with their strong proofs) and the result go back to electronico in an event, to complete the
+public Belenios record that anyone verifies with ``vmre verificar`` (``--pruebas-fuertes`` for the strong
+proofs, published next to the record)."""
 
 from __future__ import annotations
 
@@ -22,21 +31,19 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.computo.models import DescifradoParcial, EscrutinioElectronico, Outbox
-from shared.bus.envelope import Envelope
-from shared.bus.outbox import stage
+from services.computo import repository
+from services.computo.models import DescifradoParcial, EscrutinioElectronico, emisor
 from shared.bus.topics import COMPUTO_ESCRUTINIO
 from shared.cripto import escrutinio as es
 from shared.cripto import grupo as gr
 from shared.cripto.custodios import Custodios, Pedersen
 from shared.cripto.eleccion import Eleccion
 from shared.cripto.grupo import Elemento
-from shared.db import insert_if_absent
 from shared.events import computo as eventos
 from shared.events import electronico as eventos_electronico
 from shared.problems import Problem
@@ -44,9 +51,8 @@ from shared.proceso import Proceso, opciones
 
 
 async def urna_sellada(session: AsyncSession, datos: eventos_electronico.UrnaSellada) -> None:
-    await insert_if_absent(
+    await repository.insertar_escrutinio(
         session,
-        EscrutinioElectronico,
         {
             "eleccion": datos.eleccion,
             "entidad": datos.entidad,
@@ -59,7 +65,6 @@ async def urna_sellada(session: AsyncSession, datos: eventos_electronico.UrnaSel
             "recuento": datos.recuento,
             "recuento_dimensionado": datos.recuento_dimensionado,
         },
-        ["eleccion"],
     )
 
 
@@ -68,7 +73,7 @@ def _umbral(custodios: Custodios) -> int:
 
 
 async def o_404(session: AsyncSession, eleccion: str, bloqueo: bool = False) -> EscrutinioElectronico:
-    e = await session.get(EscrutinioElectronico, eleccion, with_for_update=bloqueo or None)
+    e = await repository.escrutinio(session, eleccion, para_actualizar=bloqueo)
     if e is None:
         raise Problem(
             404,
@@ -97,21 +102,17 @@ class DescifradoRechazado(Exception):
         )
 
 
-async def _filas(session: AsyncSession, eleccion: str) -> list[DescifradoParcial]:
-    return list(
-        (
-            await session.execute(
-                select(DescifradoParcial)
-                .where(DescifradoParcial.eleccion == eleccion)
-                .order_by(DescifradoParcial.recibido_at, DescifradoParcial.owner)
-            )
-        ).scalars()
-    )
+@lru_cache(maxsize=64)
+def _custodios_y_umbral(custodios_json: str) -> tuple[int, int]:
+    """(custodians, shares needed) of a trustees record. Reading it checks the Pedersen parameters (~17 ms
+    for 5 custodians): once per process and text, which never changes for an election (it is its version)."""
+    custodios = Custodios.leer(json.loads(custodios_json))
+    return len(custodios.duenos()), _umbral(custodios)
 
 
 async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, Any]:
-    custodios = Custodios.leer(json.loads(e.custodios_json))
-    filas = await _filas(session, e.eleccion)
+    total, necesarios = _custodios_y_umbral(e.custodios_json)
+    filas = await repository.descifrados(session, e.eleccion)
     recibidos = sorted(f.owner for f in filas if f.estado == VALIDO)
 
     def apartados(cual: str) -> list[dict[str, Any]]:
@@ -121,7 +122,6 @@ async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, A
             if f.estado == cual
         ]
 
-    necesarios = _umbral(custodios)
     o: dict[str, Any] = {
         "eleccion": e.eleccion,
         "entidad": e.entidad,
@@ -131,7 +131,7 @@ async def estado(session: AsyncSession, e: EscrutinioElectronico) -> dict[str, A
         "sello": e.sello,
         "eleccion_json": e.eleccion_json,
         "recuento": e.recuento,
-        "custodios": len(custodios.duenos()),
+        "custodios": total,
         "necesarios": necesarios,
         "recibidos": recibidos,
         "cuarentena": apartados(CUARENTENA),
@@ -242,19 +242,31 @@ def _combinar(e: EscrutinioElectronico, textos: dict[int, str]) -> Combinado:
     return Combinado()
 
 
+def _verificar_entrega(
+    huella: str, publica: Elemento, recuento: es.Recuento, entrega: str
+) -> tuple[str, str]:
+    """The delivery's Belenios partial decryption (canonical text) and strong proofs, every proof checked."""
+    texto, fuertes = es.leer_entrega(entrega)
+    factores = es.verificar_descifrado(huella, publica, recuento, texto)
+    es.verificar_pruebas_fuertes(huella, publica, recuento, factores, fuertes)
+    return texto, fuertes
+
+
 async def recibir(
     session: AsyncSession,
     e: EscrutinioElectronico,
     owner: int,
-    texto: str,
+    entrega: str,
     custodio: str,
     proceso: Proceso,
     ahora: dt.datetime,
     auditar: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
-    """A custodian's partial decryption: kept only if its proofs verify (else ``DescifradoRechazado``). With
-    k valid ones, the result from the first selection of them that combines into a valid tally; shares that
-    contradict it go to quarantine (``auditar`` is told, for the request's bitácora record)."""
+    """A custodian's delivery, {"partial_decryption", "strong_proofs"}: kept only if the Belenios proofs and
+    the strong proofs verify (else ``DescifradoRechazado``); the Belenios part is stored re-serialised
+    canonically (what ``es.descifrado_parcial`` writes), the strong proofs next to it. With k valid ones, the
+    result from the first selection of them that combines into a valid tally; shares that contradict it go to
+    quarantine (``auditar`` is told, for the request's bitácora record)."""
     if e.votos is not None:
         raise Problem(409, "El resultado ya se publicó con los descifrados necesarios.")
     eleccion = Eleccion.leer(e.eleccion_json.encode())
@@ -265,27 +277,29 @@ async def recibir(
     formas = [q.opciones for q in eleccion.preguntas]
     recuento = es.leer_recuento(e.recuento, formas)
     try:
-        await asyncio.to_thread(es.verificar_descifrado, eleccion.huella, duenos[owner][2], recuento, texto)
+        texto, fuertes = await asyncio.to_thread(
+            _verificar_entrega, eleccion.huella, duenos[owner][2], recuento, entrega
+        )
     except es.EscrutinioInvalido as exc:
-        raise DescifradoRechazado(owner, str(exc), texto) from None
-    previo = await session.get(DescifradoParcial, (e.eleccion, owner))
+        raise DescifradoRechazado(owner, str(exc), entrega) from None
+    previo = await repository.descifrado(session, e.eleccion, owner)
     if previo is None:
-        nuevo = await insert_if_absent(
+        nuevo = await repository.insertar_descifrado(
             session,
-            DescifradoParcial,
             {
                 "eleccion": e.eleccion,
                 "owner": owner,
                 "texto": texto,
+                "pruebas_fuertes": fuertes,
                 "custodio": custodio,
                 "recibido_at": ahora,
             },
-            ["eleccion", "owner"],
         )
         if not nuevo:  # another delivery of this custodian got in first
-            previo = await session.get(DescifradoParcial, (e.eleccion, owner))
+            previo = await repository.descifrado(session, e.eleccion, owner)
     if previo is not None and previo.estado == ANULADO:
-        previo.texto, previo.custodio, previo.recibido_at = texto, custodio, ahora
+        previo.texto, previo.pruebas_fuertes, previo.custodio = texto, fuertes, custodio
+        previo.recibido_at = ahora
         previo.estado, previo.motivo, previo.cambio_at = VALIDO, None, None
     elif previo is not None and previo.texto != texto:
         if previo.estado == CUARENTENA:
@@ -296,7 +310,7 @@ async def recibir(
             )
         raise Problem(409, f"Ya se recibió el descifrado parcial del custodio {owner}.")
     await session.flush()
-    validos = [f for f in await _filas(session, e.eleccion) if f.estado == VALIDO]
+    validos = [f for f in await repository.descifrados(session, e.eleccion) if f.estado == VALIDO]
     if len(validos) >= _umbral(custodios):
         c = await asyncio.to_thread(_combinar, e, {f.owner: f.texto for f in validos})
         for f in validos:
@@ -327,23 +341,22 @@ async def _publicar(
     e.resultado = c.resultado
     e.votos = dict(zip(claves, c.conteo, strict=True))
     e.publicado_at = ahora
-    await stage(
+    await emisor.emitir(
         session,
-        Outbox,
         COMPUTO_ESCRUTINIO,
-        Envelope.new(
-            event_type=eventos.ESCRUTINIO_PUBLICADO,
-            source="computo",
-            aggregate_id=e.eleccion,
-            data=eventos.EscrutinioPublicado(
-                eleccion=e.eleccion,
-                entidad=e.entidad,
-                cargo=e.cargo,
-                simulacro=e.simulacro,
-                descifrados=[eventos.Descifrado(owner=f.owner, texto=f.texto) for f in filas],
-                resultado=c.resultado,
-                votos=e.votos,
-            ),
+        event_type=eventos.ESCRUTINIO_PUBLICADO,
+        aggregate_id=e.eleccion,
+        data=eventos.EscrutinioPublicado(
+            eleccion=e.eleccion,
+            entidad=e.entidad,
+            cargo=e.cargo,
+            simulacro=e.simulacro,
+            descifrados=[
+                eventos.Descifrado(owner=f.owner, texto=f.texto, pruebas_fuertes=f.pruebas_fuertes)
+                for f in filas
+            ],
+            resultado=c.resultado,
+            votos=e.votos,
         ),
     )
 
@@ -355,7 +368,7 @@ async def anular(
     state and the SHA-256 of the voided text (for the bitácora)."""
     if e.votos is not None:
         raise Problem(409, "El resultado ya se publicó: sus descifrados no se anulan.")
-    f = await session.get(DescifradoParcial, (e.eleccion, owner))
+    f = await repository.descifrado(session, e.eleccion, owner)
     if f is None:
         raise Problem(404, f"No hay descifrado parcial del custodio {owner} en la elección {e.eleccion}.")
     if f.estado == ANULADO:

@@ -6,8 +6,9 @@ from fastapi import FastAPI
 
 from services.computo import handlers
 from services.computo.api import router
-from services.computo.config import Settings, get_settings
+from services.computo.config import SERVICIO, Settings, get_settings
 from services.computo.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
+from services.computo.schemas import AvisoActa
 from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA, REGISTRO_LNERE
 from shared.proceso import Proceso
 from shared.reloj import Reloj
@@ -23,7 +24,7 @@ def create_app(
         await Despachador(runtime.maker, Entrega, Suscripcion, reloj=reloj).run()
 
     spec = ServiceSpec(
-        name="computo",
+        name=SERVICIO,
         title="VMRE · cómputo",
         description="Mesas de Escrutinio y Cómputo (MEC): instalación, actas de escrutinio con doble "
         "captura, revisión y correcciones con historial; descifrado del cómputo electrónico, reglas de "
@@ -63,4 +64,12 @@ def create_app(
     )
     app = create_service_app(spec, settings or get_settings(), reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
+
+    @app.webhooks.post("computo.acta.publicada", tags=["webhooks"])
+    def acta_publicada(aviso: AvisoActa) -> None:
+        """Lo que recibe la URL de un OPL suscrita con `POST /v1/webhooks` cuando se publica el acta de
+        cómputo de su entidad: `datos` es lo mismo que `GET /v1/computos/{entidad}`. Firmado con
+        `X-VMRE-Firma: t=<unix>,v1=<hex>` (HMAC-SHA256 de `<t>.<cuerpo>` con el secreto de la suscripción);
+        responda 2xx, si no se reintenta con espera creciente. Descarte un `evento_id` ya recibido."""
+
     return app

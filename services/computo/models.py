@@ -6,9 +6,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.computo.config import SERVICIO
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
-from shared.bus.outbox import OutboxMixin
+from shared.bus.outbox import Emisor, OutboxMixin
 from shared.db import UTCDateTime, new_metadata
 from shared.webhooks import EntregaMixin, SuscripcionMixin
 
@@ -19,6 +20,10 @@ class Base(DeclarativeBase):
 
 class Outbox(OutboxMixin, Base):
     pass
+
+
+# Every event of the service: ``await emisor.emitir(session, topic, event_type=…, aggregate_id=…, data=…)``.
+emisor = Emisor(SERVICIO, Outbox)
 
 
 class Bitacora(AuditoriaMixin, Base):
@@ -141,6 +146,11 @@ class DescifradoParcial(Base):
         Text, nullable=True, comment="Por qué está en cuarentena o anulado"
     )
     cambio_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pruebas_fuertes: Mapped[str | None] = mapped_column(
+        Text,
+        nullable=True,
+        comment="Pruebas fuertes del descifrado (JSON canónico: strong_decryption_proofs)",
+    )
 
 
 class Lnere(Base):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.computo import reglas
-from services.computo.models import Acta, Captura, CorreccionActa, Lnere, Mesa
+from services.computo import domain, repository
+from services.computo.models import Acta, CorreccionActa, Mesa
 from services.computo.schemas import ActaIn, CorreccionIn, InstalacionIn
-from shared.db import insert_if_absent
 from shared.problems import Problem
 from shared.proceso import NULOS, Proceso
 
@@ -24,14 +22,11 @@ MESA_ELECTRONICA = 0
 
 async def mesa_postal_asignada(session: AsyncSession, entidad: str, numero: int, sobres: int) -> None:
     """Postal's custody assignment: one postal MEC per group of ≤ 1,500 sobres (a replay changes nothing)."""
-    nueva = await insert_if_absent(
-        session,
-        Mesa,
-        {"entidad": entidad, "numero": numero, "tipo": "postal", "sobres": sobres},
-        ["entidad", "numero"],
+    nueva = await repository.insertar_mesa(
+        session, {"entidad": entidad, "numero": numero, "tipo": "postal", "sobres": sobres}
     )
     if not nueva:
-        mesa = await session.get(Mesa, (entidad, numero))
+        mesa = await repository.mesa(session, entidad, numero)
         assert mesa is not None
         mesa.sobres = sobres
 
@@ -40,23 +35,20 @@ async def lnere_cerrada(
     session: AsyncSession, entidad: str, postal: int, electronica: int, total: int
 ) -> None:
     valores = {"postal": postal, "electronica": electronica, "total": total}
-    if not await insert_if_absent(session, Lnere, {"entidad": entidad, **valores}, ["entidad"]):
-        lnere = await session.get(Lnere, entidad)
+    if not await repository.insertar_lnere(session, {"entidad": entidad, **valores}):
+        lnere = await repository.lnere(session, entidad)
         assert lnere is not None
         lnere.postal, lnere.electronica, lnere.total = postal, electronica, total
 
 
 async def mesa_electronica(session: AsyncSession, entidad: str) -> None:
-    await insert_if_absent(
-        session,
-        Mesa,
-        {"entidad": entidad, "numero": MESA_ELECTRONICA, "tipo": "electronica", "sobres": 0},
-        ["entidad", "numero"],
+    await repository.insertar_mesa(
+        session, {"entidad": entidad, "numero": MESA_ELECTRONICA, "tipo": "electronica", "sobres": 0}
     )
 
 
 async def mesa_o_404(session: AsyncSession, entidad: str, numero: int) -> Mesa:
-    mesa = await session.get(Mesa, (entidad, numero))
+    mesa = await repository.mesa(session, entidad, numero)
     if mesa is None:
         raise Problem(
             404,
@@ -66,9 +58,7 @@ async def mesa_o_404(session: AsyncSession, entidad: str, numero: int) -> Mesa:
     return mesa
 
 
-async def instalar(
-    session: AsyncSession, mesa: Mesa, datos: InstalacionIn, proceso: Proceso, ahora: dt.datetime
-) -> Mesa:
+async def instalar(mesa: Mesa, datos: InstalacionIn, proceso: Proceso, ahora: dt.datetime) -> Mesa:
     ent = proceso.entidades[mesa.entidad]
     ajenos = sorted(set(datos.representantes) - set(ent.partidos))
     if ajenos:
@@ -94,7 +84,7 @@ def revisar(acta: ActaIn, mesa: Mesa, proceso: Proceso) -> tuple[list[dict[str, 
     if acta.cargo not in cargos:
         mensaje = f"El cargo {acta.cargo!r} no se elige en la entidad {mesa.entidad} ({', '.join(cargos)})."
         return [{"campo": "cargo", "mensaje": mensaje}], []
-    revision = reglas.revisar_acta(
+    revision = domain.revisar_acta(
         acta.votos,
         ent,
         total_capturado=acta.total,
@@ -118,10 +108,6 @@ def _datos(acta: ActaIn, advertencias: list[str]) -> dict[str, Any]:
     d = acta.model_dump(exclude={"cargo", "motivo"})
     d["advertencias"] = advertencias
     return d
-
-
-def _comparables(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if k not in ("incidentes", "advertencias")}
 
 
 def _diferencias(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -149,16 +135,14 @@ async def capturar(
             + " Vuelva a contar o corrija la cifra equivocada y capture de nuevo.",
             errors=errores,
         )
-    clave = (mesa.entidad, mesa.numero, acta.cargo)
-    existente = await session.get(Acta, clave, with_for_update=True)
+    existente = await repository.acta(session, mesa.entidad, mesa.numero, acta.cargo, para_actualizar=True)
     if existente is not None and existente.estado in ("validada", "corregida"):
         raise Problem(
             409, f"El acta ya está {existente.estado}: para cambiarla, un ine-admin la corrige con motivo."
         )
     datos = _datos(acta, advertencias)
-    insertada = await insert_if_absent(
+    insertada = await repository.insertar_captura(
         session,
-        Captura,
         {
             "entidad": mesa.entidad,
             "mesa": mesa.numero,
@@ -167,23 +151,10 @@ async def capturar(
             "datos": datos,
             "capturada_at": ahora,
         },
-        ["entidad", "mesa", "cargo", "operador"],
     )
     if not insertada:
         raise Problem(409, "Usted ya capturó esta acta: la segunda captura la hace otra persona.")
-    capturas = (
-        (
-            await session.execute(
-                select(Captura.datos)
-                .where(
-                    Captura.entidad == mesa.entidad, Captura.mesa == mesa.numero, Captura.cargo == acta.cargo
-                )
-                .order_by(Captura.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    capturas = await repository.datos_capturas(session, mesa.entidad, mesa.numero, acta.cargo)
     if existente is None:
         existente = Acta(
             entidad=mesa.entidad,
@@ -219,7 +190,7 @@ async def corregir(
         raise Problem(
             422, "La corrección no cuadra: " + " ".join(e["mensaje"] for e in errores), errors=errores
         )
-    existente = await session.get(Acta, (mesa.entidad, mesa.numero, acta.cargo), with_for_update=True)
+    existente = await repository.acta(session, mesa.entidad, mesa.numero, acta.cargo, para_actualizar=True)
     if existente is None:
         raise Problem(404, "No hay acta capturada que corregir: primero se captura.")
     despues = _datos(acta, advertencias)
@@ -246,28 +217,8 @@ async def corregir(
 
 
 async def historial(session: AsyncSession, acta: Acta) -> tuple[int, list[dict[str, Any]]]:
-    capturas = int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(Captura)
-                .where(
-                    Captura.entidad == acta.entidad, Captura.mesa == acta.mesa, Captura.cargo == acta.cargo
-                )
-            )
-        ).scalar_one()
-    )
-    correcciones = (
-        await session.execute(
-            select(CorreccionActa)
-            .where(
-                CorreccionActa.entidad == acta.entidad,
-                CorreccionActa.mesa == acta.mesa,
-                CorreccionActa.cargo == acta.cargo,
-            )
-            .order_by(CorreccionActa.version)
-        )
-    ).scalars()
+    capturas = await repository.contar_capturas(session, acta)
+    correcciones = await repository.correcciones(session, acta)
     return capturas, [
         {
             "version": c.version,

@@ -3,6 +3,12 @@
 Passwords: argon2id (argon2-cffi). Second factor: TOTP (pyotp, RFC 6238, checked against the wall clock the
 voter's phone uses) or a code by SMS (through the notification outbox). Each function returns what happened
 and leaves raising to the caller, so that a failed attempt is counted even though the request fails.
+
+Parallel requests for one account (concurrent transactions on PostgreSQL under READ COMMITTED) never decide
+on a value read before: every change to the account's state is one conditional ``UPDATE … RETURNING`` of its
+row (``_si_aun``), whose condition the database checks again on the row as another transaction left it. So
+failures are counted once each and stop at the lockout, a code opens one session, and the first access sets
+one password. No row lock is held while argon2 runs.
 """
 
 from __future__ import annotations
@@ -13,15 +19,18 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.electronico import repository
 from services.electronico.config import Settings
 from services.electronico.models import Notificacion, Sesion, Votante
 from shared.limites import LimitePorCliente
@@ -73,8 +82,12 @@ class LimiteDeSolicitudes(LimitePorCliente):
         super().revisar(cliente, detalle, slug)
 
 
-async def _votante(session: AsyncSession, usuario: str) -> Votante | None:
-    return (await session.execute(select(Votante).where(Votante.usuario == usuario))).scalar_one_or_none()
+async def _si_aun(session: AsyncSession, v: Votante, condicion: ColumnElement[bool], **valores: Any) -> bool:
+    """Set ``valores`` on the voter's row only if ``condicion`` still holds there, in one statement: whether
+    it did. Of parallel requests, those that find the condition made false by another one change nothing
+    (PostgreSQL waits for the other transaction and checks again; SQLite runs one writer at a time). The
+    ORM object ``v`` is left as it was read."""
+    return await repository.actualizar_votante_si(session, v.id, condicion, **valores)
 
 
 @dataclass
@@ -100,8 +113,9 @@ async def primer_acceso(
 ) -> Alta:
     """Set the password and enrol the second factor. The access key works until the first login: before it,
     the same request again (a retry whose answer was lost) gets the same answer, if it brings the password
-    it set; anything else is refused as a used key."""
-    v = await _votante(session, usuario)
+    it set; anything else is refused as a used key. Of the same key sent at once, the first to store its
+    password wins; the others are answered as retries of it."""
+    v = await repository.votante_por_usuario(session, usuario)
     usada = Problem(
         401, "Usuario o clave de acceso incorrectos, o la clave ya fue usada.", slug="acceso-denegado"
     )
@@ -111,13 +125,21 @@ async def primer_acceso(
         or not hmac.compare_digest(v.clave_acceso_hash, _sha(clave_acceso.strip().upper()))
     ):
         raise usada
-    if v.password_hash is not None:
-        if segundo_factor != v.segundo_factor or not await _password_ok(v, password, settings):
-            raise usada
-        return _alta(v, qr)
-    v.password_hash = await asyncio.to_thread(hasher(settings).hash, password)
-    v.segundo_factor = segundo_factor
-    v.totp_secreto = pyotp.random_base32() if segundo_factor == "totp" else None
+    if v.password_hash is None:
+        nuevo = await asyncio.to_thread(hasher(settings).hash, password)
+        await _si_aun(
+            session,
+            v,
+            repository.sin_password(),
+            password_hash=nuevo,
+            segundo_factor=segundo_factor,
+            totp_secreto=pyotp.random_base32() if segundo_factor == "totp" else None,
+        )
+        await session.refresh(v)  # what is stored now: this request's, or that of a parallel one
+        if v.password_hash == nuevo:
+            return _alta(v, qr)
+    if segundo_factor != v.segundo_factor or not await _password_ok(v, password, settings):
+        raise usada
     return _alta(v, qr)
 
 
@@ -148,16 +170,19 @@ async def enviar_codigo_sms(
     session: AsyncSession, usuario: str, password: str, ahora: dt.datetime, settings: Settings
 ) -> str | Problem:
     """Step one of an SMS login: the password is right → a 6-digit code goes to the phone."""
-    v = await _votante(session, usuario)
+    v = await repository.votante_por_usuario(session, usuario)
     if v is None or v.segundo_factor != "sms":
         return credenciales_incorrectas()
     if v.bloqueado_hasta is not None and v.bloqueado_hasta > ahora:
         return bloqueado(v.bloqueado_hasta, ahora)
     if not await _password_ok(v, password, settings):
-        return _fallo(v, ahora, settings)
+        return await _fallo(session, v, ahora, settings)
     codigo = f"{secrets.randbelow(10**6):06d}"
-    v.sms_codigo_hash = _sha(f"{v.usuario}|{codigo}")
-    v.sms_expira_at = ahora + SMS_VIGENCIA
+    # One pending code per voter: the newer one replaces (voids) any older one. Not if the account was
+    # locked meanwhile by parallel failures.
+    nuevo = {"sms_codigo_hash": _sha(f"{v.usuario}|{codigo}"), "sms_expira_at": ahora + SMS_VIGENCIA}
+    if not await _si_aun(session, v, repository.libre(ahora), **nuevo):
+        return await _bloqueo(session, v, ahora)
     mensaje = f"VMRE: su código de acceso es {codigo}. Vence en 5 minutos. No lo comparta."
     await encolar(
         session,
@@ -168,32 +193,61 @@ async def enviar_codigo_sms(
     return _enmascarar(v.telefono)
 
 
-def _fallo(v: Votante, ahora: dt.datetime, settings: Settings) -> Problem:
-    v.fallos += 1
-    if v.fallos >= settings.intentos_maximos:
-        v.fallos = 0
-        v.bloqueado_hasta = ahora + dt.timedelta(minutes=settings.bloqueo_minutos)
-        return bloqueado(v.bloqueado_hasta, ahora)
+async def _fallo(session: AsyncSession, v: Votante, ahora: dt.datetime, settings: Settings) -> Problem:
+    """Count a failed attempt in one statement: parallel failures each count once, the one that reaches
+    ``intentos_maximos`` locks the account, and those after it find it locked and count nothing."""
+    contado, hasta = await repository.contar_fallo(
+        session,
+        v.id,
+        ahora,
+        settings.intentos_maximos,
+        ahora + dt.timedelta(minutes=settings.bloqueo_minutos),
+    )
+    if not contado or (hasta is not None and hasta > ahora):
+        return await _bloqueo(session, v, ahora)
     return credenciales_incorrectas()
 
 
-def _codigo_ok(v: Votante, codigo: str, ahora: dt.datetime) -> bool:
+async def _bloqueo(session: AsyncSession, v: Votante, ahora: dt.datetime) -> Problem:
+    """The lockout as it is now (set by this request or by a parallel one)."""
+    hasta = await repository.bloqueado_hasta(session, v.id)
+    return bloqueado(hasta, ahora) if hasta is not None and hasta > ahora else credenciales_incorrectas()
+
+
+def _paso_totp(secreto: str, codigo: str) -> int | None:
+    """The time step (Unix time // 30) whose TOTP code this is, if it is one of the window's three (±30 s).
+    The phone's clock, not the process calendar: TOTP is checked against real time."""
+    totp = pyotp.TOTP(secreto)
+    ahora = int(time.time()) // totp.interval
+    for paso in (ahora - 1, ahora, ahora + 1):
+        if hmac.compare_digest(totp.generate_otp(paso), codigo):
+            return paso
+    return None
+
+
+async def _entrar(session: AsyncSession, v: Votante, codigo: str, ahora: dt.datetime) -> bool:
+    """Use the 6-digit code, reset the failures and end the access key's life (the first login does), in
+    one conditional UPDATE: only while the code is unused and the account not locked, so that of parallel
+    logins with one code exactly one gets in.
+
+    TOTP: the code's time step must come after that of the last accepted code, which is stored: a code
+    never works twice, nor does an older one of the window once a newer one was used. SMS: the one pending
+    code (a newer one replaced any older), before it expires; used, it is gone."""
     if not (len(codigo) == 6 and codigo.isdigit()):
         return False
+    valores: dict[str, Any] = {"fallos": 0, "clave_acceso_hash": None}
     if v.segundo_factor == "totp" and v.totp_secreto is not None:
-        # The phone's clock, not the process calendar: TOTP is checked against real time (±30 s).
-        if codigo == v.ultimo_codigo or not pyotp.TOTP(v.totp_secreto).verify(codigo, valid_window=1):
+        paso = _paso_totp(v.totp_secreto, codigo)
+        if paso is None:
             return False
-        v.ultimo_codigo = codigo  # a code works once
-        return True
-    if v.segundo_factor == "sms" and v.sms_codigo_hash is not None and v.sms_expira_at is not None:
-        if ahora >= v.sms_expira_at or not hmac.compare_digest(
-            v.sms_codigo_hash, _sha(f"{v.usuario}|{codigo}")
-        ):
-            return False
-        v.sms_codigo_hash = None
-        return True
-    return False
+        sin_usar = repository.codigo_totp_sin_usar(paso)
+        valores["ultimo_codigo"] = paso
+    elif v.segundo_factor == "sms":
+        sin_usar = repository.codigo_sms_vigente(_sha(f"{v.usuario}|{codigo}"), ahora)
+        valores.update(sms_codigo_hash=None, sms_expira_at=None)
+    else:
+        return False
+    return await _si_aun(session, v, and_(sin_usar, repository.libre(ahora)), **valores)
 
 
 async def ingresar(
@@ -205,7 +259,7 @@ async def ingresar(
     settings: Settings,
 ) -> tuple[str, dt.datetime] | Problem:
     """User + password + 6-digit code → a session token (only its hash is stored), or the failure."""
-    v = await _votante(session, usuario)
+    v = await repository.votante_por_usuario(session, usuario)
     if v is None:
         return credenciales_incorrectas()
     if v.bloqueado_hasta is not None and v.bloqueado_hasta > ahora:
@@ -216,19 +270,19 @@ async def ingresar(
             "Primero complete su primer acceso con la clave que recibió por correo.",
             slug="sin-primer-acceso",
         )
-    if not (await _password_ok(v, password, settings)) or not _codigo_ok(v, codigo.strip(), ahora):
-        return _fallo(v, ahora, settings)
-    v.fallos = 0
-    v.clave_acceso_hash = None  # the first login ends the access key's life
+    if not (await _password_ok(v, password, settings)) or not await _entrar(
+        session, v, codigo.strip(), ahora
+    ):
+        return await _fallo(session, v, ahora, settings)
     token = secrets.token_urlsafe(32)
     expira = ahora + dt.timedelta(minutes=settings.sesion_minutos)
-    await session.execute(delete(Sesion).where(Sesion.votante_id == v.id, Sesion.expira_at <= ahora))
+    await repository.borrar_sesiones_vencidas(session, v.id, ahora)
     session.add(Sesion(token_hash=_sha(token), votante_id=v.id, expira_at=expira))
     return token, expira
 
 
 async def votante_de_sesion(session: AsyncSession, token: str, ahora: dt.datetime) -> Votante:
-    s = await session.get(Sesion, _sha(token))
+    s = await repository.sesion(session, _sha(token))
     if s is None or s.expira_at <= ahora:
         raise Problem(
             401,
@@ -236,10 +290,10 @@ async def votante_de_sesion(session: AsyncSession, token: str, ahora: dt.datetim
             slug="sesion-expirada",
             headers={"WWW-Authenticate": 'Bearer realm="votante"'},
         )
-    v = await session.get(Votante, s.votante_id)
+    v = await repository.votante(session, s.votante_id)
     assert v is not None
     return v
 
 
 async def salir(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(Sesion).where(Sesion.token_hash == _sha(token)))
+    await repository.borrar_sesion(session, _sha(token))

@@ -1,4 +1,5 @@
-"""electronico consumes registro's closed internet list (accounts and credentials), postal's «votó» marks
+"""electronico consumes registro's closed internet list (accounts), the credential authority's public
+credentials and signed lists, postal's «votó» marks
 (a postal voter may not vote again by internet) and computo's decryption of the tally (for the record)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from services.electronico.config import Settings
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
 from shared.events import computo as eventos_computo
+from shared.events import credenciales as eventos_credenciales
 from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
@@ -29,8 +31,18 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_computo.EscrutinioPublicado.model_validate(envelope.data)
         await service.registrar_escrutinio(session, datos)
 
+    async def credenciales(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_credenciales.CredencialesEmitidas.model_validate(envelope.data)
+        await service.credenciales_emitidas(session, datos)
+
+    async def lista(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_credenciales.ListaFirmada.model_validate(envelope.data)
+        await service.lista_firmada(session, datos, settings)
+
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
+        eventos_credenciales.CREDENCIALES_EMITIDAS: credenciales,
+        eventos_credenciales.LISTA_FIRMADA: lista,
         eventos_postal.VOTO_REGISTRADO: voto_postal,
         eventos_computo.ESCRUTINIO_PUBLICADO: escrutinio,
     }

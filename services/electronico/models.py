@@ -2,12 +2,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.electronico.config import SERVICIO
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
-from shared.bus.outbox import OutboxMixin
+from shared.bus.outbox import Emisor, OutboxMixin
 from shared.datos_personales import Cifrado
 from shared.db import UTCDateTime, new_metadata, utcnow
 from shared.notificaciones import NotificacionMixin
@@ -19,6 +30,10 @@ class Base(DeclarativeBase):
 
 class Outbox(OutboxMixin, Base):
     pass
+
+
+# Every event of the service: ``await emisor.emitir(session, topic, event_type=…, aggregate_id=…, data=…)``.
+emisor = Emisor(SERVICIO, Outbox)
 
 
 class Bitacora(AuditoriaMixin, Base):
@@ -60,6 +75,9 @@ class Eleccion(Base):
     eleccion_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     custodios_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     credenciales_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lista_credenciales: Mapped[dict[str, object] | None] = mapped_column(
+        JSON, nullable=True, comment="Lista firmada por la autoridad de credenciales"
+    )
     marca: Mapped[int | None] = mapped_column(
         Integer, nullable=True, comment="Fecha del archivo .bel (epoch)"
     )
@@ -70,6 +88,13 @@ class Eleccion(Base):
     resultado: Mapped[str | None] = mapped_column(Text, nullable=True, comment="Result (de computo)")
     abierta_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sellada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The public record is stored once at the seal (pieces in TrozoArchivo) and grows once, with the result.
+    archivo_tamano: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, comment="Bytes del archivo .bel guardado (desde el sello)"
+    )
+    archivo_etag: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, comment="Hash del último evento del archivo .bel guardado (su ETag)"
+    )
 
 
 class Votante(Base):
@@ -91,19 +116,24 @@ class Votante(Base):
     totp_secreto: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     sms_codigo_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sms_expira_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    ultimo_codigo: Mapped[str | None] = mapped_column(String(16), nullable=True, comment="Anti-reuso TOTP")
+    # Anti-replay: the time step of the last accepted TOTP code; one of that step or earlier is refused.
+    ultimo_codigo: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, comment="Paso TOTP (hora Unix // 30) del último código aceptado"
+    )
     fallos: Mapped[int] = mapped_column(Integer, default=0)
     bloqueado_hasta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     creado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Credencial(Base):
-    """The public half of a voter's credential for one election (the private half went to the voter)."""
+    """The public half of a voter's credential for one election, as the credential authority issued it (the
+    private half went from the authority to the voter; electronico never sees it). Bound to the voter by the
+    number on the entidad's LNERE: one credential per voter and election."""
 
     __tablename__ = "credenciales"
 
     eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
-    votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Número en la LNERE de la entidad")
     publica: Mapped[str] = mapped_column(String(64), unique=True)
 
 
@@ -161,3 +191,22 @@ class Descifrado(Base):
     owner: Mapped[int] = mapped_column(Integer, primary_key=True)
     posicion: Mapped[int] = mapped_column(Integer, comment="Orden en el archivo")
     texto: Mapped[str] = mapped_column(Text)
+    pruebas_fuertes: Mapped[str | None] = mapped_column(
+        Text,
+        nullable=True,
+        comment="Pruebas fuertes del descifrado (JSON canónico: strong_decryption_proofs)",
+    )
+
+
+class TrozoArchivo(Base):
+    """A piece of an election's stored Belenios record (``archivo.bel``), from the seal on: the record is
+    built once, stored here and served in pieces (Range), never rebuilt per request. Append-only: the result
+    adds the last events in more pieces, and the bytes already stored never change."""
+
+    __tablename__ = "archivo_trozos"
+
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
+    posicion: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, comment="Byte del archivo donde empieza"
+    )
+    datos: Mapped[bytes] = mapped_column(LargeBinary)

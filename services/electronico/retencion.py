@@ -9,36 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.electronico.models import Notificacion, Sesion, Votante
+from services.electronico import repository
 
 
 async def depurar(session: AsyncSession, corte: dt.datetime) -> dict[str, int]:
-    viejos = Votante.creado_at < corte
-    hechos = {
-        "sesiones": await session.execute(
-            delete(Sesion).where(Sesion.votante_id.in_(select(Votante.id).where(viejos)))
-        ),
+    return {
+        "sesiones": await repository.depurar_sesiones(session, corte),
         # Only accounts that still hold something: running it again changes nothing.
-        "votantes": await session.execute(
-            update(Votante)
-            .where(
-                viejos,
-                or_(Votante.password_hash.is_not(None), Votante.clave_acceso_hash.is_not(None)),
-            )
-            .values(
-                email="",
-                telefono="",
-                password_hash=None,
-                clave_acceso_hash=None,
-                segundo_factor=None,
-                totp_secreto=None,
-                sms_codigo_hash=None,
-                ultimo_codigo=None,
-            )
-        ),
-        "notificaciones": await session.execute(delete(Notificacion).where(Notificacion.creada_at < corte)),
+        "votantes": await repository.depurar_votantes(session, corte),
+        "notificaciones": await repository.depurar_notificaciones(session, corte),
     }
-    return {tabla: int(r.rowcount or 0) for tabla, r in hechos.items()}  # type: ignore[attr-defined]

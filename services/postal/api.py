@@ -1,40 +1,45 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
+import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlalchemy import select
+from starlette.types import Message, Receive
 
+from services.postal import domain, repository
 from services.postal import service as postal_service
-from services.postal.models import Paquete
+from services.postal.config import MAX_EVENTOS
 from services.postal.schemas import (
+    AvisosOut,
+    DestruccionOut,
     EnvioIn,
+    EnviosOut,
+    Estadisticas,
     EventosLote,
     EventoTransportistaIn,
     Mesas,
     PaqueteCiudadano,
+    PaqueteEnTransito,
     ReenvioIn,
+    ReenvioOut,
     ResultadoEventos,
     SobreIn,
     SobreOut,
 )
-from shared import auditoria
+from shared import auditoria, limites, webhooks
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
+from shared.claves import EntidadPath, EntidadQuery
 from shared.db import ENTERO_MAX
-from shared.limites import cuerpo_maximo
-from shared.problems import Problem, validation_errors
+from shared.limites import CuerpoDemasiadoGrande, LimitePorCliente, cuerpo_maximo
+from shared.problems import PROBLEM, Problem, validation_errors
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-# The carriers' bulk file (JSON or CSV): 5,000 events are about 1 MB.
-MAX_EVENTOS = 16 * 1024 * 1024
-EntidadPath = Annotated[str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")]
 Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN))]
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
 Lector = Annotated[Principal, Depends(require(*INE_ROLES, Rol.OPL))]
@@ -46,23 +51,107 @@ MENSAJES = {
 }
 
 
-async def firma_transportista(request: Request, transportista: str) -> bytes:
-    """Each carrier signs the raw body with its own secret: ``X-Firma: sha256=<hex HMAC>``."""
-    secretos = request.app.state.settings.transportistas
-    secreto = secretos.get(transportista)
-    cuerpo = await request.body()
-    firma = request.headers.get("x-firma", "")
+# --- the carriers' webhook: authenticated before a byte of the body is read -----------------------------
+
+FIRMA_INVALIDA = (
+    "Firma inválida: envíe X-VMRE-Firma: t=<segundos Unix>,v1=<HMAC-SHA256 en hexadecimal de «t.cuerpo» con "
+    "su secreto>, firmada al enviar (se aceptan hasta 5 minutos de diferencia de reloj)."
+)
+FIRMA_VENCIDA = (
+    "La firma es de hace más de 5 minutos (o su reloj no está en hora): firme cada envío al enviarlo, con t "
+    "en segundos Unix."
+)
+
+
+def _fallos(request: Request) -> LimitePorCliente:
+    """Refused carrier requests per client, one count per app (``transportistas_fallos_por_minuto``)."""
+    fallos: LimitePorCliente | None = getattr(request.app.state, "fallos_transportistas", None)
+    if fallos is None:
+        fallos = LimitePorCliente(request.app.state.settings.transportistas_fallos_por_minuto)
+        request.app.state.fallos_transportistas = fallos
+    return fallos
+
+
+async def _leer_hasta(request: Request, tope: int) -> bytes:
+    """The body, cut with 413 as soon as it passes ``tope`` bytes (whatever Content-Length said)."""
+    partes: list[bytes] = []
+    leidos = 0
+    async for parte in request.stream():
+        leidos += len(parte)
+        if leidos > tope:
+            raise CuerpoDemasiadoGrande(tope)
+        partes.append(parte)
+    return b"".join(partes)
+
+
+def _repetir(cuerpo: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``cuerpo`` (already read) once, then the connection's own (disconnects)."""
+    dado = False
+
+    async def recibir() -> Message:
+        nonlocal dado
+        if not dado:
+            dado = True
+            return {"type": "http.request", "body": cuerpo, "more_body": False}
+        return await receive()
+
+    return recibir
+
+
+async def autenticar_transportista(request: Request) -> Request:
+    """Who may send and how much, decided from the path and the headers before the body is read (the app's
+    own dependencies read a JSON body): a client with too many refusals this minute gets 429; an unknown
+    carrier 404; a Content-Length over the carrier's cap 413; a missing, malformed or stale signature
+    (``shared.webhooks``: ``t`` more than 5 minutes away, a replay) 401. Only then the body is read, up to the
+    cap, and its HMAC checked (401). Each refusal but 413 counts against the client. The request returned
+    carries the body already read."""
+    ajustes = request.app.state.settings
+    fallos = _fallos(request)
+    cliente = limites.cliente(request.scope, request.app.state.proxies_confiables)
+    espera = fallos.espera(cliente)
+    if espera is not None:
+        raise Problem(
+            429,
+            "Demasiadas peticiones rechazadas desde su conexión: espere los segundos que indica Retry-After.",
+            slug="demasiadas-peticiones",
+            headers={"Retry-After": str(espera)},
+        )
+    transportista = str(request.path_params.get("transportista", ""))
+    secreto = ajustes.transportistas.get(transportista)
     if secreto is None:
-        raise Problem(404, f"Transportista desconocido: {transportista}.")
-    esperada = "sha256=" + hmac.new(secreto.get_secret_value().encode(), cuerpo, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(firma, esperada):
+        fallos.tomar(cliente)
+        raise Problem(404, f"Transportista desconocido: {transportista[:40]}.")
+    tope = ajustes.max_cuerpo_de(transportista)
+    declarado = request.headers.get("content-length", "")
+    if declarado.isdigit() and int(declarado) > tope:
+        raise CuerpoDemasiadoGrande(tope)
+    firma = webhooks.leer_firma(request.headers.get(webhooks.CABECERA_FIRMA, ""))
+    if firma is None or not firma.vigente(time.time()):
+        fallos.tomar(cliente)
         raise Problem(
             401,
-            "Firma inválida: envíe X-Firma: sha256=<HMAC-SHA256 del cuerpo con su secreto>.",
+            FIRMA_INVALIDA if firma is None else FIRMA_VENCIDA,
             headers={"WWW-Authenticate": "HMAC-SHA256"},
         )
+    cuerpo = await _leer_hasta(request, tope)
+    if not firma.corresponde(secreto.get_secret_value(), cuerpo):
+        fallos.tomar(cliente)
+        raise Problem(401, FIRMA_INVALIDA, headers={"WWW-Authenticate": "HMAC-SHA256"})
     auditoria.marcar_anonimo(request, "transportista")  # which one: the path, in the record's objeto
-    return cuerpo
+    return Request(request.scope, _repetir(cuerpo, request.receive))
+
+
+class RutaDeTransportista(APIRoute):
+    """A route whose caller is authenticated by ``autenticar_transportista`` before anything else of the route
+    runs (dependencies, parameters)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        manejar = super().get_route_handler()
+
+        async def autenticado(request: Request) -> Response:
+            return await manejar(await autenticar_transportista(request))
+
+        return autenticado
 
 
 @router.post(
@@ -74,10 +163,8 @@ async def firma_transportista(request: Request, transportista: str) -> bytes:
         409: {"description": "Paquete ya enviado o guía repetida", **PROBLEM},
     },
 )
-async def envios(
-    datos: EnvioIn, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Operador
-) -> dict[str, int]:
-    return {"enviados": await postal_service.enviar(session, datos, proceso, reloj.ahora())}
+async def envios(datos: EnvioIn, session: SessionDep, reloj: RelojDep, _: Operador) -> EnviosOut:
+    return EnviosOut(enviados=await postal_service.enviar(session, datos, reloj.ahora()))
 
 
 @router.post(
@@ -96,13 +183,12 @@ async def reenvio(
     entidad: EntidadPath,
     datos: ReenvioIn,
     session: SessionDep,
-    proceso: ProcesoDep,
     reloj: RelojDep,
     _: Operador,
     numero: int = Path(ge=1, le=ENTERO_MAX),
-) -> dict[str, Any]:
-    p = await postal_service.reenviar(session, entidad, numero, datos, proceso, reloj.ahora())
-    return {"entidad": p.entidad, "numero": p.numero, "estado": p.estado, "guia": p.guia, "envios": p.envios}
+) -> ReenvioOut:
+    p = await postal_service.reenviar(session, entidad, numero, datos, reloj.ahora())
+    return ReenvioOut(entidad=p.entidad, numero=p.numero, estado=p.estado, guia=p.guia, envios=p.envios)
 
 
 @router.post(
@@ -120,26 +206,11 @@ async def destruccion(
     reloj: RelojDep,
     _: Admin,
     numero: int = Path(ge=1, le=ENTERO_MAX),
-) -> dict[str, Any]:
+) -> DestruccionOut:
     p = await postal_service.destruir(session, entidad, numero, reloj.ahora())
-    return {"entidad": p.entidad, "numero": p.numero, "estado": p.estado}
+    return DestruccionOut(entidad=p.entidad, numero=p.numero, estado=p.estado)
 
 
-@router.post(
-    "/transportistas/{transportista}/eventos",
-    tags=["transportistas"],
-    response_model=ResultadoEventos,
-    summary="Webhook de rastreo de un transportista (firmado)",
-    description='Un evento (objeto) o varios (`{"eventos": [...]}`, el archivo masivo en JSON). '
-    "Idempotente por `evento_id`; un evento atrasado nunca regresa un paquete a un estado anterior. "
-    f"Cuerpo de hasta {MAX_EVENTOS // (1024 * 1024)} MB; divida archivos mayores.",
-    responses={
-        401: {"description": "Falta la firma X-Firma o no corresponde al cuerpo", **PROBLEM},
-        404: {"description": "Transportista desconocido", **PROBLEM},
-        409: {"description": "El mismo evento está en proceso por otra petición; reintente", **PROBLEM},
-        413: {"description": "Cuerpo demasiado grande", **PROBLEM},
-    },
-)
 @cuerpo_maximo(MAX_EVENTOS)
 async def eventos_transportista(
     request: Request,
@@ -148,7 +219,7 @@ async def eventos_transportista(
     reloj: RelojDep,
     transportista: str = Path(pattern=r"^[a-z0-9_-]{2,32}$"),
 ) -> ResultadoEventos:
-    cuerpo = await firma_transportista(request, transportista)
+    cuerpo = await request.body()  # read and authenticated by RutaDeTransportista
     # U+0000 in a CSV file (in JSON, shared.problems.sin_caracter_nulo): PostgreSQL cannot store it.
     if b"\x00" in cuerpo:
         raise Problem(
@@ -176,6 +247,38 @@ async def eventos_transportista(
         duplicados=conteo["duplicado"],
         sin_paquete=conteo["sin_paquete"],
     )
+
+
+router.add_api_route(
+    "/transportistas/{transportista}/eventos",
+    eventos_transportista,
+    methods=["POST"],
+    route_class_override=RutaDeTransportista,
+    tags=["transportistas"],
+    response_model=ResultadoEventos,
+    summary="Webhook de rastreo de un transportista (firmado)",
+    description='Un evento (objeto) o varios (`{"eventos": [...]}`, el archivo masivo en JSON). '
+    "Idempotente por `evento_id`; un evento atrasado nunca regresa un paquete a un estado anterior. "
+    "Firmado como los webhooks a los OPL: `X-VMRE-Firma: t=<segundos Unix>,v1=<HMAC-SHA256 hex del secreto "
+    "del transportista sobre «t.cuerpo»>`; se rechaza una firma de hace más de 5 minutos. Cuerpo de hasta "
+    f"{MAX_EVENTOS // (1024 * 1024)} MB (o el tope de cada transportista); divida archivos mayores. "
+    "Transportista, tamaño declarado y firma se revisan antes de leer el cuerpo; una conexión con demasiados "
+    "rechazos en un minuto recibe 429.",
+    responses={
+        401: {
+            "description": "Falta la firma X-VMRE-Firma, está vencida o no corresponde al cuerpo",
+            **PROBLEM,
+        },
+        404: {"description": "Transportista desconocido", **PROBLEM},
+        409: {"description": "El mismo evento está en proceso por otra petición; reintente", **PROBLEM},
+        413: {"description": "Cuerpo demasiado grande", **PROBLEM},
+        429: {
+            "description": "Demasiados rechazos desde esta conexión: espere lo que dice Retry-After",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Segundos"}},
+            **PROBLEM,
+        },
+    },
+)
 
 
 @router.post(
@@ -229,7 +332,7 @@ async def asignacion(
     responses={404: {"description": "No hay paquete para ese folio", **PROBLEM}},
 )
 async def paquete_ciudadano(folio: str, session: SessionDep, proceso: ProcesoDep) -> PaqueteCiudadano:
-    p = (await session.execute(select(Paquete).where(Paquete.folio == folio))).scalar_one_or_none()
+    p = await repository.por_folio(session, folio)
     if p is None:
         raise Problem(
             404, "No hay paquete para ese folio: se integra cuando se cierra la LNERE de su entidad."
@@ -249,8 +352,8 @@ async def paquete_ciudadano(folio: str, session: SessionDep, proceso: ProcesoDep
 @router.get(
     "/estadisticas", tags=["cifras"], summary="Paquetes, entregas, devoluciones y votos recibidos (público)"
 )
-async def estadisticas(session: SessionDep, proceso: ProcesoDep) -> dict[str, Any]:
-    return await postal_service.estadisticas(session, proceso)
+async def estadisticas(session: SessionDep, proceso: ProcesoDep) -> Estadisticas:
+    return Estadisticas.model_validate(await postal_service.estadisticas(session, proceso))
 
 
 @router.get(
@@ -260,12 +363,15 @@ async def en_transito(
     session: SessionDep,
     reloj: RelojDep,
     principal: Lector,
-    entidad: str | None = Query(None, pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$"),
-) -> list[dict[str, Any]]:
+    entidad: EntidadQuery = None,
+) -> list[PaqueteEnTransito]:
     if principal.rol == Rol.OPL:
         entidad = entidad or principal.entidad
         check_entidad(principal, entidad or "")
-    return await postal_service.en_transito(session, entidad, reloj.ahora())
+    return [
+        PaqueteEnTransito.model_validate(p)
+        for p in await postal_service.en_transito(session, entidad, reloj.ahora())
+    ]
 
 
 @router.post(
@@ -275,6 +381,10 @@ async def en_transito(
     description="Cada persona recibe el aviso una sola vez; repetir la llamada no avisa dos veces.",
 )
 async def avisos_retraso(
-    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: Operador, dias: int = Query(14, ge=1, le=60)
-) -> dict[str, int]:
-    return {"avisados": await postal_service.avisar_retrasos(session, proceso, reloj.ahora(), dias)}
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    _: Operador,
+    dias: int = Query(domain.DIAS_RETRASO, ge=1, le=60),
+) -> AvisosOut:
+    return AvisosOut(avisados=await postal_service.avisar_retrasos(session, proceso, reloj.ahora(), dias))

@@ -68,3 +68,8 @@ def mesas(n: int, maximo: int = 1500) -> list[int]:
     k = -(-n // maximo)
     base, resto = divmod(n, k)
     return [base + (1 if i < resto else 0) for i in range(k)]
+
+
+# A package on its way this many days or more may not let the vote come back in time: the default of
+# ``POST /v1/avisos/retraso`` (which warns each such person once) and the warning on «mi paquete».
+DIAS_RETRASO = 14

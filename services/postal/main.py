@@ -2,11 +2,12 @@
 
 from fastapi import FastAPI
 
-from services.postal import handlers
+from services.postal import handlers, paginas
 from services.postal.api import router
-from services.postal.config import Settings, get_settings
+from services.postal.config import SERVICIO, Settings, get_settings
 from services.postal.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import REGISTRO_LNERE_POSTAL
+from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
@@ -17,10 +18,10 @@ def create_app(
     settings: Settings | None = None, *, reloj: Reloj | None = None, proceso: Proceso | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    reloj = reloj or reloj_para(settings.reloj, "postal")
+    reloj = reloj or reloj_para(settings.reloj, SERVICIO)
     proceso = proceso or cargar_proceso(settings.proceso)
     spec = ServiceSpec(
-        name="postal",
+        name=SERVICIO,
         title="VMRE · postal",
         description="Paquetes Electorales Postales (PEP): integración al cerrarse la LNERE, envío por "
         "mensajería, "
@@ -29,7 +30,7 @@ def create_app(
         outbox=Outbox,
         auditoria=Bitacora,
         processed=ProcessedEvent,
-        routers=[router],
+        routers=[router, paginas.router],
         consumers=[
             ConsumerSpec(
                 purpose="integracion", topics=[REGISTRO_LNERE_POSTAL], handlers=handlers.build(proceso, reloj)
@@ -39,4 +40,5 @@ def create_app(
     )
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
+    montar_comun(app)  # the style sheet and script of its page
     return app

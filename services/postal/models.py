@@ -6,9 +6,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.postal.config import SERVICIO
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
-from shared.bus.outbox import OutboxMixin
+from shared.bus.outbox import Emisor, OutboxMixin
 from shared.datos_personales import Cifrado, IndiceCiego
 from shared.db import UTCDateTime, new_metadata, utcnow
 from shared.notificaciones import NotificacionMixin
@@ -20,6 +21,10 @@ class Base(DeclarativeBase):
 
 class Outbox(OutboxMixin, Base):
     pass
+
+
+# Every event of the service: ``await emisor.emitir(session, topic, event_type=…, aggregate_id=…, data=…)``.
+emisor = Emisor(SERVICIO, Outbox)
 
 
 class Bitacora(AuditoriaMixin, Base):
@@ -85,6 +90,8 @@ class EventoTransportista(Base):
     """Every carrier report, once (its own id): a retry or a duplicate changes nothing."""
 
     __tablename__ = "eventos_transportista"
+    # «Mi paquete» reads the events of one tracking number (services/postal/paginas).
+    __table_args__ = (Index("ix_eventos_transportista_guia", "transportista", "guia"),)
 
     transportista: Mapped[str] = mapped_column(String(32), primary_key=True)
     evento_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -103,7 +110,7 @@ class Sobre(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clave_elector: Mapped[str] = mapped_column(Cifrado())
-    paquete_id: Mapped[int | None] = mapped_column(ForeignKey("paquetes.id"), nullable=True)
+    paquete_id: Mapped[int | None] = mapped_column(ForeignKey("paquetes.id"), nullable=True, index=True)
     entidad: Mapped[str | None] = mapped_column(String(2), nullable=True)
     clasificacion: Mapped[str] = mapped_column(String(16))
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

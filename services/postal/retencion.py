@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.postal.models import EventoTransportista, Notificacion, Paquete, Sobre
+from services.postal import repository
 
 
 async def depurar(session: AsyncSession, corte: dt.datetime) -> dict[str, int]:
-    viejos = select(Paquete.id).where(Paquete.integrado_at < corte)
-    hechos = {
-        "sobres": await session.execute(
-            delete(Sobre).where(or_(Sobre.recibido_at < corte, Sobre.paquete_id.in_(viejos)))
-        ),
-        "paquetes": await session.execute(delete(Paquete).where(Paquete.integrado_at < corte)),
-        "eventos_transportista": await session.execute(
-            delete(EventoTransportista).where(EventoTransportista.recibido_at < corte)
-        ),
-        "notificaciones": await session.execute(delete(Notificacion).where(Notificacion.creada_at < corte)),
+    return {
+        "sobres": await repository.depurar_sobres(session, corte),
+        "paquetes": await repository.depurar_paquetes(session, corte),
+        "eventos_transportista": await repository.depurar_eventos_transportista(session, corte),
+        "notificaciones": await repository.depurar_notificaciones(session, corte),
     }
-    return {tabla: int(r.rowcount or 0) for tabla, r in hechos.items()}  # type: ignore[attr-defined]

@@ -5,13 +5,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.claves import ClaveEntidad
 from shared.db import ENTERO_MAX
-
-ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
 
 
 class PaqueteEnvio(BaseModel):
-    entidad: str = Field(pattern=ENTIDAD)
+    entidad: ClaveEntidad
     numero: int = Field(ge=1, le=ENTERO_MAX)
     guia: str = Field(min_length=3, max_length=64, description="Número de guía del transportista")
 
@@ -120,3 +119,109 @@ class PaqueteCiudadano(BaseModel):
 class Mesas(BaseModel):
     entidad: str
     mesas: list[int] = Field(description="Sobres por mesa (máximo 1,500 cada una)")
+
+
+class EnviosOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enviados": 1}]})
+
+    enviados: int = Field(description="Paquetes registrados como enviados")
+
+
+class ReenvioOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"entidad": "09", "numero": 1, "estado": "enviado", "guia": "MX1234567891", "envios": 2}
+            ]
+        }
+    )
+
+    entidad: str
+    numero: int
+    estado: str
+    guia: str | None = Field(description="La guía nueva")
+    envios: int = Field(description="Veces que se ha enviado el paquete")
+
+
+class DestruccionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"entidad": "09", "numero": 1, "estado": "destruido"}]}
+    )
+
+    entidad: str
+    numero: int
+    estado: str
+
+
+class Estadisticas(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",  # built from the use case's dict: an undeclared key fails, not vanishes
+        json_schema_extra={
+            "examples": [
+                {
+                    "paquetes": 120,
+                    "votos_en_tiempo": 45,
+                    "tasa_retorno": "37.50",
+                    "sobres": {"en_tiempo": 45, "extemporaneo": 2},
+                    "por_entidad": {
+                        "09": {
+                            "paquetes": 120,
+                            "entregado": 100,
+                            "en_transito": 20,
+                            "votos_en_tiempo": 45,
+                            "extemporaneos": 2,
+                        }
+                    },
+                    "por_pais": {
+                        "US": {"paquetes": 120, "entregado": 100, "en_transito": 20, "votos_en_tiempo": 45}
+                    },
+                    "sobres_por_dia": {"2021-05-20": {"en_tiempo": 45, "extemporaneo": 2}},
+                }
+            ]
+        },
+    )
+
+    paquetes: int
+    votos_en_tiempo: int
+    tasa_retorno: str = Field(description="Votos en tiempo entre paquetes, en %, dos decimales")
+    sobres: dict[str, int] = Field(description="Sobres recibidos por clasificación")
+    por_entidad: dict[str, dict[str, int]] = Field(
+        description="Entidad → paquetes, uno por estado, votos_en_tiempo y extemporaneos"
+    )
+    por_pais: dict[str, dict[str, int]] = Field(
+        description="País → paquetes, uno por estado y votos_en_tiempo"
+    )
+    sobres_por_dia: dict[str, dict[str, int]] = Field(
+        description="Día (hora del Centro) → sobres recibidos por clasificación"
+    )
+
+
+class PaqueteEnTransito(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",  # built from the use case's dict: an undeclared key fails, not vanishes
+        json_schema_extra={
+            "examples": [
+                {
+                    "entidad": "09",
+                    "numero": 1,
+                    "pais": "US",
+                    "estado": "en_transito",
+                    "transportista": "mensajeria",
+                    "dias": 12.5,
+                }
+            ]
+        },
+    )
+
+    entidad: str
+    numero: int
+    pais: str
+    estado: str
+    transportista: str | None
+    dias: float | None = Field(description="Días desde el envío, con un decimal")
+
+
+class AvisosOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"avisados": 3}]})
+
+    avisados: int = Field(description="Personas avisadas ahora (cada una solo una vez)")

@@ -6,18 +6,17 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.postal import repository
 from services.postal.domain import Clasificacion, EstadoPaquete, avanza, clasificar, mesas
-from services.postal.models import EventoTransportista, Notificacion, Outbox, Paquete, Sobre
+from services.postal.models import Notificacion, Outbox, Paquete, Sobre, emisor
 from services.postal.schemas import EnvioIn, EventoTransportistaIn, ReenvioIn
 from shared.auth import Principal
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage, stage_many
 from shared.bus.topics import POSTAL_MESA, POSTAL_PAQUETE, POSTAL_SOBRE, POSTAL_VOTO
-from shared.db import insert_if_absent, insert_many_if_absent
 from shared.events import postal as eventos
 from shared.events import registro as eventos_registro
 from shared.notificaciones import Aviso, encolar
@@ -45,9 +44,8 @@ def _cambio(
     version: int,
     ocurrido_at: dt.datetime,
 ) -> Envelope:
-    return Envelope.new(
+    return emisor.envelope(
         event_type=eventos.paquete_event_type(estado),
-        source="postal",
         aggregate_id=f"{entidad}-{numero:07d}",
         aggregate_version=version,
         data=eventos.PaqueteActualizado(
@@ -105,9 +103,8 @@ async def integrar(
     d = inscrito.domicilio
     nombre = " ".join(p for p in (inscrito.nombre, inscrito.apellido_paterno, inscrito.apellido_materno) if p)
     boletas = [c.clave for c in entidad.cargos]
-    nuevo = await insert_if_absent(
+    nuevo = await repository.insertar_paquete(
         session,
-        Paquete,
         {
             "entidad": inscrito.entidad,
             "numero": inscrito.numero,
@@ -130,7 +127,6 @@ async def integrar(
             "version": 1,
             "integrado_at": ahora,
         },
-        conflict=["entidad", "numero"],
     )
     if nuevo:
         cambio = _cambio(
@@ -148,11 +144,7 @@ async def integrar(
 
 
 async def _paquete(session: AsyncSession, entidad: str, numero: int) -> Paquete:
-    paquete = (
-        await session.execute(
-            select(Paquete).where(Paquete.entidad == entidad, Paquete.numero == numero).with_for_update()
-        )
-    ).scalar_one_or_none()
+    paquete = await repository.paquete(session, entidad, numero)
     if paquete is None:
         raise Problem(404, f"No hay paquete {numero} en la entidad {entidad}.")
     return paquete
@@ -161,7 +153,7 @@ async def _paquete(session: AsyncSession, entidad: str, numero: int) -> Paquete:
 # --- shipping and tracking ----------------------------------------------------------------------------
 
 
-async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora: dt.datetime) -> int:
+async def enviar(session: AsyncSession, datos: EnvioIn, ahora: dt.datetime) -> int:
     """Record the shipment of packages: carrier and tracking number. All or nothing: a package already
     shipped, an unknown one or a repeated tracking number refuses the whole file.
 
@@ -176,20 +168,8 @@ async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora:
             errors=[{"campo": "paquetes", "mensaje": "Cada paquete lleva su propia guía."}],
         )
     claves = sorted({(p.entidad, p.numero) for p in datos.paquetes})
-    paquetes = {
-        (p.entidad, p.numero): p
-        for p in await session.scalars(
-            select(Paquete)
-            .where(tuple_(Paquete.entidad, Paquete.numero).in_(claves))
-            .order_by(Paquete.entidad, Paquete.numero)
-            .with_for_update()
-        )
-    }
-    ocupadas = set(
-        await session.scalars(
-            select(Paquete.guia).where(Paquete.transportista == datos.transportista, Paquete.guia.in_(guias))
-        )
-    )
+    paquetes = await repository.paquetes(session, claves)
+    ocupadas = await repository.guias_ocupadas(session, datos.transportista, guias)
     cambios, avisos = [], []
     for item in datos.paquetes:
         paquete = paquetes.get((item.entidad, item.numero))
@@ -230,7 +210,7 @@ async def enviar(session: AsyncSession, datos: EnvioIn, proceso: Proceso, ahora:
 
 
 async def reenviar(
-    session: AsyncSession, entidad: str, numero: int, datos: ReenvioIn, proceso: Proceso, ahora: dt.datetime
+    session: AsyncSession, entidad: str, numero: int, datos: ReenvioIn, ahora: dt.datetime
 ) -> Paquete:
     """Resend an undelivered or returned package, to a corrected address, with a new tracking number."""
     paquete = await _paquete(session, entidad, numero)
@@ -240,16 +220,7 @@ async def reenviar(
             f"Solo se reenvía un paquete no entregado o devuelto (está {paquete.estado}).",
             slug="transicion-invalida",
         )
-    ocupada = (
-        await session.execute(
-            select(Paquete.id).where(
-                Paquete.transportista == datos.transportista,
-                Paquete.guia == datos.guia,
-                Paquete.id != paquete.id,
-            )
-        )
-    ).first()
-    if ocupada:
+    if await repository.guia_ocupada(session, datos.transportista, datos.guia, salvo=paquete.id):
         raise Problem(
             409,
             f"La guía {datos.guia} de {datos.transportista} ya está asignada a otro paquete.",
@@ -291,25 +262,8 @@ async def eventos_transportista(
     concurrent files lock rows in the same order); the package events, notices and reports are written in
     one insert each."""
     ordenados = sorted(eventos_in, key=lambda e: e.ocurrido_at)
-    vistos = set(
-        await session.scalars(
-            select(EventoTransportista.evento_id).where(
-                EventoTransportista.transportista == transportista,
-                EventoTransportista.evento_id.in_(sorted({e.evento_id for e in ordenados})),
-            )
-        )
-    )
-    paquetes = {
-        p.guia: p
-        for p in await session.scalars(
-            select(Paquete)
-            .where(
-                Paquete.transportista == transportista, Paquete.guia.in_(sorted({e.guia for e in ordenados}))
-            )
-            .order_by(Paquete.guia)
-            .with_for_update()
-        )
-    }
+    vistos = await repository.eventos_vistos(session, transportista, sorted({e.evento_id for e in ordenados}))
+    paquetes = await repository.paquetes_por_guia(session, transportista, sorted({e.guia for e in ordenados}))
     limite = proceso.local(proceso.calendario.recepcion_spv_limite)
     conteo: Counter[str] = Counter()
     cambios, avisos, reportes = [], [], []
@@ -345,9 +299,7 @@ async def eventos_transportista(
             }
         )
     if reportes:
-        nuevos = await insert_many_if_absent(
-            session, EventoTransportista, reportes, conflict=["transportista", "evento_id"]
-        )
+        nuevos = await repository.insertar_eventos_transportista(session, reportes)
         if nuevos != len(reportes):  # a concurrent delivery of the same reports won the race: undo this one
             raise Problem(409, "Eventos en proceso por otra petición; reintente.", slug="evento-concurrente")
     if cambios:
@@ -372,18 +324,7 @@ async def avisar_retrasos(session: AsyncSession, proceso: Proceso, ahora: dt.dat
     """Warn each citizen whose package has been on its way ``dias`` days or more, once: the vote may not make
     it back before the deadline. Run by an operator or a scheduler; repeating it warns nobody twice."""
     limite = proceso.local(proceso.calendario.recepcion_spv_limite)
-    filas = (
-        await session.execute(
-            update(Paquete)
-            .where(
-                Paquete.estado.in_([EstadoPaquete.ENVIADO.value, EstadoPaquete.EN_TRANSITO.value]),
-                Paquete.enviado_at <= ahora - dt.timedelta(days=dias),
-                Paquete.aviso_retraso_at.is_(None),
-            )
-            .values(aviso_retraso_at=ahora)
-            .returning(Paquete.email, Paquete.telefono, Paquete.folio)
-        )
-    ).all()
+    filas = await repository.marcar_retrasados(session, ahora, dias)
     mensaje = (
         "Su Paquete Electoral Postal lleva varios días en camino. Si no llega pronto, su voto podría no "
         f"alcanzar a regresar antes del {limite:%d/%m/%Y %H:%M} (hora del Centro); comuníquese con INETEL."
@@ -401,19 +342,12 @@ async def recibir_sobre(
 ) -> Sobre:
     """Scan a returned SPV. On time and first: the voter is marked "votó". Late, unknown or repeated SPVs
     are kept and reported, never counted."""
-    paquete = (
-        await session.execute(select(Paquete).where(Paquete.clave_elector_indice == clave_elector))
-    ).scalar_one_or_none()
+    paquete = await repository.por_clave_elector(session, clave_elector)
     limite = proceso.calendario.recepcion_spv_limite
     clasificacion = clasificar(ahora, limite, paquete is not None, False)
     if paquete is not None and clasificacion == Clasificacion.EN_TIEMPO:
         # Atomic "first one wins": concurrent scans of one voter's envelope mark it once.
-        marcado = await session.execute(
-            update(Paquete)
-            .where(Paquete.id == paquete.id, Paquete.voto_recibido_at.is_(None))
-            .values(voto_recibido_at=ahora, version=Paquete.version + 1)
-        )
-        if not marcado.rowcount:  # type: ignore[attr-defined]
+        if not await repository.marcar_voto(session, paquete.id, ahora):
             clasificacion = Clasificacion.DUPLICADO
     elif paquete is not None and paquete.voto_recibido_at is not None:
         clasificacion = Clasificacion.DUPLICADO
@@ -427,36 +361,26 @@ async def recibir_sobre(
     )
     session.add(sobre)
     await session.flush()
-    await stage(
+    await emisor.emitir(
         session,
-        Outbox,
         POSTAL_SOBRE,
-        Envelope.new(
-            event_type=eventos.SOBRE_RECIBIDO,
-            source="postal",
-            aggregate_id=f"sobre-{sobre.id}",
-            data=eventos.SobreRecibido(
-                entidad=sobre.entidad,
-                numero=paquete.numero if paquete else None,
-                clasificacion=clasificacion.value,
-                recibido_at=ahora,
-            ),
+        event_type=eventos.SOBRE_RECIBIDO,
+        aggregate_id=f"sobre-{sobre.id}",
+        data=eventos.SobreRecibido(
+            entidad=sobre.entidad,
+            numero=paquete.numero if paquete else None,
+            clasificacion=clasificacion.value,
+            recibido_at=ahora,
         ),
     )
     if clasificacion == Clasificacion.EN_TIEMPO:
         assert paquete is not None
-        await stage(
+        await emisor.emitir(
             session,
-            Outbox,
             POSTAL_VOTO,
-            Envelope.new(
-                event_type=eventos.VOTO_REGISTRADO,
-                source="postal",
-                aggregate_id=f"{paquete.entidad}-{paquete.numero:07d}",
-                data=eventos.VotoRegistrado(
-                    entidad=paquete.entidad, numero=paquete.numero, recibido_at=ahora
-                ),
-            ),
+            event_type=eventos.VOTO_REGISTRADO,
+            aggregate_id=f"{paquete.entidad}-{paquete.numero:07d}",
+            data=eventos.VotoRegistrado(entidad=paquete.entidad, numero=paquete.numero, recibido_at=ahora),
         )
         await _avisar(
             session,
@@ -481,15 +405,7 @@ async def asignar_mesas(
         raise Problem(
             409, "Las mesas se integran al cerrar la recepción de sobres.", slug="recepcion-abierta"
         )
-    sobres = list(
-        (
-            await session.execute(
-                select(Sobre)
-                .where(Sobre.entidad == entidad, Sobre.clasificacion == Clasificacion.EN_TIEMPO.value)
-                .order_by(Sobre.id)
-            )
-        ).scalars()
-    )
+    sobres = await repository.sobres_en_tiempo(session, entidad)
     if sobres and all(s.mesa is not None for s in sobres):
         return [c for _, c in sorted(Counter(s.mesa for s in sobres).items())]
     tamanos = mesas(len(sobres), maximo)
@@ -498,16 +414,12 @@ async def asignar_mesas(
         for sobre in sobres[i : i + tamano]:
             sobre.mesa = mesa
         i += tamano
-        await stage(
+        await emisor.emitir(
             session,
-            Outbox,
             POSTAL_MESA,
-            Envelope.new(
-                event_type=eventos.MESA_ASIGNADA,
-                source="postal",
-                aggregate_id=f"{entidad}-mesa-{mesa}",
-                data=eventos.MesaAsignada(entidad=entidad, mesa=mesa, sobres=tamano),
-            ),
+            event_type=eventos.MESA_ASIGNADA,
+            aggregate_id=f"{entidad}-mesa-{mesa}",
+            data=eventos.MesaAsignada(entidad=entidad, mesa=mesa, sobres=tamano),
         )
     return tamanos
 
@@ -518,26 +430,14 @@ async def asignar_mesas(
 async def estadisticas(session: AsyncSession, proceso: Proceso) -> dict[str, Any]:
     por_entidad: dict[str, Counter[str]] = defaultdict(Counter)
     por_pais: dict[str, Counter[str]] = defaultdict(Counter)
-    for entidad, pais, estado, votos, n in (
-        await session.execute(
-            select(
-                Paquete.entidad,
-                Paquete.pais,
-                Paquete.estado,
-                func.count(Paquete.voto_recibido_at),
-                func.count(),
-            ).group_by(Paquete.entidad, Paquete.pais, Paquete.estado)
-        )
-    ).all():
+    for entidad, pais, estado, votos, n in await repository.conteo_paquetes(session):
         for destino, clave in ((por_entidad, entidad), (por_pais, pais)):
             destino[clave]["paquetes"] += n
             destino[clave][estado] += n
             destino[clave]["votos_en_tiempo"] += votos
     sobres: dict[str, Counter[str]] = defaultdict(Counter)
     por_dia: dict[str, Counter[str]] = defaultdict(Counter)
-    for entidad, clasificacion, recibido_at in (
-        await session.execute(select(Sobre.entidad, Sobre.clasificacion, Sobre.recibido_at))
-    ).all():
+    for entidad, clasificacion, recibido_at in await repository.sobres_recibidos(session):
         sobres[entidad or "sin_entidad"][clasificacion] += 1
         por_dia[proceso.local(recibido_at).date().isoformat()][clasificacion] += 1
     for clave, c in por_entidad.items():
@@ -557,12 +457,7 @@ async def estadisticas(session: AsyncSession, proceso: Proceso) -> dict[str, Any
 
 async def en_transito(session: AsyncSession, entidad: str | None, ahora: dt.datetime) -> list[dict[str, Any]]:
     """Packages still on their way and for how long: the OPLs' early warning."""
-    query = select(Paquete).where(
-        Paquete.estado.in_([EstadoPaquete.ENVIADO.value, EstadoPaquete.EN_TRANSITO.value])
-    )
-    if entidad:
-        query = query.where(Paquete.entidad == entidad)
-    filas = (await session.execute(query.order_by(Paquete.enviado_at))).scalars()
+    filas = await repository.en_transito(session, entidad)
     return [
         {
             "entidad": p.entidad,

@@ -5,14 +5,15 @@ import dataclasses
 from fastapi import FastAPI
 
 from services.registro.api import routers
-from services.registro.config import Settings, get_settings
+from services.registro.config import SERVICIO, Settings, get_settings
 from services.registro.models import Bitacora, Notificacion, Outbox, ProcessedEvent
+from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
-    name="registro",
+    name=SERVICIO,
     title="VMRE · registro",
     description="Solicitudes de inscripción a la Lista Nominal de Electores Residentes en el Extranjero "
     "(LNERE): recepción, revisión, observaciones de partidos y cierre de la lista por entidad.",
@@ -43,4 +44,6 @@ def create_app(
     settings = settings or get_settings()
     # Its messages to applicants (receipt, dictamen, aclaración, codes) leave from where its relay runs.
     spec = dataclasses.replace(SPEC, avisos=(Notificacion, settings))
-    return create_service_app(spec, settings, reloj=reloj, proceso=proceso)
+    app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
+    montar_comun(app)  # the style sheet and script of its pages
+    return app

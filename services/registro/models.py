@@ -6,10 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.registro.config import SERVICIO
 from services.registro.domain import nueva_referencia
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
-from shared.bus.outbox import OutboxMixin
+from shared.bus.outbox import Emisor, OutboxMixin
 from shared.datos_personales import Cifrado, CifradoBinario, IndiceCiego
 from shared.db import UTCDateTime, new_metadata, utcnow
 from shared.notificaciones import NotificacionMixin
@@ -22,6 +23,10 @@ class Base(DeclarativeBase):
 class Outbox(OutboxMixin, Base):
     # The LNERE events carry names, addresses and contact (postal and electronico need them): encrypted here.
     payload: Mapped[str] = mapped_column(Cifrado())
+
+
+# Every event of the service: ``await emisor.emitir(session, topic, event_type=…, aggregate_id=…, data=…)``.
+emisor = Emisor(SERVICIO, Outbox)
 
 
 class Bitacora(AuditoriaMixin, Base):
@@ -101,8 +106,10 @@ class Documento(Base):
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Auditoria(Base):
-    """Who did what to which application, when (every state change)."""
+class Historial(Base):
+    """Who did what to which application, when (every state change): the application's own history, read
+    by folio. Not the service's audit log: that is ``Bitacora`` (shared/auditoria.py, hash-chained), as in
+    every service. The table keeps its old name, ``auditoria``."""
 
     __tablename__ = "auditoria"
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registro.models import CierreLnere, Documento, Notificacion, Observacion, Solicitud
+from services.registro.models import (
+    CambioPendiente,
+    CierreLnere,
+    Documento,
+    Historial,
+    Notificacion,
+    Observacion,
+    Outbox,
+    Solicitud,
+)
+from shared.db import insert_if_absent
 
 # Who is on an entidad's list for the party review.
 EN_LISTA = ("procedente", "inscrita")
@@ -185,3 +196,181 @@ async def filas_estadisticas(session: AsyncSession, proceso: str) -> AsyncIterat
     )
     async for fila in result:
         yield fila
+
+
+async def insertar_solicitud(session: AsyncSession, valores: dict[str, Any]) -> bool:
+    """One person per clave: False if a concurrent or earlier request already holds it."""
+    return await insert_if_absent(session, Solicitud, valores, conflict=["proceso", "clave_elector_indice"])
+
+
+async def marcar_reenvio_folio(
+    session: AsyncSession, solicitud_id: int, ahora: dt.datetime, antes_de: dt.datetime
+) -> bool:
+    """Atomic: of simultaneous duplicates one finds the column old enough (or unset) and sets it."""
+    hecho = await session.execute(
+        update(Solicitud)
+        .where(
+            Solicitud.id == solicitud_id,
+            or_(Solicitud.folio_reenviado_at.is_(None), Solicitud.folio_reenviado_at <= antes_de),
+        )
+        .values(folio_reenviado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(hecho.rowcount)  # type: ignore[attr-defined]
+
+
+async def anotar_historial(session: AsyncSession, filas: list[dict[str, Any]]) -> None:
+    """Rows of the applications' history (``Historial``), in one statement."""
+    if len(filas) == 1:
+        await session.execute(insert(Historial).values(**filas[0]))
+    else:
+        await session.execute(insert(Historial), filas)
+
+
+async def observacion(
+    session: AsyncSession, observacion_id: int, *, para_actualizar: bool = False
+) -> Observacion | None:
+    return await session.get(Observacion, observacion_id, with_for_update=para_actualizar)
+
+
+async def insertar_cierre(session: AsyncSession, valores: dict[str, Any]) -> bool:
+    """An entidad's closing, unless another one already holds it."""
+    return await insert_if_absent(session, CierreLnere, valores, conflict=["proceso", "entidad"])
+
+
+# --- pending changes (confirmed with a code) ----------------------------------------------------------
+
+
+def _cambio_vigente(ahora: dt.datetime, max_intentos: int) -> list[ColumnElement[bool]]:
+    return [
+        CambioPendiente.usado_at.is_(None),
+        CambioPendiente.anulado_at.is_(None),
+        CambioPendiente.intentos < max_intentos,
+        CambioPendiente.expira_at > ahora,
+    ]
+
+
+async def anular_cambios(
+    session: AsyncSession, solicitud_id: int, ahora: dt.datetime, salvo: int | None = None
+) -> None:
+    """The application's unused codes become void (all but ``salvo``)."""
+    condicion = [
+        CambioPendiente.solicitud_id == solicitud_id,
+        CambioPendiente.usado_at.is_(None),
+        CambioPendiente.anulado_at.is_(None),
+    ]
+    if salvo is not None:
+        condicion.append(CambioPendiente.id != salvo)
+    await session.execute(
+        update(CambioPendiente)
+        .where(*condicion)
+        .values(anulado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def cambios_desde(
+    session: AsyncSession, solicitud_id: int, desde: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """How many changes the application asked for after ``desde``, and when the first of them."""
+    recientes, primero = (
+        await session.execute(
+            select(func.count(), func.min(CambioPendiente.creado_at)).where(
+                CambioPendiente.solicitud_id == solicitud_id, CambioPendiente.creado_at > desde
+            )
+        )
+    ).one()
+    return recientes, primero
+
+
+async def cambio_por_confirmacion(
+    session: AsyncSession, solicitud_id: int, confirmacion: str
+) -> CambioPendiente | None:
+    return (
+        await session.execute(
+            select(CambioPendiente).where(
+                CambioPendiente.confirmacion == confirmacion, CambioPendiente.solicitud_id == solicitud_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def cambio_releido(session: AsyncSession, cambio_id: int) -> CambioPendiente:
+    query = select(CambioPendiente).where(CambioPendiente.id == cambio_id)
+    return (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+
+
+async def contar_intento(
+    session: AsyncSession, cambio_id: int, ahora: dt.datetime, max_intentos: int
+) -> int | None:
+    """One more wrong try, if the change is still valid: its tries so far (None: used, voided or blocked)."""
+    return (
+        await session.execute(
+            update(CambioPendiente)
+            .where(CambioPendiente.id == cambio_id, *_cambio_vigente(ahora, max_intentos))
+            .values(intentos=CambioPendiente.intentos + 1)
+            .returning(CambioPendiente.intentos)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+
+
+async def usar_cambio(session: AsyncSession, cambio_id: int, ahora: dt.datetime, max_intentos: int) -> bool:
+    """Mark the change used if it is still valid (of simultaneous confirmations, one)."""
+    usado = await session.execute(
+        update(CambioPendiente)
+        .where(CambioPendiente.id == cambio_id, *_cambio_vigente(ahora, max_intentos))
+        .values(usado_at=ahora)
+        .execution_options(synchronize_session=False)
+    )
+    return usado.rowcount == 1  # type: ignore[attr-defined]
+
+
+# --- Retention (`vmre datos depurar`) ---------------------------------------------------------------------
+
+
+def _solicitudes_anteriores(corte: dt.datetime) -> Select[tuple[int]]:
+    """The ids of the applications last changed before ``corte``."""
+    return select(Solicitud.id).where(Solicitud.actualizada_at < corte)
+
+
+async def depurar_documentos(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the documents of the applications last changed before ``corte``; how many."""
+    hecho = await session.execute(
+        delete(Documento).where(Documento.solicitud_id.in_(_solicitudes_anteriores(corte)))
+    )
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_cambios_pendientes(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the pending changes of the applications last changed before ``corte``; how many."""
+    hecho = await session.execute(
+        delete(CambioPendiente).where(CambioPendiente.solicitud_id.in_(_solicitudes_anteriores(corte)))
+    )
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_solicitudes(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the applications last changed before ``corte``; how many."""
+    hecho = await session.execute(delete(Solicitud).where(Solicitud.actualizada_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_observaciones(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the party observations made before ``corte``; how many."""
+    hecho = await session.execute(delete(Observacion).where(Observacion.creada_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_notificaciones(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the messages to applicants created before ``corte``; how many."""
+    hecho = await session.execute(delete(Notificacion).where(Notificacion.creada_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_outbox(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the outbox rows created before ``corte`` and already published; how many."""
+    hecho = await session.execute(
+        delete(Outbox).where(Outbox.created_at < corte, Outbox.published_at.is_not(None))
+    )
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registro.models import CambioPendiente, Documento, Notificacion, Observacion, Outbox, Solicitud
+from services.registro import repository
 
 
 async def depurar(session: AsyncSession, corte: dt.datetime) -> dict[str, int]:
-    viejas = select(Solicitud.id).where(Solicitud.actualizada_at < corte)
-    hechos = {
+    return {
         # Explicit (not only ON DELETE CASCADE): SQLite enforces it only with foreign keys on.
-        "documentos": await session.execute(delete(Documento).where(Documento.solicitud_id.in_(viejas))),
-        "cambios_pendientes": await session.execute(
-            delete(CambioPendiente).where(CambioPendiente.solicitud_id.in_(viejas))
-        ),
-        "solicitudes": await session.execute(delete(Solicitud).where(Solicitud.actualizada_at < corte)),
-        "observaciones": await session.execute(delete(Observacion).where(Observacion.creada_at < corte)),
-        "notificaciones": await session.execute(delete(Notificacion).where(Notificacion.creada_at < corte)),
-        "outbox": await session.execute(
-            delete(Outbox).where(Outbox.created_at < corte, Outbox.published_at.is_not(None))
-        ),
+        "documentos": await repository.depurar_documentos(session, corte),
+        "cambios_pendientes": await repository.depurar_cambios_pendientes(session, corte),
+        "solicitudes": await repository.depurar_solicitudes(session, corte),
+        "observaciones": await repository.depurar_observaciones(session, corte),
+        "notificaciones": await repository.depurar_notificaciones(session, corte),
+        "outbox": await repository.depurar_outbox(session, corte),
     }
-    return {tabla: int(r.rowcount or 0) for tabla, r in hechos.items()}  # type: ignore[attr-defined]

@@ -7,8 +7,8 @@ import iso3166
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from services.registro.domain import MOTIVOS, MOTIVOS_BAJA, normalizar
+from shared.claves import ClaveEntidad
 
-ENTIDAD = r"^(0[1-9]|[12][0-9]|3[0-2])$"
 CLAVE_ELECTOR = r"^[A-Z]{6}[0-9]{6}[0-9]{2}[HM][0-9A-Z]{3}$"
 
 
@@ -82,7 +82,7 @@ class SolicitudIn(BaseModel):
     apellido_materno: Texto = Field(default="", max_length=120, description="Puede ir vacío.")
     fecha_nacimiento: dt.date = Field(description="AAAA-MM-DD")
     sexo: Literal["H", "M"]
-    entidad: str = Field(pattern=ENTIDAD, description="Entidad de referencia, clave INEGI de dos dígitos.")
+    entidad: ClaveEntidad = Field(description="Entidad de referencia, clave INEGI de dos dígitos.")
     pais: Pais
     domicilio: Domicilio = Field(default_factory=Domicilio, description="Domicilio en el extranjero.")
     email: EmailStr | None = None
@@ -412,3 +412,70 @@ class ReporteLote(BaseModel):
     cargadas: int
     rechazadas: list[FilaRechazada]
     aplicado: bool = Field(description="false: no se cargó nada (modo estricto con filas rechazadas)")
+
+
+# --- Public figures: `GET /v1/estadisticas` and the catalogue of reasons ----------------------------------
+
+Celdas = dict[str, int | None]
+
+
+class EstadisticasSolicitudes(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a count the service adds must be documented here, not dropped
+
+    total: int | None = Field(description="null si hay menos personas que la celda mínima", examples=[120])
+    por_entidad: Celdas = Field(description="Clave INEGI → solicitudes", examples=[{"09": 80, "14": 40}])
+    por_pais: Celdas = Field(
+        description="ISO 3166-1 alfa-2 → solicitudes", examples=[{"US": 115, "CA": None}]
+    )
+    por_modalidad: Celdas = Field(examples=[{"electronica": 70, "postal": 50}])
+    por_estado: Celdas = Field(
+        examples=[{"recibida": 60, "procedente": 55, "improcedente": None, "baja": None}]
+    )
+    por_sexo: Celdas = Field(examples=[{"H": 58, "M": 62}])
+    por_edad: Celdas = Field(
+        description="Rango de edad a la fecha de la jornada",
+        examples=[{"18-24": 30, "25-34": 50, "35-44": 40}],
+    )
+    por_dia: Celdas = Field(
+        description="Día de recepción (AAAA-MM-DD, hora del Centro)", examples=[{"2020-09-01": 120}]
+    )
+
+
+class EstadisticasLnere(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: int | None = Field(description="null si hay menos personas que la celda mínima", examples=[0])
+    por_entidad: Celdas = Field(description="Clave INEGI → personas inscritas", examples=[{}])
+    por_pais: Celdas = Field(description="ISO 3166-1 alfa-2 → personas inscritas", examples=[{}])
+    por_modalidad: Celdas = Field(examples=[{}])
+    por_sexo: Celdas = Field(examples=[{}])
+    por_edad: Celdas = Field(description="Rango de edad a la fecha de la jornada", examples=[{}])
+    por_dia: Celdas = Field(description="Día de recepción (AAAA-MM-DD, hora del Centro)", examples=[{}])
+
+
+class Estadisticas(BaseModel):
+    """Counts only: cells under `celda_minima` are null (and, if only one would be hidden in a dimension, the
+    next smallest too), so nobody can be identified by subtracting from the total."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proceso: str = Field(examples=["pel2021"])
+    celda_minima: int = Field(examples=[5])
+    solicitudes: EstadisticasSolicitudes
+    lnere: EstadisticasLnere = Field(description="Las personas inscritas en la LNERE (sin `por_estado`)")
+
+
+class CatalogoMotivos(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "improcedencia": {"firma": "La firma no coincide con la de la credencial o falta."},
+                    "baja": {"defuncion": "Baja por defunción."},
+                }
+            ]
+        }
+    )
+
+    improcedencia: dict[str, str] = Field(description="Código → descripción de cada motivo de improcedencia")
+    baja: dict[str, str] = Field(description="Código → descripción de cada motivo de baja")

@@ -1,30 +1,39 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path as Ruta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from services.tablero import repository
-from services.tablero.schemas import Resumen, ResumenEntidad, ResumenSolicitudes
+from services.tablero.difusion import Difusor, FlujoSSE
+from services.tablero.schemas import (
+    Cifras,
+    DatoAbierto,
+    ElementoSerie,
+    Resumen,
+    ResumenEntidad,
+    ResumenSolicitudes,
+    Serie,
+)
+from shared import limites
+from shared.actas import ActaFirmada
 from shared.auth import INE_ROLES, Principal, Rol, check_entidad, require
+from shared.claves import EntidadPath, EntidadQuery
 from shared.db import ENTERO_MAX
-from shared.problems import Problem
+from shared.paginas import CABECERAS, PAGINAS, enlaces
+from shared.problems import PROBLEM, Problem
+from shared.settings import redes
 from shared.web import ProcesoDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["resumen"])
 paginas = APIRouter()
 ESTATICOS = Ruta(__file__).resolve().parent / "static"
-
-EntidadPath = Annotated[
-    str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$", description="Clave INEGI, p. ej. 09")
-]
-EntidadQuery = Annotated[str | None, Query(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$", description="p. ej. 09")]
 
 
 @router.get("/resumen", response_model=Resumen, summary="Cifras agregadas de toda la plataforma (público)")
@@ -57,10 +66,6 @@ async def resumen_entidad(
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
 CACHE_MAXIMO = 2000
-
-
-def _json(datos: Any) -> bytes:
-    return json.dumps(datos, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def _version(request: Request, session: Any) -> int:
@@ -99,6 +104,12 @@ async def _respuesta(
     return Response(guardado[1], media_type=guardado[2], headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
+async def _cifras(session: Any, proceso: Any, entidad: str | None) -> bytes:
+    """The figures through their model (schemas.Cifras): what OpenAPI documents is what is sent."""
+    datos = await repository.cifras(session, proceso, entidad)
+    return Cifras.model_validate(datos).model_dump_json().encode()
+
+
 def _entidad_valida(proceso: Any, entidad: str | None) -> None:
     if entidad is not None and entidad not in proceso.entidades:
         raise Problem(404, f"La entidad {entidad} no participa en el proceso {proceso.clave}.")
@@ -110,7 +121,11 @@ def _entidad_valida(proceso: Any, entidad: str | None) -> None:
     summary="Lo que muestra el tablero en vivo, de todas las entidades o de una (público; solo conteos)",
     description="`ETag` cambia con cada evento aplicado: envíe `If-None-Match` para recibir 304 si nada "
     "cambió. Para recibir cada cambio sin preguntar, use `/v1/tablero/stream` (Server-Sent Events).",
-    responses={304: {"description": "Sin cambios"}, 404: {"content": {"application/problem+json": {}}}},
+    responses={
+        200: {"model": Cifras, "description": "Las cifras (solo conteos)"},
+        304: {"description": "Sin cambios"},
+        404: PROBLEM,
+    },
 )
 async def tablero(
     request: Request, session: SessionDep, proceso: ProcesoDep, entidad: EntidadQuery = None
@@ -118,53 +133,77 @@ async def tablero(
     _entidad_valida(proceso, entidad)
 
     async def construir() -> tuple[bytes, str]:
-        return _json(await repository.cifras(session, proceso, entidad)), JSON
+        return await _cifras(session, proceso, entidad), JSON
 
     return await _respuesta(request, session, f"tablero-{entidad or 'todas'}", construir)
+
+
+def _difusor(request: Request) -> Difusor:
+    """The process's one broadcaster of the live stream, made at its first listener."""
+    difusor: Difusor | None = getattr(request.app.state, "difusor", None)
+    if difusor is None:
+        s = request.app.state.settings
+        difusor = request.app.state.difusor = Difusor(
+            request.app.state.runtime.maker,
+            request.app.state.proceso,
+            sondeo=s.flujo_sondeo,
+            latido=s.flujo_latido,
+            por_cliente=s.flujo_por_cliente,
+            maximo=s.flujo_maximo,
+            registro=request.app.state.metrics.registry,
+        )
+    return difusor
 
 
 @router.get(
     "/tablero/stream",
     tags=["tablero"],
     summary="Las mismas cifras, empujadas en vivo (Server-Sent Events, evento `cifras`)",
+    description="Un evento `cifras` al conectar y otro cada vez que cambian (`id`: la versión del modelo de "
+    "lectura; al reconectar con `Last-Event-ID` de la vista actual no se repite); un comentario de latido "
+    "tras `VMRE_TABLERO_FLUJO_LATIDO` segundos (15) sin enviar nada. A lo más "
+    "`VMRE_TABLERO_FLUJO_POR_CLIENTE` conexiones (10) por cliente: la siguiente recibe 429; y "
+    "`VMRE_TABLERO_FLUJO_MAXIMO` (1000) en el proceso: 503 con Retry-After.",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {}}},
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Eventos `cifras`: en `data`, las cifras de `/v1/tablero` (esquema `Cifras`)",
+        },
         404: {"description": "La entidad no participa en el proceso"},
+        429: {"description": "Demasiadas conexiones al flujo desde su dirección", **PROBLEM},
+        503: {"description": "El flujo atiende ya su máximo de conexiones", **PROBLEM},
     },
 )
-async def tablero_stream(
-    request: Request, proceso: ProcesoDep, entidad: EntidadQuery = None
-) -> StreamingResponse:
+async def tablero_stream(request: Request, proceso: ProcesoDep, entidad: EntidadQuery = None) -> Response:
     _entidad_valida(proceso, entidad)
-    maker = request.app.state.runtime.maker
-
-    async def eventos() -> AsyncIterator[str]:
-        vista = -1
-        silencio = 0.0
-        while not await request.is_disconnected():
-            async with maker() as session:
-                actual = await repository.version(session)
-                if actual != vista:
-                    datos = await repository.cifras(session, proceso, entidad)
-                    vista, silencio = actual, 0.0
-                    yield f"event: cifras\nid: {actual}\ndata: {json.dumps(datos, ensure_ascii=False)}\n\n"
-            if silencio >= 15:
-                yield ": sigue viva\n\n"  # keep proxies from closing an idle stream
-                silencio = 0.0
-            await asyncio.sleep(1.0)
-            silencio += 1.0
-
-    return StreamingResponse(
-        eventos(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    difusor = _difusor(request)
+    cliente = limites.cliente(request.scope, redes(request.app.state.settings.proxies_confiables))
+    oyente = difusor.admitir(cliente, entidad)
+    try:
+        primera = await difusor.primera(entidad)
+    except BaseException:
+        difusor.soltar(oyente)
+        raise
+    return FlujoSSE(difusor, oyente, primera, request.headers.get("last-event-id"))
 
 
 @paginas.get("/", include_in_schema=False)
-async def inicio() -> FileResponse:
-    return FileResponse(ESTATICOS / "index.html", media_type="text/html; charset=utf-8")
+async def inicio(request: Request) -> HTMLResponse:
+    """The live dashboard, which is also the entry page: it links to each citizen's page by its path (one
+    host in Kubernetes) or, in local mode, to the port of the service that serves it (shared/paginas)."""
+    settings = request.app.state.settings
+    html = _inicio(tuple(enlaces(settings.mode, settings.url_publica).items()))
+    return HTMLResponse(html, headers=CABECERAS)
+
+
+@functools.cache
+def _inicio(destinos: tuple[tuple[str, str], ...]) -> str:
+    html = (ESTATICOS / "index.html").read_text(encoding="utf-8")
+    for nombre, destino in destinos:
+        if nombre != "inicio":
+            html = html.replace(f'href="{PAGINAS[nombre]["ruta"]}"', f'href="{destino}"')
+    return html
 
 
 # --- OPL integration: per-entidad resources ------------------------------------------------------------
@@ -183,9 +222,11 @@ SERIES = {
     "/entidades/{entidad}/cifras",
     tags=["entidades"],
     summary="Todas las cifras de la entidad (INE; opl solo la suya), con ETag",
+    description="Lo mismo que recibe el webhook `tablero.cifras.actualizadas` en `datos` (ver `webhooks`).",
     responses={
+        200: {"model": Cifras, "description": "Las cifras de la entidad (solo conteos)"},
         304: {"description": "Sin cambios"},
-        403: {"content": {"application/problem+json": {}}},
+        403: PROBLEM,
         404: {"description": "La entidad no participa en el proceso"},
     },
 )
@@ -196,7 +237,7 @@ async def cifras_entidad(
     _entidad_valida(proceso, entidad)
 
     async def construir() -> tuple[bytes, str]:
-        return _json(await repository.cifras(session, proceso, entidad)), JSON
+        return await _cifras(session, proceso, entidad), JSON
 
     return await _respuesta(request, session, f"tablero-{entidad}", construir)
 
@@ -208,9 +249,13 @@ async def cifras_entidad(
     description="Series: `solicitudes` (modalidad, estado, pais, dia), `paquetes` (estado), `sobres` "
     "(clasificacion), `votos` (modalidad), `votos_electronica` (hora). `pagina` empieza en 1.",
     responses={
-        200: {"content": {"application/json": {}, "text/csv": {}}},
+        200: {
+            "model": Serie,
+            "description": "Una página de la serie (`formato=csv`: `<dimension>,total` por renglón)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
         304: {"description": "Sin cambios"},
-        403: {"content": {"application/problem+json": {}}},
+        403: PROBLEM,
         404: {"description": "No existe la serie"},
     },
 )
@@ -241,18 +286,16 @@ async def serie_entidad(
         trozo = filas[(pagina - 1) * por_pagina : pagina * por_pagina]
         if formato == "csv":
             return ("\n".join([f"{dimension},total", *(f"{v},{n}" for v, n in trozo)]) + "\n").encode(), CSV
-        return _json(
-            {
-                "entidad": entidad,
-                "serie": serie,
-                "dimension": dimension,
-                "pagina": pagina,
-                "por_pagina": por_pagina,
-                "total_elementos": len(filas),
-                "elementos": [{"valor": v, "total": n} for v, n in trozo],
-                "siguiente": pagina + 1 if pagina * por_pagina < len(filas) else None,
-            }
-        ), JSON
+        return Serie(
+            entidad=entidad,
+            serie=serie,
+            dimension=dimension,
+            pagina=pagina,
+            por_pagina=por_pagina,
+            total_elementos=len(filas),
+            elementos=[ElementoSerie(valor=v, total=n) for v, n in trozo],
+            siguiente=pagina + 1 if pagina * por_pagina < len(filas) else None,
+        ).model_dump_json().encode(), JSON
 
     consulta = f"serie-{entidad}-{serie}-{dimension}-{pagina}-{por_pagina}-{formato}"
     return await _respuesta(request, session, consulta, construir)
@@ -262,7 +305,9 @@ async def serie_entidad(
     "/entidades/{entidad}/actas",
     tags=["entidades"],
     summary="Las actas de cómputo publicadas de la entidad, firmadas tal cual las emitió computo",
-    responses={403: {"content": {"application/problem+json": {}}}},
+    description="Verifique cada `firma` sobre su `acta` con la clave de computo (su `GET /v1/clave-firma`).",
+    response_model=None,
+    responses={200: {"model": list[ActaFirmada], "description": "Una por cargo"}, 403: PROBLEM},
 )
 async def actas_entidad(entidad: EntidadPath, session: SessionDep, principal: Lector) -> list[dict[str, Any]]:
     check_entidad(principal, entidad)
@@ -314,7 +359,21 @@ async def _datos_abiertos(session: Any) -> list[dict[str, Any]]:
 
 
 @router.get(
-    "/datos-abiertos/esquema.json", tags=["datos abiertos"], summary="Esquema publicado (JSON Schema)"
+    "/datos-abiertos/esquema.json",
+    tags=["datos abiertos"],
+    summary="Esquema publicado (JSON Schema)",
+    response_model=None,
+    responses={
+        200: {
+            "description": "El JSON Schema (draft 2020-12) de `/v1/datos-abiertos/agregados.json`",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "additionalProperties": True},
+                    "example": ESQUEMA_DATOS_ABIERTOS,
+                }
+            },
+        }
+    },
 )
 async def datos_abiertos_esquema() -> dict[str, Any]:
     return ESQUEMA_DATOS_ABIERTOS
@@ -324,7 +383,13 @@ async def datos_abiertos_esquema() -> dict[str, Any]:
     "/datos-abiertos/agregados.{formato}",
     tags=["datos abiertos"],
     summary="Los agregados públicos en JSON o CSV (celdas pequeñas suprimidas)",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={
+        200: {
+            "model": list[DatoAbierto],
+            "description": "Una fila por entidad, serie, dimensión y valor (`csv`: las mismas columnas)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def datos_abiertos(
     formato: Annotated[str, Path(pattern="^(json|csv)$")], session: SessionDep

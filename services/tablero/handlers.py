@@ -1,21 +1,22 @@
 """Event handlers: projections from events only. Each runs inside the consumer's transaction, once per event
-(the inbox dedupes), and bumps the read model's version so live views and ETags notice."""
+(the inbox dedupes), and bumps the read model's version so live views and ETags notice.
+
+Nothing is registered at import: the first ``sumar`` or ``_version`` of a session attaches ``_al_confirmar``
+and ``_al_deshacer`` to that session alone (not to SQLAlchemy's process-wide ``Session`` class)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import event, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.tablero.models import Conteo, Lnere, Paquete, Resultado, Solicitud, Version, VersionEntidad
+from services.tablero import repository
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
-from shared.db import insert_if_absent
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos_electronico
 from shared.events import postal as eventos_postal
@@ -24,6 +25,17 @@ from shared.proceso import Proceso
 
 _CONTEOS = "tablero.conteos"
 _VERSIONES = "tablero.versiones"
+_ESCUCHANDO = "tablero.escuchando"
+
+
+def _pendientes(session: AsyncSession) -> dict[str, Any]:
+    """The session's ``info``, with this module's commit and rollback listeners attached to it (once)."""
+    info = session.info
+    if _ESCUCHANDO not in info:
+        info[_ESCUCHANDO] = True
+        event.listen(session.sync_session, "before_commit", _al_confirmar)
+        event.listen(session.sync_session, "after_rollback", _al_deshacer)
+    return info
 
 
 async def sumar(
@@ -31,54 +43,25 @@ async def sumar(
 ) -> None:
     """Add to a counter. The counts of one transaction add up in memory and reach the table once per key when
     it commits (``_al_confirmar``): a batch of 100 applications is ~20 upserts, not 500."""
-    conteos: Counter[tuple[str, str, str, str]] = session.info.setdefault(_CONTEOS, Counter())
+    conteos: Counter[tuple[str, str, str, str]] = _pendientes(session).setdefault(_CONTEOS, Counter())
     conteos[(serie, entidad, dimension, valor)] += delta
 
 
 async def _version(session: AsyncSession, entidad: str | None = None) -> None:
     """Bump the read model's version (and the entidad's, for its webhooks) once per transaction."""
-    versiones: set[str | None] = session.info.setdefault(_VERSIONES, set())
+    versiones: set[str | None] = _pendientes(session).setdefault(_VERSIONES, set())
     versiones.add(entidad)
 
 
-@event.listens_for(Session, "before_commit")
 def _al_confirmar(session: Session) -> None:
-    """Write what ``sumar`` and ``_version`` gathered, inside the committing transaction (atomic upserts, in
-    key order so concurrent consumers lock rows in the same order, on PostgreSQL and SQLite alike)."""
+    """Write what ``sumar`` and ``_version`` gathered, inside the committing transaction."""
     conteos = session.info.pop(_CONTEOS, None)
     versiones = session.info.pop(_VERSIONES, None)
     if not conteos and not versiones:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    filas = [
-        {"serie": s, "entidad": e, "dimension": d, "valor": v, "total": n}
-        for (s, e, d, v), n in sorted(conteos.items() if conteos else [])
-        if n
-    ]
-    if filas:
-        stmt = insert(Conteo).values(filas)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["serie", "entidad", "dimension", "valor"],
-                set_={"total": Conteo.total + stmt.excluded.total},
-            )
-        )
-    if versiones:
-        stmt = insert(Version).values(id=1, valor=1)
-        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"valor": Version.valor + 1}))
-        entidades = sorted(e for e in versiones if e is not None)
-        if entidades:
-            stmt = insert(VersionEntidad).values(
-                [{"entidad": e, "valor": 1, "notificada": 0} for e in entidades]
-            )
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["entidad"], set_={"valor": VersionEntidad.valor + 1}
-                )
-            )
+    repository.escribir_pendientes(session, conteos or {}, versiones or set())
 
 
-@event.listens_for(Session, "after_rollback")
 def _al_deshacer(session: Session) -> None:
     session.info.pop(_CONTEOS, None)
     session.info.pop(_VERSIONES, None)
@@ -93,9 +76,8 @@ def build(proceso: Proceso) -> dict[str, Handler]:
 
     async def solicitud_recibida(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.SolicitudRecibida.model_validate(envelope.data)
-        nueva = await insert_if_absent(
+        nueva = await repository.insertar_solicitud(
             session,
-            Solicitud,
             {
                 "folio": d.folio,
                 "entidad": d.entidad,
@@ -103,7 +85,6 @@ def build(proceso: Proceso) -> dict[str, Handler]:
                 "estado": "recibida",
                 "version": envelope.aggregate_version,
             },
-            ["folio"],
         )
         if nueva:
             for dimension, valor in (
@@ -118,7 +99,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
 
     async def solicitud_actualizada(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.SolicitudActualizada.model_validate(envelope.data)
-        s = await session.get(Solicitud, d.folio)
+        s = await repository.solicitud(session, d.folio)
         if s is None or envelope.aggregate_version <= s.version:
             return  # its reception not seen yet, or an older state: the newer one already counts
         if s.modalidad != d.modalidad:
@@ -133,17 +114,12 @@ def build(proceso: Proceso) -> dict[str, Handler]:
     async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.LnereCerrada.model_validate(envelope.data)
         valores = {"total": d.total, "postal": d.postal, "electronica": d.electronica, "por_pais": d.por_pais}
-        if not await insert_if_absent(session, Lnere, {"entidad": d.entidad, **valores}, ["entidad"]):
-            await session.execute(update(Lnere).where(Lnere.entidad == d.entidad).values(**valores))
+        await repository.guardar_lnere(session, d.entidad, valores)
         await _version(session, d.entidad)
 
     async def paquete(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.PaqueteActualizado.model_validate(envelope.data)
-        await insert_if_absent(
-            session, Paquete, {"entidad": d.entidad, "numero": d.numero, "estados": []}, ["entidad", "numero"]
-        )
-        p = await session.get(Paquete, (d.entidad, d.numero))
-        assert p is not None
+        p = await repository.paquete(session, d.entidad, d.numero)
         if d.estado not in p.estados:
             p.estados = [*p.estados, d.estado]
             await sumar(session, "paquetes", d.entidad, "estado", d.estado)
@@ -170,17 +146,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
 
     async def acta(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_computo.ActaPublicada.model_validate(envelope.data)
-        if not await insert_if_absent(
-            session,
-            Resultado,
-            {"entidad": d.entidad, "cargo": d.cargo, "documento": d.documento},
-            ["entidad", "cargo"],
-        ):
-            await session.execute(
-                update(Resultado)
-                .where(Resultado.entidad == d.entidad, Resultado.cargo == d.cargo)
-                .values(documento=d.documento)
-            )
+        await repository.guardar_resultado(session, d.entidad, d.cargo, d.documento)
         await _version(session, d.entidad)
 
     actualizada = [
@@ -194,7 +160,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
     paquetes = ["integrado", "enviado", "en_transito", "entregado", "no_entregado", "devuelto", "destruido"]
     return {
         eventos_registro.SOLICITUD_RECIBIDA: solicitud_recibida,
-        **{t: solicitud_actualizada for t in actualizada},
+        **dict.fromkeys(actualizada, solicitud_actualizada),
         eventos_registro.LNERE_CERRADA: lnere_cerrada,
         **{eventos_postal.paquete_event_type(e): paquete for e in paquetes},
         eventos_postal.SOBRE_RECIBIDO: sobre,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -10,8 +9,9 @@ from fastapi.staticfiles import StaticFiles
 
 from services.tablero import handlers, repository
 from services.tablero.api import ESTATICOS, paginas, router
-from services.tablero.config import Settings, get_settings
+from services.tablero.config import SERVICIO, Settings, get_settings
 from services.tablero.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
+from services.tablero.schemas import AvisoCifras
 from shared.bus.topics import (
     COMPUTO_ACTA,
     ELECTRONICO_VOTO,
@@ -24,6 +24,7 @@ from shared.bus.topics import (
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
+from shared.rondas import repetir
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
 from shared.webhooks import Despachador
 from shared.webhooks_api import router_de_webhooks
@@ -46,27 +47,27 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     proceso = proceso or cargar_proceso(settings.proceso)
-    reloj = reloj or reloj_para(settings.reloj, "tablero")
+    reloj = reloj or reloj_para(settings.reloj, SERVICIO)
 
     async def avisador(runtime: Runtime) -> None:
         """Every few seconds: one push of each changed entidad's figures to its OPL's webhooks."""
-        while True:
-            try:
-                async with runtime.maker() as session, session.begin():
-                    await repository.avisar_cambios(session, proceso, reloj.ahora())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "webhooks: no se pudieron preparar los avisos", extra={"error": type(exc).__name__}
-                )
-            await asyncio.sleep(settings.aviso_intervalo)
+
+        ajustes = runtime.settings
+        assert isinstance(ajustes, Settings)
+
+        async def ronda() -> None:
+            async with runtime.maker() as session, session.begin():
+                await repository.avisar_cambios(session, proceso, reloj.ahora())
+
+        await repetir(
+            ronda, ajustes.aviso_intervalo, log=log, aviso="webhooks: no se pudieron preparar los avisos"
+        )
 
     async def despachador(runtime: Runtime) -> None:
         await Despachador(runtime.maker, Entrega, Suscripcion, reloj=reloj).run()
 
     spec = ServiceSpec(
-        name="tablero",
+        name=SERVICIO,
         title="VMRE · tablero",
         description="Modelo de lectura construido solo con eventos: cifras en vivo por entidad, país y "
         "modalidad; embudo de paquetes; participación por internet por hora; resultados publicados; API de "
@@ -104,4 +105,13 @@ def create_app(
     app.state.version = (0, float("-inf"))
     if ESTATICOS.is_dir():
         app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
+
+    @app.webhooks.post("tablero.cifras.actualizadas", tags=["entidades"])
+    def cifras_actualizadas(aviso: AvisoCifras) -> None:
+        """Lo que recibe la URL de un OPL suscrita con `POST /v1/webhooks` cuando cambian las cifras de su
+        entidad (una entrega por ronda, no por evento): `datos` es lo mismo que `GET
+        /v1/entidades/{entidad}/cifras`. Firmado con `X-VMRE-Firma: t=<unix>,v1=<hex>` (HMAC-SHA256 de
+        `<t>.<cuerpo>` con el secreto de la suscripción); responda 2xx, si no se reintenta con espera
+        creciente. Descarte un `evento_id` ya recibido."""
+
     return app

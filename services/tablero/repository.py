@@ -1,25 +1,33 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from iso3166 import countries_by_alpha2
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.tablero.models import (
     PROJECTIONS,
     Conteo,
     Entrega,
     Lnere,
+    Paquete,
     ProcessedEvent,
     Resultado,
+    Solicitud,
     Suscripcion,
     Version,
     VersionEntidad,
 )
+from services.tablero.schemas import Cifras
 from shared import webhooks
+from shared.db import insert_if_absent
 from shared.proceso import Proceso
 
 PAISES_ES = {
@@ -180,8 +188,84 @@ async def avisar_cambios(session: AsyncSession, proceso: Proceso, ahora: Any) ->
                 entidad=v.entidad,
                 evento="tablero.cifras.actualizadas",
                 evento_id=f"cifras-{v.entidad}-{v.valor}",
-                datos=await cifras(session, proceso, v.entidad),
+                # Through the model, like the API's answer: the payload OpenAPI documents (webhooks).
+                datos=Cifras.model_validate(await cifras(session, proceso, v.entidad)).model_dump(
+                    mode="json"
+                ),
                 ahora=ahora,
             )
         v.notificada = v.valor
     return len(cambiadas)
+
+
+def escribir_pendientes(
+    session: Session, conteos: Mapping[tuple[str, str, str, str], int], versiones: set[str | None]
+) -> None:
+    """What the projections of one transaction gathered (services/tablero/handlers.py), written while it
+    commits: atomic upserts, in key order so concurrent consumers lock rows in the same order, on PostgreSQL
+    and SQLite alike."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    filas = [
+        {"serie": s, "entidad": e, "dimension": d, "valor": v, "total": n}
+        for (s, e, d, v), n in sorted(conteos.items() if conteos else [])
+        if n
+    ]
+    if filas:
+        stmt = insert(Conteo).values(filas)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["serie", "entidad", "dimension", "valor"],
+                set_={"total": Conteo.total + stmt.excluded.total},
+            )
+        )
+    if versiones:
+        stmt = insert(Version).values(id=1, valor=1)
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"valor": Version.valor + 1}))
+        entidades = sorted(e for e in versiones if e is not None)
+        if entidades:
+            stmt = insert(VersionEntidad).values(
+                [{"entidad": e, "valor": 1, "notificada": 0} for e in entidades]
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["entidad"], set_={"valor": VersionEntidad.valor + 1}
+                )
+            )
+
+
+# --- the projections (services/tablero/handlers.py) ---------------------------------------------------
+
+
+async def insertar_solicitud(session: AsyncSession, valores: dict[str, Any]) -> bool:
+    """False if the application was already there (its reception counted once)."""
+    return await insert_if_absent(session, Solicitud, valores, ["folio"])
+
+
+async def solicitud(session: AsyncSession, folio: str) -> Solicitud | None:
+    return await session.get(Solicitud, folio)
+
+
+async def guardar_lnere(session: AsyncSession, entidad: str, valores: dict[str, Any]) -> None:
+    if not await insert_if_absent(session, Lnere, {"entidad": entidad, **valores}, ["entidad"]):
+        await session.execute(update(Lnere).where(Lnere.entidad == entidad).values(**valores))
+
+
+async def paquete(session: AsyncSession, entidad: str, numero: int) -> Paquete:
+    """The package's row, created (with no states) the first time."""
+    await insert_if_absent(
+        session, Paquete, {"entidad": entidad, "numero": numero, "estados": []}, ["entidad", "numero"]
+    )
+    p = await session.get(Paquete, (entidad, numero))
+    assert p is not None
+    return p
+
+
+async def guardar_resultado(session: AsyncSession, entidad: str, cargo: str, documento: Any) -> None:
+    if not await insert_if_absent(
+        session, Resultado, {"entidad": entidad, "cargo": cargo, "documento": documento}, ["entidad", "cargo"]
+    ):
+        await session.execute(
+            update(Resultado)
+            .where(Resultado.entidad == entidad, Resultado.cargo == cargo)
+            .values(documento=documento)
+        )

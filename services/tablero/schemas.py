@@ -32,3 +32,124 @@ class ResumenEntidad(BaseModel):
     solicitudes: dict[str, int | dict[str, int]] = Field(
         description="`total` y `por_modalidad` de las solicitudes de la entidad"
     )
+
+
+# --- The OPL API and the dashboard: what `/v1/tablero` and `/v1/entidades/{e}/cifras` return ------------
+# The bodies are built once per read-model version and cached as bytes (api._respuesta); they are built
+# through these models, so the schema OpenAPI shows is the one the bytes follow.
+
+
+class PorDia(BaseModel):
+    dia: str = Field(description="Día (AAAA-MM-DD) en la zona horaria del proceso", examples=["2021-02-10"])
+    total: int
+
+
+class CifrasSolicitudes(BaseModel):
+    total: int = Field(description="Solicitudes recibidas", examples=[208])
+    por_modalidad: dict[str, int] = Field(examples=[{"electronica": 104, "postal": 104}])
+    por_estado: dict[str, int] = Field(examples=[{"procedente": 200, "improcedente": 8}])
+    por_dia: list[PorDia]
+    por_entidad: dict[str, int] = Field(description="Clave INEGI → solicitudes", examples=[{"09": 208}])
+
+
+class CifrasLnere(BaseModel):
+    total: int = Field(description="Personas en la LNERE (lista cerrada)", examples=[176])
+    postal: int
+    electronica: int
+    por_entidad: dict[str, int] = Field(description="Clave INEGI → personas en la LNERE")
+
+
+class CifrasPais(BaseModel):
+    pais: str = Field(description="Código ISO 3166-1 alfa-2", examples=["US"])
+    nombre: str = Field(examples=["Estados Unidos"])
+    solicitudes: int
+
+
+class CifrasSobres(BaseModel):
+    por_clasificacion: dict[str, int] = Field(examples=[{"en_tiempo": 64, "extemporaneo": 2}])
+    por_dia: list[PorDia]
+
+
+class VotosPorHora(BaseModel):
+    hora: str = Field(
+        description="Inicio de la hora, en la zona horaria del proceso (ISO 8601)",
+        examples=["2021-05-22T08:00:00-05:00"],
+    )
+    votos: int
+
+
+class CifrasVotos(BaseModel):
+    postal: int
+    electronica: int
+    total: int
+    participacion: str | None = Field(
+        description="Votos entre LNERE en %, dos decimales (null sin LNERE)", examples=["59.46"]
+    )
+    electronica_por_hora: list[VotosPorHora]
+
+
+class ResultadoPublicado(BaseModel):
+    entidad: str = Field(examples=["09"])
+    cargo: str = Field(examples=["diputacion_migrante"])
+    participacion: str | None = Field(examples=["59.46"])
+    votos: dict[str, int] | None = Field(examples=[{"postal": 64, "electronica": 64, "total": 128}])
+    distribucion: dict[str, int] | None = Field(description="Votos por partido tras la regla de coaliciones")
+
+
+class Cifras(BaseModel):
+    """Counts only: never the content of a vote nor anything about a person."""
+
+    entidad: str | None = Field(description="Clave INEGI; null en el tablero de todas", examples=["09"])
+    nombre: str = Field(examples=["Ciudad de México"])
+    version: int = Field(description="Versión del modelo de lectura (cambia con cada evento aplicado)")
+    entidades: dict[str, str] = Field(description="Clave INEGI → nombre, del proceso")
+    solicitudes: CifrasSolicitudes
+    lnere: CifrasLnere
+    paises: list[CifrasPais] = Field(description="Solicitudes por país de residencia, de más a menos")
+    paquetes: dict[str, int] = Field(description="Paquetes electorales postales por estado")
+    sobres: CifrasSobres
+    votos: CifrasVotos
+    resultados: list[ResultadoPublicado] = Field(description="Actas de cómputo publicadas")
+
+
+class ElementoSerie(BaseModel):
+    valor: str = Field(examples=["postal"])
+    total: int = Field(examples=[104])
+
+
+class Serie(BaseModel):
+    entidad: str = Field(examples=["09"])
+    serie: str = Field(examples=["solicitudes"])
+    dimension: str = Field(examples=["modalidad"])
+    pagina: int = Field(ge=1, examples=[1])
+    por_pagina: int = Field(ge=1, le=1000, examples=[100])
+    total_elementos: int
+    elementos: list[ElementoSerie]
+    siguiente: int | None = Field(description="La página siguiente; null en la última")
+
+
+class AvisoCifras(BaseModel):
+    """What an OPL's webhook receives (POST, signed with `X-VMRE-Firma: t=…,v1=…`, see shared/webhooks.py)."""
+
+    evento: str = Field(examples=["tablero.cifras.actualizadas"])
+    evento_id: str = Field(
+        description="Único por entrega lógica: descarte los repetidos", examples=["cifras-09-42"]
+    )
+    entidad: str = Field(examples=["09"])
+    ocurrido_at: str = Field(description="Instante ISO 8601 (UTC)", examples=["2021-05-22T14:00:05+00:00"])
+    datos: Cifras
+
+
+# --- Open data: `/v1/datos-abiertos/agregados.json` (the same rows as the CSV) ----------------------------
+
+
+class DatoAbierto(BaseModel):
+    """One aggregate cell of the open data (its JSON Schema: `/v1/datos-abiertos/esquema.json`)."""
+
+    entidad: str = Field(description="Clave INEGI", examples=["09"])
+    serie: str = Field(examples=["solicitudes"])
+    dimension: str = Field(examples=["pais"])
+    valor: str = Field(description="p. ej. US, postal, 2021-01-10", examples=["US"])
+    total: int | None = Field(
+        description="null si la celda tiene menos de 5 personas (suprimida)", examples=[37]
+    )

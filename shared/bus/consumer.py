@@ -94,7 +94,7 @@ class _RewindWithoutOffsets(ConsumerRebalanceListener):
         self.consumer = consumer
         self.owner = owner
 
-    async def on_partitions_revoked(self, revoked: Any) -> None:
+    async def on_partitions_revoked(self, revoked: Any) -> None:  # noqa: ARG002 — aiokafka listener signature
         return None
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -140,6 +140,9 @@ class IdempotentConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq_producer: AIOKafkaProducer | None = None
         self._stopping = False
+        # Seconds a Kafka client gets to close while the service stops (see ``_close``): less than the
+        # service gives its loops (shared/web.py, PARADA_TAREAS).
+        self.stop_timeout = 1.5
         self.rewind_all = False
         # Create the topics (with the configured partition count) before subscribing: a subscription to a
         # missing topic would have the broker create it with its own default count.
@@ -341,10 +344,24 @@ class IdempotentConsumer:
             finally:
                 self.connected = False
                 self._consumer = None
-                try:
+                await self._close(consumer)
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        """Close the Kafka consumer; within ``stop_timeout`` when the service is stopping (this task being
+        cancelled, or ``stop`` called): with the broker gone, leaving the group waits for metadata that never
+        comes. On a reconnect it may take its time, so that a slow close leaves no client running behind."""
+        task = asyncio.current_task()
+        stopping = self._stopping or (task is not None and task.cancelling() > 0)
+        try:
+            if stopping:
+                async with asyncio.timeout(self.stop_timeout):
                     await consumer.stop()
-                except Exception:  # pragma: no cover
-                    log.debug("consumer stop failed", exc_info=True)
+            else:
+                await consumer.stop()
+        except TimeoutError:
+            log.warning("consumidor: no se cerró a tiempo", extra={"consumer": self.name})
+        except Exception:  # pragma: no cover
+            log.debug("consumer stop failed", exc_info=True)
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, member: tuple[int, str], tp: TopicPartition, offset: int
@@ -369,8 +386,12 @@ class IdempotentConsumer:
     async def stop(self) -> None:
         self._stopping = True
         if self._dlq_producer is not None:
-            await self._dlq_producer.stop()
-            self._dlq_producer = None
+            producer, self._dlq_producer = self._dlq_producer, None
+            try:
+                async with asyncio.timeout(self.stop_timeout):  # pending dead letters wait for a broker
+                    await producer.stop()
+            except TimeoutError:
+                log.warning("consumidor: el productor de dead letters no se cerró a tiempo")
 
 
 def describe(consumer: IdempotentConsumer) -> dict[str, Any]:

@@ -8,9 +8,11 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, Index, Integer, String, Text, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -74,6 +76,48 @@ async def stage_many(
         ],
     )
     session.info[STAGED_FLAG] = True
+
+
+@dataclass(frozen=True)
+class Emisor:
+    """How one service writes its events: each envelope signed with the service's name (``source``) and
+    staged in its outbox. A service declares one (``emisor = Emisor(SERVICIO, Outbox)``), so no call site
+    repeats either."""
+
+    source: str
+    outbox: type[OutboxMixin]
+
+    def envelope(
+        self,
+        *,
+        event_type: str,
+        aggregate_id: str,
+        data: BaseModel | dict[str, Any],
+        aggregate_version: int = 1,
+    ) -> Envelope:
+        return Envelope.new(
+            event_type=event_type,
+            source=self.source,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            data=data,
+        )
+
+    async def emitir(
+        self,
+        session: AsyncSession,
+        topic: str,
+        *,
+        event_type: str,
+        aggregate_id: str,
+        data: BaseModel | dict[str, Any],
+        aggregate_version: int = 1,
+    ) -> None:
+        """``stage`` one new event of this service in the caller's transaction."""
+        envelope = self.envelope(
+            event_type=event_type, aggregate_id=aggregate_id, data=data, aggregate_version=aggregate_version
+        )
+        await stage(session, self.outbox, topic, envelope)
 
 
 async def backlog(session: AsyncSession, outbox: type[OutboxMixin]) -> int:

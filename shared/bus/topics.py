@@ -21,6 +21,8 @@ ELECTRONICO_VOTO = "vmre.electronico.voto"
 COMPUTO_ESCRUTINIO = "vmre.computo.escrutinio"
 COMPUTO_ACTA = "vmre.computo.acta"
 
+CREDENCIALES_LISTA = "vmre.credenciales.lista"
+
 # topic -> producing service
 TOPICS: dict[str, str] = {
     REGISTRO_SOLICITUD: "registro",
@@ -35,6 +37,7 @@ TOPICS: dict[str, str] = {
     ELECTRONICO_VOTO: "electronico",
     COMPUTO_ESCRUTINIO: "computo",
     COMPUTO_ACTA: "computo",
+    CREDENCIALES_LISTA: "credenciales",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -188,6 +189,12 @@ def leer_credenciales_publicas(lista: object) -> dict[str, int]:
             raise EleccionInvalida(f"credencial pública {i + 1}: peso inválido {peso!r}")
         pesos[texto] = int(peso) if peso else 1
     return pesos
+
+
+def huella_credenciales(ordenadas: list[str]) -> str:
+    """SHA-256 of a public credential list exactly as the record's setup carries it (sorted, canonical JSON):
+    what the credential authority's signed list fixes and what ``vmre verificar`` recomputes."""
+    return hashlib.sha256(cjson(ordenadas).encode()).hexdigest()
 
 
 def ordenar_credenciales(publicas: list[Elemento]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The homomorphic tally, partial decryptions with proofs, their combination and the result."""
+"""The homomorphic tally, partial decryptions with proofs (Belenios' and VMRE's strong ones), their
+combination and the result."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from shared.cripto import grupo as gr
 from shared.cripto.boleta import Boleta, Cifrado
 from shared.cripto.custodios import ClavePublica, Custodios
 from shared.cripto.grupo import Elemento
-from shared.cripto.pruebas import Prueba, cjson, prefijo_descifrado, prueba_descifrado, verifica_descifrado
+from shared.cripto.pruebas import (
+    Prueba,
+    cjson,
+    prefijo_descifrado,
+    prueba_descifrado,
+    prueba_descifrado_fuerte,
+    verifica_descifrado,
+    verifica_descifrado_fuerte,
+)
 
 Recuento = list[list[Cifrado]]
 
@@ -108,6 +117,93 @@ def verificar_descifrado(
                     f"pregunta {q + 1}, opción {j + 1}: la prueba de descifrado no verifica"
                 )
     return factores
+
+
+# --- Strong proofs (VMRE's extension) and the body a custodian delivers -------------------------------------
+# Belenios 3.0's decryption proof does not bind the factor (see shared/cripto/pruebas.py), so next to the
+# Belenios-format partial decryption, which stays byte for byte what ``belenios-tool`` writes and reads, each
+# custodian publishes {"strong_decryption_proofs": [[{challenge, response}, …], …]}: one strong proof per
+# tally entry, whose challenge hashes the election's fingerprint, X, α, β and f.
+
+CLAVES_FUERTES = ["strong_decryption_proofs"]
+CLAVES_ENTREGA = ["partial_decryption", "strong_proofs"]
+
+
+def pruebas_fuertes(huella: str, x: int, r: Recuento) -> str:
+    """The strong proofs of a custodian's factors α^x, one per tally entry (canonical JSON)."""
+    publica = gr.gpot(x)
+    pruebas = [
+        [prueba_descifrado_fuerte(x, huella, publica, a, b, gr.pot(a, x)).json() for a, b in fila]
+        for fila in r
+    ]
+    return cjson({"strong_decryption_proofs": pruebas})
+
+
+def verificar_pruebas_fuertes(
+    huella: str, publica: Elemento, r: Recuento, factores: list[list[Elemento]], texto: str | bytes
+) -> None:
+    """Every factor of a partial decryption (``verificar_descifrado``'s) has its strong proof, for this key,
+    this election and this tally entry; else ``EscrutinioInvalido`` naming the pregunta and opción."""
+    try:
+        o = json.loads(texto)
+    except ValueError as e:
+        raise EscrutinioInvalido(f"pruebas fuertes mal formadas: {e}") from None
+    if not isinstance(o, dict) or list(o) != CLAVES_FUERTES:
+        raise EscrutinioInvalido("pruebas fuertes: se esperaba {strong_decryption_proofs}")
+    try:
+        pruebas = [[Prueba.de_json(p) for p in fila] for fila in o["strong_decryption_proofs"]]
+    except (gr.ErrorDeCodificacion, TypeError) as e:
+        raise EscrutinioInvalido(f"pruebas fuertes mal formadas: {e}") from None
+    if [len(p) for p in pruebas] != [len(f) for f in r] or [len(f) for f in factores] != [len(f) for f in r]:
+        raise EscrutinioInvalido("pruebas fuertes: no tienen la forma del recuento")
+    for q, fila in enumerate(r):
+        for j, (a, b) in enumerate(fila):
+            if not verifica_descifrado_fuerte(huella, publica, a, b, factores[q][j], pruebas[q][j]):
+                raise EscrutinioInvalido(
+                    f"pregunta {q + 1}, opción {j + 1}: la prueba fuerte de descifrado no verifica (el "
+                    "factor no es el de la clave del custodio para esta entrada del recuento)"
+                )
+
+
+def entrega_descifrado(huella: str, x: int, r: Recuento) -> str:
+    """What a custodian sends to computo: {"partial_decryption": …, "strong_proofs": …} (canonical JSON)."""
+    return cjson(
+        {
+            "partial_decryption": json.loads(descifrado_parcial(huella, x, r)),
+            "strong_proofs": json.loads(pruebas_fuertes(huella, x, r)),
+        }
+    )
+
+
+def leer_entrega(texto: str | bytes) -> tuple[str, str]:
+    """A custodian's delivery split into the Belenios partial decryption and the strong proofs, each
+    re-serialised canonically (the first is then byte for byte what ``descifrado_parcial`` writes once its
+    proofs verify). Only the shape is checked here: the proofs, by ``verificar_descifrado`` and
+    ``verificar_pruebas_fuertes``."""
+    try:
+        o = json.loads(texto)
+    except ValueError as e:
+        raise EscrutinioInvalido(f"la entrega no es JSON: {e}") from None
+    if not isinstance(o, dict):
+        raise EscrutinioInvalido('la entrega debe ser un objeto {"partial_decryption", "strong_proofs"}')
+    if "decryption_factors" in o and "strong_proofs" not in o:
+        raise EscrutinioInvalido(
+            "faltan las pruebas fuertes: el cuerpo es solo el partial_decryption de Belenios; se espera "
+            '{"partial_decryption": …, "strong_proofs": {"strong_decryption_proofs": …}}'
+        )
+    faltan = [k for k in CLAVES_ENTREGA if k not in o]
+    if faltan:
+        que = {"partial_decryption": "el descifrado parcial", "strong_proofs": "las pruebas fuertes"}
+        raise EscrutinioInvalido(
+            f"falta {', '.join(f'{k} ({que[k]})' for k in faltan)} en la entrega; se espera "
+            '{"partial_decryption": …, "strong_proofs": {"strong_decryption_proofs": …}}'
+        )
+    sobran = sorted(set(o) - set(CLAVES_ENTREGA))
+    if sobran:
+        raise EscrutinioInvalido(f"la entrega tiene campos no admitidos: {', '.join(sobran)}")
+    if not isinstance(o["partial_decryption"], dict) or not isinstance(o["strong_proofs"], dict):
+        raise EscrutinioInvalido("partial_decryption y strong_proofs deben ser objetos JSON")
+    return cjson(o["partial_decryption"]), cjson(o["strong_proofs"])
 
 
 def lagrange(indices: list[int]) -> dict[int, int]:

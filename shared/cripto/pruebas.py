@@ -1,4 +1,5 @@
-"""Zero-knowledge proofs of Belenios 3.0: Schnorr (pok, signatures), Chaum–Pedersen disjunctions, decryption.
+"""Zero-knowledge proofs of Belenios 3.0: Schnorr (pok, signatures), Chaum–Pedersen disjunctions, decryption;
+and VMRE's strong decryption proof, whose challenge also binds the ciphertext and the factor.
 
 Every proof is ``(challenge, response)`` with ``response = w − x·challenge mod ℓ``; the verifier rebuilds each
 commitment as ``base^response · public^challenge`` and recomputes the challenge from the exact prefix.
@@ -144,3 +145,30 @@ def verifica_descifrado(publica: Elemento, alfa: Elemento, factor: Elemento, pre
     a = gr.mul(gr.gpot(p.response), gr.pot(publica, p.challenge))
     b = gr.mul(gr.pot(alfa, p.response), gr.pot(factor, p.challenge))
     return gr.hash_escalar(prefijo, [a, b]) == p.challenge
+
+
+# --- Strong decryption proof (VMRE's extension, not part of Belenios 3.0) ----------------------------------
+# The same Chaum–Pedersen proof of log_g X = log_α f, but the challenge also hashes the whole statement: the
+# ciphertext (α, β) and the factor f. Belenios 3.0's prefix names only the election and X, so f can be chosen
+# after the challenge (f = (B·α^−r)^(1/c) for any commitments A = g^w, B): its proof verifies for a false
+# factor. Here c = H(…, f, A, B) depends on f, so no factor but α^x has a proof (strong Fiat–Shamir).
+
+
+def prefijo_descifrado_fuerte(
+    huella: str, publica: Elemento, alfa: Elemento, beta: Elemento, factor: Elemento
+) -> str:
+    return f"vmre-decrypt-strong|{huella}|{gr.s(publica)}|{gr.s(alfa)},{gr.s(beta)},{gr.s(factor)}|"
+
+
+def prueba_descifrado_fuerte(
+    x: int, huella: str, publica: Elemento, alfa: Elemento, beta: Elemento, factor: Elemento
+) -> Prueba:
+    """Proof that ``factor`` = α^x for X = g^x (``publica``), bound to the ciphertext (α, β) and factor."""
+    return prueba_descifrado(x, alfa, prefijo_descifrado_fuerte(huella, publica, alfa, beta, factor))
+
+
+def verifica_descifrado_fuerte(
+    huella: str, publica: Elemento, alfa: Elemento, beta: Elemento, factor: Elemento, p: Prueba
+) -> bool:
+    prefijo = prefijo_descifrado_fuerte(huella, publica, alfa, beta, factor)
+    return verifica_descifrado(publica, alfa, factor, prefijo, p)

@@ -6,6 +6,15 @@ here every ballot is checked completely, the stored encrypted tally must equal t
 ballots
 byte for byte, every partial decryption's proof is checked, and the result is recomputed. The first failure is
 named (event height, ballot tracker, question, choice).
+
+With ``pruebas_fuertes`` (the document ``GET /v1/elecciones/{uuid}/pruebas-fuertes.json`` serves: VMRE's
+extension, outside the .bel), every partial decryption of the record must also have its strong proof, whose
+challenge binds the ciphertext and the factor: Belenios 3.0's proof does not bind the factor, so a custodian
+can make one verify for a false factor.
+
+With ``lista_credenciales`` (the credential authority's signed list: ``GET /v1/elecciones/{uuid}/lista`` of
+the ``credenciales`` service, or the one in the opening act) and the authority's key, the record's public
+credentials must be exactly the ones the authority issued: the voting server cannot add one of its own.
 """
 
 from __future__ import annotations
@@ -16,11 +25,17 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from shared import firma
 from shared.cripto import archivo as ar
 from shared.cripto import boleta as bo
 from shared.cripto import escrutinio as es
 from shared.cripto.custodios import Custodios, CustodiosInvalidos
-from shared.cripto.eleccion import Eleccion, EleccionInvalida, leer_credenciales_publicas
+from shared.cripto.eleccion import (
+    Eleccion,
+    EleccionInvalida,
+    huella_credenciales,
+    leer_credenciales_publicas,
+)
 from shared.cripto.grupo import ErrorDeCodificacion, sha256_hex
 from shared.cripto.pruebas import cjson
 
@@ -41,6 +56,8 @@ class Informe:
     contadas: int = 0
     reemplazadas: int = 0  # earlier ballots of a credential that voted again (Belenios: the last one counts)
     descifrados: list[int] = field(default_factory=list)  # owners whose partial decryption was used
+    fuertes: list[int] | None = None  # owners whose strong proofs verified (None: not checked)
+    lista_credenciales: str | None = None  # the credential authority's list it was checked against
     resultado: list[list[int]] | None = None
     fase: str = ""
 
@@ -58,6 +75,17 @@ class Informe:
             res.append(
                 f"descifrado: custodios {', '.join(map(str, self.descifrados))} (cada prueba verificada)"
             )
+        if self.fuertes is not None:
+            res.append(
+                "pruebas fuertes de descifrado: "
+                + (
+                    f"custodios {', '.join(map(str, self.fuertes))} (cada una verificada)"
+                    if self.fuertes
+                    else "—"
+                )
+            )
+        if self.lista_credenciales is not None:
+            res.append(f"credenciales: {self.lista_credenciales}")
         if self.resultado is not None:
             res.append(f"resultado: {cjson(self.resultado)}")
         return res
@@ -118,14 +146,103 @@ def _gramatica(eventos: list[ar.Evento]) -> str:
     return _ORDEN[previo]
 
 
+def _pruebas_fuertes(
+    datos: bytes,
+    eleccion: Eleccion,
+    duenos: dict[int, tuple[int, int | None, bytes]],
+    recuento: es.Recuento,
+    parciales: dict[int, list[list[bytes]]],
+) -> list[int]:
+    """Every partial decryption of the record has, in the strong-proofs document, a strong proof of each of
+    its factors; returns the owners checked."""
+    donde = "pruebas fuertes"
+    try:
+        o = json.loads(datos)
+        if not isinstance(o, dict) or not isinstance(o.get("descifrados"), list):
+            raise ValueError(
+                'se esperaba {"eleccion", "huella", "descifrados": [{"owner", "strong_proofs"}]}'
+            )
+        if o.get("eleccion") != eleccion.uuid or o.get("huella") != eleccion.huella:
+            raise ValueError(
+                f"el documento es de otra elección ({o.get('eleccion')!r:.40}, huella "
+                f"{o.get('huella')!r:.60}); el archivo es {eleccion.uuid}, huella {eleccion.huella}"
+            )
+        fuertes: dict[int, object] = {}
+        for d in o["descifrados"]:
+            if not isinstance(d, dict) or type(d.get("owner")) is not int or "strong_proofs" not in d:
+                raise ValueError('cada descifrado debe ser {"owner", "strong_proofs"}')
+            if d["owner"] in fuertes:
+                raise ValueError(f"el custodio {d['owner']} aparece más de una vez")
+            fuertes[d["owner"]] = d["strong_proofs"]
+    except ValueError as ex:
+        raise VerificacionFallida(donde, str(ex)) from None
+    sobran = sorted(set(fuertes) - set(parciales))
+    if sobran:
+        raise VerificacionFallida(
+            donde, f"custodios {', '.join(map(str, sobran))} sin descifrado parcial en el archivo"
+        )
+    for owner in sorted(parciales):
+        pruebas = fuertes.get(owner)
+        if pruebas is None:
+            raise VerificacionFallida(
+                f"{donde} del custodio {owner}",
+                "faltan: su descifrado parcial está en el archivo sin prueba fuerte (la prueba de Belenios "
+                "3.0 no basta: no liga el factor)",
+            )
+        try:
+            es.verificar_pruebas_fuertes(
+                eleccion.huella, duenos[owner][2], recuento, parciales[owner], cjson(pruebas)
+            )
+        except es.EscrutinioInvalido as ex:
+            raise VerificacionFallida(f"{donde} del custodio {owner}", str(ex)) from None
+    return sorted(parciales)
+
+
+def _lista_credenciales(documento: bytes, clave: str, eleccion: Eleccion, texto: bytes) -> str:
+    """The record's public credentials are exactly the list the credential authority signed (VMRE: the
+    authority is not the voting server; a credential the server added — to vote for someone who abstains —
+    makes the count or the hash differ). ``clave``: the authority's key, obtained from the authority."""
+    try:
+        doc = json.loads(documento)
+        acta = doc["acta"]
+    except (ValueError, TypeError, KeyError):
+        raise VerificacionFallida(
+            "lista de credenciales", "no es una lista firmada (JSON con acta y firma)"
+        ) from None
+    if not firma.verificar(doc, clave):
+        raise VerificacionFallida(
+            "lista de credenciales",
+            f"la firma no es de la autoridad de credenciales (o el documento fue alterado): no verifica con "
+            f"la clave {clave}",
+        )
+    if not isinstance(acta, dict) or acta.get("eleccion") != eleccion.uuid:
+        raise VerificacionFallida("lista de credenciales", "la lista firmada es de otra elección")
+    credenciales = json.loads(texto)
+    huella = huella_credenciales([c.partition(",")[0] for c in credenciales])
+    if len(credenciales) != acta.get("credenciales") or huella != acta.get("huella_lista"):
+        raise VerificacionFallida(
+            "lista de credenciales",
+            f"el archivo tiene {len(credenciales)} credenciales públicas (huella {huella[:16]}…) y la "
+            f"autoridad firmó {acta.get('credenciales')} (huella {str(acta.get('huella_lista'))[:16]}…): el "
+            "servidor de votación agregó, quitó o cambió credenciales",
+        )
+    return (
+        f"{len(credenciales)}, las de la lista firmada por la autoridad de credenciales (clave {clave[:16]}…)"
+    )
+
+
 def verificar_archivo(
     datos: bytes,
     *,
     un_voto: bool = False,
     procesos: int = 1,
     progreso: Callable[[str], None] | None = None,
+    pruebas_fuertes: bytes | None = None,
+    lista_credenciales: bytes | None = None,
+    clave_autoridad: str | None = None,
 ) -> Informe:
-    """Check everything in the record; return a summary or raise ``VerificacionFallida`` at the first."""
+    """Check everything in the record; return a summary or raise ``VerificacionFallida`` at the first.
+    With ``pruebas_fuertes`` (the JSON document), also every partial decryption's strong proofs."""
     aviso = progreso or (lambda _m: None)
     try:
         archivo = ar.leer(datos)
@@ -156,7 +273,22 @@ def verificar_archivo(
             "Setup", "la clave pública de la elección no es el producto de las de los custodios"
         )
     inf.uuid, inf.nombre = eleccion.uuid, eleccion.nombre
+    if un_voto and any(p != 1 for p in pesos.values()):
+        con_peso = sorted({p for p in pesos.values() if p != 1})
+        raise VerificacionFallida(
+            "Setup",
+            f"hay credenciales con peso {', '.join(map(str, con_peso))}: con la regla de un voto por "
+            "ciudadano cada credencial pesa 1",
+        )
     aviso(f"elección {eleccion.uuid}: custodios y {len(pesos)} credenciales públicas verificados")
+    if lista_credenciales is not None:
+        if not clave_autoridad:
+            raise VerificacionFallida(
+                "lista de credenciales", "falta la clave de la autoridad de credenciales"
+            )
+        inf.lista_credenciales = _lista_credenciales(
+            lista_credenciales, clave_autoridad, eleccion, texto_credenciales
+        )
 
     ballots = archivo.de_tipo("Ballot")
     vistas: set[str] = set()
@@ -220,6 +352,9 @@ def verificar_archivo(
             parciales[owner] = es.verificar_descifrado(eleccion.huella, duenos[owner][2], recuento, texto_pd)
         except (ValueError, KeyError, TypeError, ErrorDeCodificacion) as ex:
             raise VerificacionFallida(donde, str(ex)) from None
+    if pruebas_fuertes is not None:
+        inf.fuertes = _pruebas_fuertes(pruebas_fuertes, eleccion, duenos, recuento, parciales)
+        aviso(f"pruebas fuertes verificadas: custodios {', '.join(map(str, inf.fuertes)) or '—'}")
 
     res_ev = archivo.de_tipo("Result")
     if not res_ev:

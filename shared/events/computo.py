@@ -1,8 +1,9 @@
 """Events computo publishes.
 
 - ``vmre.computo.escrutinio``: the electronic MEC decrypted an election's tally with at least k custodians:
-  every partial decryption (each proof already checked) and the result, so that electronico appends them to
-  the public Belenios record. The result is per option of the ballot, in ballot order.
+  every partial decryption (each proof already checked, Belenios' and the strong one) and the result, so that
+  electronico appends them to the public Belenios record (and the strong proofs next to it). The result is
+  per option of the ballot, in ballot order.
 - ``vmre.computo.acta``: the signed acta de cómputo de entidad of an office, for the OPL (and tablero): the
   same document ``GET /v1/computos/{entidad}`` serves.
 """
@@ -18,6 +19,11 @@ ACTA_PUBLICADA = "computo.acta.publicada"
 class Descifrado(BaseModel):
     owner: int = Field(description="Posición del custodio (1..n)")
     texto: str = Field(description="partial_decryption de Belenios, tal cual")
+    pruebas_fuertes: str | None = Field(
+        default=None,
+        description="Pruebas fuertes del descifrado (JSON canónico {strong_decryption_proofs}); los eventos "
+        "anteriores a esta extensión no las traen",
+    )
 
 
 class EscrutinioPublicado(BaseModel):

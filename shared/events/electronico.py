@@ -3,6 +3,8 @@
 - ``vmre.electronico.eleccion``: an election was opened (its signed opening act) or its ballot box sealed:
   the final hash and what the electronic MEC (computo) needs to have the tally decrypted — election.json, the
   custodians' public record and the encrypted tally, all public. Drills carry ``simulacro: true``.
+  It also announces each election it prepares (uuid, entidad, cargo, name): the credential authority issues
+  that election's credentials from it.
 - ``vmre.electronico.voto``: a ballot was accepted — for turnout counts by entidad and hour, and as the
   voter's «votó» mark (entidad and número on the list, like postal's). No ballot, no tracker.
 """
@@ -13,9 +15,18 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+ELECCION_PREPARADA = "electronico.eleccion.preparada"
 ELECCION_ABIERTA = "electronico.eleccion.abierta"
 URNA_SELLADA = "electronico.urna.sellada"
 VOTO_EMITIDO = "electronico.voto.emitido"
+
+
+class EleccionPreparada(BaseModel):
+    eleccion: str = Field(description="uuid de la elección (Belenios): las credenciales se derivan de él")
+    entidad: str
+    cargo: str
+    nombre: str
+    simulacro: bool
 
 
 class EleccionAbierta(BaseModel):

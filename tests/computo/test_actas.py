@@ -3,7 +3,7 @@ from __future__ import annotations
 from services.computo.models import Acta, Captura, Mesa
 from shared.bus.envelope import Envelope
 from shared.events import electronico as eventos_electronico
-from tests.computo.conftest import Computo, acta, mesa_asignada
+from tests.support.computo import Computo, acta, mesa_asignada
 
 
 def abierta(entidad: str, simulacro: bool = False) -> Envelope:
@@ -55,17 +55,16 @@ async def test_instalacion_con_funcionarios_y_representantes(computo: Computo) -
         json={"funcionarios": funcionarios, "representantes": {"XYZ": ["Pedro"]}},
         headers=op,
     )
-    assert malo.status_code == 422 and "XYZ" in malo.json()["detail"]
+    assert malo.status_code == 422
+    assert "XYZ" in malo.json()["detail"]
     r = await c.client.post(
         "/v1/mesas/09/1/instalacion",
         json={"funcionarios": funcionarios, "representantes": {"PAN": ["Pedro Gil", "Eva Ríos"]}},
         headers=op,
     )
-    assert (
-        r.status_code == 200
-        and r.json()["instalada_at"]
-        and r.json()["representantes"]["PAN"][1] == "Eva Ríos"
-    )
+    assert r.status_code == 200
+    assert r.json()["instalada_at"]
+    assert r.json()["representantes"]["PAN"][1] == "Eva Ríos"
 
 
 async def test_acta_que_no_cuadra_se_rechaza_sin_guardar_nada(computo: Computo) -> None:
@@ -82,8 +81,10 @@ async def test_acta_que_no_cuadra_se_rechaza_sin_guardar_nada(computo: Computo) 
     # Two parties not in one coalition: that mark is a nulo, not an option.
     raro = acta(total_por={"PAN": 1}) | {"votos": acta()["votos"] | {"PAN+MORENA": 1}}
     r = await c.client.post("/v1/mesas/09/1/actas", json=raro, headers=c.token("ine-operador"))
-    assert r.status_code == 422 and "PAN+MORENA" in r.json()["errors"][0]["mensaje"]
-    assert await c.count(Acta) == 0 and await c.count(Captura) == 0
+    assert r.status_code == 422
+    assert "PAN+MORENA" in r.json()["errors"][0]["mensaje"]
+    assert await c.count(Acta) == 0
+    assert await c.count(Captura) == 0
 
 
 async def test_doble_captura_revision_y_correccion_con_historial(computo: Computo) -> None:
@@ -92,10 +93,12 @@ async def test_doble_captura_revision_y_correccion_con_historial(computo: Comput
     uno, dos = c.token("ine-operador", sub="operador-1"), c.token("ine-operador", sub="operador-2")
     buena = acta(total_por={"PAN": 120, "MORENA": 80, "PAN+PRI": 3, "nulos": 7}, sobres_vacios=2)
     r = await c.client.post("/v1/mesas/09/1/actas", json=buena, headers=uno)
-    assert r.status_code == 200 and r.json()["estado"] == "capturada"
+    assert r.status_code == 200
+    assert r.json()["estado"] == "capturada"
     assert (await c.client.post("/v1/mesas/09/1/actas", json=buena, headers=uno)).status_code == 409
     r = await c.client.post("/v1/mesas/09/1/actas", json=buena, headers=dos)
-    assert r.json()["estado"] == "validada" and r.json()["datos"]["votos"]["PAN"] == 120
+    assert r.json()["estado"] == "validada"
+    assert r.json()["datos"]["votos"]["PAN"] == 120
     assert r.json()["capturas"] == 2
 
     # Mesa 2: the captures disagree → review, with the differences named.
@@ -114,9 +117,13 @@ async def test_doble_captura_revision_y_correccion_con_historial(computo: Comput
     assert (await c.client.put(f"/v1/mesas/09/2/actas/{cargo}", json=corr, headers=uno)).status_code == 403
     admin = c.token("ine-admin", sub="admin-cdmx")
     r = await c.client.put(f"/v1/mesas/09/2/actas/{cargo}", json=corr, headers=admin)
-    assert r.status_code == 200 and r.json()["estado"] == "corregida" and r.json()["version"] == 2
+    assert r.status_code == 200
+    assert r.json()["estado"] == "corregida"
+    assert r.json()["version"] == 2
     (h,) = r.json()["historial"]
-    assert h["quien"] == "admin-cdmx" and h["motivo"].startswith("Se recontaron") and h["antes"] is None
+    assert h["quien"] == "admin-cdmx"
+    assert h["motivo"].startswith("Se recontaron")
+    assert h["antes"] is None
     assert h["despues"]["votos"]["PAN"] == 60
     # A later capture cannot overwrite a corrected acta.
     assert (

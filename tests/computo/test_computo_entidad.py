@@ -11,12 +11,14 @@ import io
 import json
 
 from services.computo.models import Entrega, EscrutinioElectronico, Suscripcion
+from services.computo.schemas import AvisoActa
 from shared import firma
+from shared.actas import ActaComputoVista, ActaFirmada
 from shared.bus.envelope import Envelope
 from shared.events import registro as eventos_registro
 from shared.webhooks import Despachador
-from tests.computo.conftest import Computo, acta, mesa_asignada
 from tests.shared.test_webhooks import Receptor
+from tests.support.computo import Computo, acta, mesa_asignada
 
 # Published per-party figures (dominio.md §6); parties only, no combinations.
 CDMX = {
@@ -51,7 +53,9 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
     c = computo
     # The OPL of CDMX registers its system's endpoint; another OPL too (it must receive nothing).
     r = await c.client.post("/v1/webhooks", json={"url": receptor.url}, headers=c.token("opl", entidad="09"))
-    assert r.status_code == 201 and r.json()["entidad"] == "09" and r.json()["secreto"]
+    assert r.status_code == 201
+    assert r.json()["entidad"] == "09"
+    assert r.json()["secreto"]
     receptor.secreto = r.json()["secreto"]
     otro = await c.client.post(
         "/v1/webhooks", json={"url": receptor.url + "/michoacan"}, headers=c.token("opl", entidad="16")
@@ -63,7 +67,8 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
     assert ajena.status_code == 403
     postal = {k: MESA_1[k] + MESA_2[k] for k in CDMX}
     electronica = {k: CDMX[k] - postal[k] for k in CDMX}
-    assert sum(postal.values()) == 1556 and sum(electronica.values()) == 7350
+    assert sum(postal.values()) == 1556
+    assert sum(electronica.values()) == 7350
     await c.entregar(
         lnere_cerrada(), mesa_asignada("09", 1, sum(MESA_1.values())), mesa_asignada("09", 2, 1556 - 932)
     )
@@ -71,7 +76,8 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
 
     # Nothing to close yet: the message says what is missing.
     r = await c.client.post("/v1/computos/09/cierre", headers=admin)
-    assert r.status_code == 409 and "mesas 1, 2" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "mesas 1, 2" in r.json()["detail"]
     uno, dos = c.token("ine-operador", sub="op-1"), c.token("ine-operador", sub="op-2")
     for numero, votos in ((1, MESA_1), (2, MESA_2)):
         for quien in (uno, dos):
@@ -79,7 +85,8 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
             assert r.status_code == 200, r.text
         assert r.json()["estado"] == "validada"
     r = await c.client.post("/v1/computos/09/cierre", headers=admin)
-    assert r.status_code == 409 and "urna electrónica no se ha sellado" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "urna electrónica no se ha sellado" in r.json()["detail"]
 
     # The electronic MEC's decrypted tally (the decryption itself: test_escrutinio_electronico.py).
     async with c.app.state.runtime.maker() as s, s.begin():
@@ -102,22 +109,32 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
     r = await c.client.post("/v1/computos/09/cierre", headers=admin)
     assert r.status_code == 200, r.text
     doc = (await c.client.get("/v1/computos/09", headers=c.token("opl", entidad="09"))).json()
+    ActaComputoVista.model_validate(doc)  # every field documented in OpenAPI, none undocumented
     assert doc["votos"] == {"postal": 1556, "electronica": 7350, "total": 8906}
     assert doc["lnere"] == {"postal": 2386, "electronica": 9840, "total": 12226}
     assert doc["participacion"] == "72.84"  # 8,906 / 12,226, half-up
     partidos = doc["resultados"]["partidos"]
     assert {k: partidos[k] for k in partidos if k in CDMX} == {k: v for k, v in CDMX.items() if k in partidos}
     assert (doc["resultados"]["no_registrados"], doc["resultados"]["nulos"]) == (28, 122)
-    assert doc["distribucion"]["PAN"] == 4883 and sum(doc["distribucion"].values()) == 8906 - 28 - 122
+    assert doc["distribucion"]["PAN"] == 4883
+    assert sum(doc["distribucion"].values()) == 8906 - 28 - 122
     assert doc["candidaturas"]["Va por la CDMX"] == 4883 + 801 + 308
-    assert [a["mesa"] for a in doc["actas"]] == [1, 2, 0] and doc["actas"][2]["votos"] == 7350
+    assert [a["mesa"] for a in doc["actas"]] == [1, 2, 0]
+    assert doc["actas"][2]["votos"] == 7350
     # Signed by INE: the signature covers the acta; a changed figure breaks it.
     clave = (await c.client.get("/v1/clave-firma")).json()["clave_verificacion"]
     documento = {"acta": {k: v for k, v in doc.items() if k != "firma"}, **doc["firma"]}
     assert firma.verificar(documento, clave)
+    # The signed document, as its event carries it to tablero (GET /v1/entidades/{e}/actas serves it).
+    ActaFirmada.model_validate({"cargo": doc["cargo"], **documento})
     alterado = copy.deepcopy(documento)
     alterado["acta"]["votos"]["total"] = 8907
     assert not firma.verificar(alterado, clave)
+    # A forged acta signed with the forger's own key, which it carries: refused against INE's key.
+    forjado = firma.firmar("5" * 64, alterado["acta"])
+    assert not firma.verificar(forjado, clave)
+    assert firma.verificar(forjado, forjado["clave_verificacion"])
+    assert not firma.verificar({**forjado, "clave_verificacion": clave}, clave)
 
     # Another OPL: 403. Before a close: 404. CSV and PDF of the same acta.
     assert (await c.client.get("/v1/computos/09", headers=c.token("opl", entidad="16"))).status_code == 403
@@ -128,7 +145,8 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
     pan = next(f for f in filas if f["seccion"] == "votos" and f["clave"] == "PAN")
     assert (int(pan["postal"]), int(pan["electronica"]), int(pan["total"])) == (850, 4033, 4883)
     pdf = await c.client.get("/v1/computos/09/acta.pdf", headers=admin)
-    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
     # Published once.
     assert (await c.client.post("/v1/computos/09/cierre", headers=admin)).status_code == 409
 
@@ -144,7 +162,9 @@ async def test_cdmx_2021_da_8906_votos_con_cada_cifra(computo: Computo, receptor
         ("computo.acta.publicada", True)
     ] * 2
     cuerpo = json.loads(receptor.recibidas[-1][1])
-    assert cuerpo["entidad"] == "09" and cuerpo["datos"] == doc
+    AvisoActa.model_validate(cuerpo)  # the payload OpenAPI documents under `webhooks`
+    assert cuerpo["entidad"] == "09"
+    assert cuerpo["datos"] == doc
     log = (await c.client.get("/v1/webhooks/entregas", headers=c.token("opl", entidad="09"))).json()
     assert [(e["estado"], e["intentos"], e["ultimo_codigo"]) for e in log] == [("entregada", 2, 200)]
     assert (await c.client.get("/v1/webhooks/entregas", headers=c.token("opl", entidad="16"))).json() == []

@@ -11,19 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from clientes.custodio import descifrar, leer_estado
 from services.computo.config import Settings as ComputoSettings
 from services.computo.main import create_app as create_computo
 from services.computo.models import Outbox as OutboxComputo
 from services.computo.models import ProcessedEvent as ProcesadosComputo
-from services.electronico.custodio import descifrar
 from services.electronico.models import Outbox as OutboxElectronico
 from services.electronico.models import ProcessedEvent as ProcesadosElectronico
 from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
+from shared.cripto import archivo as ar
 from shared.cripto import escrutinio as es
+from shared.cripto import grupo as gr
 from shared.cripto.custodios import Custodio
 from shared.cripto.eleccion import Eleccion
 from shared.cripto.verificador import verificar_archivo
@@ -31,9 +34,10 @@ from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos_electronico
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
-from tests.electronico.conftest import Electronico, inscrito
-from tests.registro.conftest import PEL2021, centro
+from tests.support.comun import Databases, serve
+from tests.support.electronico import FRASE, Electronico, inscrito
+from tests.support.registro import PEL2021, centro
+from vmre.cli import main as vmre
 
 
 async def pasar(
@@ -68,6 +72,11 @@ async def urna_sellada_con_cinco_votos(e: Electronico, token: Callable[..., dict
     return uuid
 
 
+def setup_eleccion(datos: bytes) -> bytes:
+    """The election's text in a record's Setup event."""
+    return ar.leer(datos).de_tipo("Setup")[0].datos[0]
+
+
 async def computo_de_prueba(databases: Databases, kafka: KafkaSettings) -> FastAPI:
     """computo on a fresh database, election night (no relay, no consumers: events are passed by hand)."""
     return create_computo(
@@ -89,6 +98,7 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
     token: Callable[..., dict[str, str]],
     belenios: Any,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     e = electronico
     uuid = await urna_sellada_con_cinco_votos(e, token)
@@ -98,7 +108,8 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
         assert await pasar(e.app, OutboxElectronico, tipo, computo, ProcesadosComputo, "computo.mesas") == 1
         estado = (await c.get(f"/v1/escrutinio-electronico/{uuid}")).json()
         assert (estado["boletas"], estado["necesarios"], estado["custodios"]) == (5, 3, 5)
-        assert estado["votos"] is None and "faltan 3" in estado["mensaje"]
+        assert estado["votos"] is None
+        assert "faltan 3" in estado["mensaje"]
 
         estados = e.estados  # where the custodians' state files are
         transport = httpx.ASGITransport(app=computo)
@@ -112,8 +123,9 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
                     uuid,
                     i,
                     estados / f"custodio-{uuid}-{i}.json",
+                    frase=FRASE,
                     electronico=e.client,
-                    avisar=lambda m: None,
+                    avisar=lambda _m: None,
                 )
 
         # Another custodian's state file: the CLI sees its entries are not position 2's and sends nothing.
@@ -122,33 +134,47 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", headers=token("custodio", sub="custodio-2")
         ) as cli:
-            try:
+            with pytest.raises(RuntimeError, match="no incluyen, en la posición 2"):
                 await descifrar(
-                    cli, uuid, 2, tmp_path / "ajeno.json", electronico=e.client, avisar=lambda m: None
+                    cli,
+                    uuid,
+                    2,
+                    tmp_path / "ajeno.json",
+                    frase=FRASE,
+                    electronico=e.client,
+                    avisar=lambda _m: None,
                 )
-                raise AssertionError("un descifrado con la clave de otro custodio fue aceptado")
-            except RuntimeError as exc:
-                assert "no incluyen, en la posición 2" in str(exc), exc
             # Sent anyway (by hand): its proof fails against custodian 2's key: refused, nothing stored.
             eleccion = Eleccion.leer(estado["eleccion_json"].encode())
             recuento = es.leer_recuento(estado["recuento"], [q.opciones for q in eleccion.preguntas])
-            x1 = Custodio(ajena["semilla"], 1, 3, 5).clave_descifrado(ajena["clave_privada"])
+            abierta = leer_estado(estados / f"custodio-{uuid}-1.json", FRASE)
+            x1 = Custodio(abierta["semilla"], 1, 3, 5).clave_descifrado(abierta["clave_privada"])
             r = await cli.put(
                 f"/v1/escrutinio-electronico/{uuid}/descifrados/2",
-                content=es.descifrado_parcial(eleccion.huella, x1, recuento).encode(),
+                content=es.entrega_descifrado(eleccion.huella, x1, recuento).encode(),
                 headers={"content-type": "application/json"},
             )
-            assert r.status_code == 422 and "no verifica" in r.text, r.text
+            assert r.status_code == 422, r.text
+            assert "no verifica" in r.text, r.text
+
+        # No strong proofs are published before the result.
+        r = await e.client.get(f"/v1/elecciones/{uuid}/pruebas-fuertes.json")
+        assert r.status_code == 404, r.text
+        assert r.headers["content-type"] == "application/problem+json", r.text
 
         # Fewer than k: no result, and how many are missing.
         assert (await custodio(2))["votos"] is None
         dos = await custodio(5)
-        assert dos["votos"] is None and dos["recibidos"] == [2, 5] and "faltan 1" in dos["mensaje"]
+        assert dos["votos"] is None
+        assert dos["recibidos"] == [2, 5]
+        assert "faltan 1" in dos["mensaje"]
         tres = await custodio(4)
+        assert "mensaje" not in tres  # only while there is no result (schemas.EstadoEscrutinio)
         votos = tres["votos"]
-        assert (
-            votos["MORENA"] == 2 and votos["PAN"] == 1 and votos["PAN+PRI+PRD"] == 1 and votos["nulos"] == 1
-        )
+        assert votos["MORENA"] == 2
+        assert votos["PAN"] == 1
+        assert votos["PAN+PRI+PRD"] == 1
+        assert votos["nulos"] == 1
         assert sum(votos.values()) == 5
 
         tipo = eventos_computo.ESCRUTINIO_PUBLICADO
@@ -166,3 +192,47 @@ async def test_custodios_descifran_y_el_registro_completo_verifica(
     (d / f"{uuid}.bel").write_bytes(datos)
     salida = belenios("election", "verify", "--dir", str(d), cwd=d)
     assert "all checks passed" in salida.stderr
+
+    # The strong proofs, published next to the record: `vmre verificar --pruebas-fuertes` checks them.
+    r = await e.client.get(f"/v1/elecciones/{uuid}/pruebas-fuertes.json")
+    assert r.status_code == 200, r.text
+    fuertes = r.json()
+    assert fuertes["eleccion"] == uuid
+    assert fuertes["huella"] == Eleccion.leer(setup_eleccion(datos)).huella
+    assert [d["owner"] for d in fuertes["descifrados"]] == [2, 4, 5]
+    assert all(list(d["strong_proofs"]) == ["strong_decryption_proofs"] for d in fuertes["descifrados"])
+    assert informe.descifrados == [2, 4, 5]
+    bel = d / f"{uuid}.bel"
+    pf = tmp_path / "pruebas-fuertes.json"
+    pf.write_text(json.dumps(fuertes))
+    assert vmre(["verificar", str(bel), "--pruebas-fuertes", str(pf)]) == 0
+    salida_ok = capsys.readouterr().out
+    assert "pruebas fuertes de descifrado: custodios 2, 4, 5" in salida_ok
+    assert "todo correcto" in salida_ok
+    assert vmre(["verificar", str(bel)]) == 0  # without the option: the same, and a note
+    assert "no se revisaron las pruebas fuertes" in capsys.readouterr().out
+
+    def alterado(cambio: Callable[[dict[str, Any]], None]) -> str:
+        o = json.loads(json.dumps(fuertes))
+        cambio(o)
+        pf.write_text(json.dumps(o))
+        assert vmre(["verificar", str(bel), "--pruebas-fuertes", str(pf)]) == 1
+        return capsys.readouterr().out
+
+    def respuesta_alterada(o: dict[str, Any]) -> None:
+        p = o["descifrados"][1]["strong_proofs"]["strong_decryption_proofs"][0][2]
+        p["response"] = str((int(p["response"]) + 1) % gr.L)
+
+    def intercambiadas(o: dict[str, Any]) -> None:  # custodian 2's proofs claimed as 5's and vice versa
+        a, b = o["descifrados"][0], o["descifrados"][2]
+        a["strong_proofs"], b["strong_proofs"] = b["strong_proofs"], a["strong_proofs"]
+
+    salida = alterado(respuesta_alterada)
+    assert "FALLA en pruebas fuertes del custodio 4" in salida
+    assert "pregunta 1, opción 3" in salida
+    assert "FALLA en pruebas fuertes del custodio 2" in alterado(intercambiadas)
+    salida = alterado(lambda o: o["descifrados"].pop(1))
+    assert "FALLA en pruebas fuertes del custodio 4: faltan" in salida
+    salida = alterado(lambda o: o["descifrados"][2].update(strong_proofs=None))
+    assert "FALLA en pruebas fuertes del custodio 5: faltan" in salida
+    assert "otra elección" in alterado(lambda o: o.update(huella="x" * 43))

@@ -1,17 +1,18 @@
-"""The counting rules (services.computo.reglas): worked examples from the domain notes and properties."""
+"""The counting rules (services.computo.domain): worked examples from the domain notes and properties."""
 
 from __future__ import annotations
 
 import random
+import tomllib
 from itertools import combinations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.computo import reglas
+from services.computo import domain as reglas
 from services.electronico import domain
-from shared.proceso import NO_REGISTRADOS, NULOS, Cargo, Coalicion, Entidad, cargar, opciones
+from shared.proceso import NO_REGISTRADOS, NULOS, PROCESOS_DIR, Cargo, Coalicion, Entidad, cargar, opciones
 
 PEL2021 = cargar("pel2021")
 CDMX = PEL2021.entidades["09"]
@@ -27,7 +28,7 @@ conteos = st.one_of(st.integers(0, 5), st.integers(0, 10**7))
 @st.composite
 def entidad_y_votos(draw: st.DrawFn) -> tuple[Entidad, dict[str, int]]:
     entidad = PEL2021.entidades[draw(st.sampled_from(CLAVES_ENTIDAD))]
-    votos = draw(st.fixed_dictionaries({clave: conteos for clave in opciones(entidad)}))
+    votos = draw(st.fixed_dictionaries(dict.fromkeys(opciones(entidad), conteos)))
     return entidad, votos
 
 
@@ -197,7 +198,7 @@ def test_participacion_redondea_hacia_arriba_el_medio(votos: int, lnere: int, es
 
 
 def test_participacion_rechaza_negativos() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cifras negativas"):
         reglas.participacion(-1, 10)
 
 
@@ -205,8 +206,33 @@ def test_participacion_rechaza_negativos() -> None:
 
 
 def test_opciones_son_las_de_la_boleta_electronica() -> None:
-    for entidad in PEL2021.entidades.values():
-        assert list(reglas.validar({}, entidad)) == domain.opciones(entidad)
+    """Cómputo counts exactly what the internet ballot offers, in its order (the electronic tally is a vector
+    in ballot order), and that is what the process file declares: each party, each combination of two or more
+    parties of one coalition, candidato no registrado and nulo."""
+    crudo = tomllib.loads((PROCESOS_DIR / "pel2021.toml").read_text(encoding="utf-8"))["entidades"]
+    assert sorted(crudo) == CLAVES_ENTIDAD
+    for clave, entidad in PEL2021.entidades.items():
+        claves = list(reglas.validar({}, entidad))
+        # The question electronico puts in the Belenios election of every office of the entidad.
+        for cargo in entidad.cargos:
+            boleta = domain.pregunta(entidad, cargo, PEL2021)
+            assert boleta.respuestas == tuple(domain.texto_opcion(c, PEL2021) for c in claves), clave
+        # The process file as written, read here without shared.proceso.
+        partidos = crudo[clave]["partidos"]
+        esperadas = {*partidos, NO_REGISTRADOS, NULOS}
+        for coalicion in crudo[clave].get("coaliciones", []):
+            suyos = [p for p in partidos if p in coalicion["partidos"]]
+            esperadas |= {"+".join(c) for n in range(2, len(suyos) + 1) for c in combinations(suyos, n)}
+        assert len(claves) == len(esperadas), clave
+        assert set(claves) == esperadas, clave
+        assert claves[: len(partidos)] == partidos, clave
+        assert claves[-2:] == [NO_REGISTRADOS, NULOS], clave
+    # Worked example: Ciudad de México, two coalitions.
+    assert list(reglas.validar({}, CDMX)) == [
+        "PAN", "PRI", "PRD", "PT", "PVEM", "MC", "MORENA", "PES", "RSP", "FXM", "PELG",
+        "PAN+PRI", "PAN+PRD", "PRI+PRD", "PAN+PRI+PRD", "PT+MORENA",
+        NO_REGISTRADOS, NULOS,
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -217,7 +243,7 @@ def test_opciones_son_las_de_la_boleta_electronica() -> None:
 def test_validar_nombra_la_opcion_con_problemas(votos: dict[str, object], clave: str) -> None:
     with pytest.raises(ValueError, match=repr(clave).replace("+", r"\+")):
         reglas.validar(votos, CDMX)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=repr(clave).replace("+", r"\+")):
         reglas.distribuir(votos, CDMX)  # type: ignore[arg-type]
 
 
@@ -231,7 +257,7 @@ def test_sumar_rechaza_negativos_y_acepta_cero_actas() -> None:
 def test_candidaturas_sin_coaliciones_y_con_partido_repetido() -> None:
     queretaro = PEL2021.entidades["22"]
     assert reglas.candidaturas({"PAN": 3, NO_REGISTRADOS: 1, NULOS: 7}, queretaro) == {
-        **{p: 0 for p in queretaro.partidos},
+        **dict.fromkeys(queretaro.partidos, 0),
         "PAN": 3,
         NO_REGISTRADOS: 1,
     }
@@ -253,7 +279,8 @@ def test_motivos_de_recuento() -> None:
     assert "inconsistencias" in inconsistente
     # nulos 101 > margin 100
     [nulos] = reglas.motivos_de_recuento({**holgado, NULOS: 101}, CDMX, acta_inconsistente=False)
-    assert "nulos (101)" in nulos and "(100)" in nulos
+    assert "nulos (101)" in nulos
+    assert "(100)" in nulos
     # margin 10 of 1,000 votes = exactly 1 pp; 11 of 1,000 is above.
     cerrado = {"PAN": 500, "PRI": 5, "MORENA": 495, NULOS: 0}
     assert reglas.candidaturas(cerrado, CDMX)["Va por la CDMX"] == 505
@@ -270,10 +297,12 @@ def test_recuento_sin_votos_y_con_una_sola_candidatura() -> None:
     assert reglas.motivos_de_recuento({}, CDMX, acta_inconsistente=False) == []
     # Only one candidacy with votes: the margin is all its votes (2 of 5 = 40 pp); 3 nulos > 2.
     [nulos] = reglas.motivos_de_recuento({"PAN": 2, NULOS: 3}, CDMX, acta_inconsistente=False)
-    assert "nulos (3)" in nulos and "(2)" in nulos
+    assert "nulos (3)" in nulos
+    assert "(2)" in nulos
     # Every vote nulo: margin 0, both reasons.
     [nulos, margen] = reglas.motivos_de_recuento({NULOS: 3}, CDMX, acta_inconsistente=False)
-    assert "nulos (3)" in nulos and "(0 votos, 0.00 %)" in margen
+    assert "nulos (3)" in nulos
+    assert "(0 votos, 0.00 %)" in margen
 
 
 def test_no_registrados_no_es_candidatura_para_el_margen() -> None:
@@ -289,7 +318,8 @@ def test_revisar_acta_correcta() -> None:
         CDMX_2021_POSTAL, CDMX, total_capturado=1556, sobres_recibidos=1556, marcas_voto=1556
     )
     assert revision == reglas.Revision()
-    assert revision.aceptable and not revision.inconsistente
+    assert revision.aceptable
+    assert not revision.inconsistente
 
 
 def test_revisar_acta_suma_distinta_bloquea() -> None:
@@ -306,7 +336,8 @@ def test_revisar_acta_sobres_y_marcas_son_incidentes() -> None:
     revision = reglas.revisar_acta(
         CDMX_2021_POSTAL, CDMX, total_capturado=1556, sobres_recibidos=1557, marcas_voto=1558
     )
-    assert revision.aceptable and revision.inconsistente
+    assert revision.aceptable
+    assert revision.inconsistente
     assert revision.incidentes == (
         "Se recibieron 1557 sobres, pero la lista de la mesa tiene 1558 marcas de «votó».",
         "El total de votos (1556) no coincide con los sobres recibidos (1557): cada sobre cuenta como un "

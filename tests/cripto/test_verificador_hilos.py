@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from shared.cripto import simulacro as si
 from shared.cripto.verificador import verificar_archivo
-from tests.cripto.conftest import PREGUNTAS
+from tests.support.cripto import PREGUNTAS
 
 
 def _registro(semilla: int) -> tuple[bytes, str]:

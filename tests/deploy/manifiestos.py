@@ -76,17 +76,28 @@ DEFAULTS_COMUNES = {
     "VMRE_AUTH_ALGORITHMS",
     "VMRE_PROCESO_ANCLA",  # only for relative calendars (demo); pel2021's dates are absolute
     "VMRE_TOKEN",  # `vmre custodio` on a custodian's own machine, not a service
+    "VMRE_CUSTODIO_FRASE",  # `vmre custodio` too: the passphrase of its state file
     "VMRE_BROKER",  # `vmre run` only
     "VMRE_HOST",  # `vmre run` only
+    "VMRE_URL_PUBLICA",  # empty: the pages link by path on the host the gateway serves them all on
 }
 # The message sender's tuning (shared/notificaciones.AjustesAvisos): the gateways themselves (SMTP host, port,
 # TLS, credentials, sender; the SMS provider's URL, account, token, sender) are set by the prod overlay.
 AVISOS_POR_OMISION = {"smtp_timeout", "sms_timeout", "avisos_lote", "avisos_reclamo"}
 DEFAULTS: dict[str, set[str]] = {
-    "tablero": {"aviso_intervalo", "cache_segundos"},
+    # flujo_*: the live stream's caps per client and per process, its poll, its heartbeat (tablero/config.py).
+    "tablero": {
+        "aviso_intervalo",
+        "cache_segundos",
+        "flujo_por_cliente",
+        "flujo_maximo",
+        "flujo_sondeo",
+        "flujo_latido",
+    },
     # retencion_anios: the law's seven years; `vmre datos depurar` reads it, no service does.
     "registro": {"retencion_anios"} | AVISOS_POR_OMISION,
-    "postal": {"retencion_anios"} | AVISOS_POR_OMISION,
+    "postal": {"retencion_anios", "transportistas_max_cuerpo", "transportistas_fallos_por_minuto"}
+    | AVISOS_POR_OMISION,
     "electronico": AVISOS_POR_OMISION
     | {
         "sesion_minutos",
@@ -100,6 +111,8 @@ DEFAULTS: dict[str, set[str]] = {
         "retencion_anios",
     },
     "computo": set(),
+    # lote: public credentials per event on vmre.credenciales.lista (1000).
+    "credenciales": {"lote", "retencion_anios"} | AVISOS_POR_OMISION,
 }
 
 
@@ -154,7 +167,7 @@ def _spec(servicio: str) -> Any:
     modulo = importlib.import_module(f"services.{servicio}.main")
     capturado: list[Any] = []
 
-    def captura(spec: Any, *args: Any, **kwargs: Any) -> Any:
+    def captura(spec: Any, *_args: Any, **_kwargs: Any) -> Any:
         capturado.append(spec)
         raise _Capturado
 
@@ -174,10 +187,10 @@ class _Capturado(Exception):
 
 
 def _os_environ() -> dict[str, str]:
-    """``os.environ.get("VMRE_…")`` anywhere in shared/ and services/."""
+    """``os.environ.get("VMRE_…")`` anywhere in shared/, services/ and the tools (vmre/, clientes/)."""
     patron = re.compile(r"""os\.environ\.get\(\s*["'](VMRE_[A-Z0-9_]+)["']""")
     encontradas: dict[str, str] = {}
-    for carpeta in ("shared", "services"):
+    for carpeta in ("shared", "services", "vmre", "clientes"):
         for archivo in sorted((ROOT / carpeta).rglob("*.py")):
             for nombre in patron.findall(archivo.read_text(encoding="utf-8")):
                 encontradas.setdefault(nombre, str(archivo.relative_to(ROOT)))
@@ -213,7 +226,7 @@ def codigo() -> Codigo:
     secretos_comunes: set[str] = set()
     for cls in (KafkaSettings, AuthSettings):
         variables, secretos = _variables(cls)
-        comunes.update({v: cls.__name__ for v in variables})
+        comunes.update(dict.fromkeys(variables, cls.__name__))
         secretos_comunes |= secretos
     for nombre, archivo in _os_environ().items():
         comunes.setdefault(nombre, archivo)
@@ -513,8 +526,19 @@ def revisar_procesos(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
     return errores
 
 
+def puerto_de_metricas(docs: list[dict[str, Any]]) -> int | None:
+    """VMRE_METRICAS_PUERTO of vmre-config (shared/settings.py: /metrics on a port of its own)."""
+    for d in _por_tipo(docs, "ConfigMap"):
+        if d["metadata"]["name"].startswith("vmre-config") and "VMRE_METRICAS_PUERTO" in d.get("data", {}):
+            return int(d["data"]["VMRE_METRICAS_PUERTO"])
+    return None
+
+
 def revisar_puertos_y_sondas(docs: list[dict[str, Any]], hechos: Codigo) -> list[str]:
     errores: list[str] = []
+    metricas = puerto_de_metricas(docs)
+    if metricas is None or metricas in {s.puerto for s in hechos.servicios.values()}:
+        errores.append(f"vmre-config: VMRE_METRICAS_PUERTO={metricas}: un puerto propio, no el de una API")
     for d in _por_tipo(docs, "Service"):
         servicio = d["metadata"].get("labels", {}).get("app.kubernetes.io/name")
         s = hechos.servicios.get(servicio or "")
@@ -522,8 +546,9 @@ def revisar_puertos_y_sondas(docs: list[dict[str, Any]], hechos: Codigo) -> list
             errores.append(f"{nombre(d)}: no es de ningún servicio")
             continue
         for p in d["spec"]["ports"]:
-            if p["port"] != s.puerto:
-                errores.append(f"{nombre(d)}: puerto {p['port']}, el código dice {s.puerto}")
+            esperado = {"http": s.puerto, "metrics": metricas}.get(p.get("name"))
+            if p["port"] != esperado:
+                errores.append(f"{nombre(d)}: puerto {p.get('name')} {p['port']}, se espera {esperado}")
     for k in contenedores(docs):
         s = hechos.servicios.get(k.servicio)
         if s is None or k.carga.startswith("Job/"):
@@ -531,6 +556,10 @@ def revisar_puertos_y_sondas(docs: list[dict[str, Any]], hechos: Codigo) -> list
         puertos = {p.get("name"): p["containerPort"] for p in k.c.get("ports", [])}
         if puertos.get("http") != s.puerto:
             errores.append(f"{k.carga}: containerPort http {puertos.get('http')}, el código dice {s.puerto}")
+        if k.env.get("VMRE_MODE") == "production" and not k.env.get("VMRE_METRICAS_PUERTO"):
+            errores.append(f"{k.carga}: producción sin VMRE_METRICAS_PUERTO (no arrancaría)")
+        if puertos.get("metrics") != metricas:
+            errores.append(f"{k.carga}: containerPort metrics {puertos.get('metrics')}, se espera {metricas}")
         args = k.c.get("args", [])
         if "--port" not in args or args[args.index("--port") + 1] != str(s.puerto):
             errores.append(f"{k.carga}: uvicorn --port no es {s.puerto}")
@@ -549,6 +578,33 @@ def revisar_puertos_y_sondas(docs: list[dict[str, Any]], hechos: Codigo) -> list
         for e in d["spec"]["endpoints"]:
             if e.get("path") not in hechos.rutas_operacion:
                 errores.append(f"{nombre(d)}: {e.get('path')} no es una ruta de shared/web.py")
+            if e.get("path") == "/metrics" and e.get("port") != "metrics":
+                errores.append(f"{nombre(d)}: /metrics en el puerto {e.get('port')!r}; está en 'metrics'")
+    return errores
+
+
+def revisar_metricas_internas(docs: list[dict[str, Any]]) -> list[str]:
+    """No NetworkPolicy opens the metrics port to everyone: each rule that admits it names who (a namespace or
+    pods), and at least one rule admits Prometheus."""
+    errores: list[str] = []
+    metricas = puerto_de_metricas(docs)
+    abierta = False
+    for d in _por_tipo(docs, "NetworkPolicy"):
+        for regla in d["spec"].get("ingress", []):
+            puertos = [p.get("port") for p in regla.get("ports", [])]
+            if puertos and "metrics" not in puertos and metricas not in puertos:
+                continue
+            origenes = regla.get("from", [])
+            if not origenes or any(
+                not (o.get("namespaceSelector") or o.get("podSelector")) for o in origenes
+            ):
+                errores.append(
+                    f"{nombre(d)}: abre el puerto de métricas a cualquiera ({origenes or 'sin from'})"
+                )
+            else:
+                abierta = True
+    if _por_tipo(docs, "NetworkPolicy") and not abierta:
+        errores.append("ninguna NetworkPolicy deja a Prometheus leer el puerto de métricas")
     return errores
 
 

@@ -26,13 +26,14 @@ import httpx
 import pytest
 
 from shared import migrations
-from shared.broker import LocalBroker, free_port
 from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
+from shared.hijos import free_port
 from shared.settings import KafkaSettings
 from simulacion.plataforma import AJUSTES_DEL_SIMULACRO
-from tests.conftest import Buzon
-from tests.e2e.conftest import ROOT, ServiceProcess
+from tests.support.comun import Buzon
+from tests.support.e2e import ROOT, ServiceProcess
+from vmre.broker import LocalBroker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.slow]
 
@@ -43,6 +44,7 @@ PAPELES = {
     "electronico": ("api", "relay", "consumidor"),
     "computo": ("api", "relay", "consumidor"),
     "tablero": ("api", "relay", "consumidor"),
+    "credenciales": ("api", "relay", "consumidor"),
 }
 # Each fault once, when the drill reaches the work it hits: (the phase that must have ended, the fault). The
 # drill's output names each phase as it ends; a fault with no phase goes in while the applications arrive.
@@ -127,6 +129,13 @@ class PostgresPropio:
         with contextlib.suppress(AssertionError):
             self.caer()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _avisos(proceso: ServiceProcess) -> str:
+    """A process's last warnings and errors (tracebacks cut): where a stuck drill waits."""
+    texto = proceso.log_path.read_text(errors="replace") if proceso.log_path.exists() else ""
+    lineas = [x for x in texto.splitlines() if '"level": "WARNING"' in x or '"level": "ERROR"' in x]
+    return "\n".join(x[:600] for x in lineas[-12:]) or "(sin avisos)"
 
 
 @pytest.fixture
@@ -237,7 +246,17 @@ async def test_simulacro_sobrevive_a_cada_falla(
 
         lector = asyncio.create_task(leer_salida())
         inyector = asyncio.create_task(fallas())
-        await asyncio.wait_for(asyncio.gather(lector, inyector, sim.wait()), timeout=900)
+        try:
+            await asyncio.wait_for(asyncio.gather(lector, inyector, sim.wait()), timeout=600)
+        except TimeoutError:
+            sim.kill()
+            await sim.wait()
+            raise AssertionError(
+                "el simulacro no terminó en 10 min\n"
+                + "\n".join(lineas[-40:])
+                + f"\nfallas aplicadas: {aplicadas}\n"
+                + "\n".join(f"--- {n}\n{_avisos(p)}" for n, p in procesos.items())
+            ) from None
         texto = "\n".join(lineas)
         print(texto)
         assert sim.returncode == 0, f"{texto}\nfallas aplicadas: {aplicadas}\n" + "\n".join(

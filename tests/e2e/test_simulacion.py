@@ -1,5 +1,5 @@
 """The whole process as a drill (``make simulate``) on a small scenario: registration to acta de cómputo,
-through the public HTTP APIs of the five services running as processes, on the real broker."""
+through the public HTTP APIs of the six services running as processes, on the real broker."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.broker import free_port
-from tests.conftest import Databases
-from tests.e2e.conftest import ROOT
+from shared.hijos import free_port
+from tests.support.comun import Databases
+from tests.support.e2e import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

@@ -11,9 +11,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from shared.broker import LocalBroker
-from tests.e2e.conftest import Stack
 from tests.factories import solicitud
+from tests.support.e2e import Stack
+from vmre.broker import LocalBroker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from services.electronico.models import Bitacora
 from shared import auditoria
-from tests.electronico.conftest import PASSWORD, Electronico
+from tests.support.electronico import PASSWORD, Electronico
 
 
 async def test_acciones_de_votante_quedan_como_votante_sin_identidad(

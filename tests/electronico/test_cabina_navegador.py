@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,10 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from services.electronico.custodio import ceremonia
-from services.electronico.models import Boleta, Notificacion, ProcessedEvent
-from shared.broker import free_port
-from shared.bus.consumer import apply_once
+from clientes.custodio import ceremonia, leer_estado
+from services.electronico.models import Boleta
 from shared.cripto import escrutinio as es
 from shared.cripto.archivo import leer
 from shared.cripto.custodios import Custodio, Custodios
@@ -32,11 +28,20 @@ from shared.cripto.urna import Urna
 from shared.cripto.verificador import verificar_archivo
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Buzon, Databases
-from tests.electronico.conftest import PASSWORD, app_de_prueba, inscrito
-from tests.registro.conftest import centro
+from tests.support.comun import Buzon, Databases, en_http, serve
+from tests.support.electronico import (
+    FRASE,
+    PASSWORD,
+    app_de_prueba,
+    autoridad_de_prueba,
+    cerrar_lnere,
+    cuentas_de,
+    entregar,
+    inscrito,
+)
+from tests.support.registro import centro
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 CHROMIUM = Path(os.environ.get("VMRE_CHROMIUM", "/usr/bin/chromium"))
 CAPTURAS = Path(os.environ.get("VMRE_CAPTURAS", "var/capturas"))
 
@@ -44,22 +49,15 @@ CAPTURAS = Path(os.environ.get("VMRE_CAPTURAS", "var/capturas"))
 @pytest.fixture
 async def servidor(
     databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon
-) -> AsyncIterator[tuple[str, Any, RelojManual]]:
+) -> AsyncIterator[tuple[str, Any, RelojManual, Any]]:
     app, reloj = await app_de_prueba(databases, offline_kafka, buzon)
-    puerto = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=puerto, log_level="warning"))
-    tarea = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{puerto}", app, reloj
-    finally:
-        server.should_exit = True
-        await tarea
+    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj)
+    async with en_http(app) as base, serve(autoridad):
+        yield base, app, reloj, autoridad
 
 
 async def test_votar_en_el_navegador(
-    servidor: tuple[str, Any, RelojManual],
+    servidor: tuple[str, Any, RelojManual, Any],
     token: Callable[..., dict[str, str]],
     belenios: Any,
     tmp_path: Path,
@@ -68,13 +66,10 @@ async def test_votar_en_el_navegador(
         pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
     from playwright.async_api import async_playwright
 
-    base, app, reloj = servidor
+    base, app, reloj, autoridad = servidor
     maker = app.state.runtime.maker
-    async with maker() as s, s.begin():
-        for env in (inscrito(1), inscrito(2)):
-            await apply_once(
-                s, ProcessedEvent, "electronico.votantes", env, app.state.handlers[env.event_type]
-            )
+    await entregar(app, autoridad, inscrito(1), inscrito(2))
+    await cerrar_lnere(app, autoridad, "09")
     async with httpx.AsyncClient(base_url=base, timeout=30) as api:
         eleccion = next(e for e in (await api.get("/v1/elecciones")).json() if e["entidad"] == "09")
         uuid = eleccion["uuid"]
@@ -84,27 +79,22 @@ async def test_votar_en_el_navegador(
                 base_url=base, headers=token("custodio", sub=f"custodio-{i}"), timeout=30
             ) as c:
                 return await ceremonia(
-                    c, uuid, i, tmp_path / f"custodio-{i}.json", espera=0.1, avisar=lambda m: None
+                    c,
+                    uuid,
+                    i,
+                    tmp_path / f"custodio-{i}.json",
+                    frase=FRASE,
+                    espera=0.1,
+                    avisar=lambda _m: None,
                 )
 
         assert len(set(await asyncio.gather(*(custodio(i) for i in range(1, 6))))) == 1
         r = await api.post(f"/v1/elecciones/{uuid}/apertura", headers=token("ine-admin"))
         assert r.status_code == 200, r.text
         vacio = (await api.get(f"/v1/elecciones/{uuid}/archivo.bel")).content
-        async with maker() as s:
-            mensaje = (
-                (
-                    await s.execute(
-                        select(Notificacion.mensaje).where(Notificacion.plantilla == "credenciales_voto")
-                    )
-                )
-                .scalars()
-                .first()
-            )
-        assert mensaje is not None
-        usuario = re.search(r"Usuario: (\S+)", mensaje).group(1)  # type: ignore[union-attr]
-        clave_acceso = re.search(r"Clave de acceso: (\S+)", mensaje).group(1)  # type: ignore[union-attr]
-        credencial = re.search(r"^- .+: (\S+)$", mensaje, flags=re.M).group(1)  # type: ignore[union-attr]
+        cuentas = await cuentas_de(app, autoridad)
+        usuario, (clave_acceso, credenciales) = sorted(cuentas.items())[0]
+        (credencial,) = credenciales.values()
 
         enviados: list[str] = []
         async with async_playwright() as p:
@@ -113,6 +103,12 @@ async def test_votar_en_el_navegador(
                 pagina = await navegador.new_page(viewport={"width": 390, "height": 844})  # a phone
                 pagina.on(
                     "request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None
+                )
+                # The booth under its Content-Security-Policy: a violation is a console error (none may be).
+                violaciones: list[str] = []
+                pagina.on(
+                    "console",
+                    lambda m: violaciones.append(m.text) if "Content Security Policy" in m.text else None,
                 )
                 await pagina.goto(f"{base}/cabina")
                 # First access: password and an authenticator app (the key shown for manual entry).
@@ -138,12 +134,14 @@ async def test_votar_en_el_navegador(
                 await pagina.get_by_text("Su boleta está en la urna (posición").wait_for()
                 CAPTURAS.mkdir(parents=True, exist_ok=True)
                 await pagina.screenshot(path=str(CAPTURAS / "cabina-acuse.png"), full_page=True)
+                assert violaciones == []
             finally:
                 await navegador.close()
 
         # No plaintext choice left the browser: the only ballot sent is the encrypted one.
         boletas_enviadas = [b for b in enviados if '"answers"' in b]
-        assert len(boletas_enviadas) == 1 and "MORENA" not in boletas_enviadas[0].upper()
+        assert len(boletas_enviadas) == 1
+        assert "MORENA" not in boletas_enviadas[0].upper()
         tablon = (await api.get(f"/v1/elecciones/{uuid}/tablon", params={"rastreador": rastreador})).json()
         assert tablon["boletas"][0]["rastreador"] == rastreador
         async with maker() as s:
@@ -177,7 +175,7 @@ async def test_votar_en_el_navegador(
     urna.depositar(texto)
     recuento = urna.cerrar()
     for i in (1, 3, 5):
-        estado = json.loads((tmp_path / f"custodio-{i}.json").read_text())
+        estado = leer_estado(tmp_path / f"custodio-{i}.json", FRASE)
         c = Custodio(estado["semilla"], i, 3, 5)
         urna.agregar_descifrado(
             i,

@@ -27,14 +27,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.electronico.custodio import CeremoniaFallida, ceremonia, descifrar
-from shared.broker import free_port
+from clientes.custodio import CeremoniaFallida, ceremonia, descifrar
 from shared.cripto import archivo as ar
 from shared.cripto import escrutinio as es
 from shared.cripto import grupo as gr
@@ -48,8 +46,10 @@ from shared.cripto.custodios import (
 )
 from shared.cripto.eleccion import Eleccion
 from shared.cripto.pruebas import cjson
-from tests.electronico.conftest import Electronico, inscrito
-from tests.registro.conftest import centro
+from shared.hijos import free_port
+from tests.support.comun import en_http
+from tests.support.electronico import FRASE, Electronico, inscrito
+from tests.support.registro import centro
 
 Responder = Callable[[Request, bytes], Awaitable[Response]]
 
@@ -75,17 +75,8 @@ async def servidor_falso(responder: Responder) -> AsyncIterator[Falso]:
         return await responder(request, cuerpo)
 
     app = Starlette(routes=[Route("/{ruta:path}", todo, methods=["GET", "PUT", "POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=puerto, log_level="warning", lifespan="off")
-    )
-    tarea = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
+    async with en_http(app, puerto=puerto, lifespan="off"):
         yield falso
-    finally:
-        server.should_exit = True
-        await tarea
 
 
 # --- (a), (b): a ceremony the server makes up ---------------------------------------------------------------
@@ -140,7 +131,8 @@ class Mundo:
         }
         claves = self._lista(3)
         if claves is not None:
-            assert o["certificados"] is not None and o["polinomios"] is not None
+            assert o["certificados"] is not None
+            assert o["polinomios"] is not None
             trustees = Custodios([parametros_umbral(o["certificados"], o["polinomios"], claves)]).json()
             o["clave_publica"] = gr.s(Custodios.leer(trustees).clave_eleccion())
             o["parametros"] = trustees
@@ -158,13 +150,15 @@ class Mundo:
 async def custodio_en(falso: Falso, uuid: str, i: int, ruta: Path, avisos: list[str] | None = None) -> str:
     async with httpx.AsyncClient(base_url=falso.url, timeout=30) as c:
         return await ceremonia(
-            c, uuid, i, ruta, espera=0.02, limite=30, avisar=(avisos.append if avisos is not None else print)
-        )
+            c, uuid, i, ruta, frase=FRASE, espera=0.02, limite=30,
+            avisar=(avisos.append if avisos is not None else print),
+        )  # fmt: skip
 
 
 UUID = "Ab3dEf6hIj9kLm"
 
 
+@pytest.mark.slow
 async def test_vista_dividida_se_descubre_al_comparar_huellas(tmp_path: Path) -> None:
     """Custodian 1 sees four server-made custodians; the four real ones see a server-made custodian 1."""
     victima, resto = Mundo(UUID, {1}), Mundo(UUID, {2, 3, 4, 5})
@@ -197,6 +191,7 @@ async def test_vista_dividida_se_descubre_al_comparar_huellas(tmp_path: Path) ->
     assert any("un custodio solo no puede detectarlo" in a for a in avisos)
 
 
+@pytest.mark.slow
 async def test_vista_dividida_se_detiene_antes_de_enviar_las_partes(tmp_path: Path) -> None:
     """With the certificates' fingerprint compared aloud before step 2, the split view costs nothing: the
     victim's encrypted shares never leave."""
@@ -215,8 +210,8 @@ async def test_vista_dividida_se_detiene_antes_de_enviar_las_partes(tmp_path: Pa
     async def uno(falso: Falso, i: int) -> str:
         async with httpx.AsyncClient(base_url=falso.url, timeout=30) as c:
             return await ceremonia(
-                c, UUID, i, tmp_path / f"c{i}.json", espera=0.02, limite=30, avisar=lambda m: None,
-                confirmar=comparar(i),
+                c, UUID, i, tmp_path / f"c{i}.json", frase=FRASE, espera=0.02, limite=30,
+                avisar=lambda _m: None, confirmar=comparar(i),
             )  # fmt: skip
 
     async with servidor_falso(victima.responder) as fa, servidor_falso(resto.responder) as fb:
@@ -224,12 +219,13 @@ async def test_vista_dividida_se_detiene_antes_de_enviar_las_partes(tmp_path: Pa
             uno(fa, 1), *(uno(fb, i) for i in range(2, 6)), return_exceptions=True
         )
     assert all(isinstance(r, CeremoniaFallida) and "no coincide" in str(r) for r in resultados), resultados
-    assert 1 not in victima.pasos[2] and not resto.pasos[2]  # no encrypted share left anyone
+    assert 1 not in victima.pasos[2]
+    assert not resto.pasos[2]
     assert vistas[1] != vistas[2] == vistas[3] == vistas[4] == vistas[5]
 
 
 def test_la_cli_confirma_la_huella_acordada() -> None:
-    from shared.cli import _confirmar_huella
+    from vmre.cli import _confirmar_huella
 
     assert _confirmar_huella("ab12-cd34", " AB12-CD34 ")
     assert not _confirmar_huella("ab12-cd34", "ab12-cd35")
@@ -292,7 +288,8 @@ async def test_parametros_finales_no_derivados_se_rechazan(
             await custodio_en(f, UUID, 1, tmp_path / "c1.json", [])
     assert "no se envió nada más" in str(exc.value)
     estado = json.loads((tmp_path / "c1.json").read_text())
-    assert "huella" not in estado and "clave_eleccion" not in estado
+    assert "huella" not in estado
+    assert "clave_eleccion" not in estado
     assert f.enviados()[-1] == ("PUT", f"/v1/elecciones/{UUID}/ceremonia/1/3")
 
 
@@ -349,6 +346,7 @@ def _computo_falso(e: Electronico, uuid: str, datos: bytes, que: str) -> tuple[R
     return responder, recibidos
 
 
+@pytest.mark.slow
 async def test_descifrar_solo_el_recuento_del_archivo_publico(
     electronico: Electronico, token: Callable[..., dict[str, str]]
 ) -> None:
@@ -364,26 +362,31 @@ async def test_descifrar_solo_el_recuento_del_archivo_publico(
         responder, recibidos = _computo_falso(e, uuid, datos, que)
         async with servidor_falso(responder) as f, httpx.AsyncClient(base_url=f.url) as c:
             with pytest.raises(CeremoniaFallida, match=mensaje) as exc:
-                await descifrar(c, uuid, 1, estado, electronico=f.url, avisar=lambda m: None)
+                await descifrar(c, uuid, 1, estado, frase=FRASE, electronico=f.url, avisar=lambda _m: None)
         assert "No se descifró ni se envió nada" in str(exc.value)
-        assert f.enviados() == [] and recibidos == []
+        assert f.enviados() == []
+        assert recibidos == []
 
-    # The honest request, against the same harness: decrypted, sent, and its proofs verify.
+    # The honest request, against the same harness: decrypted, sent, and its proofs (Belenios' and the strong
+    # ones) verify.
     responder, recibidos = _computo_falso(e, uuid, datos, "recuento")
     async with servidor_falso(responder) as f, httpx.AsyncClient(base_url=f.url) as c:
-        r = await descifrar(c, uuid, 1, estado, electronico=f.url, avisar=lambda m: None)
-    assert r["recibidos"] == [1] and f.enviados() == [
-        ("PUT", f"/v1/escrutinio-electronico/{uuid}/descifrados/1")
-    ]
+        r = await descifrar(c, uuid, 1, estado, frase=FRASE, electronico=f.url, avisar=lambda _m: None)
+    assert r["recibidos"] == [1]
+    assert f.enviados() == [("PUT", f"/v1/escrutinio-electronico/{uuid}/descifrados/1")]
     archivo = ar.leer(datos)
     eleccion = Eleccion.leer(archivo.eventos[0].datos[0])
     custodios = Custodios.leer(json.loads(archivo.eventos[0].datos[1]))
     recuento = es.leer_recuento(
         archivo.de_tipo("EncryptedTally")[0].datos[0], [q.opciones for q in eleccion.preguntas]
     )
-    es.verificar_descifrado(eleccion.huella, custodios.duenos()[1][2], recuento, recibidos[0].decode())
+    texto, fuertes = es.leer_entrega(recibidos[0])
+    publica = custodios.duenos()[1][2]
+    factores = es.verificar_descifrado(eleccion.huella, publica, recuento, texto)
+    es.verificar_pruebas_fuertes(eleccion.huella, publica, recuento, factores, fuertes)
 
 
+@pytest.mark.slow
 async def test_cli_descifrar_se_niega_con_codigo_1(
     electronico: Electronico, token: Callable[..., dict[str, str]]
 ) -> None:
@@ -412,10 +415,11 @@ async def test_cli_descifrar_se_niega_con_codigo_1(
             jwt,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=os.environ.copy(),
+            env={**os.environ, "VMRE_CUSTODIO_FRASE": FRASE},
         )
         salida, errores = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1, (salida, errores)
     assert "se niega a descifrarlo" in errores.decode()
-    assert f.enviados() == [] and recibidos == []
+    assert f.enviados() == []
+    assert recibidos == []
     assert ("GET", f"/v1/elecciones/{uuid}/archivo.bel") in f.pedidos

@@ -15,9 +15,9 @@ from services.registro.config import Settings as RegistroSettings
 from services.registro.main import create_app as create_registro
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Buzon, Databases, serve
 from tests.factories import solicitud
-from tests.registro.conftest import PEL2021, centro
+from tests.support.comun import Buzon, Databases, serve
+from tests.support.registro import PEL2021, centro
 
 pytestmark = pytest.mark.kafka
 Token = Callable[..., dict[str, str]]

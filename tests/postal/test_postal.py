@@ -19,8 +19,8 @@ from shared.events import postal as eventos
 from shared.notificaciones import ASUNTO_GENERICO, ASUNTOS, Notificador
 from shared.proceso import PROCESOS_DIR, parse
 from tests.factories import clave
-from tests.postal.conftest import Postal, firmar, inscrito
-from tests.registro.conftest import centro
+from tests.support.postal import Postal, firmar, inscrito
+from tests.support.registro import centro
 
 Token = Callable[..., dict[str, str]]
 
@@ -46,11 +46,14 @@ async def test_integracion_idempotente_con_boletas_por_cargo(postal: Postal) -> 
         p = (
             await session.execute(select(Paquete).where(Paquete.entidad == "09", Paquete.numero == 1))
         ).scalar_one()
-    assert p.boletas == ["diputacion_migrante"] and p.sobres_voto == 1 and p.lote == 1
+    assert p.boletas == ["diputacion_migrante"]
+    assert p.sobres_voto == 1
+    assert p.lote == 1
     assert p.clave_elector == clave(1)  # printed on the return envelope
     staged = [json.loads(r.payload) for r in await _outbox(postal)]
     assert [e["event_type"] for e in staged] == ["postal.paquete.integrado"] * 4
-    assert "Main St" not in json.dumps(staged) and clave(1) not in json.dumps(staged)
+    assert "Main St" not in json.dumps(staged)
+    assert clave(1) not in json.dumps(staged)
 
 
 async def _outbox(postal: Postal) -> list[Outbox]:
@@ -82,7 +85,8 @@ async def test_envio_rastreo_fuera_de_orden_y_avisos(postal: Postal, token: Toke
         "ocurrido_at": t.isoformat(),
     }
     r = await postal.webhook(entregado)
-    assert r.status_code == 200 and r.json()["aplicados"] == 1
+    assert r.status_code == 200
+    assert r.json()["aplicados"] == 1
     r = await postal.webhook(transito)  # arrives late: must not move the package back
     assert r.json() == {"aplicados": 0, "ignorados": 1, "duplicados": 0, "sin_paquete": 0}
     r = await postal.webhook(entregado)  # the carrier retries
@@ -127,17 +131,17 @@ async def test_envio_rastreo_fuera_de_orden_y_avisos(postal: Postal, token: Toke
     notificador = Notificador(postal.app.state.runtime.maker, Notificacion, postal.settings)
     assert await notificador.enviar_pendientes() == 12
     enviado = "Su Paquete Electoral Postal fue enviado (mensajeria, guía G09{:07d})."
-    entregado = (
+    aviso_entregado = (
         "Su Paquete Electoral Postal fue entregado. "
         "Devuelva su voto antes del 05/06/2021 08:00 (hora del Centro)."
     )
     no_entregado = "No se pudo entregar su Paquete Electoral Postal. Revise su domicilio con el INE."
-    esperados = {
-        "p1@example.com": [("paquete_enviado", enviado.format(1)), ("paquete_entregado", entregado)],
+    esperados: dict[str, list[tuple[str, str]]] = {
+        "p1@example.com": [("paquete_enviado", enviado.format(1)), ("paquete_entregado", aviso_entregado)],
         "p2@example.com": [
             ("paquete_enviado", enviado.format(2)),
             ("paquete_no_entregado", no_entregado),
-            ("paquete_entregado", entregado),
+            ("paquete_entregado", aviso_entregado),
         ],
         "p3@example.com": [("paquete_enviado", enviado.format(3))],
     }
@@ -176,15 +180,19 @@ async def test_envio_todo_o_nada(postal: Postal, token: Token) -> None:
         )
 
     r = await archivo([(2, "NUEVA2"), (3, "NUEVA3"), (1, "NUEVA1")])  # the last one is already shipped
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/transicion-invalida"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/transicion-invalida"
     assert r.json()["numero"] == 1
     r = await archivo([(2, "NUEVA2"), (3, "G090000001")])  # a tracking number of another package
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/guia-duplicada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/guia-duplicada"
     assert "G090000001" in r.json()["detail"]
     r = await archivo([(2, "NUEVA2"), (99, "NUEVA99")])
-    assert r.status_code == 404 and "99" in r.json()["detail"]
+    assert r.status_code == 404
+    assert "99" in r.json()["detail"]
     r = await archivo([(2, "NUEVA2"), (2, "NUEVA2b")])  # the same package twice in one file
-    assert r.status_code == 409 and r.json()["numero"] == 2
+    assert r.status_code == 409
+    assert r.json()["numero"] == 2
     assert (await postal.count(Outbox), await postal.count(Notificacion)) == antes
     assert {p.numero: p.estado for p in await _paquetes(postal)} == {
         1: "enviado", 2: "integrado", 3: "integrado", 4: "integrado", 5: "integrado"
@@ -234,7 +242,8 @@ async def test_archivo_del_transportista_en_lote(postal: Postal, token: Token) -
     otro = [reporte("c1", 3, "en_transito", 1), reporte("c2", 3, "entregado", 2)]
     r1, r2 = await asyncio.gather(postal.webhook({"eventos": otro}), postal.webhook({"eventos": otro}))
     aplico = [r for r in (r1, r2) if r.status_code == 200 and r.json()["aplicados"]]
-    assert len(aplico) == 1 and aplico[0].json() == {
+    assert len(aplico) == 1
+    assert aplico[0].json() == {
         "aplicados": 2,
         "ignorados": 0,
         "duplicados": 0,
@@ -265,7 +274,8 @@ async def test_webhook_exige_firma_del_transportista(postal: Postal) -> None:
     r = await postal.client.post(
         "/v1/transportistas/mensajeria/eventos", content=raw, headers=firmar(raw, "otro-secreto")
     )
-    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
     r = await postal.client.post("/v1/transportistas/mensajeria/eventos", content=raw)
     assert r.status_code == 401
     r = await postal.client.post("/v1/transportistas/fantasma/eventos", content=raw, headers=firmar(raw))
@@ -296,7 +306,9 @@ async def test_reenvio_a_domicilio_corregido_y_destruccion(postal: Postal, token
             "domicilio": {"calle_numero": "55 Water St", "codigo_postal": "10041"},
         },
     )
-    assert r.status_code == 200 and r.json()["estado"] == "enviado" and r.json()["envios"] == 2
+    assert r.status_code == 200
+    assert r.json()["estado"] == "enviado"
+    assert r.json()["envios"] == 2
     # A late report about the old tracking number no longer concerns the package.
     r = await postal.webhook(
         {"evento_id": "d3", "guia": "G090000001", "estado": "entregado", "ocurrido_at": t}
@@ -306,7 +318,8 @@ async def test_reenvio_a_domicilio_corregido_y_destruccion(postal: Postal, token
         await postal.client.post("/v1/paquetes/09/1/destruccion", headers=token("ine-admin"))
     ).status_code == 409
     r = await postal.client.post("/v1/paquetes/09/2/destruccion", headers=token("ine-admin"))
-    assert r.status_code == 200 and r.json()["estado"] == "destruido"
+    assert r.status_code == 200
+    assert r.json()["estado"] == "destruido"
 
 
 @pytest.mark.parametrize(
@@ -342,9 +355,12 @@ async def test_sobres_cuentan_una_vez_y_solo_de_la_lnere(postal: Postal, token: 
     op = token("ine-operador")
     postal.reloj.ajustar(centro(2021, 5, 20, 10, 0))
     r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(1)}, headers=op)
-    assert r.status_code == 201 and r.json()["clasificacion"] == "en_tiempo" and r.json()["cuenta"] is True
+    assert r.status_code == 201
+    assert r.json()["clasificacion"] == "en_tiempo"
+    assert r.json()["cuenta"] is True
     r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(1).lower()}, headers=op)
-    assert r.json()["clasificacion"] == "duplicado" and r.json()["cuenta"] is False
+    assert r.json()["clasificacion"] == "duplicado"
+    assert r.json()["cuenta"] is False
     r = await postal.client.post("/v1/sobres", json={"clave_elector": clave(999)}, headers=op)
     assert r.json()["clasificacion"] == "desconocido"
     postal.reloj.ajustar(centro(2021, 6, 5, 8, 0))
@@ -362,7 +378,8 @@ async def test_sobres_cuentan_una_vez_y_solo_de_la_lnere(postal: Postal, token: 
     assert await postal.count(Sobre) == 4
 
     r = await postal.client.get(f"/v1/paquetes/{inscrito(1).data['folio']}")
-    assert r.status_code == 200 and r.json()["voto_recibido"] is True
+    assert r.status_code == 200
+    assert r.json()["voto_recibido"] is True
     assert r.json()["limite_recepcion"].startswith("2021-06-05T08:00:00-05:00")
     assert (await postal.client.get("/v1/paquetes/NOEXISTE")).status_code == 404
 
@@ -374,7 +391,9 @@ def test_mesas_de_hasta_1500() -> None:
     assert mesas(5623) == [1406, 1406, 1406, 1405]
     for n in range(1, 7000, 97):
         reparto = mesas(n)
-        assert sum(reparto) == n and max(reparto) <= 1500 and max(reparto) - min(reparto) <= 1
+        assert sum(reparto) == n
+        assert max(reparto) <= 1500
+        assert max(reparto) - min(reparto) <= 1
 
 
 async def test_asignacion_a_mesas_el_dia_de_la_jornada(postal: Postal, token: Token) -> None:
@@ -388,7 +407,8 @@ async def test_asignacion_a_mesas_el_dia_de_la_jornada(postal: Postal, token: To
     assert (await postal.client.post("/v1/mesas/09/asignacion", headers=admin)).status_code == 409
     postal.reloj.ajustar(centro(2021, 6, 6, 17, 0))
     r = await postal.client.post("/v1/mesas/09/asignacion", headers=admin)
-    assert r.status_code == 200 and r.json()["mesas"] == [5]
+    assert r.status_code == 200
+    assert r.json()["mesas"] == [5]
     assert (await postal.client.post("/v1/mesas/09/asignacion", headers=admin)).json()["mesas"] == [5]
     assert len([o for o in await _outbox(postal) if o.topic == "vmre.postal.mesa"]) == 1
 
@@ -440,5 +460,6 @@ async def test_aviso_de_retraso_una_sola_vez(postal: Postal, token: Token) -> No
                 )
             ).scalars()
         )
-    assert len(avisos) == 2 and {a.canal for a in avisos} == {"email", "sms"}
+    assert len(avisos) == 2
+    assert {a.canal for a in avisos} == {"email", "sms"}
     assert all(a.referencia == inscrito(1).data["folio"] for a in avisos)

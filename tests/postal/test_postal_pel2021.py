@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from services.postal.models import Outbox, Paquete, Sobre
-from tests.conftest import PG_URL
 from tests.factories import clave
-from tests.postal.conftest import Postal, inscrito
-from tests.registro.conftest import centro
+from tests.support.comun import PG_URL
+from tests.support.postal import Postal, inscrito
+from tests.support.registro import centro
 
 Token = Callable[..., dict[str, str]]
 POSTALES, VOTOS = 10_720, 5_623
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -56,7 +57,8 @@ async def test_pel2021_paquetes_y_sobres(postal: Postal, token: Token) -> None:
                 ],
             },
         )
-        assert r.status_code == 200 and r.json()["enviados"] == len(paquetes[i : i + 5_000])
+        assert r.status_code == 200
+        assert r.json()["enviados"] == len(paquetes[i : i + 5_000])
     integrado = time.monotonic() - inicio
 
     # Carrier reports for 3,000 packages: delivered, the earlier "in transit" arriving after it, and repeats.
@@ -143,7 +145,8 @@ async def test_pel2021_paquetes_y_sobres(postal: Postal, token: Token) -> None:
     assert len({(v["data"]["entidad"], v["data"]["numero"]) for v in votos}) == VOTOS
 
     stats = (await postal.client.get("/v1/estadisticas")).json()
-    assert stats["paquetes"] == POSTALES and stats["votos_en_tiempo"] == VOTOS
+    assert stats["paquetes"] == POSTALES
+    assert stats["votos_en_tiempo"] == VOTOS
     assert stats["tasa_retorno"] == "52.45"  # 5,623 / 10,720 — the 2021 figure
     assert stats["sobres"] == {"en_tiempo": VOTOS, "duplicado": 5, "desconocido": 4, "extemporaneo": 7}
     assert sum(e["extemporaneos"] for e in stats["por_entidad"].values()) == 7

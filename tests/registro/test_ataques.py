@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from services.registro.models import Auditoria, Bitacora, CambioPendiente, Notificacion, Outbox, Solicitud
+from services.registro.models import Bitacora, CambioPendiente, Historial, Notificacion, Outbox, Solicitud
 from shared import auditoria
 from shared.autorizacion import Quien, matriz
 from shared.events import registro as eventos
 from tests.factories import solicitud
-from tests.registro.conftest import Registro, centro
 from tests.registro.test_revision import nueva
+from tests.support.registro import Registro, centro
 from tests.test_autorizacion import rutas_de
 
 Token = Callable[..., dict[str, str]]
@@ -69,10 +69,12 @@ async def test_clave_ajena_no_da_el_folio_y_el_reenvio_no_es_spam(registro: Regi
     antes = await datos_de(registro, folio)
     ataque = solicitud(1, email=INTRUSO, telefono="+15550000001", modalidad="postal")
     r = await registro.client.post("/v1/solicitudes", json=ataque)
-    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 409
+    assert r.headers["content-type"] == "application/problem+json"
     sin_folio(r.text, folio)
     cuerpo = r.json()
-    assert "estado" not in cuerpo and "recibida" not in cuerpo["detail"]
+    assert "estado" not in cuerpo
+    assert "recibida" not in cuerpo["detail"]
     assert (cuerpo["contacto"], cuerpo["reenviado"]) == (["p***@example.com"], True)
     # The folio went to the victim's own contact, as a secret message; nothing to the attacker.
     [reenvio] = await registro.avisos("folio_reenviado")
@@ -84,7 +86,8 @@ async def test_clave_ajena_no_da_el_folio_y_el_reenvio_no_es_spam(registro: Regi
     # A burst of duplicates: no more messages for 15 minutes, and the answer says so.
     for _ in range(5):
         r = await registro.client.post("/v1/solicitudes", json=ataque)
-        assert r.status_code == 409 and r.json()["reenviado"] is False
+        assert r.status_code == 409
+        assert r.json()["reenviado"] is False
         assert "15 minutos" in r.json()["detail"]
         sin_folio(r.text, folio)
     assert len(await registro.avisos("folio_reenviado")) == 1
@@ -94,7 +97,7 @@ async def test_clave_ajena_no_da_el_folio_y_el_reenvio_no_es_spam(registro: Regi
     assert len(await registro.avisos("folio_reenviado", VICTIMA)) == 2
     assert await datos_de(registro, folio) == antes
     assert await registro.count(Solicitud) == 1
-    reenvios = await registro.rows(Auditoria, Auditoria.accion == "folio_reenviado")
+    reenvios = await registro.rows(Historial, Historial.accion == "folio_reenviado")
     assert [(a.actor, a.detalle) for a in reenvios] == [("ciudadania", {"canal": "email"})] * 2
 
 
@@ -104,9 +107,11 @@ async def test_sin_correo_el_folio_va_por_sms(registro: Registro) -> None:
     [recibo] = await registro.avisos("solicitud_recibida")
     assert (recibo.canal, recibo.destino, recibo.secreto) == ("sms", telefono, True)
     r = await registro.client.post("/v1/solicitudes", json=solicitud(2, modalidad="postal", email=None))
-    assert r.status_code == 409 and r.json()["contacto"] == ["+1******0002"]
+    assert r.status_code == 409
+    assert r.json()["contacto"] == ["+1******0002"]
     [reenvio] = await registro.avisos("folio_reenviado")
-    assert (reenvio.canal, reenvio.destino) == ("sms", telefono) and folio in str(reenvio.mensaje)
+    assert (reenvio.canal, reenvio.destino) == ("sms", telefono)
+    assert folio in str(reenvio.mensaje)
 
 
 async def test_toda_solicitud_necesita_un_contacto(registro: Registro) -> None:
@@ -115,7 +120,8 @@ async def test_toda_solicitud_necesita_un_contacto(registro: Registro) -> None:
     )
     assert r.status_code == 422
     errores = {e["campo"]: e["mensaje"] for e in r.json()["errors"]}
-    assert set(errores) == {"email", "telefono"} and "folio" in errores["email"]
+    assert set(errores) == {"email", "telefono"}
+    assert "folio" in errores["email"]
     assert await registro.count(Solicitud) == 0
     # One of the two is enough.
     assert (
@@ -133,8 +139,10 @@ async def test_recibo_con_folio_al_contacto_preferido(registro: Registro) -> Non
         "persona4@example.com",
         True,
     )
-    assert folio in str(recibo.mensaje) and recibo.referencia == s.referencia != folio
-    assert recibo.asunto and recibo.estado == "pendiente"
+    assert folio in str(recibo.mensaje)
+    assert recibo.referencia == s.referencia != folio
+    assert recibo.asunto
+    assert recibo.estado == "pendiente"
 
 
 # --- (2) the party review ------------------------------------------------------------------------------
@@ -201,6 +209,7 @@ async def test_partidos_auditoria_y_opl_nunca_ven_un_folio(
         "folio": "VMRE-99999-ZZZZZ-ZZZZZ-09ZZZ",  # who does not hold a folio can only guess one
         "observacion_id": str(observacion),
         "tipo": "credencial_frente",
+        "archivo": "vmre.css",
     }
     cuerpos: dict[tuple[str, str], Any] = {
         ("POST", "/v1/solicitudes"): solicitud(2),  # somebody else's clave: the 409
@@ -239,9 +248,11 @@ async def test_partidos_auditoria_y_opl_nunca_ven_un_folio(
     assert vistas >= 30, vistas
     # What those routes showed is real: the list (with referencias and numbers) and the audit export.
     lista = (await registro.client.get("/v1/lnere/09", headers=pan)).json()
-    assert lista["total"] == 5 and all(p["numero"] and p["referencia"] for p in lista["personas"])
+    assert lista["total"] == 5
+    assert all(p["numero"] and p["referencia"] for p in lista["personas"])
     exportado = await registro.client.get("/v1/auditoria", headers=token("auditor"))
-    assert exportado.status_code == 200 and exportado.text.count("\n") > 10
+    assert exportado.status_code == 200
+    assert exportado.text.count("\n") > 10
     assert "folio_sha256" in exportado.text
     # Nor in the logs of all of the above (routes are logged by template).
     registros = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
@@ -257,14 +268,16 @@ async def test_con_solo_el_folio_no_se_cambia_nada(registro: Registro, token: To
     antes = await datos_de(registro, folio)
     pedido = await pedir_robo(registro, folio)
     cuerpo = pedido.json()
-    assert cuerpo["enviado_a"] == ["p***@example.com"] and cuerpo["confirmacion"].startswith("C-")
+    assert cuerpo["enviado_a"] == ["p***@example.com"]
+    assert cuerpo["confirmacion"].startswith("C-")
     assert dt.datetime.fromisoformat(cuerpo["vence_at"]) == centro(2021, 1, 15, 10, 10)
     assert await datos_de(registro, folio) == antes
     assert [o.event_type for o in await registro.rows(Outbox)] == [eventos.SOLICITUD_RECIBIDA]
     # The code went to the contact on file, never to the new one.
     [mensaje] = await registro.avisos("codigo_confirmacion")
     assert (mensaje.destino, mensaje.secreto) == (VICTIMA, True)
-    assert "i***@example.org" in str(mensaje.mensaje) and INTRUSO not in str(mensaje.mensaje)
+    assert "i***@example.org" in str(mensaje.mensaje)
+    assert INTRUSO not in str(mensaje.mensaje)
     assert not await registro.avisos(destino=INTRUSO)
     # The same with a correction in aclaración.
     await registro.client.post(
@@ -286,18 +299,22 @@ async def test_cinco_codigos_equivocados_anulan_el_cambio(registro: Registro) ->
     confirmacion, codigo = pedido.json()["confirmacion"], await registro.codigo(VICTIMA)
     for quedan in (4, 3, 2, 1):
         r = await confirmar_con(registro, folio, confirmacion, otro_codigo(codigo, quedan))
-        assert r.status_code == 422 and r.json()["type"] == "/problemas/codigo-incorrecto"
-        assert r.json()["intentos_restantes"] == quedan and f"quedan {quedan}" in r.json()["detail"]
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problemas/codigo-incorrecto"
+        assert r.json()["intentos_restantes"] == quedan
+        assert f"quedan {quedan}" in r.json()["detail"]
         assert r.json()["errors"][0]["campo"] == "codigo"
     r = await confirmar_con(registro, folio, confirmacion, otro_codigo(codigo, 7))
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-bloqueada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-bloqueada"
     # Void: not even the right code applies it now.
     r = await confirmar_con(registro, folio, confirmacion, codigo)
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-bloqueada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-bloqueada"
     assert await datos_de(registro, folio) == antes
     [cambio] = await registro.rows(CambioPendiente)
     assert (cambio.intentos, cambio.usado_at) == (5, None)
-    assert len(await registro.rows(Auditoria, Auditoria.accion == "codigo_incorrecto")) == 5
+    assert len(await registro.rows(Historial, Historial.accion == "codigo_incorrecto")) == 5
 
 
 async def test_el_codigo_no_se_reusa_vence_y_solo_vale_el_ultimo(registro: Registro) -> None:
@@ -311,24 +328,28 @@ async def test_el_codigo_no_se_reusa_vence_y_solo_vale_el_ultimo(registro: Regis
     assert r.status_code == 200, r.text
     assert (await registro.solicitud(folio)).telefono == "+13105550999"
     r = await confirmar_con(registro, folio, pedido.json()["confirmacion"], codigo)
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-usada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-usada"
 
     # Ten minutes, no more.
     pedido = await pedir_robo(registro, folio)
     registro.reloj.avanzar(dt.timedelta(minutes=10))
     r = await confirmar_con(registro, folio, pedido.json()["confirmacion"], await registro.codigo(VICTIMA))
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-vencida"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-vencida"
 
     # A newer request voids the older code.
     viejo = await pedir_robo(registro, folio)
     codigo_viejo = await registro.codigo(VICTIMA)
     await pedir_robo(registro, folio)
     r = await confirmar_con(registro, folio, viejo.json()["confirmacion"], codigo_viejo)
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-anulada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-anulada"
     # A confirmation of another application is not found from this one.
     otro = await nueva(registro, 2)
     r = await confirmar_con(registro, otro, viejo.json()["confirmacion"], codigo_viejo)
-    assert r.status_code == 404 and r.json()["errors"][0]["campo"] == "confirmacion"
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["campo"] == "confirmacion"
     assert (await registro.solicitud(folio)).modalidad == "electronica"
 
 
@@ -352,7 +373,7 @@ async def test_diez_confirmaciones_a_la_vez_aplican_una(registro: Registro) -> N
     assert (s.modalidad, s.calle_numero, s.version) == ("postal", "1 Rue de Rivoli", 2)
     assert await registro.count(Outbox, Outbox.event_type == eventos.SOLICITUD_MODALIDAD_CAMBIADA) == 1
     assert len(await registro.avisos("cambio_aplicado")) == 2  # once, to the e-mail and the phone on file
-    assert await registro.count(Auditoria, Auditoria.accion == "cambio_confirmado") == 1
+    assert await registro.count(Historial, Historial.accion == "cambio_confirmado") == 1
 
 
 async def test_veinte_codigos_equivocados_a_la_vez_cuentan_cinco(registro: Registro) -> None:
@@ -369,7 +390,7 @@ async def test_veinte_codigos_equivocados_a_la_vez_cuentan_cinco(registro: Regis
     assert restantes == [1, 2, 3, 4]
     [cambio] = await registro.rows(CambioPendiente)
     assert cambio.intentos == 5
-    assert await registro.count(Auditoria, Auditoria.accion == "codigo_incorrecto") == 5
+    assert await registro.count(Historial, Historial.accion == "codigo_incorrecto") == 5
     r = await confirmar_con(registro, folio, confirmacion, codigo)
     assert r.status_code == 409
     assert await datos_de(registro, folio) == antes
@@ -384,7 +405,8 @@ async def test_cambio_confirmado_despues_del_cierre_se_rechaza(registro: Registr
     registro.reloj.ajustar(cal.cierre_lnere)
     assert (await registro.client.post("/v1/lnere/09/cierre", headers=token("ine-admin"))).status_code == 200
     r = await registro.confirmar(folio, pedido, VICTIMA)
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/lnere-cerrada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/lnere-cerrada"
     assert await datos_de(registro, folio) == antes
     [cambio] = await registro.rows(CambioPendiente)
     assert cambio.usado_at is None  # refused: the use rolled back
@@ -410,7 +432,8 @@ async def test_el_contacto_anterior_recibe_el_aviso_del_cambio(registro: Registr
         },
     )
     r = await registro.confirmar(folio, pedido, VICTIMA)
-    assert r.status_code == 200 and r.json()["modalidad"] == "postal"
+    assert r.status_code == 200
+    assert r.json()["modalidad"] == "postal"
     s = await registro.solicitud(folio)
     assert (s.email, s.telefono, s.calle_numero) == (
         "nuevo.correo@example.net",
@@ -426,7 +449,7 @@ async def test_el_contacto_anterior_recibe_el_aviso_del_cambio(registro: Registr
         assert completo not in texto
     assert not avisos[0].secreto
     assert not await registro.avisos(destino="nuevo.correo@example.net")
-    [auditado] = await registro.rows(Auditoria, Auditoria.accion == "cambio_confirmado")
+    [auditado] = await registro.rows(Historial, Historial.accion == "cambio_confirmado")
     assert (auditado.actor, auditado.rol) == ("ciudadania", "ciudadania")
     assert auditado.detalle == {
         "tipo": "modalidad",
@@ -442,7 +465,8 @@ async def test_cinco_codigos_por_hora_y_sin_contacto_no_hay_codigo(registro: Reg
     for _ in range(5):
         await pedir_robo(registro, folio)
     r = await registro.client.post(f"/v1/solicitudes/{folio}/modalidad", json=ROBO)
-    assert r.status_code == 429 and r.json()["type"] == "/problemas/demasiados-codigos"
+    assert r.status_code == 429
+    assert r.json()["type"] == "/problemas/demasiados-codigos"
     assert int(r.headers["retry-after"]) > 0
     assert len(await registro.avisos("codigo_confirmacion")) == 5
     registro.reloj.avanzar(dt.timedelta(hours=1))
@@ -472,10 +496,12 @@ async def test_sin_acceso_pasa_a_revision_y_el_ine_aplica_el_cambio_verificado(
     assert "INETEL" in str(avisos[0].mensaje)
     # The pending code is void now.
     r = await registro.confirmar(folio, pendiente, VICTIMA)
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/confirmacion-anulada"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/confirmacion-anulada"
     # Saying it again: nothing changes, nothing is sent.
     r = await registro.client.post(f"/v1/solicitudes/{folio}/sin-acceso", json={"perdido": "ambos"})
-    assert r.status_code == 200 and len(await registro.avisos("cambio_en_revision")) == 2
+    assert r.status_code == 200
+    assert len(await registro.avisos("cambio_en_revision")) == 2
     assert (await registro.client.get("/v1/revision/cola", headers=op)).json()["solicitudes"] == []
 
     # INE verified the person by phone and applies the new contact: no code; audited with the operator.
@@ -493,7 +519,7 @@ async def test_sin_acceso_pasa_a_revision_y_el_ine_aplica_el_cambio_verificado(
     assert (await registro.solicitud(folio)).email == "recuperado@example.com"
     avisos = await registro.avisos("cambio_aplicado")
     assert {a.destino for a in avisos} == {VICTIMA, TELEFONO_VICTIMA, "recuperado@example.com"}
-    [auditado] = await registro.rows(Auditoria, Auditoria.accion == "cambio_verificado")
+    [auditado] = await registro.rows(Historial, Historial.accion == "cambio_verificado")
     assert (auditado.actor, auditado.rol, auditado.detalle) == (
         "operadora-3",
         "ine-operador",
@@ -517,15 +543,19 @@ async def test_avisos_de_dictamen_aclaracion_e_inscripcion(registro: Registro, t
     plazo = dt.datetime.fromisoformat(r.json()["plazo_aclaracion"])
     [dictamen] = await registro.avisos("solicitud_dictaminada")
     texto = str(dictamen.mensaje)
-    assert dictamen.destino == VICTIMA and not dictamen.secreto
-    assert "NO PROCEDIÓ" in texto and "La firma no coincide" in texto and "comprobante de domicilio" in texto
+    assert dictamen.destino == VICTIMA
+    assert not dictamen.secreto
+    assert "NO PROCEDIÓ" in texto
+    assert "La firma no coincide" in texto
+    assert "comprobante de domicilio" in texto
     assert f"{plazo:%d/%m/%Y} a las {plazo:%H:%M} (hora del Centro de México)" in texto
     assert a not in texto  # only the receipt and the re-send carry the folio
     r = await registro.client.post(
         f"/v1/solicitudes/{c}/aclaracion", json={"motivos": ["credencial_ilegible"]}, headers=op
     )
     [aclaracion] = await registro.avisos("aclaracion_solicitada")
-    assert aclaracion.destino == "persona3@example.com" and "credencial no se leen" in str(aclaracion.mensaje)
+    assert aclaracion.destino == "persona3@example.com"
+    assert "credencial no se leen" in str(aclaracion.mensaje)
     # A batch of dictámenes: one message each, staged together.
     r = await registro.client.post(
         "/v1/solicitudes/dictamenes",
@@ -534,14 +564,17 @@ async def test_avisos_de_dictamen_aclaracion_e_inscripcion(registro: Registro, t
     )
     assert r.json()["aplicados"] == 1
     procedente = (await registro.avisos("solicitud_dictaminada", "persona2@example.com"))[0]
-    assert "PROCEDENTE" in str(procedente.mensaje) and "10/04/2021" in str(procedente.mensaje)
+    assert "PROCEDENTE" in str(procedente.mensaje)
+    assert "10/04/2021" in str(procedente.mensaje)
 
     registro.reloj.ajustar(registro.proceso.calendario.cierre_lnere)
     assert (await registro.client.post("/v1/lnere/09/cierre", headers=admin)).status_code == 200
     [inscripcion] = await registro.avisos("inscripcion")
     texto = str(inscripcion.mensaje)
     assert inscripcion.destino == "persona2@example.com"
-    assert "Ciudad de México" in texto and "por correo postal" in texto and "paquete electoral" in texto
+    assert "Ciudad de México" in texto
+    assert "por correo postal" in texto
+    assert "paquete electoral" in texto
     assert (await registro.client.post("/v1/lnere/09/cierre", headers=admin)).status_code == 200
     assert len(await registro.avisos("inscripcion")) == 1  # closing again sends nothing
 
@@ -562,7 +595,8 @@ async def test_carga_inetel_muestra_el_folio_al_operador_sin_reenviarlo(
         content=csv,
         headers={**token("ine-operador"), "content-type": "text/csv"},
     )
-    assert r.status_code == 200 and r.json()["cargadas"] == 2
+    assert r.status_code == 200
+    assert r.json()["cargadas"] == 2
     [rechazada] = r.json()["rechazadas"]
     assert folio in rechazada["errores"][0]["mensaje"]  # operators may see folios
     assert not await registro.avisos("folio_reenviado")

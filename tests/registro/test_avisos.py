@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from services.registro.models import Notificacion
 from shared.notificaciones import Notificador
-from tests.conftest import Buzon
 from tests.factories import solicitud
-from tests.registro.conftest import Registro
+from tests.support.comun import Buzon
+from tests.support.registro import Registro
 
 
 async def test_el_acuse_llega_y_un_rechazo_queda_en_el_expediente(
@@ -32,7 +32,8 @@ async def test_el_acuse_llega_y_un_rechazo_queda_en_el_expediente(
     )
     assert await remitente.enviar_pendientes() == 1
     [acuse] = buzon.mensajes("persona1@example.com")
-    assert folio_bien in acuse["texto"] and acuse["asunto"].startswith("Su solicitud de inscripción")
+    assert folio_bien in acuse["texto"]
+    assert acuse["asunto"].startswith("Su solicitud de inscripción")
     assert buzon.mensajes("+15005550001") == []
 
     op = token("ine-operador")
@@ -44,8 +45,10 @@ async def test_el_acuse_llega_y_un_rechazo_queda_en_el_expediente(
     mal = (await registro.client.get(f"/v1/solicitudes/{folio_mal}/expediente", headers=op)).json()
     [aviso] = mal["avisos"]
     assert (aviso["canal"], aviso["estado"], aviso["intentos"]) == ("sms", "fallida", 1)
-    assert "21211" in aviso["error"] and aviso["destino"] == "+1******0001"
-    assert "mensaje" not in aviso and folio_mal not in str(mal["avisos"])
+    assert "21211" in aviso["error"]
+    assert aviso["destino"] == "+1******0001"
+    assert "mensaje" not in aviso
+    assert folio_mal not in str(mal["avisos"])
     metricas = (await registro.client.get("/metrics")).text
     assert 'vmre_avisos_total{canal="sms",resultado="fallida"} 1.0' in metricas
     # Refused for good: not tried again, and the folio it carried is erased.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from services.registro.models import Solicitud
 from shared import problems
 from tests import factories
-from tests.registro.conftest import Registro
+from tests.support.registro import Registro
 
 
 async def test_texto_con_caracter_nulo_es_422_que_nombra_el_campo(registro: Registro) -> None:
@@ -16,11 +16,13 @@ async def test_texto_con_caracter_nulo_es_422_que_nombra_el_campo(registro: Regi
     datos = factories.solicitud(7) | {"nombre": "Ana\x00"}
     datos["domicilio"] = datos["domicilio"] | {"ciudad": "Los\x00Angeles"}
     r = await registro.client.post("/v1/solicitudes", json=datos)
-    assert r.status_code == 422 and r.headers["content-type"] == problems.PROBLEM_JSON
+    assert r.status_code == 422
+    assert r.headers["content-type"] == problems.PROBLEM_JSON
     assert {e["campo"] for e in r.json()["errors"]} == {"nombre", "domicilio.ciudad"}
     assert await registro.count(Solicitud) == 0
     r = await registro.client.get("/v1/estadisticas", params={"entidad": "0\x009"})
-    assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "entidad"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "entidad"
 
 
 async def test_cuerpo_que_no_es_utf8_y_cursor_enorme_son_422(
@@ -29,9 +31,11 @@ async def test_cuerpo_que_no_es_utf8_y_cursor_enorme_son_422(
     r = await registro.client.post(
         "/v1/solicitudes", content=b'{"nombre": "\xff"}', headers={"content-type": "application/json"}
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "cuerpo"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "cuerpo"
     r = await registro.client.get("/v1/lnere/09", params={"despues": 2**70}, headers=token("ine-admin"))
-    assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "despues"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "despues"
 
 
 async def test_openapi_documenta_los_errores_como_problem_json(registro: Registro) -> None:

@@ -13,11 +13,12 @@ import pytest
 
 from services.registro.models import Outbox, Solicitud
 from services.registro.service import COLUMNAS
-from tests.conftest import PG_URL
 from tests.factories import solicitud
-from tests.registro.conftest import Registro
+from tests.support.comun import PG_URL
+from tests.support.registro import Registro
 
 Token = Callable[..., dict[str, str]]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -121,4 +122,5 @@ async def test_diez_mil_solicitudes_registradas_revisadas_y_cerradas(
     )
     assert publicado == por_pais
     stats = (await registro.client.get("/v1/estadisticas")).json()
-    assert stats["solicitudes"]["total"] == 10_000 and stats["lnere"]["total"] == 9_500
+    assert stats["solicitudes"]["total"] == 10_000
+    assert stats["lnere"]["total"] == 9_500

@@ -5,20 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from services.registro.models import Auditoria, Outbox, Solicitud
+from services.registro.models import Historial, Outbox, Solicitud
 from shared.events import registro as eventos
 from tests.factories import solicitud
-from tests.registro.conftest import Registro
+from tests.support.registro import Registro
 
 Token = Callable[..., dict[str, str]]
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
 PDF = b"%PDF-1.4\n" + b"1 0 obj\n" * 20
 
 
-async def nueva(registro: Registro, n: int, **kw: object) -> str:
+async def nueva(registro: Registro, n: int, **kw: Any) -> str:
     r = await registro.client.post("/v1/solicitudes", json=solicitud(n, **kw))
     assert r.status_code == 201, r.text
     return str(r.json()["folio"])
@@ -34,22 +35,26 @@ async def test_dictamen_procedente_e_improcedente(registro: Registro, token: Tok
     r = await registro.client.post(
         f"/v1/solicitudes/{a}/dictamen", json={"resultado": "procedente", "motivos": []}, headers=op
     )
-    assert r.status_code == 200 and r.json()["estado"] == "procedente"
+    assert r.status_code == 200
+    assert r.json()["estado"] == "procedente"
     r = await registro.client.post(
         f"/v1/solicitudes/{b}/dictamen",
         json={"resultado": "improcedente", "motivos": ["firma", "comprobante_domicilio"]},
         headers=op,
     )
     body = r.json()
-    assert body["estado"] == "improcedente" and body["motivos"] == ["firma", "comprobante_domicilio"]
+    assert body["estado"] == "improcedente"
+    assert body["motivos"] == ["firma", "comprobante_domicilio"]
     assert body["motivos_detalle"][0]["descripcion"].startswith("La firma")
     assert body["plazo_aclaracion"] is not None
     assert await eventos_de(registro, b) == [eventos.SOLICITUD_RECIBIDA, eventos.SOLICITUD_DICTAMINADA]
     [row] = await registro.rows(Outbox, Outbox.event_type == eventos.SOLICITUD_DICTAMINADA, Outbox.key == b)
     envelope = json.loads(row.payload)
-    assert envelope["aggregate_version"] == 2 and envelope["data"]["estado"] == "improcedente"
-    audit = await registro.rows(Auditoria, Auditoria.folio == b, Auditoria.accion == "dictamen")
-    assert audit[0].actor == "ine-operador-local" and audit[0].detalle["motivos"] == [
+    assert envelope["aggregate_version"] == 2
+    assert envelope["data"]["estado"] == "improcedente"
+    audit = await registro.rows(Historial, Historial.folio == b, Historial.accion == "dictamen")
+    assert audit[0].actor == "ine-operador-local"
+    assert audit[0].detalle["motivos"] == [
         "firma",
         "comprobante_domicilio",
     ]
@@ -58,7 +63,8 @@ async def test_dictamen_procedente_e_improcedente(registro: Registro, token: Tok
     r = await registro.client.post(
         f"/v1/solicitudes/{a}/dictamen", json={"resultado": "improcedente", "motivos": ["firma"]}, headers=op
     )
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/transicion-invalida"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/transicion-invalida"
     assert (await registro.client.get(f"/v1/solicitudes/{a}")).json()["estado"] == "procedente"
 
 
@@ -116,7 +122,7 @@ async def test_dictamenes_en_lote_todo_o_nada(registro: Registro, token: Token) 
     assert (await registro.client.get(f"/v1/solicitudes/{a}")).json()["estado"] == "procedente"
     assert (await registro.client.get(f"/v1/solicitudes/{b}")).json()["motivos"] == ["firma"]
     assert await eventos_de(registro, b) == [eventos.SOLICITUD_RECIBIDA, eventos.SOLICITUD_DICTAMINADA]
-    assert len(await registro.rows(Auditoria, Auditoria.folio == a, Auditoria.accion == "dictamen")) == 1
+    assert len(await registro.rows(Historial, Historial.folio == a, Historial.accion == "dictamen")) == 1
 
     # The same batch again (a retry after a cut): nothing repeats; a different dictamen is still refused.
     r = await registro.client.post("/v1/solicitudes/dictamenes", json=lote, headers=op)
@@ -127,7 +133,8 @@ async def test_dictamenes_en_lote_todo_o_nada(registro: Registro, token: Token) 
         json={"dictamenes": [{"folio": a, "resultado": "improcedente", "motivos": ["firma"]}]},
         headers=op,
     )
-    assert r.status_code == 422 and "dictamenes[0]" in r.json()["errors"][0]["campo"]
+    assert r.status_code == 422
+    assert "dictamenes[0]" in r.json()["errors"][0]["campo"]
     assert (await registro.client.get(f"/v1/solicitudes/{a}")).json()["estado"] == "procedente"
     r = await registro.client.post(
         "/v1/solicitudes/dictamenes", json={"dictamenes": lote["dictamenes"]}, headers=token("opl", "09")
@@ -160,7 +167,8 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
     r = await registro.client.post(
         f"/v1/solicitudes/{folio}/aclaracion", json={"motivos": ["comprobante_domicilio"]}, headers=op
     )
-    assert r.status_code == 200 and r.json()["estado"] == "en_aclaracion"
+    assert r.status_code == 200
+    assert r.json()["estado"] == "en_aclaracion"
     cola = (await registro.client.get("/v1/revision/cola", headers=op)).json()["solicitudes"]
     assert folio not in [c["folio"] for c in cola]
 
@@ -183,7 +191,8 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
     assert s.calle_numero == solicitud(1)["domicilio"]["calle_numero"]  # nothing changes before the code
     r = await registro.confirmar(folio, pedido, "persona1@example.com")
     assert r.status_code == 200, r.text
-    assert r.json()["estado"] == "recibida" and r.json()["motivos"] == []
+    assert r.json()["estado"] == "recibida"
+    assert r.json()["motivos"] == []
     [s] = await registro.rows(Solicitud)
     assert (s.calle_numero, s.ciudad) == ("742 Evergreen Ter", "Springfield")
     cola = (await registro.client.get("/v1/revision/cola", headers=op)).json()["solicitudes"]
@@ -197,8 +206,9 @@ async def test_aclaracion_correccion_y_vuelta_a_revision(registro: Registro, tok
     assert (
         await registro.client.patch(f"/v1/solicitudes/{folio}", json={"nombre": "Ana"})
     ).status_code == 409
-    audit = await registro.rows(Auditoria, Auditoria.folio == folio, Auditoria.accion == "cambio_confirmado")
-    assert audit[0].detalle["campos"] == ["domicilio"] and audit[0].detalle["canal"] == "email"
+    audit = await registro.rows(Historial, Historial.folio == folio, Historial.accion == "cambio_confirmado")
+    assert audit[0].detalle["campos"] == ["domicilio"]
+    assert audit[0].detalle["canal"] == "email"
 
 
 async def test_correccion_tras_el_plazo_se_rechaza(registro: Registro, token: Token) -> None:
@@ -226,10 +236,12 @@ async def test_correccion_tras_el_plazo_se_rechaza(registro: Registro, token: To
     assert pedido.status_code == 202
     registro.reloj.ajustar(plazo2)
     r = await registro.confirmar(folio2, pedido, "persona2@example.com")
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/plazo-vencido"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/plazo-vencido"
     registro.reloj.avanzar(dt.timedelta(days=registro.proceso.calendario.aclaracion_dias))
     r = await registro.client.patch(f"/v1/solicitudes/{folio2}", json={"nombre": "Ana"})
-    assert r.status_code == 409 and r.json()["type"] == "/problemas/plazo-vencido"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/plazo-vencido"
     assert (await registro.client.get(f"/v1/solicitudes/{folio2}")).json()["estado"] == "improcedente"
     assert (await registro.solicitud(folio2)).nombre == solicitud(2)["nombre"]
 
@@ -240,26 +252,38 @@ async def test_correccion_que_deja_incompleta_la_modalidad(registro: Registro, t
         f"/v1/solicitudes/{folio}/aclaracion", json={"motivos": ["requisitos"]}, headers=token("ine-operador")
     )
     r = await registro.client.patch(f"/v1/solicitudes/{folio}", json={"domicilio": {"calle_numero": None}})
-    assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "domicilio.calle_numero"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "domicilio.calle_numero"
     assert (await registro.client.get(f"/v1/solicitudes/{folio}")).json()["estado"] == "en_aclaracion"
     # Nor may a correction leave the application without any contact.
     r = await registro.client.patch(f"/v1/solicitudes/{folio}", json={"email": None, "telefono": None})
-    assert r.status_code == 422 and {e["campo"] for e in r.json()["errors"]} == {"email", "telefono"}
+    assert r.status_code == 422
+    assert {e["campo"] for e in r.json()["errors"]} == {"email", "telefono"}
     assert not await registro.avisos("codigo_confirmacion")  # refused before any code went out
 
 
 async def test_baja(registro: Registro, token: Token) -> None:
     op = token("ine-operador")
     folio = await nueva(registro, 1)
+    # A motivo outside the catalogue, on an application that may still be dropped: only the motivo is wrong.
+    r = await registro.client.post(f"/v1/solicitudes/{folio}/baja", json={"motivo": "porque_si"}, headers=op)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["campo"] for e in r.json()["errors"]] == ["motivo"]
+    assert (await registro.client.get(f"/v1/solicitudes/{folio}")).json()["estado"] == "recibida"
+    assert await eventos_de(registro, folio) == [eventos.SOLICITUD_RECIBIDA]
+
     r = await registro.client.post(
         f"/v1/solicitudes/{folio}/baja", json={"motivo": "solicitud_ciudadana"}, headers=op
     )
-    assert r.status_code == 200 and r.json()["estado"] == "baja"
-    assert (
-        await registro.client.post(f"/v1/solicitudes/{folio}/baja", json={"motivo": "defuncion"}, headers=op)
-    ).status_code == 409
-    r = await registro.client.post(f"/v1/solicitudes/{folio}/baja", json={"motivo": "porque_si"}, headers=op)
-    assert r.status_code in (409, 422)
+    assert r.status_code == 200
+    assert r.json()["estado"] == "baja"
+    assert r.json()["motivos"] == ["solicitud_ciudadana"]
+    # Already dropped: a second baja, with a valid motivo, is a refused transition.
+    r = await registro.client.post(f"/v1/solicitudes/{folio}/baja", json={"motivo": "defuncion"}, headers=op)
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problemas/transicion-invalida"
+    assert await eventos_de(registro, folio) == [eventos.SOLICITUD_RECIBIDA, eventos.SOLICITUD_DADA_DE_BAJA]
 
 
 async def test_cambio_de_modalidad_antes_del_corte(registro: Registro) -> None:
@@ -277,7 +301,8 @@ async def test_cambio_de_modalidad_antes_del_corte(registro: Registro) -> None:
     assert pedido.status_code == 202, pedido.text
     assert await eventos_de(registro, folio) == [eventos.SOLICITUD_RECIBIDA]  # nothing yet
     r = await registro.confirmar(folio, pedido, "persona1@example.com")
-    assert r.status_code == 200 and r.json()["modalidad"] == "postal"
+    assert r.status_code == 200
+    assert r.json()["modalidad"] == "postal"
     assert await eventos_de(registro, folio) == [
         eventos.SOLICITUD_RECIBIDA,
         eventos.SOLICITUD_MODALIDAD_CAMBIADA,
@@ -340,7 +365,8 @@ async def test_documentos_por_contenido_tamano_y_comprobante_reutilizado(
         data={"tipo": "selfie"},
         files={"archivo": ("s.jpg", JPEG, "image/jpeg")},
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["campo"] == "tipo"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["campo"] == "tipo"
     for folio in (a, b):
         r = await registro.client.post(
             f"/v1/solicitudes/{folio}/documentos",
@@ -353,5 +379,7 @@ async def test_documentos_por_contenido_tamano_y_comprobante_reutilizado(
     assert any(al.startswith("comprobante_reutilizado") for al in expediente["alertas"])
     assert expediente["clave_elector"] == solicitud(1)["clave_elector"]  # operators see the data
     doc = await registro.client.get(f"/v1/solicitudes/{a}/documentos/credencial_frente", headers=op)
-    assert doc.status_code == 200 and doc.content == JPEG and doc.headers["content-type"] == "image/jpeg"
+    assert doc.status_code == 200
+    assert doc.content == JPEG
+    assert doc.headers["content-type"] == "image/jpeg"
     assert (await registro.client.get(f"/v1/solicitudes/{a}/documentos/credencial_frente")).status_code == 401

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from services.registro.models import Auditoria, Outbox, Solicitud
+from services.registro.models import Historial, Outbox, Solicitud
 from shared.events.registro import SOLICITUD_RECIBIDA
 from tests.factories import solicitud
-from tests.registro.conftest import Registro, centro
+from tests.support.registro import Registro, centro
 
 
 async def test_solicitud_valida_se_guarda_y_deja_un_evento_minimo(registro: Registro) -> None:
@@ -20,7 +20,8 @@ async def test_solicitud_valida_se_guarda_y_deja_un_evento_minimo(registro: Regi
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["estado"] == "recibida"
-    assert body["folio"].startswith("VMRE-") and len(body["folio"]) == 28
+    assert body["folio"].startswith("VMRE-")
+    assert len(body["folio"]) == 28
 
     [row] = await registro.rows(Outbox)
     envelope = json.loads(row.payload)
@@ -36,7 +37,7 @@ async def test_solicitud_valida_se_guarda_y_deja_un_evento_minimo(registro: Regi
     }
     for personal in (datos["clave_elector"], datos["email"], datos["telefono"], "Núñez"):
         assert personal not in row.payload  # personal data stays in registro
-    [audit] = await registro.rows(Auditoria)
+    [audit] = await registro.rows(Historial)
     assert (audit.folio, audit.accion, audit.actor) == (body["folio"], "solicitud_recibida", "ciudadania")
 
 
@@ -53,7 +54,8 @@ async def test_nombres_con_acentos_enie_y_largos_son_datos_normales(registro: Re
     assert r.status_code == 201, r.text
     [s] = await registro.rows(Solicitud)
     assert s.nombre == nombre.strip()[:120].strip()
-    assert s.apellido_paterno == "Ñúñez-Muñoz y Peñaloza" and s.apellido_materno == ""
+    assert s.apellido_paterno == "Ñúñez-Muñoz y Peñaloza"
+    assert s.apellido_materno == ""
     assert s.clave_elector == datos["clave_elector"].upper()  # typed in lowercase: normalised
 
 
@@ -177,15 +179,19 @@ async def test_duplicada_409_sin_folio_que_se_reenvia_al_contacto_registrado(reg
     assert r.status_code == 409
     cuerpo = r.json()
     assert cuerpo["type"] == "/problemas/solicitud-duplicada"
-    assert primera["folio"] not in r.text and "folio" not in cuerpo and "estado" not in cuerpo
-    assert cuerpo["contacto"] == ["p***@example.com"] and cuerpo["reenviado"] is True
+    assert primera["folio"] not in r.text
+    assert "folio" not in cuerpo
+    assert "estado" not in cuerpo
+    assert cuerpo["contacto"] == ["p***@example.com"]
+    assert cuerpo["reenviado"] is True
     assert "p***@example.com" in cuerpo["detail"]
     assert await registro.count(Solicitud) == 1
     assert await registro.count(Outbox) == 1
     # The folio went to the contact on file (never to the one in the duplicate), as a secret message.
     [reenvio] = await registro.avisos("folio_reenviado")
     assert (reenvio.canal, reenvio.destino, reenvio.secreto) == ("email", "persona1@example.com", True)
-    assert reenvio.mensaje is not None and primera["folio"] in reenvio.mensaje
+    assert reenvio.mensaje is not None
+    assert primera["folio"] in reenvio.mensaje
     assert not await registro.avisos(destino="intruso@example.org")
 
 
@@ -212,7 +218,8 @@ async def test_consulta_por_folio_sin_datos_personales(registro: Registro) -> No
     r = await registro.client.get(f"/v1/solicitudes/{folio}")
     assert r.status_code == 200
     body = r.json()
-    assert body["estado"] == "recibida" and body["motivos"] == []
+    assert body["estado"] == "recibida"
+    assert body["motivos"] == []
     assert "revisión" in body["siguiente_paso"]
     assert body["recibida_at"].endswith("-06:00")  # shown in Centro time
     texto = r.text
@@ -228,9 +235,11 @@ async def test_folio_inexistente_404_problem(registro: Registro) -> None:
 
 async def test_ruta_inexistente_y_metodo_no_permitido_son_problem_json(registro: Registro) -> None:
     r = await registro.client.get("/v1/nada")
-    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
     r = await registro.client.delete("/v1/solicitudes")
-    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
 
 
 async def test_openapi_describe_cada_ruta_con_ejemplos(registro: Registro) -> None:

@@ -19,12 +19,12 @@ from services.registro.config import Settings, get_settings
 from services.registro.main import create_app
 from services.registro.models import Bitacora
 from shared import auditoria
-from shared.cli import main
 from shared.proceso import cargar
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
 from tests.factories import solicitud
+from tests.support.comun import Databases, serve
+from vmre.cli import main
 
 PEL2021 = cargar("pel2021")
 Headers = Callable[..., dict[str, str]]
@@ -134,7 +134,8 @@ async def test_cambios_y_lecturas_quedan_en_la_bitacora_sellada_y_exportable(
     assert (await client.get("/v1/auditoria", headers=operador)).status_code == 403
     assert (await client.get("/v1/auditoria")).status_code == 401
     r = await client.get("/v1/auditoria", headers=token("auditor"))
-    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/x-ndjson")
     lineas = r.text.splitlines()
     assert [json.loads(linea)["seq"] for linea in lineas] == [1, 2]
     r = await client.get("/v1/auditoria", params={"desde_seq": 2, "limite": 5}, headers=token("ine-admin"))
@@ -169,7 +170,9 @@ async def test_verify_detecta_registro_editado_borrado_y_reordenado(
     # Edited: someone rewrites who did it.
     await sql(update(Bitacora).where(Bitacora.seq == 3).values(actor="nadie"))
     code, out = await _vmre(capsys, "audit", "verify", "registro")
-    assert code == 1 and out.startswith("FALLA en el registro seq=3:") and "editado" in out
+    assert code == 1
+    assert out.startswith("FALLA en el registro seq=3:")
+    assert "editado" in out
     await sql(update(Bitacora).where(Bitacora.seq == 3).values(actor="ciudadania"))
     assert (await _vmre(capsys, "audit", "verify", "registro"))[0] == 0
 
@@ -180,7 +183,8 @@ async def test_verify_detecta_registro_editado_borrado_y_reordenado(
         update(Bitacora).where(Bitacora.seq == -2).values(seq=3),
     )
     code, out = await _vmre(capsys, "audit", "verify", "registro")
-    assert code == 1 and out.startswith("FALLA en el registro seq=2:"), out
+    assert code == 1, out
+    assert out.startswith("FALLA en el registro seq=2:"), out
     await sql(
         update(Bitacora).where(Bitacora.seq == 2).values(seq=-2),
         update(Bitacora).where(Bitacora.seq == 3).values(seq=2),
@@ -191,10 +195,13 @@ async def test_verify_detecta_registro_editado_borrado_y_reordenado(
     # Deleted: record 4 disappears; and if the ones after are renumbered, the hashes give it away.
     await sql(delete(Bitacora).where(Bitacora.seq == 4))
     code, out = await _vmre(capsys, "audit", "verify", "registro")
-    assert code == 1 and out.startswith("FALLA en el registro seq=4:") and "falta" in out
+    assert code == 1
+    assert out.startswith("FALLA en el registro seq=4:")
+    assert "falta" in out
     await sql(update(Bitacora).where(Bitacora.seq == 5).values(seq=4))
     code, out = await _vmre(capsys, "audit", "verify", "registro")
-    assert code == 1 and out.startswith("FALLA en el registro seq=4:"), out
+    assert code == 1, out
+    assert out.startswith("FALLA en el registro seq=4:"), out
 
 
 def _cadena(n: int) -> list[dict[str, Any]]:
@@ -246,7 +253,10 @@ def test_verify_de_una_exportacion_nombra_el_primer_eslabon_roto(
     if seq is None:
         assert (code, out) == (0, "cadena íntegra: 3 registros")
     else:
-        assert code == 1 and out.startswith(f"FALLA en el registro seq={seq}:") and palabra in out, out
+        assert code == 1, out
+        assert out.startswith(f"FALLA en el registro seq={seq}:"), out
+        assert palabra is not None
+        assert palabra in out, out
 
 
 def test_verify_de_una_exportacion_detecta_reordenado_con_seq_reescrito() -> None:
@@ -254,7 +264,8 @@ def test_verify_de_una_exportacion_detecta_reordenado_con_seq_reescrito() -> Non
     cadena[1], cadena[2] = cadena[2] | {"seq": 2}, cadena[1] | {"seq": 3}
     with pytest.raises(auditoria.Falla) as e:
         auditoria.verificar(cadena)
-    assert e.value.seq == 2 and "hash_previo" in e.value.motivo
+    assert e.value.seq == 2
+    assert "hash_previo" in e.value.motivo
 
 
 async def test_sellador_en_segundo_plano_encadena_en_menos_de_un_segundo(
@@ -272,7 +283,8 @@ async def test_sellador_en_segundo_plano_encadena_en_menos_de_un_segundo(
             if fila.hash is not None:
                 break
             await asyncio.sleep(0.05)
-        assert (fila.seq, fila.hash_previo) == (1, auditoria.GENESIS) and fila.hash
+        assert (fila.seq, fila.hash_previo) == (1, auditoria.GENESIS)
+        assert fila.hash
 
 
 async def test_un_id_menor_que_confirma_tarde_se_encadena_despues(databases: Databases) -> None:

@@ -14,8 +14,10 @@ from shared.settings import AuthSettings, ServiceSettings
 async def test_token_local_ida_y_vuelta() -> None:
     settings = AuthSettings()
     principal = await Authenticator(settings).verify(mint_token(settings, Rol.OPL, entidad="09"))
-    assert principal.rol == Rol.OPL and principal.entidad == "09"
-    assert principal.puede_ver_entidad("09") and not principal.puede_ver_entidad("14")
+    assert principal.rol == Rol.OPL
+    assert principal.entidad == "09"
+    assert principal.puede_ver_entidad("09")
+    assert not principal.puede_ver_entidad("14")
 
 
 def test_token_opl_exige_entidad() -> None:
@@ -28,11 +30,11 @@ def test_token_opl_exige_entidad() -> None:
 @pytest.mark.parametrize(
     "forjar",
     [
-        lambda s: mint_token(
+        lambda _s: mint_token(
             AuthSettings(jwt_secret=SecretStr("otro-secreto-de-al-menos-32-bytes!!")), Rol.INE_ADMIN
         ),
         lambda s: mint_token(s, Rol.INE_ADMIN, ttl=dt.timedelta(seconds=-5)),
-        lambda s: jwt.encode({"sub": "x", "rol": "ine-admin", "exp": 9999999999}, "", algorithm="none"),
+        lambda _s: jwt.encode({"sub": "x", "rol": "ine-admin", "exp": 9999999999}, "", algorithm="none"),
         lambda s: jwt.encode(
             {"sub": "x", "rol": "rey", "exp": 9999999999, "aud": s.audience, "iss": s.issuer},
             s.jwt_secret.get_secret_value(),
@@ -65,6 +67,9 @@ def test_produccion_rechaza_el_secreto_de_desarrollo_y_sqlite(monkeypatch: pytes
     monkeypatch.setenv("VMRE_AUTH_JWKS_URL", "https://idp.example/jwks.json")
     with pytest.raises(ValidationError, match="requiere PostgreSQL"):
         ServiceSettings(service="registro")
+    with pytest.raises(ValidationError, match="VMRE_METRICAS_PUERTO"):
+        ServiceSettings(service="registro", database_url="postgresql+asyncpg://db/registro")
+    monkeypatch.setenv("VMRE_METRICAS_PUERTO", "9090")
     ok = ServiceSettings(service="registro", database_url="postgresql+asyncpg://db/registro")
     assert ok.mode == "production"
 

@@ -1,5 +1,5 @@
 """Messages that really leave (issue #21): the notification outbox delivered over real SMTP and the SMS
-provider's HTTP contract to the local mailbox (``shared/buzon.py``, a process), on SQLite and PostgreSQL.
+provider's HTTP contract to the local mailbox (``vmre/buzon.py``, a process), on SQLite and PostgreSQL.
 
 A gateway that is down: retried later, nothing lost, nothing sent twice. A gateway that refuses: recorded, not
 retried. A sender that died mid-send: ``incierta``, never re-sent by itself. A secret's text is erased once
@@ -22,10 +22,10 @@ from services.postal.config import Settings
 from services.postal.main import create_app
 from services.postal.models import Notificacion
 from shared.auth import AuthSettings
-from shared.broker import free_port
+from shared.hijos import free_port
 from shared.notificaciones import Aviso, Notificador, encolar, enmascarar, reenviar_inciertas
 from shared.settings import KafkaSettings
-from tests.conftest import Buzon, Databases, serve
+from tests.support.comun import Buzon, Databases, serve
 
 PASARELAS_PRODUCCION: dict[str, Any] = {
     "smtp_host": "smtp.ine.example",
@@ -96,9 +96,8 @@ async def test_correo_por_smtp_y_sms_llegan_y_el_secreto_se_borra(bandeja: Bande
         "Su Paquete Electoral Postal va en camino",
         "Su código de acceso",
     ]
-    assert "Su paquete va en camino." in correos[0]["texto"] and "<p>Su paquete va en camino.</p>" in (
-        correos[0]["html"] or ""
-    )
+    assert "Su paquete va en camino." in correos[0]["texto"]
+    assert "<p>Su paquete va en camino.</p>" in (correos[0]["html"] or "")
     filas = await bandeja.filas()
     por_canal = {(f.canal, f.plantilla): f for f in filas}
     # The Message-ID the server parsed is the one the outbox recorded.
@@ -113,7 +112,8 @@ async def test_correo_por_smtp_y_sms_llegan_y_el_secreto_se_borra(bandeja: Bande
     # A second round sends nothing again.
     assert await bandeja.notificador().enviar_pendientes() == 0
     assert len(buzon.mensajes("ana@example.com")) == 2
-    assert bandeja.metrica("email", "enviada") == 2 and bandeja.metrica("sms", "enviada") == 1
+    assert bandeja.metrica("email", "enviada") == 2
+    assert bandeja.metrica("sms", "enviada") == 1
 
 
 async def test_pasarela_caida_se_reintenta_sin_perder_ni_duplicar(bandeja: Bandeja, buzon: Buzon) -> None:
@@ -160,14 +160,18 @@ async def test_pasarela_que_rechaza_queda_registrado_y_no_se_reintenta(
     assert await bandeja.notificador().enviar_pendientes() == 1
     filas = {f.destino: f for f in await bandeja.filas()}
     correo, sms = filas["nadie@dominio.invalid"], filas["+15005550001"]
-    assert correo.estado == "fallida" and "550" in (correo.error or "")
-    assert sms.estado == "fallida" and "21211" in (sms.error or "")
-    assert correo.mensaje is None and sms.mensaje is None  # never delivered: the secret goes all the same
+    assert correo.estado == "fallida"
+    assert "550" in (correo.error or "")
+    assert sms.estado == "fallida"
+    assert "21211" in (sms.error or "")
+    assert correo.mensaje is None
+    assert sms.mensaje is None
     assert filas["bien@example.com"].estado == "enviada"
     await bandeja.vencer_esperas()
     assert await bandeja.notificador().enviar_pendientes() == 0
     assert {f.intentos for f in await bandeja.filas()} == {1}
-    assert bandeja.metrica("email", "fallida") == 1 and bandeja.metrica("sms", "fallida") == 1
+    assert bandeja.metrica("email", "fallida") == 1
+    assert bandeja.metrica("sms", "fallida") == 1
     assert [m["para"] for m in buzon.mensajes()] == [["bien@example.com"]]
     metricas = (await bandeja.client.get("/metrics")).text
     assert 'vmre_avisos_total{canal="email",resultado="fallida"} 1.0' in metricas
@@ -186,7 +190,8 @@ async def test_envio_interrumpido_queda_incierto_y_solo_una_persona_lo_reenvia(
         )
     assert await bandeja.notificador().enviar_pendientes() == 0
     (fila,) = await bandeja.filas()
-    assert fila.estado == "incierta" and fila.mensaje == "Aviso"
+    assert fila.estado == "incierta"
+    assert fila.mensaje == "Aviso"
     assert await bandeja.notificador().enviar_pendientes() == 0
     assert buzon.mensajes() == []
     async with bandeja.app.state.runtime.maker() as session, session.begin():
@@ -203,7 +208,8 @@ async def test_dos_remitentes_a_la_vez_entregan_cada_mensaje_una_vez(bandeja: Ba
     entregados = await asyncio.gather(a.enviar_pendientes(), b.enviar_pendientes())
     assert sum(entregados) == 40
     recibidos = [m["para"][0] for m in buzon.mensajes()]
-    assert len(recibidos) == 40 and len(set(recibidos)) == 40
+    assert len(recibidos) == 40
+    assert len(set(recibidos)) == 40
 
 
 def test_produccion_se_niega_a_usar_el_buzon_local_y_dice_que_configurar() -> None:
@@ -212,12 +218,14 @@ def test_produccion_se_niega_a_usar_el_buzon_local_y_dice_que_configurar() -> No
         "database_url": "postgresql+asyncpg://vmre@db/postal",
         "auth": AuthSettings(jwks_url="https://idp.example/jwks.json"),
         "transportistas": {"dhl": SecretStr("secreto-propio")},
+        "metricas_puerto": 9090,
         "claves_datos": SecretStr(Fernet.generate_key().decode()),
         "clave_indice": SecretStr("indice-propio-0123456789abcdef0123"),
     }
     with pytest.raises(ValidationError, match="VMRE_POSTAL_SMTP_HOST") as exc:
         Settings(**base)
-    assert "VMRE_POSTAL_SMS_URL" in str(exc.value) and "buzón local" in str(exc.value)
+    assert "VMRE_POSTAL_SMS_URL" in str(exc.value)
+    assert "buzón local" in str(exc.value)
     for cambio, variable in (
         ({"smtp_host": "127.0.0.1"}, "VMRE_POSTAL_SMTP_HOST"),
         ({"smtp_tls": "ninguno"}, "VMRE_POSTAL_SMTP_TLS"),

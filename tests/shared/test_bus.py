@@ -12,18 +12,19 @@ from sqlalchemy import func, select
 
 from services.tablero.handlers import build
 from services.tablero.models import Conteo, Outbox, ProcessedEvent
-from shared.broker import LocalBroker, free_port
 from shared.bus import kafka
 from shared.bus.consumer import IdempotentConsumer
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import Relay, backlog, mark_all_unpublished, stage
 from shared.db import make_engine, make_sessionmaker
 from shared.events.registro import SOLICITUD_RECIBIDA
+from shared.hijos import free_port
 from shared.observability import Metrics
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
-from tests.conftest import Databases
 from tests.factories import evento_recibida
+from tests.support.comun import Databases
+from vmre.broker import LocalBroker
 
 pytestmark = pytest.mark.kafka
 
@@ -86,7 +87,7 @@ async def test_relay_publica_en_orden_por_agregado_y_marca_publicados(outbox_db,
         Outbox,
         kafka_settings,
         lambda: kafka.make_producer(kafka_settings, "t"),
-        Metrics("t"),
+        Metrics(),
         batch_size=5,
     )
     try:
@@ -115,21 +116,18 @@ async def test_broker_caido_el_outbox_espera_y_luego_entrega_todo_una_vez(  # ty
         for env in envs:
             await stage(session, Outbox, topic, env)
 
-    down = Relay(
-        outbox_db, Outbox, offline_kafka, lambda: kafka.make_producer(offline_kafka, "t"), Metrics("t")
-    )
+    down = Relay(outbox_db, Outbox, offline_kafka, lambda: kafka.make_producer(offline_kafka, "t"), Metrics())
     task = asyncio.create_task(down.run())
     await asyncio.sleep(1.5)
-    assert not down.broker_ok and down.last_error
+    assert not down.broker_ok
+    assert down.last_error
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await down.stop()
     async with outbox_db() as session:
         assert await backlog(session, Outbox) == 10
 
-    up = Relay(
-        outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics("t")
-    )
+    up = Relay(outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics())
     assert await up.publish_batch() == 10
     await up.stop()
     received = await read_topic(kafka_settings, topic, expected=10)
@@ -143,7 +141,7 @@ async def test_replay_republica_toda_la_historia(outbox_db, kafka_settings) -> N
         for _ in range(4):
             await stage(session, Outbox, topic, solicitud())
     relay = Relay(
-        outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics("t")
+        outbox_db, Outbox, kafka_settings, lambda: kafka.make_producer(kafka_settings, "t"), Metrics()
     )
     assert await relay.publish_batch() == 4
     async with outbox_db() as session, session.begin():
@@ -151,7 +149,8 @@ async def test_replay_republica_toda_la_historia(outbox_db, kafka_settings) -> N
     assert await relay.publish_batch() == 4
     await relay.stop()
     received = await read_topic(kafka_settings, topic, expected=8)
-    assert len(received) == 8 and len({e.event_id for e in received}) == 4
+    assert len(received) == 8
+    assert len({e.event_id for e in received}) == 4
 
 
 async def test_relay_ocioso_nota_un_broker_vaciado_y_republica(outbox_db) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +170,7 @@ async def test_relay_ocioso_nota_un_broker_vaciado_y_republica(outbox_db) -> Non
         Outbox,
         settings,
         lambda: kafka.make_producer(settings, "t"),
-        Metrics("t"),
+        Metrics(),
         ensure_topics=lambda: kafka.ensure_topics(settings, [topic]),
         check_interval=0.3,
     )
@@ -184,7 +183,8 @@ async def test_relay_ocioso_nota_un_broker_vaciado_y_republica(outbox_db) -> Non
         broker.stop()
         broker.start()  # same address, nothing in it
         received = await read_topic(settings, topic, expected=300, timeout=60)
-        assert len(received) == 300 and len({e.event_id for e in received}) == 300
+        assert len(received) == 300
+        assert len({e.event_id for e in received}) == 300
         async with outbox_db() as session:
             assert await backlog(session, Outbox) == 0
     finally:
@@ -231,7 +231,7 @@ async def test_consumidor_idempotente_duplicados_y_dead_letters(outbox_db, kafka
     finally:
         await producer.stop()
 
-    metrics = Metrics("t")
+    metrics = Metrics()
     consumer = IdempotentConsumer(
         name=f"test.{uuid.uuid4().hex[:6]}",
         topics=[topic],
@@ -303,7 +303,7 @@ async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  #
         processed=ProcessedEvent,
         consumer_factory=lambda g, t: kafka.make_consumer(kafka_settings, g, t),
         producer_factory=lambda: kafka.make_producer(kafka_settings, "t"),
-        metrics=Metrics("t"),
+        metrics=Metrics(),
         retry_backoff=0.01,
     )
     task = asyncio.create_task(consumer.run())
@@ -312,9 +312,8 @@ async def test_base_de_datos_ausente_no_manda_a_dead_letters_y_luego_procesa(  #
             if consumer.last_error:
                 break
             await asyncio.sleep(0.1)
-        assert consumer.last_error and (
-            "OperationalError" in consumer.last_error or "ProgrammingError" in consumer.last_error
-        )
+        assert consumer.last_error
+        assert "OperationalError" in consumer.last_error or "ProgrammingError" in consumer.last_error
 
         from shared import migrations
 
@@ -358,7 +357,7 @@ async def test_consumidor_aplica_lotes_en_una_transaccion_y_cada_evento_una_vez(
             commits += 1
             return self.maker()
 
-    metrics = Metrics("t")
+    metrics = Metrics()
     consumer = IdempotentConsumer(
         name=f"test.{uuid.uuid4().hex[:6]}",
         topics=[topic],

@@ -23,8 +23,8 @@ from shared.bus.envelope import Envelope
 from shared.db import make_engine, make_sessionmaker
 from shared.events.registro import SOLICITUD_RECIBIDA
 from shared.observability import Metrics
-from tests.conftest import Databases
 from tests.factories import evento_recibida
+from tests.support.comun import Databases
 
 TOPIC = "test.membresia"
 TP = TopicPartition(TOPIC, 0)
@@ -51,13 +51,13 @@ class FakeKafkaConsumer:
         self.on_commit: Callable[[], None] = lambda: None
         self.listener: Any = None
 
-    def subscribe(self, topics: list[str], listener: Any) -> None:
+    def subscribe(self, _topics: list[str], listener: Any) -> None:
         self.listener = listener
 
     async def start(self) -> None:
         await self.listener.on_partitions_assigned({TP})
 
-    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:  # noqa: ARG002 — called with keywords, as aiokafka
         if self.batches:
             return {TP: self.batches.pop(0)}
         await asyncio.sleep(0.01)
@@ -67,7 +67,7 @@ class FakeKafkaConsumer:
         self.on_commit()
         self.commits.append(offsets)
 
-    async def committed(self, tp: TopicPartition) -> int | None:
+    async def committed(self, _tp: TopicPartition) -> int | None:
         return self.group_committed
 
     async def seek_to_beginning(self, *tps: TopicPartition) -> None:
@@ -96,11 +96,11 @@ class Harness:
         self.handled: list[str] = []
         self.during_handler: Callable[[], None] = lambda: None
 
-        async def handler(session: AsyncSession, envelope: Envelope) -> None:
+        async def handler(_session: AsyncSession, envelope: Envelope) -> None:
             self.handled.append(envelope.event_id)
             self.during_handler()
 
-        def factory(group: str, topics: list[str]) -> Any:
+        def factory(_group: str, _topics: list[str]) -> Any:
             fake = self.script.pop(0)(len(self.fakes)) if self.script else FakeKafkaConsumer(99, [], None)
             self.fakes.append(fake)
             return fake
@@ -113,7 +113,7 @@ class Harness:
             processed=ProcessedEvent,
             consumer_factory=factory,
             producer_factory=lambda: None,
-            metrics=Metrics("t"),
+            metrics=Metrics(),
         )
 
     async def run_until(self, done: Callable[[], bool], timeout: float = 10) -> None:

@@ -17,18 +17,18 @@ from services.electronico.models import Votante
 from services.postal.models import Paquete
 from services.registro import models as registro_models
 from services.registro.models import Documento, Outbox, Solicitud
-from shared import datos_personales, migrations
-from shared.cli import main
+from shared import datos_personales, firma, migrations
 from shared.datos_personales import DEV_CLAVE_DATOS, DEV_CLAVE_INDICE, Cifrador, DatoIlegible
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import AuthSettings
-from tests.conftest import Databases
 from tests.shared.test_avisos import PASARELAS_PRODUCCION
+from tests.support.comun import Databases
+from vmre.cli import main
 
 CLAVE_A = datos_personales.generar_clave()
 CLAVE_B = datos_personales.generar_clave()
 INDICE = "indice-de-prueba-0123456789abcdef0123456789"
-CON_DATOS = ["registro", "postal", "electronico"]
+CON_DATOS = ["registro", "postal", "electronico", "credenciales"]
 
 
 def _produccion(service: str, **campos: object) -> object:
@@ -37,12 +37,15 @@ def _produccion(service: str, **campos: object) -> object:
         "mode": "production",
         "database_url": "postgresql+asyncpg://vmre@db/vmre",
         "auth": AuthSettings(jwks_url="https://idp.example/jwks.json"),
-        **PASARELAS_PRODUCCION,  # the three write to citizens: production needs their real gateways
+        "metricas_puerto": 9090,
+        **PASARELAS_PRODUCCION,  # the four write to citizens: production needs their real gateways
     }
     if service == "postal":
         base["transportistas"] = {"dhl": SecretStr("secreto-propio")}
+    if service in ("electronico", "credenciales"):
+        base["clave_firma"] = SecretStr("ab" * 32 if service == "electronico" else "cd" * 32)
     if service == "electronico":
-        base["clave_firma"] = SecretStr("ab" * 32)
+        base["clave_autoridad_credenciales"] = firma.clave_verificacion("cd" * 32)
     return settings(**{**base, **campos})
 
 
@@ -73,11 +76,13 @@ def test_cifrador_rota_y_el_indice_no_depende_de_las_claves_fernet() -> None:
     ba = Cifrador([CLAVE_B, CLAVE_A], INDICE)
     b = Cifrador([CLAVE_B], INDICE)
     token = a.cifrar("María".encode())
-    assert b"Mar" not in token and ba.descifrar(token) == "María".encode()
+    assert b"Mar" not in token
+    assert ba.descifrar(token) == "María".encode()
     with pytest.raises(DatoIlegible):
         b.descifrar(token)
     nuevo = ba.recifrar(token)
-    assert nuevo is not None and b.descifrar(nuevo) == "María".encode()
+    assert nuevo is not None
+    assert b.descifrar(nuevo) == "María".encode()
     assert ba.recifrar(nuevo) is None  # already under the first key: nothing to do
     assert a.indice("GOMZAN85031209M700") == b.indice("GOMZAN85031209M700")
     assert a.indice("GOMZAN85031209M700") != Cifrador([CLAVE_A], "otra").indice("GOMZAN85031209M700")
@@ -366,7 +371,7 @@ def _leer(url: str, claves: str) -> list[tuple[str, str | None]]:
                     .where(Solicitud.clave_elector_indice.in_(["CLAVE0000000000000", "CLAVE0000000000002"]))
                     .order_by(Solicitud.id)
                 )
-                return [tuple(f) for f in filas]  # type: ignore[misc]
+                return [tuple(f) for f in filas]
         finally:
             await engine.dispose()
 

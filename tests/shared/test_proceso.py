@@ -25,7 +25,8 @@ def test_demo_es_relativo_al_ancla_y_comparte_entidades() -> None:
     assert demo.calendario.registro_inicio == ancla - dt.timedelta(days=1)
     assert demo.calendario.registro_fin == ancla + dt.timedelta(days=30)
     pel = cargar("pel2021")
-    assert demo.entidades == pel.entidades and demo.partidos == pel.partidos
+    assert demo.entidades == pel.entidades
+    assert demo.partidos == pel.partidos
 
 
 def test_errores_de_configuracion_claros() -> None:
@@ -37,9 +38,8 @@ def test_errores_de_configuracion_claros() -> None:
         "zona_horaria": "America/Mexico_City",
         "modalidades": ["postal"],
         "partidos": {"PAN": "PAN"},
-        "calendario": {
-            k: "2021-01-01T00:00"
-            for k in (
+        "calendario": dict.fromkeys(
+            (
                 "registro_inicio",
                 "registro_fin",
                 "observaciones_inicio",
@@ -51,8 +51,9 @@ def test_errores_de_configuracion_claros() -> None:
                 "voto_electronico_inicio",
                 "voto_electronico_fin",
                 "jornada",
-            )
-        }
+            ),
+            "2021-01-01T00:00",
+        )
         | {"aclaracion_dias": 5},
         "entidades": {"99": {"nombre": "x", "cargos": [{"clave": "g", "nombre": "G"}], "partidos": ["PAN"]}},
     }

@@ -10,9 +10,9 @@ import pytest
 from services.registro.config import Settings
 from services.registro.main import create_app
 from shared.settings import KafkaSettings
-from tests.conftest import Databases, serve
 from tests.factories import solicitud
-from tests.registro.conftest import PEL2021, centro
+from tests.support.comun import Databases, serve
+from tests.support.registro import PEL2021, centro
 
 
 async def test_reloj_simulado_mueve_los_plazos(

@@ -17,7 +17,7 @@ from shared.web import supervisada
 async def test_tarea_que_falla_se_reinicia_y_lo_dice(caplog: pytest.LogCaptureFixture) -> None:
     intentos: list[int] = []
 
-    async def tarea(runtime: Any) -> None:
+    async def tarea(_runtime: Any) -> None:
         intentos.append(1)
         if len(intentos) < 3:
             raise ConnectionRefusedError("la base reinicia")
@@ -29,7 +29,7 @@ async def test_tarea_que_falla_se_reinicia_y_lo_dice(caplog: pytest.LogCaptureFi
 
 
 async def test_cancelar_la_detiene() -> None:
-    async def tarea(runtime: Any) -> None:
+    async def tarea(_runtime: Any) -> None:
         await asyncio.sleep(60)
 
     t = asyncio.create_task(supervisada("x", tarea, None))  # type: ignore[arg-type]

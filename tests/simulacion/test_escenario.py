@@ -11,7 +11,7 @@ import pytest
 
 from simulacion.__main__ import main
 from simulacion.escenario import EscenarioInvalido, leer, porcentaje, validar
-from simulacion.simulacro import diferencias
+from simulacion.informe import diferencias
 
 ROOT = Path(__file__).resolve().parents[2]
 PEQUENO = json.loads((ROOT / "escenarios" / "pequeno.json").read_text())

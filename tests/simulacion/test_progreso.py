@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulacion.simulacro import Barra
+from simulacion.progreso import Barra
 
 
 def test_fase_interrumpida_no_se_reporta_completa(capsys: pytest.CaptureFixture[str]) -> None:
@@ -16,4 +16,5 @@ def test_fase_interrumpida_no_se_reporta_completa(capsys: pytest.CaptureFixture[
     cortada.cerrar()
     completa_linea, cortada_linea = capsys.readouterr().err.splitlines()
     assert completa_linea.split()[-4:-2] == ["3", "en"]
-    assert "920 de 12,456: interrumpida" in cortada_linea and "12,456 en" not in cortada_linea
+    assert "920 de 12,456: interrumpida" in cortada_linea
+    assert "12,456 en" not in cortada_linea

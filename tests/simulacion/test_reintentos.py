@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from simulacion.simulacro import Simulacro, _transporte
+from simulacion.cliente import Cliente, _transporte
 
 
 async def test_esperar_pregunta_de_nuevo_si_el_servicio_reinicia() -> None:
@@ -21,8 +21,8 @@ async def test_esperar_pregunta_de_nuevo_si_el_servicio_reinicia() -> None:
             raise httpx.ConnectError("All connection attempts failed")
         return 5
 
-    falso: Any = object.__new__(Simulacro)
-    assert await Simulacro.esperar(falso, "algo", condicion, timeout=30) == 5
+    falso: Any = object.__new__(Cliente)
+    assert await Cliente.esperar(falso, "algo", condicion, timeout=30) == 5
     assert intentos == 3
 
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.factories import evento_recibida
-from tests.tablero.conftest import deliver
+from tests.support.tablero import deliver
 
 EJEMPLOS = {"serie": "solicitudes", "id": "1", "formato": "json"}
 

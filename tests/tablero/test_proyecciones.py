@@ -16,9 +16,9 @@ from shared.events import electronico as eventos_electronico
 from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.settings import KafkaSettings
-from tests.conftest import Databases
 from tests.factories import evento_recibida
-from tests.tablero.conftest import app_de_prueba, deliver, en_http
+from tests.support.comun import Databases, en_http
+from tests.support.tablero import app_de_prueba, deliver
 
 T = dt.datetime(2021, 5, 23, 16, 30, tzinfo=dt.UTC)  # 11:30 Centro (UTC-5 in 2021)
 
@@ -91,7 +91,8 @@ async def test_cifras_de_todos_los_servicios(tablero: Any, token: Any) -> None:
     r = await client.get("/v1/tablero", params={"entidad": "09"})
     assert r.status_code == 200
     c = r.json()
-    assert c["nombre"] == "Ciudad de México" and c["solicitudes"]["total"] == 2
+    assert c["nombre"] == "Ciudad de México"
+    assert c["solicitudes"]["total"] == 2
     assert c["solicitudes"]["por_estado"] == {"procedente": 1, "recibida": 1}
     assert c["solicitudes"]["por_dia"] == [
         {"dia": "2020-12-31", "total": 2}
@@ -106,7 +107,8 @@ async def test_cifras_de_todos_los_servicios(tablero: Any, token: Any) -> None:
         "electronica_por_hora": [{"hora": "2021-05-23T11:00:00-05:00", "votos": 1}],
     }
     todas = (await client.get("/v1/tablero")).json()
-    assert todas["solicitudes"]["por_entidad"] == {"09": 2, "16": 1} and todas["resultados"] == []
+    assert todas["solicitudes"]["por_entidad"] == {"09": 2, "16": 1}
+    assert todas["resultados"] == []
 
     # ETags: the same version answers 304; a new event changes it.
     etag = r.headers["etag"]
@@ -129,7 +131,8 @@ async def test_cifras_de_todos_los_servicios(tablero: Any, token: Any) -> None:
         ),
     )
     r2 = await client.get("/v1/tablero", params={"entidad": "09"}, headers={"If-None-Match": etag})
-    assert r2.status_code == 200 and r2.json()["resultados"][0]["distribucion"] == {"PAN": 2}
+    assert r2.status_code == 200
+    assert r2.json()["resultados"][0]["distribucion"] == {"PAN": 2}
     actas = await client.get("/v1/entidades/09/actas", headers=token("opl", "09"))
     assert actas.json() == [{"cargo": "diputacion_migrante", **documento}]
     assert (await client.get("/v1/tablero", params={"entidad": "33"})).status_code == 422
@@ -166,7 +169,8 @@ async def test_api_de_los_opl_y_datos_abiertos(tablero: Any, token: Any) -> None
     await deliver(app, evento_recibida("16", "postal", "B0"))
     opl = token("opl", "09")
     r = await client.get("/v1/entidades/09/cifras", headers=opl)
-    assert r.status_code == 200 and r.json()["solicitudes"]["total"] == 7
+    assert r.status_code == 200
+    assert r.json()["solicitudes"]["total"] == 7
     assert (
         await client.get("/v1/entidades/09/cifras", headers=opl | {"If-None-Match": r.headers["etag"]})
     ).status_code == 304
@@ -177,18 +181,18 @@ async def test_api_de_los_opl_y_datos_abiertos(tablero: Any, token: Any) -> None
     r = await client.get(
         "/v1/entidades/09/series/solicitudes", params={"dimension": "modalidad", "por_pagina": 1}, headers=opl
     )
-    assert r.json()["elementos"] == [{"valor": "electronica", "total": 3}] and r.json()["siguiente"] == 2
+    assert r.json()["elementos"] == [{"valor": "electronica", "total": 3}]
+    assert r.json()["siguiente"] == 2
     r = await client.get(
         "/v1/entidades/09/series/solicitudes",
         params={"dimension": "modalidad", "pagina": 2, "por_pagina": 1},
         headers=opl,
     )
-    assert r.json()["elementos"] == [{"valor": "postal", "total": 4}] and r.json()["siguiente"] is None
+    assert r.json()["elementos"] == [{"valor": "postal", "total": 4}]
+    assert r.json()["siguiente"] is None
     r = await client.get("/v1/entidades/09/series/solicitudes", params={"formato": "csv"}, headers=opl)
-    assert (
-        r.headers["content-type"].startswith("text/csv")
-        and r.text == "modalidad,total\nelectronica,3\npostal,4\n"
-    )
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.text == "modalidad,total\nelectronica,3\npostal,4\n"
     assert (await client.get("/v1/entidades/09/series/nada", headers=opl)).status_code == 404
 
     # Open data: small cells (< 5) suppressed, never a single person identifiable.
@@ -199,10 +203,12 @@ async def test_api_de_los_opl_y_datos_abiertos(tablero: Any, token: Any) -> None
     assert modalidad_09 == {"electronica": None, "postal": None}
     assert {f["total"] for f in filas if f["entidad"] == "16"} == {None}
     assert any(f["total"] == 7 for f in filas if f["entidad"] == "09" and f["dimension"] == "estado")
+    from services.tablero.schemas import DatoAbierto
+
+    assert all(DatoAbierto.model_validate(f).model_dump() == f for f in filas)  # what OpenAPI documents
     csv = (await client.get("/v1/datos-abiertos/agregados.csv")).text
-    assert (
-        csv.startswith("entidad,serie,dimension,valor,total\n") and "09,solicitudes,estado,recibida,7" in csv
-    )
+    assert csv.startswith("entidad,serie,dimension,valor,total\n")
+    assert "09,solicitudes,estado,recibida,7" in csv
     esquema = (await client.get("/v1/datos-abiertos/esquema.json")).json()
     assert esquema["items"]["properties"]["total"]["minimum"] == 5
 
@@ -235,6 +241,53 @@ async def test_webhook_empuja_los_cambios_de_su_entidad(tablero: Any, token: Any
         await despachador.aclose()
     assert [ok for _, _, ok in receptor.recibidas] == [True, True]
     cuerpo = json.loads(receptor.recibidas[-1][1])
-    assert cuerpo["evento"] == "tablero.cifras.actualizadas" and cuerpo["datos"]["solicitudes"]["total"] == 3
+    assert cuerpo["evento"] == "tablero.cifras.actualizadas"
+    assert cuerpo["datos"]["solicitudes"]["total"] == 3
+    # The payload is the one OpenAPI documents (its `webhooks`), and its `datos` the same as GET …/cifras.
+    from services.tablero.schemas import AvisoCifras
+
+    AvisoCifras.model_validate_json(receptor.recibidas[-1][1])
+    api = (await client.get("/v1/entidades/09/cifras", headers=token("opl", "09"))).json()
+    assert cuerpo["datos"] == api
     log = (await client.get("/v1/webhooks/entregas", headers=token("opl", "09"))).json()
     assert [(e["estado"], e["intentos"]) for e in log] == [("entregada", 2)]
+
+
+async def test_el_contrato_de_los_opl_esta_en_openapi(tablero: Any, token: Any) -> None:
+    """What an OPL integrator codes against: every field of the figures, the series and the webhook payload,
+    with examples, in /openapi.json; and the answer follows it."""
+    from services.tablero.schemas import Cifras, Serie
+
+    _, client = tablero
+    doc = (await client.get("/openapi.json")).json()
+    esquemas = doc["components"]["schemas"]
+
+    def esquema_200(ruta: str) -> dict[str, Any]:
+        contenido = doc["paths"][ruta]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        return dict(esquemas[contenido["$ref"].rsplit("/", 1)[1]])
+
+    cifras = esquema_200("/v1/entidades/{entidad}/cifras")
+    assert (
+        set(cifras["properties"])
+        == set(Cifras.model_fields)
+        >= {"solicitudes", "lnere", "votos", "resultados"}
+    )
+    assert esquema_200("/v1/tablero") == cifras
+    votos = esquemas[cifras["properties"]["votos"]["$ref"].rsplit("/", 1)[1]]
+    assert votos["properties"]["participacion"]["examples"] == ["59.46"]
+    serie = esquema_200("/v1/entidades/{entidad}/series/{serie}")
+    assert set(serie["properties"]) == set(Serie.model_fields)
+    actas = doc["paths"]["/v1/entidades/{entidad}/actas"]["get"]["responses"]["200"]["content"]
+    assert actas["application/json"]["schema"]["items"]["$ref"].endswith("/ActaFirmada")
+    assert "participacion" in esquemas["ActaDeComputo"]["properties"]
+    aviso = doc["webhooks"]["tablero.cifras.actualizadas"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
+    assert aviso["schema"]["$ref"].endswith("/AvisoCifras")
+    assert esquemas["AvisoCifras"]["properties"]["datos"]["$ref"].endswith("/Cifras")
+    # The answers follow their schema.
+    Cifras.model_validate_json(
+        (await client.get("/v1/entidades/09/cifras", headers=token("opl", "09"))).content
+    )
+    r = await client.get("/v1/entidades/09/series/solicitudes", headers=token("opl", "09"))
+    assert Serie.model_validate_json(r.content).serie == "solicitudes"

@@ -4,7 +4,7 @@ import pytest
 
 from shared.bus.envelope import Envelope
 from tests.factories import evento_recibida
-from tests.tablero.conftest import deliver
+from tests.support.tablero import deliver
 
 
 def recibida(folio: str, entidad: str, modalidad: str) -> Envelope:

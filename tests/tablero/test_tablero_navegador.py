@@ -23,11 +23,12 @@ from shared.events import electronico as eventos_electronico
 from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.settings import KafkaSettings
-from tests.conftest import Databases
-from tests.registro.conftest import PEL2021
-from tests.tablero.conftest import deliver, en_http
+from tests.support.comun import Databases, en_http
+from tests.support.registro import PEL2021
+from tests.support.tablero import deliver
+from vmre.broker import LocalBroker
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 CHROMIUM = Path(os.environ.get("VMRE_CHROMIUM", "/usr/bin/chromium"))
 CAPTURAS = Path(os.environ.get("VMRE_CAPTURAS", "var/capturas"))
 T = dt.datetime(2021, 5, 23, 16, 30, tzinfo=dt.UTC)
@@ -126,14 +127,14 @@ async def texto_oculto(pagina: Any, selector: str) -> str:
     return str(await pagina.locator(selector).evaluate("el => el.textContent"))
 
 
-async def test_tablero_en_vivo_en_el_navegador(
-    databases: Databases, kafka_settings: KafkaSettings, tmp_path: Path
-) -> None:
+async def test_tablero_en_vivo_en_el_navegador(databases: Databases, e2e_broker: LocalBroker) -> None:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
     from playwright.async_api import async_playwright
 
     CAPTURAS.mkdir(parents=True, exist_ok=True)
+    # A broker of its own: on the session's broker the consumer group would also read other tests' events.
+    kafka_settings = KafkaSettings(bootstrap_servers=e2e_broker.bootstrap)
     app = create_app(
         Settings(database_url=await databases.new("tablero"), kafka=kafka_settings, relay_enabled=False),
         proceso=PEL2021,
@@ -146,6 +147,10 @@ async def test_tablero_en_vivo_en_el_navegador(
             errores: list[str] = []
             pagina = await navegador.new_page(viewport={"width": 390, "height": 844})  # a phone
             pagina.on("pageerror", lambda e: errores.append(str(e)))
+            # A violation of the page's Content-Security-Policy is a console error: none may happen.
+            pagina.on(
+                "console", lambda m: errores.append(m.text) if "Content Security Policy" in m.text else None
+            )
             await pagina.goto(base + "/")
             cifra = pagina.locator("#cifra-solicitudes")
             await cifra.filter(has_text="6").wait_for()
@@ -155,7 +160,9 @@ async def test_tablero_en_vivo_en_el_navegador(
             assert await pagina.locator("#cifra-participacion").inner_text() == "50.00 %"
             for nombre in ("entidades", "registro", "horas", "paises", "res-1"):
                 caja = await pagina.locator(f"#grafica-{nombre}").bounding_box()
-                assert caja and caja["width"] > 0 and caja["height"] > 0, nombre
+                assert caja, nombre
+                assert caja["width"] > 0, nombre
+                assert caja["height"] > 0, nombre
                 assert await pagina.locator(f"#grafica-{nombre}").get_attribute("aria-label"), nombre
             assert "Estados Unidos" in await texto_oculto(pagina, "#tabla-paises")
             assert "Canadá" in await texto_oculto(pagina, "#tabla-paises")
@@ -202,6 +209,9 @@ async def test_tablero_en_vivo_en_el_navegador(
             # Straight to one entidad by its URL, at desktop width: its own numbers only.
             escritorio = await navegador.new_page(viewport={"width": 1280, "height": 900})
             escritorio.on("pageerror", lambda e: errores.append(str(e)))
+            escritorio.on(
+                "console", lambda m: errores.append(m.text) if "Content Security Policy" in m.text else None
+            )
             await escritorio.goto(base + "/?entidad=14")
             await escritorio.locator("#cifra-solicitudes").filter(has_text="2").wait_for()
             assert await escritorio.locator("#entidad").input_value() == "14"

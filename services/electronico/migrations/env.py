@@ -1,4 +1,5 @@
+from services.electronico.config import Settings
 from services.electronico.models import Base
 from shared.migrations import run_env
 
-run_env(Base.metadata)
+run_env(Base.metadata, Settings)

@@ -103,6 +103,28 @@
     }
   });
 
+  // A ballot already cast: its receipt, when it was recorded (Centro time), and the page to check it.
+  function acuseGuardado(el) {
+    const p = document.createElement("p");
+    p.className = "acuse-guardado";
+    p.append("Usted ya votó en esta elección. Su acuse: ");
+    const code = document.createElement("code");
+    code.textContent = el.rastreador;
+    p.appendChild(code);
+    if (el.emitida_at) {
+      const cuando = new Date(el.emitida_at).toLocaleString("es-MX", {
+        timeZone: "America/Mexico_City", dateStyle: "long", timeStyle: "short" });
+      p.append(" (registrado el " + cuando + ", hora del Centro de México). ");
+    } else {
+      p.append(". ");
+    }
+    const a = document.createElement("a");
+    a.href = el.verificar || "/verificar";
+    a.textContent = "Verificar mi voto";
+    p.appendChild(a);
+    return p;
+  }
+
   async function cargar() {
     const v = await pedir("GET", "/v1/votante");
     const lista = $("lista");
@@ -120,9 +142,7 @@
         fs.appendChild(s);
       }
       if (el.rastreador) {
-        const p = document.createElement("p");
-        p.textContent = "Usted ya votó en esta elección. Su acuse: " + el.rastreador;
-        fs.appendChild(p);
+        fs.appendChild(acuseGuardado(el));
       } else if (el.estado !== "abierta") {
         const p = document.createElement("p");
         p.textContent = el.estado === "sellada" ? "La votación terminó." : "La votación aún no abre.";

@@ -4,15 +4,14 @@ from typing import Annotated, Any
 
 from fastapi import Path
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-EntidadPath = Annotated[
-    str, Path(pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$", description="Clave INEGI, p. ej. 09")
-]
+from shared.problems import PROBLEM
+
 FolioPath = Annotated[str, Path(min_length=1, max_length=32, description="Folio de la solicitud")]
 
 
 def errores(*codigos: int) -> dict[int | str, dict[str, Any]]:
     textos = {
+        400: "El cuerpo no se puede leer (p. ej. multipart mal formado)",
         401: "Sin token o token inválido",
         403: "El rol no tiene acceso",
         404: "No existe",

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from services.registro import domain, repository
 from services.registro import service as registro_service
-from services.registro.api.common import EntidadPath, errores
+from services.registro.api.common import errores
 from services.registro.models import Observacion
 from services.registro.schemas import Cierre, Lista, ListaItem, ObservacionIn, ObservacionOut, Resolucion
 from shared.auth import Principal, Rol, require
+from shared.claves import EntidadPath
 from shared.db import ENTERO_MAX
 from shared.web import ProcesoDep, RelojDep, SessionDep
 

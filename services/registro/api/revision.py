@@ -31,6 +31,7 @@ from services.registro.schemas import (
 )
 from shared.auditoria import registrar_lectura
 from shared.auth import Principal, Rol, require
+from shared.claves import EntidadQuery
 from shared.limites import cuerpo_maximo
 from shared.notificaciones import enmascarar
 from shared.problems import Problem
@@ -69,7 +70,7 @@ async def cola(
     _: Operador,
     limite: int = Query(50, ge=1, le=500),
     despues: str | None = Query(None, description="Cursor `siguiente` de la página anterior"),
-    entidad: str | None = Query(None, pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$"),
+    entidad: EntidadQuery = None,
 ) -> Cola:
     filas = await repository.cola(session, limite, _cursor(despues), ["recibida"], entidad)
     docs = await repository.tipos_documento(session, [f.id for f in filas])

@@ -13,6 +13,7 @@ from services.registro.domain import Estado
 from services.registro.models import CambioPendiente, Solicitud
 from services.registro.schemas import (
     CambioModalidad,
+    CatalogoMotivos,
     ConfirmacionIn,
     ConfirmacionPendiente,
     Correccion,
@@ -210,7 +211,7 @@ async def sin_acceso(
     description="Credencial (frente, reverso) o comprobante de domicilio. JPEG, PNG o PDF de hasta 5 MB; "
     "el tipo se comprueba por el contenido, no por el nombre. "
     "Subir otra vez el mismo tipo lo reemplaza (queda en la auditoría).",
-    responses=errores(404, 409, 413, 415, 422),
+    responses=errores(400, 404, 409, 413, 415, 422),
 )
 @cuerpo_maximo(registro_service.MAX_DOCUMENTO + 64 * 1024)  # the file and the multipart around it
 async def subir_documento(
@@ -234,5 +235,5 @@ async def subir_documento(
 
 
 @router.get("/catalogos/motivos", summary="Catálogo de motivos de improcedencia y de baja (público)")
-async def catalogo_motivos() -> dict[str, dict[str, str]]:
-    return {"improcedencia": domain.MOTIVOS, "baja": domain.MOTIVOS_BAJA}
+async def catalogo_motivos() -> CatalogoMotivos:
+    return CatalogoMotivos(improcedencia=domain.MOTIVOS, baja=domain.MOTIVOS_BAJA)

@@ -1,4 +1,5 @@
+from services.registro.config import Settings
 from services.registro.models import Base
 from shared.migrations import run_env
 
-run_env(Base.metadata)
+run_env(Base.metadata, Settings)

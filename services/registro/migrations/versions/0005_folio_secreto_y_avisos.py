@@ -25,7 +25,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ALFABETO = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as services/registro/service.py (Crockford base32)
+ALFABETO = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as services/registro/domain.py (Crockford base32)
 LOTE = 1000
 
 

@@ -1,0 +1,88 @@
+"""The credential authority's own records: the internet voters it must serve, the elections it issues for,
+and the public half of every credential. The private half is never stored (it travels once, in the voter's
+message, erased once the gateway has it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.credenciales.config import SERVICIO
+from shared.auditoria import AuditoriaMixin
+from shared.bus.consumer import ProcessedEventMixin
+from shared.bus.outbox import Emisor, OutboxMixin
+from shared.datos_personales import Cifrado
+from shared.db import UTCDateTime, new_metadata
+from shared.notificaciones import NotificacionMixin
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+# Every event of the service: ``await emisor.emitir(session, topic, event_type=…, aggregate_id=…, data=…)``.
+emisor = Emisor(SERVICIO, Outbox)
+
+
+class Bitacora(AuditoriaMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class Notificacion(NotificacionMixin, Base):
+    """The authority's own outbox of messages: each voter's private credentials."""
+
+
+class Votante(Base):
+    """An internet voter of the closed LNERE: where its credentials go. Contact encrypted at rest."""
+
+    __tablename__ = "votantes"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Número en la LNERE de la entidad")
+    email: Mapped[str] = mapped_column(Cifrado())
+    telefono: Mapped[str] = mapped_column(Cifrado())
+    recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Cierre(Base):
+    """How many internet voters each entidad's closed LNERE has: the list is signed when all have one."""
+
+    __tablename__ = "cierres"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    electronica: Mapped[int] = mapped_column(Integer)
+
+
+class Eleccion(Base):
+    """An election electronico prepared (real or drill): its uuid is part of every credential."""
+
+    __tablename__ = "elecciones"
+
+    uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    cargo: Mapped[str] = mapped_column(String(64))
+    nombre: Mapped[str] = mapped_column(String(200))
+    simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
+    emitidas: Mapped[int] = mapped_column(Integer, default=0)
+    lista: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, comment="Lista firmada")
+    firmada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Credencial(Base):
+    """The public half of one voter's credential for one election."""
+
+    __tablename__ = "credenciales"
+
+    eleccion: Mapped[str] = mapped_column(String(32), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publica: Mapped[str] = mapped_column(String(64), unique=True)

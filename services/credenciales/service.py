@@ -1,0 +1,199 @@
+"""The credential authority (Belenios' «credential authority»), apart from the voting server.
+
+For every internet voter of the closed LNERE and every election electronico prepares for its entidad (real
+or drill), the authority draws a private credential, sends it to the voter through its own notification
+channels, and keeps only the public half. electronico receives the public halves (with the voter's number, to
+bind each to one account) and, once every voter has one, the list signed with the authority's key: it opens
+the election only with exactly that list. A compromised electronico never sees a private credential, so it
+cannot vote for anyone who abstains, and an extra credential in the public record no longer matches the
+signed list (``vmre verificar --lista-credenciales``).
+
+Runs as one replica: the three streams it reads (voters, closed lists, elections) are applied in order by one
+consumer, so no voter misses an election that arrives at the same time. Stage events; never commit."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credenciales import repository
+from services.credenciales.config import Settings
+from services.credenciales.models import Cierre, Eleccion, Notificacion, Votante, emisor
+from shared import firma
+from shared.bus.topics import CREDENCIALES_LISTA
+from shared.cripto import grupo as gr
+from shared.cripto.eleccion import (
+    credencial_publica,
+    generar_credencial,
+    huella_credenciales,
+    ordenar_credenciales,
+)
+from shared.events import credenciales as eventos
+from shared.events import electronico as eventos_electronico
+from shared.events import registro as eventos_registro
+from shared.notificaciones import Aviso, encolar
+
+PLANTILLA = "credenciales_voto"
+DOCUMENTO = "Lista de credenciales públicas de la elección"
+
+
+def _sacar(
+    elecciones: Sequence[tuple[str, str]], numeros: Sequence[int]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Private and public credentials, per voter and election (PBKDF2 per credential: off the event loop)."""
+    privadas, publicas = [], []
+    for _ in numeros:
+        fila_priv, fila_pub = [], []
+        for uuid, _nombre in elecciones:
+            privada = generar_credencial()
+            fila_priv.append(privada)
+            fila_pub.append(gr.s(credencial_publica(uuid, privada)))
+        privadas.append(fila_priv)
+        publicas.append(fila_pub)
+    return privadas, publicas
+
+
+async def _emitir(
+    session: AsyncSession,
+    settings: Settings,
+    elecciones: Sequence[Eleccion],
+    votantes: Sequence[Votante],
+    ahora: dt.datetime,
+) -> None:
+    """One credential per voter and election; each voter gets one message with its private ones, electronico
+    the public halves (in batches of ``settings.lote``)."""
+    if not elecciones or not votantes:
+        return
+    claves = [(e.uuid, e.nombre) for e in elecciones]
+    privadas, publicas = await asyncio.to_thread(_sacar, claves, [v.numero for v in votantes])
+    avisos = []
+    for v, priv in zip(votantes, privadas, strict=True):
+        lineas = "\n".join(f"- {nombre}: {p}" for (_, nombre), p in zip(claves, priv, strict=True))
+        texto = (
+            "Credencial de votación (consérvela; se le pedirá al emitir su voto):\n"
+            f"{lineas}\n\n"
+            "La emite la autoridad de credenciales, no el sistema de votación: nadie más la conoce."
+        )
+        avisos.append(Aviso(v.email, None, PLANTILLA, texto, f"{v.entidad}-{v.numero:07d}", secreto=True))
+    for j, e in enumerate(elecciones):
+        filas = [
+            {"eleccion": e.uuid, "numero": v.numero, "publica": pub[j]}
+            for v, pub in zip(votantes, publicas, strict=True)
+        ]
+        insertadas = await repository.insertar_credenciales(session, filas)
+        if insertadas != len(filas):  # a voter already had one: never two credentials (nor a lost message)
+            raise RuntimeError(f"credenciales repetidas en la elección {e.uuid}: se reintenta el lote")
+        e.emitidas += len(filas)
+        for i in range(0, len(filas), settings.lote):
+            lote = filas[i : i + settings.lote]
+            await emisor.emitir(
+                session,
+                CREDENCIALES_LISTA,
+                event_type=eventos.CREDENCIALES_EMITIDAS,
+                aggregate_id=e.uuid,
+                data=eventos.CredencialesEmitidas(
+                    eleccion=e.uuid,
+                    entidad=e.entidad,
+                    credenciales=[
+                        eventos.CredencialPublica(numero=f["numero"], publica=f["publica"]) for f in lote
+                    ],
+                ),
+            )
+    await encolar(session, Notificacion, avisos, ahora)
+
+
+async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, ahora: dt.datetime) -> None:
+    """Sign the election's list once every internet voter of the entidad's closed LNERE has a credential."""
+    cierre = await repository.cierre(session, e.entidad)
+    if e.lista is not None or cierre is None or e.emitidas < cierre.electronica:
+        return
+    publicas = await repository.publicas(session, e.uuid)
+    ordenadas = await asyncio.to_thread(ordenar_credenciales, [gr.elemento(p) for p in publicas])
+    documento = firma.firmar(
+        settings.clave_firma.get_secret_value(),
+        {
+            "documento": DOCUMENTO,
+            "eleccion": e.uuid,
+            "entidad": e.entidad,
+            "cargo": e.cargo,
+            "simulacro": e.simulacro,
+            "credenciales": len(ordenadas),
+            "lnere_electronica": cierre.electronica,
+            "huella_lista": huella_credenciales(ordenadas),
+            "firmada_at": ahora.isoformat(),
+        },
+    )
+    e.lista, e.firmada_at = documento, ahora
+    await emisor.emitir(
+        session,
+        CREDENCIALES_LISTA,
+        event_type=eventos.LISTA_FIRMADA,
+        aggregate_id=e.uuid,
+        data=eventos.ListaFirmada(eleccion=e.uuid, entidad=e.entidad, documento=documento),
+    )
+
+
+async def votante_inscrito(
+    session: AsyncSession, datos: eventos_registro.InscritoElectronica, settings: Settings, ahora: dt.datetime
+) -> None:
+    valores = {
+        "entidad": datos.entidad,
+        "numero": datos.numero,
+        "email": datos.email,
+        "telefono": datos.telefono,
+        "recibido_at": ahora,
+    }
+    if not await repository.insertar_votante(session, valores):
+        return  # a replay
+    elecciones = await repository.abiertas(session, datos.entidad)
+    await _emitir(session, settings, elecciones, [Votante(**valores)], ahora)
+    for e in elecciones:
+        await _quiza_firmar(session, settings, e, ahora)
+
+
+async def eleccion_preparada(
+    session: AsyncSession,
+    datos: eventos_electronico.EleccionPreparada,
+    settings: Settings,
+    ahora: dt.datetime,
+) -> None:
+    valores = {
+        "uuid": datos.eleccion,
+        "entidad": datos.entidad,
+        "cargo": datos.cargo,
+        "nombre": datos.nombre,
+        "simulacro": datos.simulacro,
+        "emitidas": 0,
+    }
+    if not await repository.insertar_eleccion(session, valores):
+        return
+    e = await repository.eleccion(session, datos.eleccion)
+    assert e is not None
+    await _emitir(session, settings, [e], await repository.sin_credencial(session, e), ahora)
+    await _quiza_firmar(session, settings, e, ahora)
+
+
+async def lnere_cerrada(
+    session: AsyncSession, datos: eventos_registro.LnereCerrada, settings: Settings, ahora: dt.datetime
+) -> None:
+    if not await repository.insertar_cierre(session, datos.entidad, datos.electronica):
+        return
+    for e in await repository.abiertas(session, datos.entidad):
+        await _quiza_firmar(session, settings, e, ahora)
+
+
+def resumen(e: Eleccion, cierre: Cierre | None) -> dict[str, Any]:
+    return {
+        "eleccion": e.uuid,
+        "entidad": e.entidad,
+        "cargo": e.cargo,
+        "nombre": e.nombre,
+        "simulacro": e.simulacro,
+        "credenciales": e.emitidas,
+        "lnere_electronica": cierre.electronica if cierre else None,
+        "firmada_at": e.firmada_at,
+    }
