@@ -18,7 +18,7 @@ from aiokafka import (
 )
 from pydantic import ValidationError
 from sqlalchemy import String, insert, select
-from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +33,26 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 # The database, not the event, is at fault (down, locked, schema missing): retry without dead-lettering.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, ProgrammingError, InternalError, OSError)
+# SQLSTATE classes of a server that is away or overwhelmed, not of a bad event: 08 connection exception,
+# 53 insufficient resources, 57 operator intervention (57P01 shutting down, 57P03 "the database system is not
+# yet accepting connections" while it recovers), 58 system error; 40001/40P01 a serialization failure or a
+# deadlock, which the same event survives when tried again. asyncpg's drivers map several of them to the
+# generic DatabaseError (or, while connecting, raise them untranslated), so the classes below say it.
+CLASES_SQLSTATE_DE_INFRAESTRUCTURA = ("08", "53", "57", "58")
+SQLSTATE_REINTENTABLES = ("40001", "40P01")
+
+
+def es_de_infraestructura(exc: BaseException) -> bool:
+    """Whether the failure is the database's (retry the event later, never dead-letter it)."""
+    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    origen = exc.orig if isinstance(exc, DBAPIError) else exc
+    sqlstate = getattr(origen, "sqlstate", None) or getattr(origen, "pgcode", None)
+    return isinstance(sqlstate, str) and (
+        sqlstate[:2] in CLASES_SQLSTATE_DE_INFRAESTRUCTURA or sqlstate in SQLSTATE_REINTENTABLES
+    )
 
 
 class ProcessedEventMixin:
@@ -218,9 +238,9 @@ class IdempotentConsumer:
                     finally:
                         correlation_id_var.reset(token)
                     outcomes.append((envelope.event_type, "processed"))
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
+            if es_de_infraestructura(exc):
+                raise
             log.info(
                 "consumidor: un lote falló; se procesa evento por evento",
                 extra={"consumer": self.name, "records": len(records), "error": type(exc).__name__},
@@ -247,11 +267,11 @@ class IdempotentConsumer:
                         lag = (dt.datetime.now(dt.UTC) - envelope.occurred_at).total_seconds()
                         self.metrics.event_lag.labels(self.name).observe(max(lag, 0.0))
                     return "processed" if applied else "duplicate"
-                except INFRASTRUCTURE_ERRORS:
-                    # The database is away, not the event at fault: no dead letter. The offset stays
-                    # uncommitted and the consumer reconnects; the event is delivered again.
-                    raise
                 except Exception as exc:
+                    if es_de_infraestructura(exc):
+                        # The database is away, not the event at fault: no dead letter. The offset stays
+                        # uncommitted and the consumer reconnects; the event is delivered again.
+                        raise
                     last_exc = exc
                     log.warning(
                         "handler falló",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 import uuid
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from services.tablero.handlers import build
 from services.tablero.models import Conteo, Outbox, ProcessedEvent
 from shared.bus import kafka
-from shared.bus.consumer import IdempotentConsumer
+from shared.bus.consumer import IdempotentConsumer, es_de_infraestructura
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import Relay, backlog, mark_all_unpublished, stage
 from shared.db import make_engine, make_sessionmaker
@@ -407,3 +408,96 @@ async def test_consumidor_aplica_lotes_en_una_transaccion_y_cada_evento_una_vez(
     entregados = 300 + sample("duplicate")
     assert entregados >= 341
     assert commits <= entregados / 10, f"{commits} transacciones para {entregados:.0f} eventos: sin lotes"
+
+
+class PostgresRecuperandose:
+    """A PostgreSQL server while it replays its WAL after a crash, on the wire: every connection gets what a
+    real one sends then, ``FATAL 57P03 the database system is not yet accepting connections``."""
+
+    def __init__(self) -> None:
+        self.conexiones = 0
+        self.servidor: asyncio.Server | None = None
+        self.puerto = 0
+
+    async def __aenter__(self) -> PostgresRecuperandose:
+        self.servidor = await asyncio.start_server(self._atender, "127.0.0.1", 0)
+        self.puerto = self.servidor.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.servidor is not None
+        self.servidor.close()
+        await self.servidor.wait_closed()
+
+    async def _atender(self, lector: asyncio.StreamReader, escritor: asyncio.StreamWriter) -> None:
+        self.conexiones += 1
+        try:
+            while True:
+                largo = struct.unpack("!I", await lector.readexactly(4))[0]
+                cuerpo = await lector.readexactly(largo - 4)
+                if struct.unpack("!I", cuerpo[:4])[0] in (80877103, 80877104):  # SSLRequest, GSSENCRequest
+                    escritor.write(b"N")
+                    continue
+                break  # the StartupMessage
+            campos = (
+                b"".join(
+                    clave + valor.encode() + b"\0"
+                    for clave, valor in (
+                        (b"S", "FATAL"),
+                        (b"V", "FATAL"),
+                        (b"C", "57P03"),
+                        (b"M", "the database system is not yet accepting connections"),
+                        (b"D", "Consistent recovery state has not been yet reached."),
+                    )
+                )
+                + b"\0"
+            )
+            escritor.write(b"E" + struct.pack("!I", len(campos) + 4) + campos)
+            await escritor.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            escritor.close()
+
+
+async def test_base_de_datos_recuperandose_no_manda_a_dead_letters() -> None:
+    """PostgreSQL restarting after a crash answers 57P03 for a while. asyncpg does not call that a connection
+    error, but it is the database's, not the event's: the consumer must give the event back (raise, offset
+    uncommitted, delivered again) and never dead-letter it. Seen in the fault drill: the event that would
+    create the voters' accounts went to dead letters and the drill waited for them forever."""
+    producidos: list[str] = []
+
+    def sin_dead_letters() -> kafka.AIOKafkaProducer:
+        producidos.append("dead letter")
+        raise AssertionError("un evento fue a dead letters por una base que se recupera")
+
+    async with PostgresRecuperandose() as pg:
+        engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{pg.puerto}/tablero")
+        consumer = IdempotentConsumer(
+            name="test.recuperandose",
+            topics=["t"],
+            handlers=build(cargar("pel2021")),
+            maker=make_sessionmaker(engine),
+            processed=ProcessedEvent,
+            consumer_factory=lambda g, t: kafka.make_consumer(KafkaSettings(), g, t),
+            producer_factory=sin_dead_letters,
+            metrics=Metrics(),
+            retry_backoff=0.01,
+        )
+        env = solicitud("32")
+        record = ConsumerRecord(
+            topic="t", partition=0, offset=7, timestamp=0, timestamp_type=0, key=b"k", value=env.to_bytes(),
+            checksum=None, serialized_key_size=1, serialized_value_size=1, headers=[],
+        )  # fmt: skip
+        try:
+            with pytest.raises(Exception, match="not yet accepting connections") as uno_por_uno:
+                await consumer._process(record)
+            with pytest.raises(Exception, match="not yet accepting connections") as en_lote:
+                await consumer._process_batch([record, record])
+        finally:
+            await engine.dispose()
+    assert pg.conexiones >= 2  # it did reach the recovering server, both ways
+    for fallo in (uno_por_uno.value, en_lote.value):
+        assert "not yet accepting connections" in str(fallo)
+        assert es_de_infraestructura(fallo)
+    assert producidos == []
