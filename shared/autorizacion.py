@@ -150,7 +150,9 @@ REGISTRO: Matriz = {
     ),
     ("POST", "/v1/solicitudes/{folio}/confirmacion"): folio("aplica el cambio con el código recibido"),
     ("POST", "/v1/solicitudes/{folio}/sin-acceso"): folio("pasa a revisión del INE; no cambia datos"),
-    ("POST", "/v1/solicitudes/{folio}/documentos"): folio(),
+    ("POST", "/v1/solicitudes/{folio}/documentos"): folio(
+        "tras la primera revisión o para reemplazar: no entra nada; código al contacto registrado (202)"
+    ),
     ("GET", "/v1/catalogos/motivos"): publico(),
     ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
     ("GET", "/v1/revision/cola"): roles(*OPERADOR),
@@ -219,7 +221,7 @@ ELECTRONICO: Matriz = {
     ("POST", "/v1/elecciones/{uuid}/cierre"): roles(*ADMIN),
     ("POST", "/v1/simulacros"): roles(*ADMIN),
     ("GET", "/cabina"): publico("la cabina de votación (página)"),
-    ("GET", "/static/{archivo}"): publico("archivos estáticos"),
+    ("GET", "/cabina/static/{archivo}"): publico("archivos de la cabina"),
     **COMUN_PAGINAS,
     ("GET", "/verificar"): publico("página: pide el acuse (un ?rastreador= en la URL se ignora)"),
     ("POST", "/verificar"): publico(

@@ -128,6 +128,6 @@ def create_app(
     app.state.handlers = spec.consumers[0].handlers
     app.state.limite_acceso = LimiteDeSolicitudes(settings.limite_por_minuto)
     app.state.verificadores = verificadores
-    app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
+    app.mount("/cabina/static", StaticFiles(directory=ESTATICOS), name="static")
     montar_comun(app)  # the style sheet and script of its pages («verificar mi voto»)
     return app

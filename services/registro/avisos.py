@@ -160,6 +160,13 @@ def inscripcion(s: Solicitud, proceso: Proceso) -> Aviso:
     return _aviso(s, s.referencia, "inscripcion", mensaje)
 
 
+DOCUMENTOS = {
+    "credencial_frente": "credencial para votar (frente)",
+    "credencial_reverso": "credencial para votar (reverso)",
+    "comprobante_domicilio": "comprobante de domicilio",
+}
+
+
 def describir(cambios: Mapping[str, Any]) -> list[str]:
     """Each change in words, new values masked (an address never in full)."""
     lineas = []
@@ -180,6 +187,10 @@ def describir(cambios: Mapping[str, Any]) -> list[str]:
     for campo in ("nombre", "apellido_paterno", "apellido_materno"):
         if campo in cambios:
             lineas.append(f"{CAMPOS[campo]}: se corrigió")
+    if "documento" in cambios:
+        lineas.append(
+            f"Documento: {DOCUMENTOS.get(cambios['documento'], cambios['documento'])}, nuevo o reemplazado"
+        )
     return lineas
 
 

@@ -166,7 +166,7 @@ class CambioPendiente(Base):
     # What the applicant quotes with the code (opaque; the id is not shown).
     confirmacion: Mapped[str] = mapped_column(String(24), unique=True)
     solicitud_id: Mapped[int] = mapped_column(ForeignKey("solicitudes.id", ondelete="CASCADE"), index=True)
-    tipo: Mapped[str] = mapped_column(String(16))  # correccion | modalidad
+    tipo: Mapped[str] = mapped_column(String(16))  # correccion | modalidad | documento
     # The requested values (JSON: names, address, contact): personal data, encrypted.
     cambio: Mapped[str] = mapped_column(Cifrado())
     # HMAC-SHA256 of the code keyed with ``sal`` (random per row): the code itself is never stored.
@@ -180,3 +180,21 @@ class CambioPendiente(Base):
     # Replaced by a newer request for the same application, or made moot by a change applied meanwhile.
     anulado_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     creado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DocumentoPendiente(Base):
+    """A document sent after the application was reviewed (or replacing one already there), waiting for the
+    code of its ``CambioPendiente``: it joins the expediente only once confirmed; then, or when the change is
+    voided, this row is deleted."""
+
+    __tablename__ = "documentos_pendientes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cambio_id: Mapped[int] = mapped_column(
+        ForeignKey("cambios_pendientes.id", ondelete="CASCADE"), unique=True
+    )
+    tipo: Mapped[str] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(64))
+    tamano: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    contenido: Mapped[bytes] = mapped_column(CifradoBinario())

@@ -13,6 +13,7 @@ from services.registro.models import (
     CambioPendiente,
     CierreLnere,
     Documento,
+    DocumentoPendiente,
     Historial,
     Notificacion,
     Observacion,
@@ -267,6 +268,32 @@ async def anular_cambios(
         .values(anulado_at=ahora)
         .execution_options(synchronize_session=False)
     )
+    await borrar_documentos_pendientes(session, solicitud_id, salvo)
+
+
+async def borrar_documentos_pendientes(
+    session: AsyncSession, solicitud_id: int, salvo: int | None = None
+) -> None:
+    """The files of the application's pending documents, but the one of change ``salvo`` if it is still
+    live: a voided, used, expired or blocked change keeps no file."""
+    await session.execute(
+        delete(DocumentoPendiente)
+        .where(
+            DocumentoPendiente.cambio_id.in_(
+                select(CambioPendiente.id).where(
+                    CambioPendiente.solicitud_id == solicitud_id,
+                    *([CambioPendiente.id != salvo] if salvo is not None else []),
+                )
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def documento_pendiente(session: AsyncSession, cambio_id: int) -> DocumentoPendiente | None:
+    return (
+        await session.execute(select(DocumentoPendiente).where(DocumentoPendiente.cambio_id == cambio_id))
+    ).scalar_one_or_none()
 
 
 async def cambios_desde(
@@ -343,7 +370,17 @@ async def depurar_documentos(session: AsyncSession, corte: dt.datetime) -> int:
 
 
 async def depurar_cambios_pendientes(session: AsyncSession, corte: dt.datetime) -> int:
-    """Delete the pending changes of the applications last changed before ``corte``; how many."""
+    """Delete the pending changes (and their documents) of the applications last changed before ``corte``;
+    how many changes."""
+    await session.execute(
+        delete(DocumentoPendiente).where(
+            DocumentoPendiente.cambio_id.in_(
+                select(CambioPendiente.id).where(
+                    CambioPendiente.solicitud_id.in_(_solicitudes_anteriores(corte))
+                )
+            )
+        )
+    )
     hecho = await session.execute(
         delete(CambioPendiente).where(CambioPendiente.solicitud_id.in_(_solicitudes_anteriores(corte)))
     )

@@ -44,8 +44,10 @@ BIN = Path(sys.executable).parent
 KUBERNETES_VERSION = "1.30.0"
 
 # Kinds that kubernetes-validate cannot know (they come from the operators' CRDs): each one is checked against
-# a minimal JSON schema in crd/, written for the fields these manifests use (unknown fields fail). Any other
-# kind kubernetes-validate has no schema for is an error: a new CRD kind needs its schema here first.
+# a JSON schema in crd/: minimal ones written for the fields these manifests use (unknown fields fail), and
+# the Gateway API and cert-manager ones copied unchanged from the CRDs-catalog (MIT; origin, checksums and
+# licence in crd/README.md). Any other kind kubernetes-validate has no schema for is an error: a new CRD kind
+# needs its schema here first.
 CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("kafka.strimzi.io/v1beta2", "Kafka"): "kafka.json",
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"): "kafkanodepool.json",
@@ -53,6 +55,10 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("kafka.strimzi.io/v1beta2", "KafkaUser"): "kafkauser.json",
     ("postgresql.cnpg.io/v1", "Cluster"): "cluster.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.json",
+    ("gateway.networking.k8s.io/v1", "Gateway"): "gateway.json",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "httproute.json",
+    ("cert-manager.io/v1", "Certificate"): "certificate.json",
+    ("cert-manager.io/v1", "Issuer"): "issuer.json",
 }
 CRD_DIR = Path(__file__).resolve().parent / "crd"
 
@@ -705,4 +711,463 @@ def revisar_todo(docs: list[dict[str, Any]], hechos: Codigo, *, produccion: bool
     )
     if produccion:
         errores += revisar_produccion(docs, hechos)
+    return errores
+
+
+# ------------------------------------------------------------------------------------------- the public edge
+
+# What the public host (components/gateway) publishes, decided from the authorization matrix
+# (shared/autorizacion.py): every route someone outside uses (público, folio, votante, firma HMAC, JWT) goes
+# to its service; what follows does not. deploy/k8s/README.md («Entrada pública») and rutas.yaml say the same.
+SONDAS_Y_METRICAS = ("/healthz", "/readyz", "/metrics")
+# Every service has them (shared/web.py, FastAPI's own docs): one host routing by path cannot say whose.
+COMUNES_PRIVADAS = frozenset(
+    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/v1/auditoria", "/v1/reloj"}
+)
+# A path several services serve goes to one of them when it is the same thing (/comun) or that one owns the
+# whole prefix (/v1/elecciones/…: electronico).
+DUENOS: dict[str, str] = {"/comun/{archivo}": "registro", "/v1/elecciones": "electronico"}
+# Paths several services serve, each with something of its own: published by none until the code gives each
+# service a path of its own (a client asking for one would silently get another's).
+COMPARTIDAS_PRIVADAS = frozenset(
+    {"/v1/clave-firma", "/v1/estadisticas", "/v1/webhooks", "/v1/webhooks/entregas", "/v1/webhooks/{id}"}
+)
+# Routes under a prefix another service owns (no Exact or PathPrefix tells them apart): they reach that
+# service, which does not have them (404). Not published either.
+BAJO_OTRO_PREFIJO: dict[tuple[str, str], str] = {
+    ("postal", "/v1/mesas/{entidad}/asignacion"): "computo",
+    ("credenciales", "/v1/elecciones/{eleccion}/lista"): "electronico",
+}
+GATEWAY = "vmre"
+HSTS = "max-age=31536000; includeSubDomains"
+MARCADORES = {
+    "host.invalid",
+    "definir-en-el-overlay",
+}  # components/gateway's placeholders: overlays replace them
+VALOR_DE_PARAMETRO = "x9"  # what a {parameter} becomes in a concrete path: no fixed segment is called so
+
+
+def _rutas_de_la_app(servicio: str) -> set[tuple[str, str]]:
+    """Every (METHOD, path template) the service's app answers (walked as tests/test_autorizacion.py does):
+    local mode, /metrics on the API's port and the simulated clock, so every route of the matrix exists."""
+    from starlette.routing import Mount
+
+    config = importlib.import_module(f"services.{servicio}.config")
+    main = importlib.import_module(f"services.{servicio}.main")
+    settings = config.Settings(
+        mode="local",
+        database_url="sqlite+aiosqlite://",
+        relay_enabled=False,
+        consumers_enabled=False,
+        metricas_puerto=0,
+        reloj="simulado",
+    )
+    app = main.create_app(settings)
+    rutas: set[tuple[str, str]] = set()
+
+    def visitar(candidatas: Any) -> None:
+        for r in candidatas:
+            if hasattr(r, "effective_candidates"):
+                visitar(r.effective_candidates())
+            elif isinstance(r, Mount):
+                rutas.add(("GET", r.path + "/{archivo}"))
+            else:
+                rutas.update((m, r.path) for m in (r.methods or ()) if m not in ("HEAD", "OPTIONS"))
+
+    visitar(app.routes)
+    return rutas
+
+
+@cache
+def rutas_del_codigo() -> dict[str, dict[tuple[str, str], str]]:
+    """Per service, every route its app answers -> how the authorization matrix says it is reached (its
+    ``Acceso``; "sin regla" if the matrix does not list it, which tests/test_autorizacion.py forbids)."""
+    from shared.autorizacion import matriz
+
+    tabla: dict[str, dict[tuple[str, str], str]] = {}
+    for servicio in SERVICES:
+        reglas = matriz(servicio)
+        rutas = _rutas_de_la_app(servicio) | set(reglas)
+        tabla[servicio] = {r: (reglas[r].acceso.value if r in reglas else "sin regla") for r in sorted(rutas)}
+    return tabla
+
+
+def destino_esperado(servicio: str, ruta: str, acceso: str) -> tuple[str | None, str]:
+    """Where a request for this route of this service must land on the public host, and why."""
+    from shared.autorizacion import Acceso
+
+    if acceso == Acceso.RED_INTERNA.value:
+        return None, "la matriz la marca red interna"
+    if ruta in SONDAS_Y_METRICAS:
+        return None, "sonda o métricas: solo dentro del clúster"
+    if ruta in COMUNES_PRIVADAS:
+        return None, "la tienen todos los servicios"
+    if ruta in COMPARTIDAS_PRIVADAS:
+        return None, "la sirven varios servicios, cada uno con lo suyo"
+    if ruta in DUENOS:
+        return DUENOS[ruta], f"ruta de varios servicios; la publica {DUENOS[ruta]}"
+    if (servicio, ruta) in BAJO_OTRO_PREFIJO:
+        otro = BAJO_OTRO_PREFIJO[(servicio, ruta)]
+        return otro, f"queda bajo un prefijo de {otro}; no se publica"
+    if acceso == "sin regla":
+        return None, "la matriz no la lista"
+    return servicio, "pública"
+
+
+def concreta(ruta: str) -> str:
+    return re.sub(r"\{[^}]+\}", VALOR_DE_PARAMETRO, ruta)
+
+
+@dataclass(frozen=True)
+class Coincidencia:
+    """One match of an HTTPRoute rule on the https listener, with where the rule sends it."""
+
+    httproute: str
+    tipo: str  # Exact | PathPrefix
+    valor: str
+    metodo: str | None
+    servicio: str | None  # app.kubernetes.io/name of the backend Service
+    puerto: int | None
+
+    def acepta(self, metodo: str, camino: str) -> bool:
+        if self.metodo is not None and self.metodo != metodo:
+            return False
+        if self.tipo == "Exact":
+            return camino == self.valor
+        # PathPrefix: by whole segments (/v1/mesas matches /v1/mesas and /v1/mesas/…, not /v1/mesasx).
+        prefijo = self.valor.rstrip("/")
+        return prefijo == "" or camino == prefijo or camino.startswith(prefijo + "/")
+
+    def precedencia(self) -> tuple[int, int, int]:
+        """Gateway API: an Exact match first, then the longest prefix, then a method match."""
+        return (self.tipo == "Exact", len(self.valor), self.metodo is not None)
+
+
+def _host(docs: list[dict[str, Any]]) -> str | None:
+    for g in _por_tipo(docs, "Gateway"):
+        for listener in g["spec"].get("listeners", []):
+            if listener.get("name") == "https":
+                return str(listener.get("hostname"))
+    return None
+
+
+def _enlaces(ruta: dict[str, Any]) -> set[str | None]:
+    """The listeners (sectionName) of the Gateway an HTTPRoute attaches to; None: all of them."""
+    return {p.get("sectionName") for p in ruta["spec"].get("parentRefs", []) if p.get("name") == GATEWAY}
+
+
+def coincidencias(docs: list[dict[str, Any]]) -> list[Coincidencia]:
+    """Every match of the HTTPRoutes that serve the public host over https."""
+    servicios = {d["metadata"]["name"]: d for d in _por_tipo(docs, "Service")}
+    host = _host(docs)
+    todas: list[Coincidencia] = []
+    for ruta in _por_tipo(docs, "HTTPRoute"):
+        if not _enlaces(ruta) & {"https", None} or host not in ruta["spec"].get("hostnames", [host]):
+            continue
+        for regla in ruta["spec"].get("rules", []):
+            destinos = regla.get("backendRefs", [])
+            ref = destinos[0] if len(destinos) == 1 else {}
+            etiquetas = servicios.get(ref.get("name", ""), {}).get("metadata", {}).get("labels", {})
+            es_api = (
+                etiquetas.get("app.kubernetes.io/component") == "api"
+                and ref.get("kind", "Service") == "Service"
+            )
+            servicio = etiquetas.get("app.kubernetes.io/name") if es_api else None
+            for m in regla.get("matches", [{}]):
+                camino = m.get("path", {"type": "PathPrefix", "value": "/"})
+                todas.append(
+                    Coincidencia(
+                        ruta["metadata"]["name"],
+                        camino.get("type", "PathPrefix"),
+                        camino.get("value", "/"),
+                        m.get("method"),
+                        servicio,
+                        ref.get("port"),
+                    )
+                )
+    return todas
+
+
+def enrutar(todas: list[Coincidencia], metodo: str, camino: str) -> tuple[Coincidencia | None, list[str]]:
+    """The match the Gateway picks for a request (None: 404 at the Gateway), and an error if two rules that
+    send it to different services tie."""
+    candidatas = [c for c in todas if c.acepta(metodo, camino)]
+    if not candidatas:
+        return None, []
+    mejor = max(c.precedencia() for c in candidatas)
+    ganadoras = [c for c in candidatas if c.precedencia() == mejor]
+    if len({c.servicio for c in ganadoras}) > 1:
+        quienes = ", ".join(sorted(f"{c.httproute} ({c.tipo} {c.valor})" for c in ganadoras))
+        return ganadoras[0], [f"{metodo} {camino}: empate entre {quienes}"]
+    return ganadoras[0], []
+
+
+def revisar_rutas_publicas(
+    docs: list[dict[str, Any]], rutas: dict[str, dict[tuple[str, str], str]]
+) -> list[str]:
+    """The route table of the code against the HTTPRoutes: each public route reaches exactly its service;
+    probes, metrics and what the matrix keeps inside reach none; every match of the HTTPRoutes serves some
+    route of its service (no dead rule); no prefix is shared by two services; the decisions above are still
+    about routes that exist."""
+    errores: list[str] = []
+    todas = coincidencias(docs)
+    puertos = _puertos_api(docs)
+    usadas: set[Coincidencia] = set()
+    for servicio, tabla in rutas.items():
+        for (metodo, ruta), acceso in tabla.items():
+            camino = concreta(ruta)
+            esperado, razon = destino_esperado(servicio, ruta, acceso)
+            ganadora, empates = enrutar(todas, metodo, camino)
+            errores += [f"{servicio}: {e}" for e in empates]
+            llega = ganadora.servicio if ganadora else None
+            if ganadora is not None:
+                usadas.add(ganadora)
+            if llega == esperado:
+                continue
+            donde = f"{servicio}: {metodo} {ruta} ({camino})"
+            if esperado == servicio:
+                errores.append(
+                    f"{donde} es pública y "
+                    + (
+                        f"llega a {llega}, no a {servicio}"
+                        if llega
+                        else "ninguna HTTPRoute la lleva a su servicio"
+                    )
+                )
+            elif esperado is None:
+                errores.append(f"{donde} no debe publicarse ({razon}) y llega a {llega}")
+            else:
+                errores.append(f"{donde}: {razon}, pero llega a {llega}")
+    # Every match is the winner for some route of the code (of its own service, by the checks above).
+    for c in todas:
+        if c not in usadas:
+            errores.append(
+                f"HTTPRoute/{c.httproute}: {c.tipo} {c.valor} no lleva a ninguna ruta de {c.servicio} "
+                "(ruta muerta)"
+            )
+        if c.servicio is None:
+            errores.append(
+                f"HTTPRoute/{c.httproute}: {c.tipo} {c.valor} no va a un solo Service de API de un servicio"
+            )
+        elif c.puerto != puertos.get(c.servicio):
+            errores.append(
+                f"HTTPRoute/{c.httproute}: {c.tipo} {c.valor} va al puerto {c.puerto} de {c.servicio}; "
+                f"el de su API es {puertos.get(c.servicio)}"
+            )
+    por_prefijo: dict[tuple[str, str], set[str | None]] = {}
+    for c in todas:
+        por_prefijo.setdefault((c.tipo, c.valor), set()).add(c.servicio)
+    for (tipo, valor), servicios in sorted(por_prefijo.items()):
+        if len(servicios) > 1:
+            errores.append(
+                f"{tipo} {valor}: en dos servicios a la vez ({', '.join(sorted(map(str, servicios)))})"
+            )
+    # The decisions name routes of the code, and every path served by several services has one.
+    servidores: dict[str, set[str]] = {}
+    for servicio, tabla in rutas.items():
+        for _metodo, ruta in tabla:
+            servidores.setdefault(ruta, set()).add(servicio)
+    decididas = set(SONDAS_Y_METRICAS) | COMUNES_PRIVADAS | COMPARTIDAS_PRIVADAS | set(DUENOS)
+    for ruta, quienes in sorted(servidores.items()):
+        if len(quienes) > 1 and ruta not in decididas:
+            errores.append(
+                f"{ruta}: la sirven {', '.join(sorted(quienes))}; decida en tests/deploy/manifiestos.py "
+                "(DUENOS o COMPARTIDAS_PRIVADAS) y en components/gateway/rutas.yaml"
+            )
+    for ruta in sorted(decididas - set(servidores)):
+        errores.append(f"{ruta}: decidida en tests/deploy/manifiestos.py, pero ningún servicio la tiene")
+    for ruta in sorted((COMPARTIDAS_PRIVADAS | set(DUENOS)) & set(servidores)):
+        if len(servidores[ruta]) < 2:
+            errores.append(
+                f"{ruta}: solo la tiene {', '.join(servidores[ruta])}; ya no es de varios servicios"
+            )
+    for servicio, ruta in sorted(BAJO_OTRO_PREFIJO):
+        if ruta not in {r for _m, r in rutas.get(servicio, {})}:
+            errores.append(f"BAJO_OTRO_PREFIJO: {servicio} ya no tiene {ruta}")
+    return errores
+
+
+def _puertos_api(docs: list[dict[str, Any]]) -> dict[str, int | None]:
+    """app.kubernetes.io/name -> the `http` port (the API) of its API Service, the one the gateway may use."""
+    puertos: dict[str, int | None] = {}
+    for d in _por_tipo(docs, "Service"):
+        etiquetas = d["metadata"].get("labels", {})
+        if etiquetas.get("app.kubernetes.io/component") == "api":
+            puerto = next((p["port"] for p in d["spec"]["ports"] if p.get("name") == "http"), None)
+            puertos[str(etiquetas.get("app.kubernetes.io/name"))] = puerto
+    return puertos
+
+
+def _filtros(regla: dict[str, Any], tipo: str) -> list[dict[str, Any]]:
+    return [f for f in regla.get("filters", []) if f.get("type") == tipo]
+
+
+def _selecciona(selector: dict[str, Any], etiquetas: dict[str, str]) -> bool:
+    """A label selector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) against some labels."""
+    if any(etiquetas.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for e in selector.get("matchExpressions", []):
+        valor, op = etiquetas.get(e["key"]), e["operator"]
+        if (
+            (op == "In" and valor not in e.get("values", []))
+            or (op == "NotIn" and valor in e.get("values", []))
+            or (op == "Exists" and valor is None)
+            or (op == "DoesNotExist" and valor is not None)
+        ):
+            return False
+    return True
+
+
+def revisar_entrada(docs: list[dict[str, Any]], *, produccion: bool) -> list[str]:
+    """The Gateway, its listeners and certificate, the redirect to https, HSTS on every https rule, the
+    overlay's Issuer, VMRE_PROXIES_CONFIABLES and the NetworkPolicy (only the gateway reaches the APIs)."""
+    from shared.settings import redes
+
+    errores: list[str] = []
+    gateways = _por_tipo(docs, "Gateway")
+    if [g["metadata"]["name"] for g in gateways] != [GATEWAY]:
+        return [f"se espera un solo Gateway, {GATEWAY}; hay {[nombre(g) for g in gateways]}"]
+    g = gateways[0]
+    if g["spec"].get("gatewayClassName") in MARCADORES:
+        errores.append(
+            f"{nombre(g)}: gatewayClassName sin fijar (ConfigMap vmre-entrada del overlay, llave clase)"
+        )
+    listeners = {li.get("name"): li for li in g["spec"].get("listeners", [])}
+    host = _host(docs)
+    if set(listeners) != {"https", "http"}:
+        errores.append(f"{nombre(g)}: listeners {sorted(map(str, listeners))}; se esperan https y http")
+    if host is None or host in MARCADORES:
+        errores.append(f"{nombre(g)}: host sin fijar (ConfigMap vmre-entrada del overlay, llave host)")
+    https, http = listeners.get("https", {}), listeners.get("http", {})
+    if (https.get("port"), https.get("protocol"), https.get("tls", {}).get("mode")) != (
+        443,
+        "HTTPS",
+        "Terminate",
+    ):
+        errores.append(f"{nombre(g)}: el listener https debe ser 443, HTTPS, TLS Terminate")
+    if (http.get("port"), http.get("protocol"), http.get("hostname")) != (80, "HTTP", host):
+        errores.append(f"{nombre(g)}: el listener http debe ser 80, HTTP, en el host {host}")
+    secretos = [
+        r.get("name") for r in https.get("tls", {}).get("certificateRefs", []) if r.get("kind") == "Secret"
+    ]
+    certificados = _por_tipo(docs, "Certificate")
+    emisores = {d["metadata"]["name"]: d for d in _por_tipo(docs, "Issuer")}
+    suyos = [c for c in certificados if c["spec"].get("secretName") in secretos]
+    if len(secretos) != 1 or len(suyos) != 1:
+        errores.append(f"{nombre(g)}: el listener https usa {secretos}; debe ser el Secret de un Certificate")
+    for c in suyos:
+        if c["spec"].get("dnsNames") != [host]:
+            errores.append(f"{nombre(c)}: dnsNames {c['spec'].get('dnsNames')}; se espera [{host}]")
+        ref = c["spec"].get("issuerRef", {})
+        if ref.get("kind") != "Issuer" or ref.get("name") not in emisores:
+            errores.append(f"{nombre(c)}: issuerRef {ref}: no es un Issuer del overlay")
+        else:
+            errores += _revisar_emisor(emisores[ref["name"]], produccion=produccion)
+    # The routes: https ones on the host with HSTS and a backend; the only http one redirects with 301.
+    al_http: list[str] = []
+    for ruta in _por_tipo(docs, "HTTPRoute"):
+        enlaces = _enlaces(ruta)
+        if not enlaces or None in enlaces or not enlaces <= {"https", "http"} or len(enlaces) != 1:
+            errores.append(
+                f"{nombre(ruta)}: parentRefs al Gateway {GATEWAY} con un solo sectionName (https o http)"
+            )
+            continue
+        if ruta["spec"].get("hostnames") != [host]:
+            errores.append(f"{nombre(ruta)}: hostnames {ruta['spec'].get('hostnames')}; se espera [{host}]")
+        for i, regla in enumerate(ruta["spec"].get("rules", [])):
+            if enlaces == {"http"}:
+                al_http.append(nombre(ruta))
+                redir = _filtros(regla, "RequestRedirect")
+                if (
+                    len(redir) != 1
+                    or len(regla.get("filters", [])) != 1
+                    or regla.get("backendRefs")
+                    or redir[0].get("requestRedirect") != {"scheme": "https", "statusCode": 301}
+                    or any(
+                        m != {"path": {"type": "PathPrefix", "value": "/"}} for m in regla.get("matches", [])
+                    )
+                ):
+                    errores.append(
+                        f"{nombre(ruta)}: regla {i}: en http solo se redirige todo a https con 301"
+                    )
+                continue
+            cabeceras = [
+                h
+                for f in _filtros(regla, "ResponseHeaderModifier")
+                for h in f.get("responseHeaderModifier", {}).get("set", [])
+            ]
+            if {"name": "Strict-Transport-Security", "value": HSTS} not in cabeceras:
+                errores.append(f"{nombre(ruta)}: regla {i} sin Strict-Transport-Security: {HSTS}")
+            if not regla.get("backendRefs"):
+                errores.append(f"{nombre(ruta)}: regla {i} sin backendRefs")
+    if len(al_http) != 1:
+        errores.append(f"el listener http debe tener una sola HTTPRoute (la redirección); tiene {al_http}")
+    # The address the services trust for X-Forwarded-For: the gateway's pods, a private range.
+    for cm in _por_tipo(docs, "ConfigMap"):
+        if not cm["metadata"]["name"].startswith("vmre-config"):
+            continue
+        valor = cm.get("data", {}).get("VMRE_PROXIES_CONFIABLES", "")
+        try:
+            rangos = redes(valor)
+        except ValueError as e:
+            rangos = ()
+            errores.append(f"{nombre(cm)}: VMRE_PROXIES_CONFIABLES: {e}")
+        if not rangos or any(not r.is_private or r.prefixlen == 0 for r in rangos):
+            errores.append(
+                f"{nombre(cm)}: VMRE_PROXIES_CONFIABLES={valor!r}: el rango privado de los pods del gateway"
+            )
+    errores += _revisar_red_de_entrada(docs)
+    return errores
+
+
+def _revisar_emisor(emisor: dict[str, Any], *, produccion: bool) -> list[str]:
+    spec = emisor["spec"]
+    if not produccion:
+        return [] if spec == {"selfSigned": {}} else [f"{nombre(emisor)}: en dev, un Issuer autofirmado"]
+    acme = spec.get("acme", {})
+    errores = []
+    if acme.get("server") != "https://acme-v02.api.letsencrypt.org/directory":
+        errores.append(f"{nombre(emisor)}: en prod, ACME de Let's Encrypt (producción)")
+    solvers = acme.get("solvers", [])
+    padres = [
+        p for s in solvers for p in s.get("http01", {}).get("gatewayHTTPRoute", {}).get("parentRefs", [])
+    ]
+    if len(solvers) != 1 or padres != [{"name": GATEWAY, "kind": "Gateway", "sectionName": "http"}]:
+        errores.append(
+            f"{nombre(emisor)}: un solver HTTP-01 gatewayHTTPRoute por el listener http de {GATEWAY}"
+        )
+    return errores
+
+
+def _revisar_red_de_entrada(docs: list[dict[str, Any]]) -> list[str]:
+    """With NetworkPolicies, the API port of the API pods admits the gateway's pods (a namespace or pod
+    selector, never an address range or everyone), and only through the policy that says so."""
+    politicas = _por_tipo(docs, "NetworkPolicy")
+    if not politicas:
+        return []
+    errores: list[str] = []
+    api = {"app.kubernetes.io/part-of": "vmre", "app.kubernetes.io/component": "api"}
+    puertos_api = {"http", *(str(p) for p in _puertos_api(docs).values())}
+    abierta = False
+    for d in politicas:
+        if not _selecciona(d["spec"].get("podSelector", {}), api):
+            continue
+        for regla in d["spec"].get("ingress", []):
+            puertos = {str(p.get("port")) for p in regla.get("ports", [])}
+            if puertos and not puertos & puertos_api:
+                continue
+            origenes = regla.get("from", [])
+            de_entrada = d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "entrada"
+            if not de_entrada:
+                errores.append(
+                    f"{nombre(d)}: abre el puerto de la API ({origenes or 'a cualquiera'}); solo el gateway"
+                )
+            elif not origenes or any(
+                "ipBlock" in o or not (o.get("namespaceSelector") or o.get("podSelector")) for o in origenes
+            ):
+                errores.append(f"{nombre(d)}: el puerto de la API, solo a los pods del gateway ({origenes})")
+            else:
+                abierta = True
+    if not abierta:
+        errores.append("ninguna NetworkPolicy deja al gateway llegar al puerto de la API")
     return errores

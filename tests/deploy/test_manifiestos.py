@@ -43,6 +43,8 @@ def test_cada_overlay_se_renderiza_con_lo_esperado(overlay: str) -> None:
     tipos = {d["kind"] for d in docs}
     assert {"Deployment", "Service", "ServiceAccount", "PodDisruptionBudget", "ConfigMap", "Job"} <= tipos
     assert {"NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster"} <= tipos
+    assert {"Gateway", "HTTPRoute", "Certificate", "Issuer"} <= tipos  # components/gateway, in both
+    assert not [d for d in docs if d["metadata"]["name"] == "vmre-entrada" and d["kind"] == "ConfigMap"]
     if overlay == "prod":
         assert {"HorizontalPodAutoscaler", "ServiceMonitor"} <= tipos
     espacio = {d["metadata"].get("namespace") for d in docs}
@@ -83,6 +85,25 @@ def test_los_crd_son_una_lista_explicita() -> None:
     assert m.validar_esquemas([nuevo]) == [
         f"Desconocido/x: example.com/v1 sin esquema (ni de Kubernetes {m.KUBERNETES_VERSION} ni en crd/)"
     ]
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_la_entrada_valida_contra_sus_esquemas(overlay: str) -> None:
+    """Gateway, HTTPRoute, Certificate and Issuer against the Gateway API and cert-manager schemas (crd/), and
+    those schemas are strict: a misspelt field fails."""
+    entrada = [d for d in docs_de(overlay) if d["kind"] in {"Gateway", "HTTPRoute", "Certificate", "Issuer"}]
+    assert {d["kind"] for d in entrada} == {"Gateway", "HTTPRoute", "Certificate", "Issuer"}
+    assert m.validar_esquemas(entrada) == []
+    roto = copy.deepcopy(entrada)
+    ruta = next(d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "registro")
+    ruta["spec"]["rules"][0]["filtros"] = []
+    gateway = next(d for d in roto if d["kind"] == "Gateway")
+    gateway["spec"]["listeners"][0]["port"] = "443"
+    errores = m.validar_esquemas(roto)
+    assert any(e.startswith("HTTPRoute/registro: spec/rules/0:") and "'filtros'" in e for e in errores), (
+        errores
+    )
+    assert any(e.startswith("Gateway/vmre: spec/listeners/0/port:") for e in errores), errores
 
 
 # --------------------------------------------------------------------------------------------------- linters
@@ -263,6 +284,156 @@ def test_los_hechos_vienen_del_codigo() -> None:
         "VMRE_AUTH_JWKS_URL",
     } <= set(hechos.comunes)
     assert {"PGUSER", "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT"} <= hechos.controlador
+
+
+# --------------------------------------------------------------------------------------- the public edge
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_entrada_publica_como_el_codigo(overlay: str) -> None:
+    """The route table of every service, from its app and the authorization matrix, against the HTTPRoutes
+    (Gateway API matching simulated: Exact first, then the longest PathPrefix by segments): each public route
+    reaches exactly its service, probes, /metrics and what the matrix keeps inside reach none, every match of
+    the HTTPRoutes serves a route of its service, and no prefix is in two services."""
+    from shared.autorizacion import Acceso, matriz
+
+    rutas = m.rutas_del_codigo()
+    for servicio, tabla in rutas.items():
+        # The table is the code's: the app's routes are the matrix's, both ways.
+        assert set(tabla) == set(matriz(servicio)), f"{servicio}: la app y la matriz difieren"
+        assert "sin regla" not in tabla.values(), servicio
+    docs = docs_de(overlay)
+    assert m.revisar_rutas_publicas(docs, rutas) == []
+    todas = m.coincidencias(docs)
+    for servicio, tabla in rutas.items():
+        for (metodo, ruta), acceso in tabla.items():
+            if ruta in m.SONDAS_Y_METRICAS or acceso == Acceso.RED_INTERNA.value:
+                ganadora, _ = m.enrutar(todas, metodo, m.concreta(ruta))
+                assert ganadora is None, f"{servicio}: {metodo} {ruta} llega a {ganadora}"
+    # Spot checks of the decisions, so a change in them is deliberate.
+    destino = {
+        camino: (g.servicio if g else None)
+        for camino in (
+            "/",
+            "/comun/vmre.css",
+            "/v1/elecciones",
+            "/v1/clave-firma",
+            "/cabina/static/cabina.js",
+        )
+        for g in [m.enrutar(todas, "GET", camino)[0]]
+    }
+    assert destino == {
+        "/": "tablero",
+        "/comun/vmre.css": "registro",
+        "/v1/elecciones": "electronico",
+        "/v1/clave-firma": None,
+        "/cabina/static/cabina.js": "electronico",
+    }
+    publicadas = {
+        s for s, tabla in rutas.items() for (_m, r), a in tabla.items() if m.destino_esperado(s, r, a)[0] == s
+    }
+    assert publicadas == set(rutas) - {"credenciales"}  # credenciales: every route collides (README)
+
+
+def _sin_coincidencia(docs: list[dict[str, Any]], httproute: str, valor: str) -> list[dict[str, Any]]:
+    roto = copy.deepcopy(docs)
+    ruta = next(d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == httproute)
+    for regla in ruta["spec"]["rules"]:
+        regla["matches"] = [c for c in regla["matches"] if c["path"]["value"] != valor]
+    return roto
+
+
+def _con_coincidencia(
+    docs: list[dict[str, Any]], httproute: str, tipo: str, valor: str
+) -> list[dict[str, Any]]:
+    roto = copy.deepcopy(docs)
+    ruta = next(d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == httproute)
+    ruta["spec"]["rules"][0]["matches"].append({"path": {"type": tipo, "value": valor}})
+    return roto
+
+
+def test_una_ruta_mal_publicada_hace_fallar() -> None:
+    docs, rutas = docs_de("prod"), m.rutas_del_codigo()
+    # A public route the HTTPRoutes forgot.
+    assert m.revisar_rutas_publicas(_sin_coincidencia(docs, "registro", "/v1/revision/cola"), rutas) == [
+        "registro: GET /v1/revision/cola (/v1/revision/cola) es pública y ninguna HTTPRoute la lleva a su "
+        "servicio"
+    ]
+    # A catch-all in tablero: probes, /metrics and every unpublished route would reach it.
+    errores = m.revisar_rutas_publicas(_con_coincidencia(docs, "tablero", "PathPrefix", "/"), rutas)
+    for servicio in rutas:
+        assert (
+            f"{servicio}: GET /metrics (/metrics) no debe publicarse (la matriz la marca red interna) y "
+            "llega a tablero" in errores
+        )
+        assert (
+            f"{servicio}: GET /healthz (/healthz) no debe publicarse (sonda o métricas: solo dentro del "
+            "clúster) y llega a tablero" in errores
+        )
+    # A prefix of computo's in postal too; a match that serves nothing.
+    errores = m.revisar_rutas_publicas(_con_coincidencia(docs, "postal", "PathPrefix", "/v1/mesas"), rutas)
+    assert "PathPrefix /v1/mesas: en dos servicios a la vez (computo, postal)" in errores
+    errores = m.revisar_rutas_publicas(_con_coincidencia(docs, "computo", "Exact", "/v1/no-existe"), rutas)
+    assert errores == [
+        "HTTPRoute/computo: Exact /v1/no-existe no lleva a ninguna ruta de computo (ruta muerta)"
+    ]
+    # A new public route in the code, and a new path that two services serve: someone has to decide.
+    nuevas = copy.deepcopy(rutas)
+    nuevas["registro"][("GET", "/v1/nueva")] = "público"
+    nuevas["postal"][("GET", "/v1/catalogos/motivos")] = "público"
+    assert m.revisar_rutas_publicas(docs, nuevas) == [
+        "registro: GET /v1/nueva (/v1/nueva) es pública y ninguna HTTPRoute la lleva a su servicio",
+        "postal: GET /v1/catalogos/motivos (/v1/catalogos/motivos) es pública y llega a registro, no a "
+        "postal",
+        "/v1/catalogos/motivos: la sirven postal, registro; decida en tests/deploy/manifiestos.py "
+        "(DUENOS o COMPARTIDAS_PRIVADAS) y en components/gateway/rutas.yaml",
+    ]
+
+
+@pytest.mark.parametrize("overlay", m.OVERLAYS)
+def test_entrada_tls_redireccion_y_red(overlay: str) -> None:
+    assert m.revisar_entrada(docs_de(overlay), produccion=overlay == "prod") == []
+
+
+def test_una_entrada_mal_armada_falla() -> None:
+    docs = docs_de("prod")
+    roto = copy.deepcopy(docs)
+    computo = next(d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "computo")
+    computo["spec"]["rules"][0]["filters"] = []
+    redireccion = next(
+        d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "vmre-a-https"
+    )
+    redireccion["spec"]["rules"][0]["filters"][0]["requestRedirect"]["statusCode"] = 302
+    tablero = next(d for d in roto if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "tablero")
+    tablero["spec"]["parentRefs"] = [{"name": "vmre"}]  # every listener: plain http too
+    certificado = next(d for d in roto if d["kind"] == "Certificate")
+    certificado["spec"]["dnsNames"] = ["otro.ine.mx"]
+    emisor = next(d for d in roto if d["kind"] == "Issuer")
+    emisor["spec"]["acme"]["server"] = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    apps = next(d for d in roto if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "vmre-apps")
+    apps["spec"]["ingress"].append({"ports": [{"protocol": "TCP", "port": "http"}]})
+    config = next(
+        d for d in roto if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("vmre-config")
+    )
+    config["data"]["VMRE_PROXIES_CONFIABLES"] = "0.0.0.0/0"
+    errores = m.revisar_entrada(roto, produccion=True)
+    assert sorted(errores) == sorted(
+        [
+            "Certificate/vmre-entrada: dnsNames ['otro.ine.mx']; se espera [voto-extranjero.ine.mx]",
+            "Issuer/vmre-entrada: en prod, ACME de Let's Encrypt (producción)",
+            "HTTPRoute/vmre-a-https: regla 0: en http solo se redirige todo a https con 301",
+            "HTTPRoute/computo: regla 0 sin Strict-Transport-Security: max-age=31536000; includeSubDomains",
+            "HTTPRoute/tablero: parentRefs al Gateway vmre con un solo sectionName (https o http)",
+            f"ConfigMap/{config['metadata']['name']}: VMRE_PROXIES_CONFIABLES='0.0.0.0/0': el rango privado "
+            "de los pods del gateway",
+            "NetworkPolicy/vmre-apps: abre el puerto de la API (a cualquiera); solo el gateway",
+        ]
+    ), errores
+    # Without the gateway's policy nobody reaches the APIs.
+    sin = [d for d in docs if d["metadata"]["name"] != "entrada-gateway"]
+    assert m.revisar_entrada(sin, produccion=True) == [
+        "ninguna NetworkPolicy deja al gateway llegar al puerto de la API"
+    ]
 
 
 # ---------------------------------------------------------------------------------------- the broken fixture

@@ -14,12 +14,21 @@ from typing import Any
 
 import pytest
 
-from services.registro.models import Bitacora, CambioPendiente, Historial, Notificacion, Outbox, Solicitud
+from services.registro.models import (
+    Bitacora,
+    CambioPendiente,
+    Documento,
+    DocumentoPendiente,
+    Historial,
+    Notificacion,
+    Outbox,
+    Solicitud,
+)
 from shared import auditoria
 from shared.autorizacion import Quien, matriz
 from shared.events import registro as eventos
 from tests.factories import solicitud
-from tests.registro.test_revision import nueva
+from tests.registro.test_revision import JPEG, PDF, nueva
 from tests.support.registro import Registro, centro
 from tests.test_autorizacion import rutas_de
 
@@ -290,6 +299,66 @@ async def test_con_solo_el_folio_no_se_cambia_nada(registro: Registro, token: To
     assert r.status_code == 202
     assert await datos_de(registro, folio) == antes
     assert not await registro.avisos(destino=INTRUSO)
+
+
+async def _subir(registro: Registro, folio: str, tipo: str, contenido: bytes) -> Any:
+    return await registro.client.post(
+        f"/v1/solicitudes/{folio}/documentos",
+        data={"tipo": tipo},
+        files={"archivo": ("archivo", contenido, "application/octet-stream")},
+    )
+
+
+async def _expediente(registro: Registro) -> dict[str, tuple[str, bytes]]:
+    return {d.tipo: (d.sha256, d.contenido) for d in await registro.rows(Documento)}
+
+
+async def test_con_solo_el_folio_no_se_cambia_un_documento(registro: Registro, token: Token) -> None:
+    """The application's own documents go in while it waits for its first review; after that, or to
+    replace one, whoever holds only the folio gets a 202 and the expediente stays as it was: the file waits
+    for the code sent to the contact on file."""
+    folio = await nueva(registro, 1)
+    FALSO = PDF + b"% otro comprobante"
+    assert (await _subir(registro, folio, "comprobante_domicilio", PDF)).status_code == 201
+    antes = await _expediente(registro)
+    # Replacing it, even before the review: held, not stored.
+    r = await _subir(registro, folio, "comprobante_domicilio", FALSO)
+    assert r.status_code == 202, r.text
+    assert r.json()["enviado_a"] == ["p***@example.com"]
+    assert await _expediente(registro) == antes
+    # After a review (aclaración), even a document the application did not have: held too.
+    await registro.client.post(
+        f"/v1/solicitudes/{folio}/aclaracion",
+        json={"motivos": ["credencial_ilegible"]},
+        headers=token("ine-operador"),
+    )
+    r = await _subir(registro, folio, "credencial_frente", JPEG)
+    assert r.status_code == 202, r.text
+    assert await _expediente(registro) == antes
+    # The newer request voids the older one and its file: one pending file per application.
+    assert len(await registro.rows(DocumentoPendiente)) == 1
+    [mensaje, *_] = await registro.avisos("codigo_confirmacion")
+    assert mensaje.destino == VICTIMA
+    assert "comprobante de domicilio, nuevo o reemplazado" in str(mensaje.mensaje)
+    # A wrong code applies nothing; the older confirmation is void even with its own code.
+    confirmacion = r.json()["confirmacion"]
+    codigo = await registro.codigo(VICTIMA)
+    assert (await confirmar_con(registro, folio, confirmacion, otro_codigo(codigo))).status_code == 422
+    assert await _expediente(registro) == antes
+    # With the code the applicant received, it joins the expediente, once; the file waits no more.
+    r = await confirmar_con(registro, folio, confirmacion, codigo)
+    assert r.status_code == 200, r.text
+    despues = await _expediente(registro)
+    assert despues["credencial_frente"][1] == JPEG
+    assert despues["comprobante_domicilio"] == antes["comprobante_domicilio"]
+    assert await registro.rows(DocumentoPendiente) == []
+    r = await confirmar_con(registro, folio, confirmacion, codigo)
+    assert (r.status_code, r.json()["type"]) == (409, "/problemas/confirmacion-usada")
+    aplicados = await registro.avisos("cambio_aplicado")  # to the e-mail and the phone on file
+    assert {a.destino for a in aplicados} == {VICTIMA, TELEFONO_VICTIMA}
+    assert all("credencial para votar (frente), nuevo o reemplazado" in str(a.mensaje) for a in aplicados)
+    historial = await registro.rows(Historial, Historial.folio == folio, order=Historial.id)
+    assert [h.accion for h in historial][-2:] == ["documento", "cambio_confirmado"]
 
 
 async def test_cinco_codigos_equivocados_anulan_el_cambio(registro: Registro) -> None:

@@ -182,6 +182,42 @@ async def test_corregir_en_aclaracion_con_el_codigo(
     assert r.status_code == 409
 
 
+async def test_un_documento_en_aclaracion_entra_con_el_codigo(
+    registro: Registro, token: Callable[..., dict[str, str]]
+) -> None:
+    c = registro.client
+    folio = (await c.post("/v1/solicitudes", json=solicitud(6))).json()["folio"]
+    await c.post(
+        f"/v1/solicitudes/{folio}/aclaracion",
+        json={"motivos": ["credencial_ilegible"]},
+        headers=token("ine-operador"),
+    )
+    r = await c.post("/mi-solicitud", data={"folio": folio})
+    assert "le enviaremos un código a su contacto registrado" in r.text
+    r = await c.post(
+        "/mi-solicitud/documentos",
+        data={"folio": folio, "tipo": "credencial_frente"},
+        files={"archivo": DOCS["credencial_frente"]},
+    )
+    # The code page, not the expediente: nothing joined yet.
+    assert r.status_code == 200, r.text
+    confirmacion = re.search(r'name="confirmacion" value="([^"]+)"', r.text)
+    assert confirmacion
+    assert await registro.count(Documento) == 0
+    r = await c.post(
+        "/mi-solicitud/confirmar",
+        data={
+            "folio": folio,
+            "confirmacion": confirmacion.group(1),
+            "codigo": await registro.codigo("persona6@example.com"),
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "aplicamos el cambio" in r.text
+    [documento] = await registro.rows(Documento)
+    assert (documento.tipo, documento.contenido) == ("credencial_frente", PNG)
+
+
 async def test_cabeceras_idioma_y_limite_de_cuerpo(registro: Registro) -> None:
     c = registro.client
     r = await c.get("/inscripcion")

@@ -446,6 +446,7 @@ def test_cada_columna_de_datos_personales_esta_cifrada() -> None:
         "outbox": {"payload"},
         "notificaciones": {"destino", "mensaje"},
         "cambios_pendientes": {"cambio", "codigo_hash"},
+        "documentos_pendientes": {"contenido"},
     }
     assert tablas(postal_models.Base.metadata) == {
         "paquetes": {"nombre", *clave, *domicilio, *contacto},

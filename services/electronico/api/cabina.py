@@ -1,4 +1,5 @@
-"""The voting booth's page (outside the OpenAPI); its scripts are served from /static."""
+"""The voting booth's page (outside the OpenAPI); its scripts are served from /cabina/static (behind the one
+public host, /static is the dashboard's)."""
 
 from __future__ import annotations
 

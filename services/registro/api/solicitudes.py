@@ -4,7 +4,7 @@ sent to the contact on file, say the contact is lost, upload documents."""
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from services.registro import domain
 from services.registro import service as registro_service
@@ -161,8 +161,9 @@ async def cambiar_modalidad(
     "/solicitudes/{folio}/confirmacion",
     response_model=SolicitudEstado,
     summary="Confirmar un cambio con el código recibido (público, con el folio)",
-    description="Aplica el cambio pedido con `PATCH /v1/solicitudes/{folio}` o "
-    "`POST /v1/solicitudes/{folio}/modalidad`, con el código de 6 dígitos que llegó al contacto registrado. "
+    description="Aplica el cambio pedido con `PATCH /v1/solicitudes/{folio}`, "
+    "`POST /v1/solicitudes/{folio}/modalidad` o `POST /v1/solicitudes/{folio}/documentos` (202), con el "
+    "código de 6 dígitos que llegó al contacto registrado. "
     "Vuelve a revisar en ese momento el estado de la solicitud, el plazo y el cierre de la LNERE. El código "
     "sirve una sola vez y 10 minutos; un código equivocado responde 422 `/problemas/codigo-incorrecto` con "
     "`intentos_restantes`; al quinto la confirmación queda anulada (409 "
@@ -207,11 +208,20 @@ async def sin_acceso(
     "/solicitudes/{folio}/documentos",
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentoRecibido,
-    summary="Subir un documento de la solicitud (público, con el folio)",
+    summary="Subir un documento de la solicitud (público, con el folio; tras la revisión, con un código)",
     description="Credencial (frente, reverso) o comprobante de domicilio. JPEG, PNG o PDF de hasta 5 MB; "
-    "el tipo se comprueba por el contenido, no por el nombre. "
-    "Subir otra vez el mismo tipo lo reemplaza (queda en la auditoría).",
-    responses=errores(400, 404, 409, 413, 415, 422),
+    "el tipo se comprueba por el contenido, no por el nombre.\n\n"
+    "- **201**: mientras la solicitud espera su primera revisión (`recibida`), un documento que todavía no "
+    "tiene entra al expediente.\n"
+    "- **202** `ConfirmacionPendiente`: cualquier otro (en aclaración, improcedente, o que reemplaza uno ya "
+    "enviado) **no entra todavía**: se guarda aparte y un código de 6 dígitos va al contacto **ya "
+    "registrado**; entra al expediente con `POST /v1/solicitudes/{folio}/confirmacion` y ese código, en 10 "
+    "minutos (el reemplazo queda en el historial con los dos hashes). Un pedido nuevo anula el anterior y su "
+    "archivo; a lo más 5 códigos por solicitud en una hora (429).",
+    responses={
+        202: {"model": ConfirmacionPendiente, "description": "Documento en espera del código"},
+        **errores(400, 404, 409, 413, 415, 422, 429),
+    },
 )
 @cuerpo_maximo(registro_service.MAX_DOCUMENTO + 64 * 1024)  # the file and the multipart around it
 async def subir_documento(
@@ -221,16 +231,22 @@ async def subir_documento(
     reloj: RelojDep,
     tipo: str = Form(description="credencial_frente, credencial_reverso o comprobante_domicilio"),
     archivo: UploadFile = File(description="La imagen o el PDF"),
-) -> DocumentoRecibido:
+) -> DocumentoRecibido | JSONResponse:
     contenido = await archivo.read(registro_service.MAX_DOCUMENTO + 1)
-    documento = await registro_service.guardar_documento(
+    resultado = await registro_service.pedir_documento(
         session, folio, tipo, contenido, proceso, reloj.ahora()
     )
+    if isinstance(resultado, tuple):
+        cambio, enviado_a = resultado
+        return JSONResponse(
+            _pendiente(cambio, enviado_a, proceso).model_dump(mode="json"),
+            status_code=status.HTTP_202_ACCEPTED,
+        )
     return DocumentoRecibido(
-        tipo=documento.tipo,
-        content_type=documento.content_type,
-        tamano=documento.tamano,
-        sha256=documento.sha256,
+        tipo=resultado.tipo,
+        content_type=resultado.content_type,
+        tamano=resultado.tamano,
+        sha256=resultado.sha256,
     )
 
 

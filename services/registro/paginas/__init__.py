@@ -540,7 +540,7 @@ async def documento(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> H
         )
     try:
         async with transaccion(request) as session:
-            await registro_service.guardar_documento(
+            resultado = await registro_service.pedir_documento(
                 session, solicitud.folio, v.get("tipo", ""), contenido, proceso, reloj.ahora()
             )
     except Problem as problema:
@@ -551,4 +551,8 @@ async def documento(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> H
             for e in (problema.errors or [{"campo": "archivo", "mensaje": problema.detail}])
         }
         return _estado(request, solicitud, proceso, errores=errores, status_code=problema.status)
+    if isinstance(resultado, tuple):  # after the review, or a replacement: it waits for the code
+        cambio, enviado_a = resultado
+        vence = fecha(cambio.expira_at, proceso, t.idioma)
+        return _codigo(request, solicitud.folio, cambio.confirmacion, ", ".join(enviado_a), vence, {})
     return _estado(request, solicitud, proceso, aviso=t("mi.documento_recibido"))

@@ -7,6 +7,7 @@ from services.registro.service.cambios import (
     confirmar_cambio,
     pedir_cambio_modalidad,
     pedir_correccion,
+    pedir_documento,
     sin_acceso,
 )
 from services.registro.service.comun import RechazoConEfecto, SolicitudDuplicada, obtener
@@ -38,6 +39,7 @@ __all__ = [
     "pedir_aclaracion",
     "pedir_cambio_modalidad",
     "pedir_correccion",
+    "pedir_documento",
     "reenviar_folio",
     "resolver_observacion",
     "sin_acceso",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro import avisos, repository
 from services.registro.domain import Estado
-from services.registro.models import CambioPendiente, Notificacion, Solicitud
+from services.registro.models import CambioPendiente, Documento, DocumentoPendiente, Notificacion, Solicitud
 from services.registro.schemas import CambioModalidad, CambioVerificado, ConfirmacionIn, Correccion, SinAcceso
 from services.registro.service.comun import (
     RechazoConEfecto,
@@ -26,6 +26,7 @@ from services.registro.service.comun import (
     nueva_confirmacion,
     obtener,
 )
+from services.registro.service.documentos import agregar, exigir_que_recibe, revisar_archivo, sin_codigo
 from services.registro.service.solicitudes import _enviado_a
 from services.registro.service.validacion import _error, errores_contacto, errores_modalidad
 from shared.auth import Principal
@@ -53,7 +54,7 @@ CAMBIABLES = (
     "modalidad",
 )
 OBLIGATORIOS = ("nombre", "apellido_paterno", "pais")
-CORRECCION, MODALIDAD = "correccion", "modalidad"
+CORRECCION, MODALIDAD, DOCUMENTO = "correccion", "modalidad", "documento"
 
 
 def _valores(solicitud: Solicitud) -> dict[str, Any]:
@@ -129,6 +130,8 @@ async def _validar_cambio(
                 422, "Envíe al menos un dato a corregir.", errors=[_error("cuerpo", "Sin cambios.")]
             )
         _validar_resultado(solicitud, nuevos, "La corrección deja incompletos los datos de su modalidad.")
+    elif tipo == DOCUMENTO:
+        await exigir_que_recibe(session, solicitud, proceso)
     else:
         _exigir_estado(solicitud, "cambio_modalidad", "cambiar la modalidad de")
         await _exigir_lista_abierta(session, proceso, solicitud)
@@ -182,6 +185,33 @@ async def pedir_cambio_modalidad(
     if datos.telefono is not None:
         nuevos["telefono"] = datos.telefono
     return await _pedir_cambio(session, folio, MODALIDAD, nuevos, proceso, ahora)
+
+
+async def pedir_documento(
+    session: AsyncSession, folio: str, tipo: str, contenido: bytes, proceso: Proceso, ahora: dt.datetime
+) -> Documento | tuple[CambioPendiente, list[str]]:
+    """A document for the application. One of its own, while it waits for its first review, joins at once
+    (the Documento). Any other, after a review or replacing one, is held with a one-time code sent to the
+    contact on file, as every change is (the pending change and where the code went): whoever learned the
+    folio cannot swap the credential or the proof of address the review will read."""
+    content_type = revisar_archivo(tipo, contenido)
+    solicitud = await obtener(session, folio, para_actualizar=True)
+    await exigir_que_recibe(session, solicitud, proceso)
+    if await sin_codigo(session, solicitud, tipo):
+        return await agregar(session, solicitud, tipo, content_type, contenido, ahora)
+    cambio, enviado_a = await _pedir_cambio(session, folio, DOCUMENTO, {"documento": tipo}, proceso, ahora)
+    session.add(
+        DocumentoPendiente(
+            cambio_id=cambio.id,
+            tipo=tipo,
+            content_type=content_type,
+            tamano=len(contenido),
+            sha256=hashlib.sha256(contenido).hexdigest(),
+            contenido=contenido,
+        )
+    )
+    await session.flush()
+    return cambio, enviado_a
 
 
 async def _pedir_cambio(
@@ -336,10 +366,18 @@ async def confirmar_cambio(
     await _validar_cambio(session, solicitud, cambio.tipo, nuevos, proceso, ahora)
     anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
     anterior_modalidad = solicitud.modalidad
-    cambiados = _aplicar(solicitud, nuevos)
+    if cambio.tipo == DOCUMENTO:
+        pendiente = await repository.documento_pendiente(session, cambio.id)
+        if pendiente is None:  # deleted by a newer request that was rolled back: never applied half
+            raise Problem(409, "Esta confirmación ya no es válida.", slug="confirmacion-anulada")
+        await agregar(session, solicitud, pendiente.tipo, pendiente.content_type, pendiente.contenido, ahora)
+        await session.delete(pendiente)
+        cambiados = nuevos
+    else:
+        cambiados = _aplicar(solicitud, nuevos)
     if cambio.tipo == CORRECCION:
         await _volver_a_revision(session, solicitud, nuevos, ahora)
-    else:
+    elif cambio.tipo == MODALIDAD:
         await _publicar_modalidad(session, solicitud, anterior_modalidad, ahora)
     await _al_historial(
         session,

@@ -36,9 +36,11 @@ def tipo_por_contenido(contenido: bytes) -> str | None:
     return None
 
 
-async def guardar_documento(
-    session: AsyncSession, folio: str, tipo: str, contenido: bytes, proceso: Proceso, ahora: dt.datetime
-) -> Documento:
+ESTADOS_CON_DOCUMENTOS = {Estado.RECIBIDA, Estado.EN_ACLARACION, Estado.IMPROCEDENTE}
+
+
+def revisar_archivo(tipo: str, contenido: bytes) -> str:
+    """The file's checks before anything is read from the database: its content type, or a Problem."""
     if tipo not in TIPOS_DOCUMENTO:
         raise Problem(
             422,
@@ -58,14 +60,49 @@ async def guardar_documento(
             "El archivo no es JPEG, PNG ni PDF (se revisa su contenido, no su nombre).",
             errors=[_error("archivo", "Formato no admitido.")],
         )
-    solicitud = await obtener(session, folio, para_actualizar=True)
-    if Estado(solicitud.estado) not in {Estado.RECIBIDA, Estado.EN_ACLARACION, Estado.IMPROCEDENTE}:
+    return content_type
+
+
+async def exigir_que_recibe(session: AsyncSession, solicitud: Solicitud, proceso: Proceso) -> None:
+    if Estado(solicitud.estado) not in ESTADOS_CON_DOCUMENTOS:
         raise Problem(
             409,
             f"La solicitud está en estado {solicitud.estado}: ya no recibe documentos.",
             slug="transicion-invalida",
         )
     await _exigir_lista_abierta(session, proceso, solicitud)
+
+
+async def sin_codigo(session: AsyncSession, solicitud: Solicitud, tipo: str) -> bool:
+    """Whether a document joins at once: one of the application's own, sent while it waits for its first
+    review (``recibida``) and not yet there. Any other (after a review, or replacing one) waits for the
+    code sent to the contact on file, as every change does."""
+    return (
+        solicitud.estado == Estado.RECIBIDA.value
+        and await repository.documento(session, solicitud.id, tipo) is None
+    )
+
+
+async def guardar_documento(
+    session: AsyncSession, folio: str, tipo: str, contenido: bytes, proceso: Proceso, ahora: dt.datetime
+) -> Documento:
+    """A document of the application being sent (the registration form's, in the same transaction)."""
+    content_type = revisar_archivo(tipo, contenido)
+    solicitud = await obtener(session, folio, para_actualizar=True)
+    await exigir_que_recibe(session, solicitud, proceso)
+    return await agregar(session, solicitud, tipo, content_type, contenido, ahora)
+
+
+async def agregar(
+    session: AsyncSession,
+    solicitud: Solicitud,
+    tipo: str,
+    content_type: str,
+    contenido: bytes,
+    ahora: dt.datetime,
+) -> Documento:
+    """Into the expediente: new, or replacing the one of that type (the history keeps both hashes)."""
+    folio = solicitud.folio
     sha256 = hashlib.sha256(contenido).hexdigest()
     documento = await repository.documento(session, solicitud.id, tipo)
     if documento is None:
@@ -79,7 +116,7 @@ async def guardar_documento(
             recibido_at=ahora,
         )
         session.add(documento)
-    else:  # replaced during aclaración: the audit record keeps both hashes
+    else:
         anterior = documento.sha256
         documento.content_type, documento.tamano, documento.sha256 = content_type, len(contenido), sha256
         documento.contenido, documento.recibido_at = contenido, ahora
