@@ -51,6 +51,7 @@ class Acceso(StrEnum):
     VOTANTE = "sesión de votante"
     TRANSPORTISTA = "firma HMAC"
     ROL = "JWT"
+    CONSOLA = "sesión de la consola"  # cookie of the OIDC sign-in (shared/consola.py), CSRF on every form
     RED_INTERNA = "red interna"  # production: its own port, which the NetworkPolicy opens to Prometheus only
 
 
@@ -86,6 +87,22 @@ def transportista(nota: str = "") -> Regla:
 
 def roles(*quienes: Quien, nota: str = "") -> Regla:
     return Regla(Acceso.ROL, frozenset(quienes), nota)
+
+
+def consola(*quienes: Quien, nota: str = "") -> Regla:
+    """A console screen: who signed in with one of these roles (the same as the API route it uses)."""
+    return Regla(Acceso.CONSOLA, frozenset(quienes), nota)
+
+
+def ingreso_consola(servicio: str) -> Matriz:
+    """The sign-in routes of a service's console: anyone may start one; only the provider's answer, checked
+    against the state, nonce and PKCE verifier of that browser's own start, signs somebody in."""
+    base = f"/consola/{servicio}"
+    return {
+        ("GET", base + "/entrar"): publico("consola: lleva al proveedor de identidad (OIDC con PKCE)"),
+        ("GET", base + "/autorizado"): publico("consola: vuelta del proveedor; state, nonce y PKCE"),
+        ("POST", base + "/salir"): publico("consola: borra la sesión (con su token CSRF)"),
+    }
 
 
 Q = Quien
@@ -181,6 +198,10 @@ REGISTRO: Matriz = {
 
 POSTAL: Matriz = {
     **COMUN_PAGINAS,
+    **ingreso_consola("postal"),
+    ("GET", "/consola/postal/"): publico("consola: lleva a la recepción de sobres"),
+    ("GET", "/consola/postal/sobres"): consola(*OPERADOR, nota="consola: recepción de sobres"),
+    ("POST", "/consola/postal/sobres"): consola(*OPERADOR, nota="consola: como POST /v1/sobres; token CSRF"),
     ("GET", "/mi-paquete"): publico("página: pide el folio (un folio en la consulta se ignora)"),
     ("POST", "/mi-paquete"): folio(
         "página: dónde está el paquete, si llegó el sobre y el plazo; sin datos personales"

@@ -90,6 +90,26 @@ class AuthSettings(BaseSettings):
     algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
 
 
+CLAVE_CONSOLA_DE_DESARROLLO = "vmre-consola-solo-para-desarrollo-local-0123456789"
+
+
+class AjustesConsola(BaseSettings):
+    """The staff console's sign-in (shared/consola.py): the identity provider (OpenID Connect) and the key
+    that signs its cookies."""
+
+    model_config = SettingsConfigDict(env_prefix="VMRE_CONSOLA_", extra="ignore")
+
+    oidc_url: str = Field(
+        default="", description="Emisor (issuer) del proveedor de identidad, sin barra final"
+    )
+    cliente: str = "vmre-consola"
+    secreto: SecretStr = SecretStr("vmre-consola-local")
+    clave_sesion: SecretStr = SecretStr(CLAVE_CONSOLA_DE_DESARROLLO)
+    # The local identity provider of `make run` (vmre/identidad.py): production refuses to start with it.
+    proveedor_local: bool = False
+    duracion_horas: float = Field(default=10, gt=0, le=24)
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set ``env_prefix`` and the service name."""
 
@@ -146,6 +166,7 @@ class ServiceSettings(BaseSettings):
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    consola: AjustesConsola = Field(default_factory=AjustesConsola)
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> ServiceSettings:
@@ -160,6 +181,11 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     "VMRE_MODE=production con el secreto de desarrollo: configure VMRE_AUTH_JWKS_URL "
                     "(proveedor de identidad) o un VMRE_AUTH_JWT_SECRET propio."
+                )
+            if self.consola.proveedor_local:
+                raise ValueError(
+                    "VMRE_CONSOLA_PROVEEDOR_LOCAL: el proveedor de identidad local (oidc-provider-mock) solo "
+                    "existe en modo local; en producción configure VMRE_CONSOLA_OIDC_URL con el del INE."
                 )
             if self.reloj != "sistema":
                 raise ValueError(

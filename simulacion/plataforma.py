@@ -140,6 +140,8 @@ async def iniciar(
     # The local mailbox `vmre run` starts: every message of the drill goes over SMTP (SMS over HTTP).
     env.setdefault("VMRE_BUZON_SMTP", f"127.0.0.1:{_puerto_libre(1025)}")
     env.setdefault("VMRE_BUZON_HTTP", f"127.0.0.1:{_puerto_libre(8025)}")
+    # The local identity provider of the staff console (vmre/identidad.py).
+    env.setdefault("VMRE_IDENTIDAD", f"127.0.0.1:{_puerto_libre(8090)}")
     plataforma = Plataforma(
         {s: f"http://127.0.0.1:{p}" for s, p in puertos.items()},
         datos,

@@ -30,7 +30,7 @@ from services.electronico.acceso import _sha
 from services.electronico.models import Sesion, Votante
 from services.postal.config import DEV_TRANSPORTISTAS
 from shared import webhooks
-from shared.autorizacion import Quien, Ruta, matriz, render
+from shared.autorizacion import Acceso, Quien, Ruta, matriz, render
 from shared.reloj import RelojManual
 from shared.settings import SERVICES, KafkaSettings
 from tests.support.comun import Databases, serve
@@ -237,7 +237,10 @@ async def test_cada_ruta_con_cada_llamante_cumple_la_matriz(
 
         fallas: list[str] = []
         llamadas = 0
-        for (metodo, plantilla), regla in sorted(esperada.items()):
+        # The console's screens answer a signed-in browser, not a bearer token: their roles, CSRF and sign-in
+        # are attacked with real sessions in tests/<servicio>/test_consola.py.
+        por_token = {k: r for k, r in esperada.items() if r.acceso != Acceso.CONSOLA}
+        for (metodo, plantilla), regla in sorted(por_token.items()):
             ruta = plantilla.format(**VALORES)
             consulta = {"entidad": PROPIA} if "entidad" in consultas.get((metodo, plantilla), []) else {}
             cuerpo = b""
@@ -264,7 +267,7 @@ async def test_cada_ruta_con_cada_llamante_cumple_la_matriz(
                     fallas.append(f"NO permitido pero alcanzable — {donde}")
                 elif r.headers.get("content-type") != "application/problem+json":
                     fallas.append(f"rechazo sin application/problem+json — {donde}")
-        assert llamadas >= len(esperada) * len(Quien)
+        assert llamadas >= len(por_token) * len(Quien)
         assert not fallas, "\n".join(fallas)
 
         await _casos_propios(servicio, app, token, secreto)

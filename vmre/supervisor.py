@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ from shared.hijos import muere_con_este_proceso, port_open
 from shared.notificaciones import buzon_local
 from shared.proceso import ancla_por_omision
 from shared.settings import KafkaSettings, data_dir
+from vmre import identidad
 from vmre.broker import BrokerError, LocalBroker
 from vmre.servicios import service_settings
 
@@ -44,6 +46,7 @@ COLORS = {
     "computo": "34",
     "credenciales": "31",
     "buzon": "37",
+    "identidad": "37",
     "broker": "90",
     "vmre": "1",
 }
@@ -109,6 +112,23 @@ async def run_platform(services: list[str]) -> int:
             # One anchor for every service, so a relative (demo) calendar is the same everywhere.
             "VMRE_PROCESO_ANCLA": os.environ.get("VMRE_PROCESO_ANCLA") or ancla_por_omision().isoformat(),
         }
+
+        async def apoyo(nombre: str, modulo: str) -> None:
+            """A local-mode helper the services talk to (the mailbox, the identity provider), its log ours."""
+            proceso = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                modulo,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=muere_con_este_proceso(),
+            )
+            children[nombre] = proceso
+            assert proceso.stdout is not None
+            pumps.append(asyncio.create_task(_pump(nombre, proceso.stdout)))
+
         if os.environ.get("VMRE_MODE", "local") == "local":
             # Where the services deliver e-mail (SMTP) and SMS in local mode (vmre/buzon.py).
             (smtp_host, smtp_port), (http_host, http_port) = buzon_local()
@@ -117,19 +137,22 @@ async def run_platform(services: list[str]) -> int:
                     raise BrokerError(
                         f"el puerto {puerto} del buzón local ya está ocupado; cámbielo con {variable}"
                     )
-            buzon = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "vmre.buzon",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                preexec_fn=muere_con_este_proceso(),
-            )
-            children["buzon"] = buzon
-            assert buzon.stdout is not None
-            pumps.append(asyncio.create_task(_pump("buzon", buzon.stdout)))
+            await apoyo("buzon", "vmre.buzon")
+            if os.environ.get("VMRE_CONSOLA_OIDC_URL"):
+                _say("vmre", f"consola: proveedor de identidad {os.environ['VMRE_CONSOLA_OIDC_URL']}")
+            elif importlib.util.find_spec("oidc_provider_mock") is None:
+                _say("vmre", "consola sin proveedor de identidad local: instálelo con `make install`")
+            else:
+                # The staff console signs in against a local OpenID provider (vmre/identidad.py).
+                id_host, id_port = identidad.direccion()
+                if port_open(id_host, id_port):
+                    raise BrokerError(
+                        f"el puerto {id_port} del proveedor de identidad local ya está ocupado; cámbielo con "
+                        "VMRE_IDENTIDAD"
+                    )
+                await apoyo("identidad", "vmre.identidad")
+                env["VMRE_CONSOLA_OIDC_URL"] = f"http://{id_host}:{id_port}"
+                env["VMRE_CONSOLA_PROVEEDOR_LOCAL"] = "true"
         for service in services:
             port = service_settings(service).port
             if port_open(host, port):
@@ -168,6 +191,12 @@ async def run_platform(services: list[str]) -> int:
             if "buzon" in children:
                 buzon_url = f"http://{http_host}:{http_port}"
                 _say("vmre", f"  {'buzón local':<12} {buzon_url}   (correos y SMS: `vmre buzon`)")
+            if "identidad" in children:
+                _say(
+                    "vmre",
+                    f"  {'consola':<12} http://{host}:{service_settings('postal').port}/consola/sobres   "
+                    f"(entra con {env['VMRE_CONSOLA_OIDC_URL']}: {', '.join(identidad.USUARIOS)})",
+                )
             _say("vmre", "Ctrl-C detiene todo.")
 
         waiters = {asyncio.create_task(p.wait()): name for name, p in children.items()}
@@ -187,10 +216,11 @@ async def run_platform(services: list[str]) -> int:
     finally:
         # The services first (they still publish and leave their consumer groups), then the mailbox they send
         # to, then the broker.
-        services_running = {n: p for n, p in children.items() if n != "buzon"}
+        de_apoyo = ("buzon", "identidad")
+        services_running = {n: p for n, p in children.items() if n not in de_apoyo}
         await _shutdown(services_running, GRACIA_SERVICIOS, forzar)
-        if "buzon" in children:
-            await _shutdown({"buzon": children["buzon"]}, GRACIA_BUZON, forzar)
+        if any(n in children for n in de_apoyo):
+            await _shutdown({n: children[n] for n in de_apoyo if n in children}, GRACIA_BUZON, forzar)
         if pumps:
             await asyncio.wait(pumps, timeout=0.5)  # the last lines of their logs
         for pump in pumps:

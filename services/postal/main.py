@@ -2,11 +2,12 @@
 
 from fastapi import FastAPI
 
-from services.postal import handlers, paginas
+from services.postal import consola, handlers, paginas
 from services.postal.api import router
 from services.postal.config import SERVICIO, Settings, get_settings
 from services.postal.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import REGISTRO_LNERE_POSTAL
+from shared.consola import Consola, montar_consola
 from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
@@ -30,7 +31,7 @@ def create_app(
         outbox=Outbox,
         auditoria=Bitacora,
         processed=ProcessedEvent,
-        routers=[router, paginas.router],
+        routers=[router, paginas.router, consola.router],
         consumers=[
             ConsumerSpec(
                 purpose="integracion", topics=[REGISTRO_LNERE_POSTAL], handlers=handlers.build(proceso, reloj)
@@ -41,4 +42,8 @@ def create_app(
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
     montar_comun(app)  # the style sheet and script of its page
+    # The staff console's reception desk, behind the OpenID Connect sign-in (shared/consola.py).
+    montar_consola(
+        app, Consola(SERVICIO, consola.SOBRES, settings.consola, settings.mode, settings.url_publica)
+    )
     return app

@@ -750,7 +750,6 @@ VALOR_DE_PARAMETRO = "x9"  # what a {parameter} becomes in a concrete path: no f
 def _rutas_de_la_app(servicio: str) -> set[tuple[str, str]]:
     """Every (METHOD, path template) the service's app answers (walked as tests/test_autorizacion.py does):
     local mode, /metrics on the API's port and the simulated clock, so every route of the matrix exists."""
-    from starlette.routing import Mount
 
     config = importlib.import_module(f"services.{servicio}.config")
     main = importlib.import_module(f"services.{servicio}.main")
@@ -762,20 +761,9 @@ def _rutas_de_la_app(servicio: str) -> set[tuple[str, str]]:
         metricas_puerto=0,
         reloj="simulado",
     )
-    app = main.create_app(settings)
-    rutas: set[tuple[str, str]] = set()
+    from tests.test_autorizacion import rutas_de  # the same walk the authorization matrix is checked with
 
-    def visitar(candidatas: Any) -> None:
-        for r in candidatas:
-            if hasattr(r, "effective_candidates"):
-                visitar(r.effective_candidates())
-            elif isinstance(r, Mount):
-                rutas.add(("GET", r.path + "/{archivo}"))
-            else:
-                rutas.update((m, r.path) for m in (r.methods or ()) if m not in ("HEAD", "OPTIONS"))
-
-    visitar(app.routes)
-    return rutas
+    return rutas_de(main.create_app(settings))
 
 
 @cache

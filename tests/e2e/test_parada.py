@@ -124,8 +124,9 @@ async def test_detener_vmre_run_no_deja_procesos(
         await wait_all_healthy(ports, platform, log, timeout=120)
         await esperar_grupos(ports, env["VMRE_KAFKA_BOOTSTRAP_SERVERS"])
         procesos = procesos_de(marca)
-        # vmre, the six services, the local mailbox and the broker (electronico's pool starts on first use).
-        assert len(procesos) == 9, procesos
+        # vmre, the six services, the local mailbox, the local identity provider and the broker (electronico's
+        # pool starts on first use).
+        assert len(procesos) == 10, procesos
         if broker_caido:
             (broker,) = [pid for pid, cmd in procesos.items() if "--listener-url" in cmd]
             os.kill(broker, signal.SIGKILL)

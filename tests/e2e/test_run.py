@@ -18,6 +18,7 @@ import pytest
 from shared.hijos import free_port
 from shared.settings import SERVICES
 from tests.factories import solicitud
+from tests.support.consola import cabecera, ingresar
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -129,6 +130,7 @@ def platform_env(data: Path) -> tuple[dict[str, str], dict[str, int]]:
             "VMRE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
             "VMRE_BUZON_SMTP": f"127.0.0.1:{free_port()}",
             "VMRE_BUZON_HTTP": f"127.0.0.1:{free_port()}",
+            "VMRE_IDENTIDAD": f"127.0.0.1:{free_port()}",
         }
     )
     return env, ports
@@ -156,8 +158,17 @@ async def test_vmre_run_arranca_detiene_y_reinicia(tmp_path: Path) -> None:
         await wait_total(ports["tablero"], 1)
         # The receipt left over SMTP to the local mailbox `vmre run` started: `vmre buzon` reads it (README).
         await wait_recibo(env, email, folio)
+        # The staff console signs in against the local identity provider `vmre run` started (README).
+        postal = f"http://127.0.0.1:{ports['postal']}"
+        async with httpx.AsyncClient(base_url=postal, timeout=10) as client:
+            sesion, vuelta = await ingresar(client, "postal", "operadora")
+            assert vuelta.status_code == 200, vuelta.text
+            r = await client.get("/consola/postal/sobres", headers=cabecera(sesion))
+            assert r.status_code == 200, r.text
+            assert "Recepción de sobres" in r.text
         tree = ctrl_c(platform)
-        assert len(tree) == 8, tree  # six services, the broker and the local mailbox
+        # Six services, the broker, the local mailbox and the local identity provider.
+        assert len(tree) == 9, tree
         assert not [pid for pid in tree if alive(pid)], "Ctrl-C dejó procesos huérfanos"
 
         platform = start_platform(env, log)

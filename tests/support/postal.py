@@ -20,7 +20,7 @@ from shared.bus.envelope import Envelope
 from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
 from shared.reloj import RelojManual
-from shared.settings import KafkaSettings
+from shared.settings import AjustesConsola, KafkaSettings
 from tests.factories import clave
 from tests.support.comun import Buzon, Databases, serve
 from tests.support.registro import PEL2021, centro
@@ -105,3 +105,19 @@ async def postal(databases: Databases, offline_kafka: KafkaSettings, buzon: Buzo
     app = create_app(settings, reloj=reloj, proceso=PEL2021)
     async with serve(app) as client:
         yield Postal(app, client, reloj, PEL2021, buzon, settings)
+
+
+async def app_con_consola(
+    databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon, consola: AjustesConsola
+) -> tuple[FastAPI, RelojManual, Settings]:
+    """postal as the fixture above, with the staff console signing in against ``consola``'s provider."""
+    reloj = RelojManual(centro(2021, 4, 20, 10, 0))
+    settings = Settings(
+        database_url=await databases.new("postal"),
+        kafka=offline_kafka,
+        relay_enabled=False,
+        consumers_enabled=False,
+        consola=consola,
+        **buzon.ajustes(),
+    )
+    return create_app(settings, reloj=reloj, proceso=PEL2021), reloj, settings
