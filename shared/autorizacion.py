@@ -194,6 +194,27 @@ REGISTRO: Matriz = {
     ),
     ("POST", "/v1/observaciones/{observacion_id}/resolucion"): roles(*OPERADOR),
     ("POST", "/v1/lnere/{entidad}/cierre"): roles(*ADMIN),
+    **ingreso_consola("registro"),
+    ("GET", "/consola/registro/"): publico("consola: lleva a la cola de revisión"),
+    ("GET", "/consola/registro/cola"): consola(*OPERADOR, nota="consola: como GET /v1/revision/cola"),
+    ("POST", "/consola/registro/cola/lote"): consola(
+        *OPERADOR, nota="consola: como POST /v1/solicitudes/dictamenes; token CSRF"
+    ),
+    ("GET", "/consola/registro/solicitudes/{folio}"): consola(
+        *OPERADOR, nota="consola: como GET /v1/solicitudes/{folio}/expediente; lectura en la bitácora"
+    ),
+    ("GET", "/consola/registro/solicitudes/{folio}/documentos/{tipo}"): consola(
+        *OPERADOR, nota="consola: como GET /v1/solicitudes/{folio}/documentos/{tipo}; inline, nosniff"
+    ),
+    ("POST", "/consola/registro/solicitudes/{folio}/dictamen"): consola(
+        *OPERADOR, nota="consola: como POST /v1/solicitudes/{folio}/dictamen; token CSRF"
+    ),
+    ("POST", "/consola/registro/solicitudes/{folio}/aclaracion"): consola(
+        *OPERADOR, nota="consola: como POST /v1/solicitudes/{folio}/aclaracion; token CSRF"
+    ),
+    ("POST", "/consola/registro/solicitudes/{folio}/baja"): consola(
+        *OPERADOR, nota="consola: como POST /v1/solicitudes/{folio}/baja; token CSRF"
+    ),
 }
 
 POSTAL: Matriz = {
@@ -202,6 +223,10 @@ POSTAL: Matriz = {
     ("GET", "/consola/postal/"): publico("consola: lleva a la recepción de sobres"),
     ("GET", "/consola/postal/sobres"): consola(*OPERADOR, nota="consola: recepción de sobres"),
     ("POST", "/consola/postal/sobres"): consola(*OPERADOR, nota="consola: como POST /v1/sobres; token CSRF"),
+    ("GET", "/consola/postal/mesas"): consola(*ADMIN, nota="consola: asignación de sobres a mesas"),
+    ("POST", "/consola/postal/mesas"): consola(
+        *ADMIN, nota="consola: como POST /v1/mesas/{entidad}/asignacion; token CSRF"
+    ),
     ("GET", "/mi-paquete"): publico("página: pide el folio (un folio en la consulta se ignora)"),
     ("POST", "/mi-paquete"): folio(
         "página: dónde está el paquete, si llegó el sobre y el plazo; sin datos personales"
@@ -251,6 +276,33 @@ ELECTRONICO: Matriz = {
 }
 
 COMPUTO: Matriz = {
+    **COMUN_PAGINAS,
+    **ingreso_consola("computo"),
+    ("GET", "/consola/computo/"): publico("consola: lleva a las mesas"),
+    ("GET", "/consola/computo/mesas"): consola(
+        *INE, Q.OPL_PROPIA, Q.PARTIDO, nota="consola: como GET /v1/mesas (opl: su entidad)"
+    ),
+    ("GET", "/consola/computo/mesas/{entidad}/{mesa}"): consola(
+        *INE, Q.OPL_PROPIA, Q.PARTIDO, nota="consola: la mesa y sus actas, como GET …/actas/{cargo}"
+    ),
+    ("POST", "/consola/computo/mesas/{entidad}/{mesa}/instalacion"): consola(
+        *OPERADOR, nota="consola: como POST /v1/mesas/{entidad}/{mesa}/instalacion; token CSRF"
+    ),
+    ("POST", "/consola/computo/mesas/{entidad}/{mesa}/actas"): consola(
+        *OPERADOR, nota="consola: como POST /v1/mesas/{entidad}/{mesa}/actas (doble captura); token CSRF"
+    ),
+    ("POST", "/consola/computo/mesas/{entidad}/{mesa}/actas/{cargo}/correccion"): consola(
+        *ADMIN, nota="consola: como PUT /v1/mesas/{entidad}/{mesa}/actas/{cargo}; token CSRF"
+    ),
+    ("GET", "/consola/computo/computos/{entidad}"): consola(
+        *INE, Q.OPL_PROPIA, Q.PARTIDO, nota="consola: el acta de cómputo y su firma verificada"
+    ),
+    ("GET", "/consola/computo/computos/{entidad}/acta.pdf"): consola(
+        *INE, Q.OPL_PROPIA, Q.PARTIDO, nota="consola: como GET /v1/computos/{entidad}/acta.pdf"
+    ),
+    ("POST", "/consola/computo/computos/{entidad}/cierre"): consola(
+        *ADMIN, nota="consola: como POST /v1/computos/{entidad}/cierre; token CSRF"
+    ),
     ("GET", "/v1/mesas"): roles(*INE, Q.OPL_PROPIA, Q.PARTIDO, nota="opl: `?entidad=` la suya (por omisión)"),
     ("POST", "/v1/mesas/{entidad}/{mesa}/instalacion"): roles(*OPERADOR),
     ("POST", "/v1/mesas/{entidad}/{mesa}/actas"): roles(*OPERADOR, nota="doble captura"),

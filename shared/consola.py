@@ -313,6 +313,7 @@ class Consola:
         assert sesion is not None
         if sesion.rol not in roles:
             raise Prohibido(sesion)
+        request.state.principal = sesion.principal()  # who, for the audit log (shared/auditoria.py)
         return sesion
 
     def revisar_csrf(self, sesion: Sesion, enviado: object) -> None:

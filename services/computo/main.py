@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.computo import handlers
+from services.computo import consola, handlers
 from services.computo.api import router
 from services.computo.config import SERVICIO, Settings, get_settings
 from services.computo.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
 from services.computo.schemas import AvisoActa
 from shared.bus.topics import ELECTRONICO_ELECCION, POSTAL_MESA, REGISTRO_LNERE
+from shared.consola import Consola, montar_consola
+from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.reloj import Reloj
 from shared.web import ConsumerSpec, Runtime, ServiceSpec, create_service_app
@@ -39,6 +41,7 @@ def create_app(
                 Entrega,
                 "cada acta de cómputo de su entidad (`computo.acta.publicada`), firmada.",
             ),
+            consola.router,
         ],
         consumers=[
             ConsumerSpec(
@@ -62,8 +65,14 @@ def create_app(
             },
         ],
     )
-    app = create_service_app(spec, settings or get_settings(), reloj=reloj, proceso=proceso)
+    settings = settings or get_settings()
+    app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     app.state.handlers = spec.consumers[0].handlers
+    montar_comun(app)  # the style sheet and script of the console's screens
+    # The staff console's MEC actas, behind the OpenID Connect sign-in (shared/consola.py).
+    montar_consola(
+        app, Consola(SERVICIO, consola.MESAS, settings.consola, settings.mode, settings.url_publica)
+    )
 
     @app.webhooks.post("computo.acta.publicada", tags=["webhooks"])
     def acta_publicada(aviso: AvisoActa) -> None:

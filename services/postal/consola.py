@@ -22,13 +22,16 @@ from services.postal.schemas import SobreIn
 from shared.auth import Rol
 from shared.consola import Consola, Sesion
 from shared.paginas import Paginas, leer_campos
+from shared.problems import Problem
 from shared.web import ProcesoDep, RelojDep, transaccion
 
 router = APIRouter(include_in_schema=False)
 PAGINAS = Paginas(Path(__file__).resolve().parent / "paginas")
 RUTA = "/consola/postal"
 SOBRES = RUTA + "/sobres"
+MESAS = RUTA + "/mesas"
 ROLES = (Rol.INE_OPERADOR, Rol.INE_ADMIN)  # as POST /v1/sobres (shared/autorizacion.py)
+ROLES_MESAS = (Rol.INE_ADMIN,)  # as POST /v1/mesas/{entidad}/asignacion
 CLASES = [c.value for c in Clasificacion]
 
 
@@ -99,4 +102,48 @@ async def escanear(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HT
     conteos[sobre.clasificacion] += 1
     return _pantalla(
         request, sesion, conteos=conteos, resultado=sobre.clasificacion, clave=datos.clave_elector.upper()
+    )
+
+
+def _mesas(request: Request, sesion: Sesion, status_code: int = 200, **contexto: Any) -> HTMLResponse:
+    proceso = request.app.state.proceso
+    contexto.setdefault("errores", {})
+    contexto.setdefault("asignadas", None)
+    return PAGINAS.render(
+        request,
+        "consola_mesas.html",
+        status_code,
+        sesion=sesion,
+        consola_ruta=RUTA,
+        accion=MESAS,
+        entidades=[(e, f"{e} · {proceso.entidades[e].nombre}") for e in sorted(proceso.entidades)],
+        limite=proceso.local(proceso.calendario.recepcion_spv_limite),
+        **contexto,
+    )
+
+
+@router.get(MESAS)
+async def mesas(request: Request) -> HTMLResponse:
+    sesion = _consola(request).exigir(request, *ROLES_MESAS)
+    return _mesas(request, sesion)
+
+
+@router.post(MESAS)
+async def asignar(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
+    """The on-time envelopes of an entidad into Mesas de Escrutinio y Cómputo (the same use case as
+    POST /v1/mesas/{entidad}/asignacion: idempotent, only once the reception closed)."""
+    consola = _consola(request)
+    sesion = consola.exigir(request, *ROLES_MESAS)
+    form = await request.form()
+    consola.revisar_csrf(sesion, form.get("csrf"))
+    entidad = leer_campos(form, ("entidad",)).get("entidad", "")
+    try:
+        async with transaccion(request) as session:
+            tamanos = await postal_service.asignar_mesas(session, entidad, proceso, reloj.ahora())
+    except Problem as problema:
+        return _mesas(
+            request, sesion, problema.status, errores={"entidad": problema.detail}, v={"entidad": entidad}
+        )
+    return _mesas(
+        request, sesion, asignadas=(entidad, list(enumerate(tamanos, start=1))), v={"entidad": entidad}
     )

@@ -4,9 +4,11 @@ import dataclasses
 
 from fastapi import FastAPI
 
+from services.registro import consola
 from services.registro.api import routers
 from services.registro.config import SERVICIO, Settings, get_settings
 from services.registro.models import Bitacora, Notificacion, Outbox, ProcessedEvent
+from shared.consola import Consola, montar_consola
 from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.reloj import Reloj
@@ -20,7 +22,7 @@ SPEC = ServiceSpec(
     outbox=Outbox,
     auditoria=Bitacora,
     processed=ProcessedEvent,
-    routers=routers,
+    routers=[*routers, consola.router],
     openapi_tags=[
         {
             "name": "solicitudes",
@@ -46,4 +48,8 @@ def create_app(
     spec = dataclasses.replace(SPEC, avisos=(Notificacion, settings))
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
     montar_comun(app)  # the style sheet and script of its pages
+    # The staff console's review desk, behind the OpenID Connect sign-in (shared/consola.py).
+    montar_consola(
+        app, Consola(SERVICIO, consola.COLA, settings.consola, settings.mode, settings.url_publica)
+    )
     return app

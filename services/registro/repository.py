@@ -411,3 +411,105 @@ async def depurar_outbox(session: AsyncSession, corte: dt.datetime) -> int:
         delete(Outbox).where(Outbox.created_at < corte, Outbox.published_at.is_not(None))
     )
     return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- the review desk (services/registro/consola.py) -------------------------------------------------------
+
+
+def _con_alerta() -> ColumnElement[bool]:
+    """The application's proof of address is also in another application (``alertas``: comprobante
+    reutilizado), as one SQL condition: the desk filters the queue by it."""
+    from sqlalchemy.orm import aliased
+
+    propio, otro = aliased(Documento), aliased(Documento)
+    return (
+        select(propio.id)
+        .join(otro, (otro.sha256 == propio.sha256) & (otro.solicitud_id != propio.solicitud_id))
+        .where(
+            propio.solicitud_id == Solicitud.id,
+            propio.tipo == "comprobante_domicilio",
+            otro.tipo == "comprobante_domicilio",
+        )
+        .exists()
+    )
+
+
+def _filtros_cola(
+    query: Any,
+    estados: Sequence[str],
+    entidad: str | None,
+    pais: str | None,
+    modalidad: str | None,
+    con_alertas: bool,
+) -> Any:
+    query = query.where(Solicitud.estado.in_(estados))
+    if entidad:
+        query = query.where(Solicitud.entidad == entidad)
+    if pais:
+        query = query.where(Solicitud.pais == pais)
+    if modalidad:
+        query = query.where(Solicitud.modalidad == modalidad)
+    if con_alertas:
+        query = query.where(_con_alerta())
+    return query
+
+
+async def cola_filtrada(
+    session: AsyncSession,
+    limite: int,
+    despues: tuple[Any, int] | None,
+    estados: Sequence[str],
+    entidad: str | None = None,
+    pais: str | None = None,
+    modalidad: str | None = None,
+    con_alertas: bool = False,
+) -> list[Solicitud]:
+    """``cola`` (order of receipt, keyset on (recibida_at, id)) with the desk's filters too."""
+    query = _filtros_cola(select(Solicitud), estados, entidad, pais, modalidad, con_alertas)
+    if despues is not None:
+        instante, ident = despues
+        query = query.where(
+            (Solicitud.recibida_at > instante)
+            | ((Solicitud.recibida_at == instante) & (Solicitud.id > ident))
+        )
+    query = query.order_by(Solicitud.recibida_at, Solicitud.id).limit(limite)
+    return list((await session.execute(query)).scalars())
+
+
+async def contar_cola(
+    session: AsyncSession,
+    estados: Sequence[str],
+    entidad: str | None = None,
+    pais: str | None = None,
+    modalidad: str | None = None,
+    con_alertas: bool = False,
+) -> int:
+    query = _filtros_cola(
+        select(func.count()).select_from(Solicitud), estados, entidad, pais, modalidad, con_alertas
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def ids_con_alerta(session: AsyncSession, solicitud_ids: Sequence[int]) -> set[int]:
+    if not solicitud_ids:
+        return set()
+    filas = await session.execute(select(Solicitud.id).where(Solicitud.id.in_(solicitud_ids), _con_alerta()))
+    return set(filas.scalars())
+
+
+async def historial(session: AsyncSession, folio: str) -> list[Historial]:
+    """The application's history (who did what, when), oldest first."""
+    filas = await session.execute(
+        select(Historial).where(Historial.folio == folio).order_by(Historial.at, Historial.id)
+    )
+    return list(filas.scalars())
+
+
+async def documentos_de(session: AsyncSession, solicitud_id: int) -> list[tuple[str, str, int]]:
+    """(tipo, content type, size) of each document of an application, without reading their bytes."""
+    filas = await session.execute(
+        select(Documento.tipo, Documento.content_type, Documento.tamano)
+        .where(Documento.solicitud_id == solicitud_id)
+        .order_by(Documento.tipo)
+    )
+    return [(tipo, content_type, tamano) for tipo, content_type, tamano in filas]

@@ -28,7 +28,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from shared.bus.topics import TOPICS, all_topics, dlq
-from shared.settings import SERVICES, AuthSettings, KafkaSettings
+from shared.settings import SERVICES, AjustesConsola, AuthSettings, KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -86,6 +86,9 @@ DEFAULTS_COMUNES = {
     "VMRE_BROKER",  # `vmre run` only
     "VMRE_HOST",  # `vmre run` only
     "VMRE_URL_PUBLICA",  # empty: the pages link by path on the host the gateway serves them all on
+    "VMRE_IDENTIDAD",  # `vmre run` only: the local identity provider
+    "VMRE_CONSOLA_PROVEEDOR_LOCAL",  # local only: production refuses it
+    "VMRE_CONSOLA_DURACION_HORAS",  # a console session lasts 10 h (a working day)
 }
 # The message sender's tuning (shared/notificaciones.AjustesAvisos): the gateways themselves (SMTP host, port,
 # TLS, credentials, sender; the SMS provider's URL, account, token, sender) are set by the prod overlay.
@@ -153,7 +156,7 @@ def _variables(cls: type[BaseSettings]) -> tuple[dict[str, str], set[str]]:
     variables: dict[str, str] = {}
     secretos: set[str] = set()
     for nombre, campo in cls.model_fields.items():
-        if nombre in ("kafka", "auth"):  # nested blocks, read by KafkaSettings/AuthSettings
+        if nombre in ("kafka", "auth", "consola"):  # nested blocks, read by KafkaSettings/AuthSettings/…
             continue
         alias = campo.validation_alias
         if isinstance(alias, AliasChoices):
@@ -230,7 +233,7 @@ def codigo() -> Codigo:
         )
     comunes: dict[str, str] = {}
     secretos_comunes: set[str] = set()
-    for cls in (KafkaSettings, AuthSettings):
+    for cls in (KafkaSettings, AuthSettings, AjustesConsola):
         variables, secretos = _variables(cls)
         comunes.update(dict.fromkeys(variables, cls.__name__))
         secretos_comunes |= secretos

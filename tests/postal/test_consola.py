@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from services.postal.config import Settings
-from services.postal.models import Sobre
+from services.postal.models import Bitacora, Sobre
 from shared.settings import KafkaSettings
 from tests.factories import clave
 from tests.support.comun import Buzon, Databases, serve
@@ -24,6 +24,7 @@ from tests.support.postal import Postal, app_con_consola, inscrito
 from tests.support.registro import PEL2021
 
 SOBRES = "/consola/postal/sobres"
+MESAS = "/consola/postal/mesas"
 
 
 @pytest.fixture
@@ -101,6 +102,15 @@ async def test_ingreso_oidc_y_cada_clase_de_sobre(postal_con_consola: Postal) ->
         ("desconocido", "operadora"),
         ("extemporaneo", "operadora"),
     ]
+    # The audit log names who scanned, from the console's session (not an anonymous caller).
+    async with postal.app.state.runtime.maker() as s:
+        bitacora = (
+            await s.execute(
+                Bitacora.__table__.select().where(Bitacora.accion == "POST /consola/postal/sobres")
+            )
+        ).all()
+    assert bitacora, "la bitácora no registró los escaneos de la consola"
+    assert {(b.actor, b.rol) for b in bitacora} == {("operadora", "ine-operador")}
 
 
 async def test_otro_rol_csrf_y_sesion_falsa_no_cambian_nada(postal_con_consola: Postal) -> None:
@@ -166,3 +176,47 @@ def test_produccion_rechaza_el_proveedor_local(identidad: Identidad) -> None:
             consola=identidad.ajustes(),
             auth={"jwks_url": "https://identidad.example/jwks"},
         )
+
+
+async def test_asignacion_a_mesas_solo_para_ine_admin(postal_con_consola: Postal) -> None:
+    postal = postal_con_consola
+    await postal.entregar(inscrito(1), inscrito(2))
+    operadora, _ = await ingresar(postal.client, "postal", "operadora")
+    r = await postal.client.get(SOBRES, headers=cabecera(operadora))
+    for n in (1, 2):
+        r = await escanear(postal, operadora, r.text, clave(n))
+        assert "EN TIEMPO" in r.text
+    # The operator scans; assigning to mesas is ine-admin's (as the API): 403 to see or post it.
+    assert (await postal.client.get(MESAS, headers=cabecera(operadora))).status_code == 403
+    r = await postal.client.post(MESAS, data={"entidad": "09"}, headers=cabecera(operadora))
+    assert r.status_code == 403
+    admin, _ = await ingresar(postal.client, "postal", "administradora")
+    r = await postal.client.get(MESAS, headers=cabecera(admin))
+    assert r.status_code == 200
+    # Before the reception closes: the service's refusal next to the field, nothing assigned.
+    r = await postal.client.post(MESAS, data={"entidad": "09", "csrf": csrf(r.text)}, headers=cabecera(admin))
+    assert r.status_code == 409
+    assert "Las mesas se integran al cerrar la recepción de sobres." in r.text
+    assert 'id="entidad-error"' in r.text
+    postal.reloj.ajustar(PEL2021.calendario.recepcion_spv_limite + dt.timedelta(hours=1))
+    # Without the CSRF token: nothing.
+    r = await postal.client.post(MESAS, data={"entidad": "09"}, headers=cabecera(admin))
+    assert r.status_code == 403
+    async with postal.app.state.runtime.maker() as s:
+        assert [
+            m for (m,) in (await s.execute(Sobre.__table__.select().with_only_columns(Sobre.mesa))).all()
+        ] == [
+            None,
+            None,
+        ]
+    r = await postal.client.get(MESAS, headers=cabecera(admin))
+    r = await postal.client.post(MESAS, data={"entidad": "09", "csrf": csrf(r.text)}, headers=cabecera(admin))
+    assert r.status_code == 200, r.text
+    assert "<td>1</td><td>2</td>" in r.text
+    async with postal.app.state.runtime.maker() as s:
+        assert [
+            m for (m,) in (await s.execute(Sobre.__table__.select().with_only_columns(Sobre.mesa))).all()
+        ] == [
+            1,
+            1,
+        ]
