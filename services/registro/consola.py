@@ -161,7 +161,7 @@ async def _pantalla_cola(
 ) -> HTMLResponse:
     t = PAGINAS.textos(request)
     async with transaccion(request, lectura=True) as session:
-        filas = await repository.cola_filtrada(
+        filas = await repository.cola(
             session, POR_PAGINA, _cursor(despues) if despues else None, POR_REVISAR, **filtros.argumentos()
         )
         total = await repository.contar_cola(session, POR_REVISAR, **filtros.argumentos())
@@ -282,9 +282,9 @@ def _detalle(t: Textos, detalle: dict[str, Any]) -> str:
 
 async def _siguiente(session: AsyncSession, s: Solicitud) -> str:
     """The next application of the queue after this one (order of arrival); else the first still there."""
-    despues = await repository.cola_filtrada(session, 1, (s.recibida_at, s.id), POR_REVISAR)
+    despues = await repository.cola(session, 1, (s.recibida_at, s.id), POR_REVISAR)
     if not despues:
-        despues = [f for f in await repository.cola_filtrada(session, 2, None, POR_REVISAR) if f.id != s.id]
+        despues = [f for f in await repository.cola(session, 2, None, POR_REVISAR) if f.id != s.id]
     return _expediente_url(despues[0].folio) if despues else ""
 
 

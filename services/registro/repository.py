@@ -71,27 +71,6 @@ async def entidades_cerradas(session: AsyncSession, proceso: str, entidades: lis
     return set(filas.scalars())
 
 
-async def cola(
-    session: AsyncSession,
-    limite: int,
-    despues: tuple[Any, int] | None,
-    estados: Sequence[str],
-    entidad: str | None,
-) -> list[Solicitud]:
-    """Work queue in order of receipt (keyset pagination on (recibida_at, id))."""
-    query = select(Solicitud).where(Solicitud.estado.in_(estados))
-    if entidad:
-        query = query.where(Solicitud.entidad == entidad)
-    if despues is not None:
-        instante, ident = despues
-        query = query.where(
-            (Solicitud.recibida_at > instante)
-            | ((Solicitud.recibida_at == instante) & (Solicitud.id > ident))
-        )
-    query = query.order_by(Solicitud.recibida_at, Solicitud.id).limit(limite)
-    return list((await session.execute(query)).scalars())
-
-
 async def tipos_documento(session: AsyncSession, solicitud_ids: Sequence[int]) -> dict[int, list[str]]:
     if not solicitud_ids:
         return {}
@@ -454,7 +433,7 @@ def _filtros_cola(
     return query
 
 
-async def cola_filtrada(
+async def cola(
     session: AsyncSession,
     limite: int,
     despues: tuple[Any, int] | None,
@@ -464,7 +443,8 @@ async def cola_filtrada(
     modalidad: str | None = None,
     con_alertas: bool = False,
 ) -> list[Solicitud]:
-    """``cola`` (order of receipt, keyset on (recibida_at, id)) with the desk's filters too."""
+    """Work queue in order of receipt (keyset pagination on (recibida_at, id)), with the review desk's
+    filters (the API filters by entidad only)."""
     query = _filtros_cola(select(Solicitud), estados, entidad, pais, modalidad, con_alertas)
     if despues is not None:
         instante, ident = despues
