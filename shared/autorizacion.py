@@ -327,6 +327,12 @@ CREDENCIALES: Matriz = {
 }
 
 TABLERO: Matriz = {
+    **COMUN_PAGINAS,
+    **ingreso_consola("tablero"),
+    ("GET", "/consola/tablero/"): publico("consola: lleva al panorama del proceso"),
+    ("GET", "/consola/tablero/proceso"): consola(
+        *ADMIN, nota="consola: panorama del proceso (calendario, elecciones, /readyz de cada servicio)"
+    ),
     ("GET", "/v1/resumen"): publico(),
     ("GET", "/v1/tablero"): publico("solo conteos"),
     ("GET", "/v1/tablero/stream"): publico("Server-Sent Events"),

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.tablero import handlers, repository
+from services.tablero import consola, handlers, repository
 from services.tablero.api import ESTATICOS, paginas, router
 from services.tablero.config import SERVICIO, Settings, get_settings
 from services.tablero.models import Bitacora, Entrega, Outbox, ProcessedEvent, Suscripcion
@@ -21,6 +21,8 @@ from shared.bus.topics import (
     REGISTRO_LNERE,
     REGISTRO_SOLICITUD,
 )
+from shared.consola import Consola, montar_consola
+from shared.paginas import montar_comun
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
@@ -78,6 +80,7 @@ def create_app(
         routers=[
             router,
             paginas,
+            consola.router,
             router_de_webhooks(
                 Suscripcion,
                 Entrega,
@@ -105,6 +108,11 @@ def create_app(
     app.state.version = (0, float("-inf"))
     if ESTATICOS.is_dir():
         app.mount("/static", StaticFiles(directory=ESTATICOS), name="static")
+    montar_comun(app)  # the style sheet and script of the console's page
+    # The staff console's process overview, behind the OpenID Connect sign-in (shared/consola.py).
+    montar_consola(
+        app, Consola(SERVICIO, consola.PROCESO, settings.consola, settings.mode, settings.url_publica)
+    )
 
     @app.webhooks.post("tablero.cifras.actualizadas", tags=["entidades"])
     def cifras_actualizadas(aviso: AvisoCifras) -> None:

@@ -95,7 +95,10 @@ DEFAULTS_COMUNES = {
 AVISOS_POR_OMISION = {"smtp_timeout", "sms_timeout", "avisos_lote", "avisos_reclamo"}
 DEFAULTS: dict[str, set[str]] = {
     # flujo_*: the live stream's caps per client and per process, its poll, its heartbeat (tablero/config.py).
+    # servicios_internos: empty derives each Service's internal URL, http://<servicio>:<puerto> (the console's
+    # process overview, services/tablero/config.py).
     "tablero": {
+        "servicios_internos",
         "aviso_intervalo",
         "cache_segundos",
         "flujo_por_cliente",
@@ -1130,9 +1133,21 @@ def _revisar_emisor(emisor: dict[str, Any], *, produccion: bool) -> list[str]:
     return errores
 
 
+# The one other policy that opens the API port: tablero's API pods read each service's /readyz (and
+# electronico's elections, computo's decryptions) for the console's process overview.
+PANORAMA = "panorama-tablero"
+TABLERO_API = {
+    "app.kubernetes.io/name": "tablero",
+    "app.kubernetes.io/part-of": "vmre",
+    "app.kubernetes.io/component": "api",
+}
+
+
 def _revisar_red_de_entrada(docs: list[dict[str, Any]]) -> list[str]:
     """With NetworkPolicies, the API port of the API pods admits the gateway's pods (a namespace or pod
-    selector, never an address range or everyone), and only through the policy that says so."""
+    selector, never an address range or everyone), and only through the policy that says so; besides it,
+    only ``panorama-tablero``, from tablero's API pods alone (a pod selector of this namespace with exactly
+    their labels)."""
     politicas = _por_tipo(docs, "NetworkPolicy")
     if not politicas:
         return []
@@ -1149,7 +1164,15 @@ def _revisar_red_de_entrada(docs: list[dict[str, Any]]) -> list[str]:
                 continue
             origenes = regla.get("from", [])
             de_entrada = d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "entrada"
-            if not de_entrada:
+            if d["metadata"]["name"] == PANORAMA and not de_entrada:
+                if not origenes or any(
+                    set(o) != {"podSelector"} or o["podSelector"] != {"matchLabels": TABLERO_API}
+                    for o in origenes
+                ):
+                    errores.append(
+                        f"{nombre(d)}: el puerto de la API, solo a los pods de API de tablero ({origenes})"
+                    )
+            elif not de_entrada:
                 errores.append(
                     f"{nombre(d)}: abre el puerto de la API ({origenes or 'a cualquiera'}); solo el gateway"
                 )

@@ -436,6 +436,41 @@ def test_una_entrada_mal_armada_falla() -> None:
     ]
 
 
+def test_solo_tablero_lee_el_puerto_de_la_api_ademas_del_gateway() -> None:
+    """panorama-tablero (the console's process overview) opens the API port to tablero's API pods only:
+    any other source in it — another service's pods, a namespace, an address range, everyone — fails."""
+    docs = docs_de("prod")
+    panorama = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == m.PANORAMA)
+    assert panorama["spec"]["ingress"] == [
+        {
+            "from": [{"podSelector": {"matchLabels": m.TABLERO_API}}],
+            "ports": [{"protocol": "TCP", "port": "http"}],
+        }
+    ]
+    salida = next(
+        d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "panorama-tablero-salida"
+    )
+    assert salida["spec"]["podSelector"] == {"matchLabels": m.TABLERO_API}
+    for origen in (
+        {"podSelector": {"matchLabels": {**m.TABLERO_API, "app.kubernetes.io/name": "registro"}}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "vmre"}}},
+        {"namespaceSelector": {}, "podSelector": {"matchLabels": m.TABLERO_API}},
+        {"ipBlock": {"cidr": "10.0.0.0/8"}},
+    ):
+        roto = copy.deepcopy(docs)
+        p = next(d for d in roto if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == m.PANORAMA)
+        p["spec"]["ingress"][0]["from"].append(origen)
+        errores = m.revisar_entrada(roto, produccion=True)
+        assert len(errores) == 1, (origen, errores)
+        assert errores[0].startswith(
+            "NetworkPolicy/panorama-tablero: el puerto de la API, solo a los pods de API de tablero"
+        ), errores
+    roto = copy.deepcopy(docs)
+    p = next(d for d in roto if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == m.PANORAMA)
+    del p["spec"]["ingress"][0]["from"]  # everyone
+    assert len(m.revisar_entrada(roto, produccion=True)) == 1
+
+
 # ---------------------------------------------------------------------------------------- the broken fixture
 
 
