@@ -18,6 +18,7 @@ package) with one user per role; ``VMRE_MODE=production`` refuses it (``VMRE_CON
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
@@ -135,11 +136,16 @@ class Consola:
                 r = await cliente.get(self.ajustes.oidc_url.rstrip("/") + "/.well-known/openid-configuration")
                 r.raise_for_status()
                 metadatos: dict[str, Any] = r.json()
-                jwks = await cliente.get(metadatos["jwks_uri"])
-                jwks.raise_for_status()
-            self._jwks = jwt.PyJWKSet.from_dict(jwks.json())
+            self._jwks = await self._leer_jwks(metadatos)
             self._metadatos = metadatos
         return self._metadatos
+
+    @staticmethod
+    async def _leer_jwks(metadatos: dict[str, Any]) -> jwt.PyJWKSet:
+        async with httpx.AsyncClient(timeout=10) as cliente:
+            r = await cliente.get(metadatos["jwks_uri"])
+            r.raise_for_status()
+        return jwt.PyJWKSet.from_dict(r.json())
 
     def _base(self, request: Request) -> str:
         return self.url_publica or str(request.base_url).rstrip("/")
@@ -225,7 +231,9 @@ class Consola:
                 )
                 r.raise_for_status()
                 token = r.json()
-            claims = self._verificar_id_token(str(token.get("id_token", "")), metadatos, ingreso["nonce"])
+            claims = await self._verificar_id_token(
+                str(token.get("id_token", "")), metadatos, ingreso["nonce"]
+            )
         except Exception as exc:  # a refusal of any kind: nobody signs in, the reason stays in the log
             log.warning("consola: ingreso rechazado", extra={"error": type(exc).__name__})
             return _aviso(
@@ -264,22 +272,41 @@ class Consola:
         log.info("consola: ingreso", extra={"rol": rol.value})
         return respuesta
 
-    def _verificar_id_token(self, id_token: str, metadatos: dict[str, Any], nonce: str) -> dict[str, Any]:
+    async def _verificar_id_token(
+        self, id_token: str, metadatos: dict[str, Any], nonce: str
+    ) -> dict[str, Any]:
+        """The ID token's claims, once its signature checks with one of the provider's keys (the one its
+        ``kid`` names, or any when it names none). A token no cached key verifies may come after a key
+        rotation: the key set is read again, once, before refusing."""
+        try:
+            claims = self._decodificar(id_token, metadatos)
+        except (jwt.InvalidSignatureError, jwt.InvalidKeyError):
+            self._jwks = await self._leer_jwks(metadatos)
+            claims = self._decodificar(id_token, metadatos)
+        if not hmac.compare_digest(str(claims["nonce"]), nonce):
+            raise jwt.InvalidTokenError("nonce distinto")
+        return claims
+
+    def _decodificar(self, id_token: str, metadatos: dict[str, Any]) -> dict[str, Any]:
         assert self._jwks is not None
         kid = jwt.get_unverified_header(id_token).get("kid")
         claves = [k for k in self._jwks.keys if kid is None or k.key_id == kid]
         if not claves:
-            raise jwt.InvalidTokenError("clave del ID token desconocida")
+            raise jwt.InvalidKeyError("el ID token nombra una clave que el proveedor no publica")
+        for clave in claves[:-1]:
+            with contextlib.suppress(jwt.InvalidSignatureError):
+                return self._decodificar_con(id_token, clave, metadatos)
+        return self._decodificar_con(id_token, claves[-1], metadatos)
+
+    def _decodificar_con(self, id_token: str, clave: jwt.PyJWK, metadatos: dict[str, Any]) -> dict[str, Any]:
         claims: dict[str, Any] = jwt.decode(
             id_token,
-            claves[0].key,
+            clave.key,
             algorithms=ALGORITMOS_ID_TOKEN,
             audience=self.ajustes.cliente,
             issuer=metadatos["issuer"],
             options={"require": ["exp", "iat", "sub", "nonce"]},
         )
-        if not hmac.compare_digest(str(claims["nonce"]), nonce):
-            raise jwt.InvalidTokenError("nonce distinto")
         return claims
 
     async def salir(self, request: Request) -> Response:

@@ -332,31 +332,56 @@ def _leer_instalacion(form: FormData, ent: Entidad, t: Textos) -> tuple[dict[str
     return v, errores, None if errores else instalacion
 
 
-@router.post(MESAS + "/{entidad}/{mesa}/instalacion")
-async def instalar(
-    request: Request, entidad: EntidadPath, mesa: MesaPath, proceso: ProcesoDep, reloj: RelojDep
-) -> HTMLResponse:
-    sesion = _exigir(request, OPERADORES, entidad)
+async def _formulario(
+    request: Request, sesion: Sesion, proceso: Proceso, entidad: str
+) -> tuple[FormData, Textos, Entidad] | HTMLResponse:
+    """A mesa's form as posted, once its CSRF token is the session's; or the 404 page of an unknown one."""
     form = await request.form()
     _consola(request).revisar_csrf(sesion, form.get("csrf"))
     t = PAGINAS.textos(request)
     ent = proceso.entidades.get(entidad)
     if ent is None:
         return _aviso(request, sesion, 404, t("consola_mesa.no_entidad", entidad=entidad))
+    return form, t, ent
+
+
+async def _por_revisar(
+    request: Request,
+    sesion: Sesion,
+    proceso: Proceso,
+    entidad: str,
+    mesa: int,
+    errores: Errores,
+    pantalla: dict[str, Any],
+) -> HTMLResponse:
+    """The mesa again with what was typed and each error next to its field (422): nothing was stored."""
+    t = PAGINAS.textos(request)
+    return await _pantalla_mesa(
+        request,
+        sesion,
+        proceso,
+        entidad,
+        mesa,
+        422,
+        errores=errores,
+        problema=t("consola_mesa.revise"),
+        **pantalla,
+    )
+
+
+@router.post(MESAS + "/{entidad}/{mesa}/instalacion")
+async def instalar(
+    request: Request, entidad: EntidadPath, mesa: MesaPath, proceso: ProcesoDep, reloj: RelojDep
+) -> HTMLResponse:
+    sesion = _exigir(request, OPERADORES, entidad)
+    recibido = await _formulario(request, sesion, proceso, entidad)
+    if isinstance(recibido, HTMLResponse):
+        return recibido
+    form, t, ent = recibido
     v, errores, datos = _leer_instalacion(form, ent, t)
     pantalla: dict[str, Any] = {"activo": "instalacion", "v": v}
     if datos is None:
-        return await _pantalla_mesa(
-            request,
-            sesion,
-            proceso,
-            entidad,
-            mesa,
-            422,
-            errores=errores,
-            problema=t("consola_mesa.revise"),
-            **pantalla,
-        )
+        return await _por_revisar(request, sesion, proceso, entidad, mesa, errores, pantalla)
     try:
         async with transaccion(request) as session:
             m = await service.mesa_o_404(session, entidad, mesa)
@@ -436,29 +461,17 @@ async def _acta_enviada(
     modelo: type[ActaIn],
     cargo_ruta: str | None = None,
 ) -> HTMLResponse:
-    form = await request.form()
-    _consola(request).revisar_csrf(sesion, form.get("csrf"))
-    t = PAGINAS.textos(request)
-    ent = proceso.entidades.get(entidad)
-    if ent is None:
-        return _aviso(request, sesion, 404, t("consola_mesa.no_entidad", entidad=entidad))
+    recibido = await _formulario(request, sesion, proceso, entidad)
+    if isinstance(recibido, HTMLResponse):
+        return recibido
+    form, t, ent = recibido
     v, errores, acta = _leer_acta(form, ent, t, modelo)
     cargo = cargo_ruta or v["cargo"]
     if cargo not in [c.clave for c in ent.cargos] or v["cargo"] != cargo:
         return _aviso(request, sesion, 404, t("consola_mesa.no_cargo", cargo=cargo[:64]))
     pantalla: dict[str, Any] = {"activo": f"acta:{cargo}", "v": v}
     if acta is None:
-        return await _pantalla_mesa(
-            request,
-            sesion,
-            proceso,
-            entidad,
-            mesa,
-            422,
-            errores=errores,
-            problema=t("consola_mesa.revise"),
-            **pantalla,
-        )
+        return await _por_revisar(request, sesion, proceso, entidad, mesa, errores, pantalla)
     try:
         async with transaccion(request) as session:
             m = await service.mesa_o_404(session, entidad, mesa)

@@ -7,12 +7,14 @@ changes nothing. The same desk in Chromium: tests/postal/test_consola_navegador.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.postal.config import Settings
 from services.postal.models import Bitacora, Sobre
@@ -220,3 +222,19 @@ async def test_asignacion_a_mesas_solo_para_ine_admin(postal_con_consola: Postal
             1,
             1,
         ]
+
+
+async def test_el_proveedor_cambia_sus_llaves_y_se_sigue_entrando(postal_con_consola: Postal) -> None:
+    """The identity provider rotated its signing keys after the service read them: the ID token names a key
+    the cached set lacks; the service reads the set again (once) instead of refusing all until a restart."""
+    postal = postal_con_consola
+    _, vuelta = await ingresar(postal.client, "postal", "operadora")
+    assert vuelta.status_code == 200
+    otra = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    vieja = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(otra))
+    consola = postal.app.state.consola
+    consola._jwks = jwt.PyJWKSet.from_dict({"keys": [{**vieja, "kid": "llave-retirada", "use": "sig"}]})
+    sesion, vuelta = await ingresar(postal.client, "postal", "operadora")
+    assert vuelta.status_code == 200, vuelta.text
+    assert "vmre_consola" in sesion
+    assert [k.key_id for k in consola._jwks.keys] != ["llave-retirada"]
