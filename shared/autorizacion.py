@@ -109,6 +109,8 @@ Q = Quien
 INE = (Q.INE_ADMIN, Q.INE_OPERADOR, Q.AUDITOR)
 OPERADOR = (Q.INE_OPERADOR, Q.INE_ADMIN)
 ADMIN = (Q.INE_ADMIN,)
+# The reports a process ends with: INE's admin, the auditor, each OPL for its own entidad.
+CIERRE = (Q.INE_ADMIN, Q.AUDITOR, Q.OPL_PROPIA)
 
 Ruta = tuple[str, str]  # (METHOD, path template as FastAPI writes it)
 Matriz = dict[Ruta, Regla]
@@ -227,6 +229,15 @@ POSTAL: Matriz = {
     ("POST", "/consola/postal/mesas"): consola(
         *ADMIN, nota="consola: como POST /v1/mesas/{entidad}/asignacion; token CSRF"
     ),
+    ("GET", "/consola/postal/extemporaneos"): consola(
+        *CIERRE, nota="consola: como GET /v1/extemporaneos/{entidad} y sus actas de destrucción"
+    ),
+    ("POST", "/consola/postal/extemporaneos"): consola(
+        *ADMIN, nota="consola: como POST /v1/extemporaneos/{entidad}/destrucciones; token CSRF"
+    ),
+    ("GET", "/consola/postal/extemporaneos/{entidad}/destrucciones/{acta}.pdf"): consola(
+        *CIERRE, nota="consola: como GET /v1/extemporaneos/{entidad}/destrucciones/{acta}.pdf"
+    ),
     ("GET", "/mi-paquete"): publico("página: pide el folio (un folio en la consulta se ignora)"),
     ("POST", "/mi-paquete"): folio(
         "página: dónde está el paquete, si llegó el sobre y el plazo; sin datos personales"
@@ -244,6 +255,14 @@ POSTAL: Matriz = {
     ("GET", "/v1/estadisticas"): publico(),
     ("GET", "/v1/en-transito"): roles(*INE, Q.OPL_PROPIA, nota="opl: `?entidad=` la suya (por omisión)"),
     ("POST", "/v1/avisos/retraso"): roles(*OPERADOR),
+    ("GET", "/v1/extemporaneos/{entidad}"): roles(
+        *CIERRE, nota="nombres completos solo para ine-admin; enmascarados para los demás"
+    ),
+    ("POST", "/v1/extemporaneos/{entidad}/destrucciones"): roles(*ADMIN),
+    ("GET", "/v1/extemporaneos/{entidad}/destrucciones"): roles(*CIERRE),
+    ("GET", "/v1/extemporaneos/{entidad}/destrucciones/{acta}.pdf"): roles(
+        *CIERRE, nota="nombres completos solo para ine-admin; enmascarados para los demás"
+    ),
 }
 
 ELECTRONICO: Matriz = {
@@ -333,6 +352,12 @@ TABLERO: Matriz = {
     ("GET", "/consola/tablero/proceso"): consola(
         *ADMIN, nota="consola: panorama del proceso (calendario, elecciones, /readyz de cada servicio)"
     ),
+    ("GET", "/consola/tablero/informe"): consola(
+        *CIERRE, nota="consola: como GET /v1/informe-final.json; el opl, solo su entidad"
+    ),
+    ("GET", "/consola/tablero/informe.pdf"): consola(
+        *CIERRE, nota="consola: como GET /v1/informe-final.pdf; el opl, solo su entidad"
+    ),
     ("GET", "/v1/resumen"): publico(),
     ("GET", "/v1/tablero"): publico("solo conteos"),
     ("GET", "/v1/tablero/stream"): publico("Server-Sent Events"),
@@ -342,6 +367,9 @@ TABLERO: Matriz = {
     ("GET", "/v1/entidades/{entidad}/cifras"): roles(*INE, Q.OPL_PROPIA),
     ("GET", "/v1/entidades/{entidad}/series/{serie}"): roles(*INE, Q.OPL_PROPIA),
     ("GET", "/v1/entidades/{entidad}/actas"): roles(*INE, Q.OPL_PROPIA),
+    ("GET", "/v1/informe-final.json"): roles(Q.INE_ADMIN, Q.AUDITOR, nota="todas las entidades"),
+    ("GET", "/v1/informe-final.pdf"): roles(Q.INE_ADMIN, Q.AUDITOR, nota="todas las entidades"),
+    ("GET", "/v1/entidades/{entidad}/informe-final.{formato}"): roles(*CIERRE),
     ("GET", "/"): publico("el tablero en vivo (página)"),
     ("GET", "/static/{archivo}"): publico("archivos estáticos"),
     **WEBHOOKS,

@@ -40,6 +40,12 @@ RETENCION_ANIOS = 7
 _ATRIBUTO = "vmre_cifrador"
 
 
+def enmascarar_nombre(texto: str) -> str:
+    """'José Núñez' -> 'J*** N***': enough for a party representative or an auditor to spot an oddity, not
+    to identify."""
+    return " ".join(f"{p[0]}***" for p in texto.split() if p)
+
+
 class DatoIlegible(RuntimeError):
     """A token no configured key opens (a key was dropped before ``vmre datos rotar`` finished)."""
 

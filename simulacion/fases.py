@@ -25,6 +25,7 @@ from shared.proceso import Proceso
 from simulacion.cliente import Cliente, SimulacionFallida
 from simulacion.escenario import Escenario
 from simulacion.personas import PASSWORD, Buzon, Persona, cargar_elecciones, cifrar, clave_elector, solicitud
+from simulacion.progreso import Barra
 
 CUSTODIOS = 5
 UMBRAL = 3
@@ -601,3 +602,80 @@ class Fases:
             "cómputo de entidad", "actas", sorted(self.escenario.entidades), cerrar, n=2
         )
         return actas
+
+    # --- the reports a process ends with -------------------------------------------------------------------
+
+    async def informe_final(self, actas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The late envelopes destroyed in an act per entidad (LGIPE 345.2), then tablero's closing report,
+        waited for until it holds every acta and every destruction: its votes, participation and results must
+        be the actas' own figures."""
+        tardios = Counter(p.entidad for p in self.personas if p.sobre == "extemporaneo")
+        asistentes = [
+            {"nombre": "Vocal del simulacro", "cargo": "Vocal Ejecutiva del INE"},
+            {"nombre": "Representación del simulacro", "cargo": "Representante de partido"},
+        ]
+
+        async def destruir(entidad: str) -> None:
+            relacion = await self.cliente.pedir(
+                "GET", self.cliente.url("postal", f"/v1/extemporaneos/{entidad}"), headers=self.cliente.admin
+            )
+            if relacion.json()["total"] != tardios[entidad]:
+                raise SimulacionFallida(
+                    f"relación de extemporáneos de {entidad}: {relacion.json()['total']} ≠ {tardios[entidad]}"
+                )
+            r = await self.cliente.pedir(
+                "POST",
+                self.cliente.url("postal", f"/v1/extemporaneos/{entidad}/destrucciones"),
+                json={"lugar": "Local Único del simulacro", "asistentes": asistentes},
+                headers=self.cliente.admin,
+                esperado=(201, 409),  # 409: a retried act found the envelopes already destroyed
+            )
+            if r.status_code == 409 and "nada-que-destruir" not in r.text:
+                raise SimulacionFallida(f"acta de destrucción de {entidad}: {r.text[:300]}")
+
+        await self.cliente.en_paralelo(
+            "destrucción de extemporáneos", "actas", sorted(e for e, n in tardios.items() if n), destruir, n=2
+        )
+
+        def diferencias(informe: dict[str, Any]) -> list[str]:
+            errores = []
+            for entidad, acta in actas.items():
+                e = informe["entidades"].get(entidad, {})
+                votos = e.get("votos", {})
+                cifras = {k: votos.get(k) for k in ("postal", "electronica", "total")}
+                if votos.get("fuente") != "acta" or cifras != acta["votos"]:
+                    errores.append(f"{entidad} votos: informe {cifras} ≠ acta {acta['votos']}")
+                if votos.get("participacion") != acta["participacion"]:
+                    errores.append(
+                        f"{entidad} participación: {votos.get('participacion')} ≠ {acta['participacion']}"
+                    )
+                copia = next((c["acta"] for c in e.get("cargos", []) if c["cargo"] == acta["cargo"]), None)
+                for campo in ("distribucion", "resultados", "lnere"):
+                    if (copia or {}).get(campo) != acta[campo]:
+                        errores.append(f"{entidad} {campo}: el informe no copia el acta")
+                destruidos = e.get("sobres", {}).get("extemporaneos_destruidos")
+                if destruidos != tardios[entidad]:
+                    errores.append(f"{entidad} extemporáneos destruidos: {destruidos} ≠ {tardios[entidad]}")
+            return errores
+
+        ultimo: list[str] = []
+
+        async def listo() -> dict[str, Any] | None:
+            r = await self.cliente.pedir(
+                "GET", self.cliente.url("tablero", "/v1/informe-final.json"), headers=self.cliente.admin
+            )
+            ultimo[:] = diferencias(r.json())
+            # Each entidad of the scenario with its acta (the process may list entidades the scenario leaves
+            # out: those have no acta, and ``completo`` stays false).
+            return r.json() if not ultimo else None
+
+        barra = Barra("informe final", 1, "informe")
+        try:
+            informe: dict[str, Any] = await self.cliente.esperar(
+                "el informe final con las cifras de las actas", listo, timeout=120
+            )
+        except SimulacionFallida as exc:
+            raise SimulacionFallida(f"{exc}: {'; '.join(ultimo[:10])}") from exc
+        barra.avanzar()
+        barra.cerrar()
+        return informe

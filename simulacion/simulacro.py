@@ -4,8 +4,10 @@ Phases, each on the process calendar run on the simulated clock: applications an
 the LNERE, postal packages out by courier and tracked, internet voters' key ceremony and election opening,
 postal envelopes back (some late, some unknown), internet voters logging in (TOTP) and casting ballots
 encrypted on "their device" with their credential, the close of the ballot boxes, the custodians' partial
-decryptions, the MEC actas (captured twice), and the cómputo of each entidad, whose acta gives the final
-figures. The people and their choices are generated from the scenario's seed.
+decryptions, the MEC actas (captured twice), the cómputo of each entidad, whose acta gives the final
+figures, and the reports that close the process (the late envelopes destroyed in an act, tablero's closing
+report with the actas' figures, saved as ``informe-final.json`` in the drill's directory). The people and
+their choices are generated from the scenario's seed.
 
 The parts: ``cliente`` (the HTTP client to the platform), ``personas`` (the synthetic people, their mailboxes
 and devices), ``fases`` (each phase), ``informe`` (the actas against the scenario, and the summary); this
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
+import sys
+from pathlib import Path
 from typing import Any
 
 from shared.proceso import Proceso
@@ -37,7 +42,7 @@ class Simulacro:
         concurrencia: int = 16,
         procesos: int = 2,
     ) -> None:
-        self.escenario, self.proceso = escenario, proceso
+        self.escenario, self.proceso, self.plataforma = escenario, proceso, plataforma
         self.rng = random.Random(escenario.semilla)
         self.cliente = Cliente(plataforma, concurrencia=concurrencia)
         self.fases = Fases(escenario, proceso, self.cliente, self.rng, procesos=procesos)
@@ -56,6 +61,12 @@ class Simulacro:
             await f.sobres("extemporaneo")
             await f.actas_postales()
             await f.escrutinio_electronico()
-            return await f.computo()
+            actas = await f.computo()
+            informe = await f.informe_final(actas)
+            destino = Path(self.plataforma.datos) / "informe-final.json"
+            texto = json.dumps(informe, ensure_ascii=False, indent=1)
+            await asyncio.to_thread(destino.write_text, texto, encoding="utf-8")
+            print(f"informe final, con las cifras de las actas: {destino}", file=sys.stderr, flush=True)
+            return actas
         finally:
             await self.cliente.aclose()

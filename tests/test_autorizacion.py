@@ -52,6 +52,7 @@ VALORES = {
     "indice": "1",
     "paso": "1",
     "id": "999999",
+    "acta": "999999",
     "observacion_id": "999999",
     "tipo": "credencial_frente",
     "serie": "solicitudes",

@@ -21,6 +21,7 @@ from services.computo.models import (
 )
 from shared import firma, webhooks
 from shared.bus.topics import COMPUTO_ACTA
+from shared.documento_pdf import texto as _texto
 from shared.events import computo as eventos
 from shared.problems import Problem
 from shared.proceso import NO_REGISTRADOS, NULOS, Proceso, opciones
@@ -174,11 +175,6 @@ def csv_de(documento: dict[str, Any], proceso: Proceso) -> str:
         w.writerow(["lnere", modalidad, "", "", acta["lnere"][modalidad]])
     w.writerow(["participacion", "porcentaje", "", "", acta["participacion"]])
     return salida.getvalue()
-
-
-def _texto(s: str) -> str:
-    """The PDF's core fonts are Latin-1: anything else is replaced rather than breaking the document."""
-    return s.encode("latin-1", "replace").decode("latin-1")
 
 
 def pdf_de(documento: dict[str, Any], proceso: Proceso) -> bytes:

@@ -11,11 +11,15 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.types import Message, Receive
 
-from services.postal import domain, repository
+from services.postal import documentos, domain, repository
 from services.postal import service as postal_service
 from services.postal.config import MAX_EVENTOS
+from services.postal.models import ActaDestruccion
 from services.postal.schemas import (
+    ActaDestruccionOut,
+    Asistente,
     AvisosOut,
+    DestruccionExtemporaneosIn,
     DestruccionOut,
     EnvioIn,
     EnviosOut,
@@ -27,6 +31,7 @@ from services.postal.schemas import (
     PaqueteEnTransito,
     ReenvioIn,
     ReenvioOut,
+    RelacionExtemporaneos,
     ResultadoEventos,
     SobreIn,
     SobreOut,
@@ -37,12 +42,15 @@ from shared.claves import EntidadPath, EntidadQuery
 from shared.db import ENTERO_MAX
 from shared.limites import CuerpoDemasiadoGrande, LimitePorCliente, cuerpo_maximo
 from shared.problems import PROBLEM, Problem, validation_errors
+from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
 Operador = Annotated[Principal, Depends(require(Rol.INE_OPERADOR, Rol.INE_ADMIN))]
 Admin = Annotated[Principal, Depends(require(Rol.INE_ADMIN))]
 Lector = Annotated[Principal, Depends(require(*INE_ROLES, Rol.OPL))]
+# The reports a process ends with (LGIPE 345.2): INE's admin, the auditor, and each OPL for its entidad.
+LectorCierre = Annotated[Principal, Depends(require(Rol.INE_ADMIN, Rol.AUDITOR, Rol.OPL))]
 MENSAJES = {
     "en_tiempo": "Recibido a tiempo: el voto cuenta y la persona queda marcada como «votó».",
     "extemporaneo": "Llegó después del límite: se lista por remitente y no se cuenta.",
@@ -388,3 +396,106 @@ async def avisos_retraso(
     dias: int = Query(domain.DIAS_RETRASO, ge=1, le=60),
 ) -> AvisosOut:
     return AvisosOut(avisados=await postal_service.avisar_retrasos(session, proceso, reloj.ahora(), dias))
+
+
+# --- late SPVs: the list by sender and the acts destroying them (LGIPE 345.2) ----------------------------
+
+
+def _acta_out(acta: ActaDestruccion, proceso: Proceso) -> ActaDestruccionOut:
+    return ActaDestruccionOut(
+        acta=acta.id,
+        entidad=acta.entidad,
+        lugar=acta.lugar,
+        celebrada_at=proceso.local(acta.celebrada_at),
+        asistentes=[Asistente.model_validate(a) for a in acta.asistentes],
+        sobres=acta.sobres,
+        registrada_por=acta.registrada_por,
+    )
+
+
+@router.get(
+    "/extemporaneos/{entidad}",
+    tags=["sobres"],
+    summary="Relación de los sobres extemporáneos por remitente (ine-admin, auditor, opl de la entidad)",
+    description="LGIPE 345.2: los sobres recibidos desde el límite se listan por remitente y se "
+    "destruyen sin abrir. Nombres completos solo para ine-admin; enmascarados para los demás.",
+    responses={403: PROBLEM, 404: {"description": "La entidad no participa en el proceso", **PROBLEM}},
+)
+async def extemporaneos(
+    entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: LectorCierre
+) -> RelacionExtemporaneos:
+    check_entidad(principal, entidad)
+    remitentes = documentos.remitentes(
+        await postal_service.extemporaneos(session, entidad, proceso), proceso, principal
+    )
+    return RelacionExtemporaneos(
+        entidad=entidad,
+        limite_recepcion=proceso.local(proceso.calendario.recepcion_spv_limite),
+        total=len(remitentes),
+        pendientes_de_destruir=sum(r.acta_destruccion is None for r in remitentes),
+        remitentes=remitentes,
+    )
+
+
+@router.post(
+    "/extemporaneos/{entidad}/destrucciones",
+    tags=["sobres"],
+    status_code=201,
+    summary="Registrar el acta de destrucción de los sobres extemporáneos, con quién asistió (ine-admin)",
+    description="Abarca todos los sobres extemporáneos de la entidad que aún no están en un acta. Sin sobres "
+    "pendientes (o con la recepción abierta) responde 409 y no registra nada.",
+    responses={
+        404: {"description": "La entidad no participa en el proceso", **PROBLEM},
+        409: {"description": "Recepción abierta, o ningún sobre extemporáneo pendiente", **PROBLEM},
+    },
+)
+async def destruir_extemporaneos(
+    entidad: EntidadPath,
+    datos: DestruccionExtemporaneosIn,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    admin: Admin,
+) -> ActaDestruccionOut:
+    acta = await postal_service.destruir_extemporaneos(session, entidad, datos, proceso, admin, reloj.ahora())
+    return _acta_out(acta, proceso)
+
+
+@router.get(
+    "/extemporaneos/{entidad}/destrucciones",
+    tags=["sobres"],
+    summary="Las actas de destrucción de la entidad (ine-admin, auditor, opl de la entidad)",
+    responses={403: PROBLEM, 404: PROBLEM},
+)
+async def destrucciones(
+    entidad: EntidadPath, session: SessionDep, proceso: ProcesoDep, principal: LectorCierre
+) -> list[ActaDestruccionOut]:
+    check_entidad(principal, entidad)
+    return [_acta_out(a, proceso) for a in await postal_service.actas_destruccion(session, entidad, proceso)]
+
+
+@router.get(
+    "/extemporaneos/{entidad}/destrucciones/{acta}.pdf",
+    tags=["sobres"],
+    summary="El acta de destrucción imprimible, con la relación de remitentes y las firmas (PDF)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "El acta imprimible"},
+        403: PROBLEM,
+        404: PROBLEM,
+    },
+)
+async def destruccion_pdf(
+    entidad: EntidadPath,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    principal: LectorCierre,
+    acta: int = Path(ge=1, le=ENTERO_MAX),
+) -> Response:
+    check_entidad(principal, entidad)
+    pdf = await documentos.acta_pdf(session, entidad, acta, proceso, principal)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="destruccion-{entidad}-{acta}.pdf"'},
+    )

@@ -116,3 +116,24 @@ class Sobre(Base):
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     operador: Mapped[str] = mapped_column(String(200))
     mesa: Mapped[int | None] = mapped_column(nullable=True)
+    acta_destruccion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actas_destruccion.id"),
+        nullable=True,
+        index=True,
+        comment="Extemporáneo: el acta que lo destruyó",
+    )
+
+
+class ActaDestruccion(Base):
+    """The destruction, unopened, of an entidad's late envelopes before party representatives (LGIPE 345.2):
+    who attended, where and when, and how many envelopes; each envelope points at its act."""
+
+    __tablename__ = "actas_destruccion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), index=True)
+    lugar: Mapped[str] = mapped_column(String(200))
+    celebrada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    asistentes: Mapped[list[dict[str, str]]] = mapped_column(JSON, comment="[{nombre, cargo}]")
+    sobres: Mapped[int] = mapped_column(default=0)
+    registrada_por: Mapped[str] = mapped_column(String(200))

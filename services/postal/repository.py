@@ -10,7 +10,7 @@ from sqlalchemy import Row, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.postal.domain import Clasificacion, EstadoPaquete
-from services.postal.models import EventoTransportista, Notificacion, Paquete, Sobre
+from services.postal.models import ActaDestruccion, EventoTransportista, Notificacion, Paquete, Sobre
 from shared.db import insert_if_absent, insert_many_if_absent
 
 EN_CAMINO = (EstadoPaquete.ENVIADO.value, EstadoPaquete.EN_TRANSITO.value)
@@ -215,6 +215,43 @@ async def sobres_de_paquete(session: AsyncSession, paquete_id: int) -> Sequence[
     ).all()
 
 
+# --- late SPVs and their destruction (LGIPE 345.2) ------------------------------------------------------
+
+
+async def extemporaneos(session: AsyncSession, entidad: str) -> list[tuple[Sobre, Paquete]]:
+    """The entidad's late SPVs with the package of their sender, in order of reception."""
+    filas = await session.execute(
+        select(Sobre, Paquete)
+        .join(Paquete, Sobre.paquete_id == Paquete.id)
+        .where(Sobre.entidad == entidad, Sobre.clasificacion == Clasificacion.EXTEMPORANEO.value)
+        .order_by(Sobre.recibido_at, Sobre.id)
+    )
+    return [(sobre, paquete) for sobre, paquete in filas.tuples()]
+
+
+async def destruir_extemporaneos(session: AsyncSession, entidad: str, acta_id: int) -> int:
+    """Put every late SPV of the entidad not yet destroyed under the act; how many. Atomic: of two acts at
+    once, the second finds the rows taken (PostgreSQL re-reads them after the first commits) and gets 0."""
+    hecho = await session.execute(
+        update(Sobre)
+        .where(
+            Sobre.entidad == entidad,
+            Sobre.clasificacion == Clasificacion.EXTEMPORANEO.value,
+            Sobre.acta_destruccion_id.is_(None),
+        )
+        .values(acta_destruccion_id=acta_id)
+    )
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def actas_destruccion(session: AsyncSession, entidad: str) -> list[ActaDestruccion]:
+    return list(
+        await session.scalars(
+            select(ActaDestruccion).where(ActaDestruccion.entidad == entidad).order_by(ActaDestruccion.id)
+        )
+    )
+
+
 # --- Retention (`vmre datos depurar`) ---------------------------------------------------------------------
 
 
@@ -230,6 +267,15 @@ async def depurar_sobres(session: AsyncSession, corte: dt.datetime) -> int:
 async def depurar_paquetes(session: AsyncSession, corte: dt.datetime) -> int:
     """Delete the packages integrated before ``corte``; how many."""
     hecho = await session.execute(delete(Paquete).where(Paquete.integrado_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_actas_destruccion(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the destruction acts held before ``corte`` that no remaining SPV points at; how many."""
+    en_uso = select(Sobre.acta_destruccion_id).where(Sobre.acta_destruccion_id.is_not(None))
+    hecho = await session.execute(
+        delete(ActaDestruccion).where(ActaDestruccion.celebrada_at < corte, ActaDestruccion.id.not_in(en_uso))
+    )
     return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -225,3 +225,71 @@ class AvisosOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"avisados": 3}]})
 
     avisados: int = Field(description="Personas avisadas ahora (cada una solo una vez)")
+
+
+# --- late SPVs and their destruction (LGIPE 345.2) -------------------------------------------------------
+
+
+class Asistente(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    nombre: str = Field(min_length=3, max_length=120, description="Nombre completo de quien asiste")
+    cargo: str = Field(
+        min_length=2,
+        max_length=120,
+        description="Cargo o representación: «Vocal del Registro Federal de Electores», "
+        "«Representante del PAN»",
+    )
+
+
+class DestruccionExtemporaneosIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "lugar": "Local Único, Ciudad de México",
+                    "asistentes": [
+                        {"nombre": "María López Ruiz", "cargo": "Vocal Ejecutiva del INE"},
+                        {"nombre": "Juan Pérez Gómez", "cargo": "Representante del PAN"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    lugar: str = Field(min_length=3, max_length=200, description="Dónde se destruyen los sobres")
+    asistentes: list[Asistente] = Field(
+        min_length=2,
+        max_length=60,
+        description="Quién asiste y firma: al menos quien la preside y una representación partidista",
+    )
+
+
+class Remitente(BaseModel):
+    numero: int = Field(description="Número en la LNERE de la entidad")
+    nombre: str = Field(description="Completo para ine-admin; enmascarado (J*** P***) para los demás roles")
+    pais: str
+    recibido_at: dt.datetime = Field(description="Hora del Centro en que se escaneó el sobre")
+    acta_destruccion: int | None = Field(description="El acta que lo destruyó; null si falta destruirlo")
+
+
+class RelacionExtemporaneos(BaseModel):
+    entidad: str
+    limite_recepcion: dt.datetime = Field(
+        description="Los sobres escaneados desde esta hora son extemporáneos"
+    )
+    total: int
+    pendientes_de_destruir: int
+    remitentes: list[Remitente] = Field(description="En orden de recepción")
+
+
+class ActaDestruccionOut(BaseModel):
+    acta: int
+    entidad: str
+    lugar: str
+    celebrada_at: dt.datetime = Field(description="Hora del Centro")
+    asistentes: list[Asistente]
+    sobres: int = Field(description="Sobres extemporáneos destruidos sin abrir")
+    registrada_por: str

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.postal import repository
 from services.postal.domain import Clasificacion, EstadoPaquete, avanza, clasificar, mesas
-from services.postal.models import Notificacion, Outbox, Paquete, Sobre, emisor
-from services.postal.schemas import EnvioIn, EventoTransportistaIn, ReenvioIn
+from services.postal.models import ActaDestruccion, Notificacion, Outbox, Paquete, Sobre, emisor
+from services.postal.schemas import DestruccionExtemporaneosIn, EnvioIn, EventoTransportistaIn, ReenvioIn
 from shared.auth import Principal
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import stage, stage_many
@@ -425,6 +425,71 @@ async def asignar_mesas(
 
 
 # --- figures ------------------------------------------------------------------------------------------
+
+
+# --- late SPVs: the list by sender and their destruction (LGIPE 345.2) -------------------------------
+
+
+def _entidad_del_proceso(proceso: Proceso, entidad: str) -> None:
+    if entidad not in proceso.entidades:
+        raise Problem(404, f"La entidad {entidad} no participa en el proceso {proceso.clave}.")
+
+
+async def extemporaneos(session: AsyncSession, entidad: str, proceso: Proceso) -> list[tuple[Sobre, Paquete]]:
+    _entidad_del_proceso(proceso, entidad)
+    return await repository.extemporaneos(session, entidad)
+
+
+async def destruir_extemporaneos(
+    session: AsyncSession,
+    entidad: str,
+    datos: DestruccionExtemporaneosIn,
+    proceso: Proceso,
+    operador: Principal,
+    ahora: dt.datetime,
+) -> ActaDestruccion:
+    """Record the act destroying, unopened, every late SPV of the entidad not destroyed yet, before who
+    attended. Nothing to destroy (none, or all already in an act) is 409 and records nothing; two acts at
+    once: one takes the envelopes, the other gets 409."""
+    _entidad_del_proceso(proceso, entidad)
+    limite = proceso.calendario.recepcion_spv_limite
+    if ahora < limite:
+        raise Problem(
+            409,
+            "La recepción de sobres sigue abierta hasta el "
+            f"{proceso.local(limite):%d/%m/%Y %H:%M} (hora del Centro): aún no hay sobres extemporáneos.",
+            slug="recepcion-abierta",
+        )
+    acta = ActaDestruccion(
+        entidad=entidad,
+        lugar=datos.lugar,
+        celebrada_at=ahora,
+        asistentes=[a.model_dump() for a in datos.asistentes],
+        registrada_por=operador.sub,
+    )
+    session.add(acta)
+    await session.flush()
+    acta.sobres = await repository.destruir_extemporaneos(session, entidad, acta.id)
+    if acta.sobres == 0:
+        raise Problem(
+            409,
+            f"No hay sobres extemporáneos de la entidad {entidad} pendientes de destruir: los recibidos "
+            "tarde ya están en un acta (GET /v1/extemporaneos/{entidad}/destrucciones).",
+            slug="nada-que-destruir",
+        )
+    await emisor.emitir(
+        session,
+        POSTAL_SOBRE,
+        event_type=eventos.SOBRES_DESTRUIDOS,
+        aggregate_id=f"destruccion-{acta.id}",
+        data=eventos.SobresDestruidos(entidad=entidad, acta=acta.id, sobres=acta.sobres, celebrada_at=ahora),
+    )
+    return acta
+
+
+async def actas_destruccion(session: AsyncSession, entidad: str, proceso: Proceso) -> list[ActaDestruccion]:
+    _entidad_del_proceso(proceso, entidad)
+    return await repository.actas_destruccion(session, entidad)
 
 
 async def estadisticas(session: AsyncSession, proceso: Proceso) -> dict[str, Any]:

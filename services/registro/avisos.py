@@ -16,6 +16,7 @@ from typing import Any
 from services.registro import domain
 from services.registro.domain import Estado
 from services.registro.models import Solicitud
+from shared.datos_personales import enmascarar_nombre
 from shared.notificaciones import Aviso, enmascarar
 from shared.proceso import Proceso
 
@@ -180,7 +181,7 @@ def describir(cambios: Mapping[str, Any]) -> list[str]:
         ciudad = cambios.get("ciudad")
         lineas.append(
             f"{CAMPOS['domicilio']}: se cambió"
-            + (f" (ahora en {domain.enmascarar(ciudad)})" if ciudad else "")
+            + (f" (ahora en {enmascarar_nombre(ciudad)})" if ciudad else "")
         )
     if "pais" in cambios:
         lineas.append(f"{CAMPOS['pais']}: ahora {cambios['pais']}")

@@ -117,11 +117,6 @@ def rango_edad(anios: int) -> str:
     return "menor"
 
 
-def enmascarar(texto: str) -> str:
-    """'José Núñez' -> 'J*** N***': enough for a party representative to spot an oddity, not to identify."""
-    return " ".join(f"{p[0]}***" for p in texto.split() if p)
-
-
 def normalizar(texto: str) -> str:
     """NFC, single spaces: 'Nuñez' typed with a combining tilde equals the precomposed one."""
     return " ".join(unicodedata.normalize("NFC", texto).split())

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from services.tablero import informe as informe_final
 from services.tablero import repository
 from services.tablero.difusion import Difusor, FlujoSSE
 from services.tablero.schemas import (
     Cifras,
     DatoAbierto,
     ElementoSerie,
+    InformeFinal,
     Resumen,
     ResumenEntidad,
     ResumenSolicitudes,
@@ -29,7 +31,7 @@ from shared.db import ENTERO_MAX
 from shared.paginas import CABECERAS, PAGINAS, enlaces
 from shared.problems import PROBLEM, Problem
 from shared.settings import redes
-from shared.web import ProcesoDep, SessionDep
+from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["resumen"])
 paginas = APIRouter()
@@ -410,3 +412,91 @@ async def datos_abiertos(
         for f in filas
     ]
     return Response("\n".join(lineas) + "\n", media_type="text/csv; charset=utf-8")
+
+
+# --- the closing report: INE's admin and the auditor for the whole process, each OPL for its entidad ------
+
+FormatoInforme = Annotated[str, Path(pattern="^(json|pdf)$", description="json o pdf")]
+RESPUESTAS_INFORME: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": InformeFinal,
+        "description": "El informe (`json`) o el mismo informe imprimible (`pdf`)",
+        "content": {"application/pdf": {}},
+    },
+    401: PROBLEM,
+    403: PROBLEM,
+}
+
+
+async def _informe(
+    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, entidad: str | None, formato: str
+) -> Response:
+    datos = InformeFinal.model_validate(
+        await informe_final.construir(session, proceso, entidad, reloj.ahora())
+    )
+    alcance = entidad or "nacional"
+    if formato == "json":
+        return JSONResponse(datos.model_dump(mode="json"))
+    return Response(
+        informe_final.pdf(datos.model_dump(mode="json")),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="informe-final-{proceso.clave}-{alcance}.pdf"'},
+    )
+
+
+DESCRIPCION_INFORME = (
+    "Desde el modelo de lectura: LNERE por entidad, modalidad y país; paquetes; sobres (y los extemporáneos "
+    "destruidos); votos, participación y resultados copiados de cada acta de cómputo; simulacros y su "
+    "participación; la cronología prevista y observada; incidentes y recuentos. `completo` dice si ya están "
+    "todas las actas."
+)
+LectorNacional = Annotated[Principal, Depends(require(Rol.INE_ADMIN, Rol.AUDITOR))]
+
+
+# Two literal paths (not `.{formato}`): the public gateway publishes each one exactly.
+@router.get(
+    "/informe-final.json",
+    tags=["informe final"],
+    summary="El informe final del proceso, todas las entidades (ine-admin, auditor)",
+    description=DESCRIPCION_INFORME,
+    response_model=None,
+    responses=RESPUESTAS_INFORME,
+)
+async def informe_nacional(
+    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: LectorNacional
+) -> Response:
+    return await _informe(session, proceso, reloj, None, "json")
+
+
+@router.get(
+    "/informe-final.pdf",
+    tags=["informe final"],
+    summary="El informe final del proceso, imprimible (ine-admin, auditor)",
+    response_model=None,
+    responses=RESPUESTAS_INFORME,
+)
+async def informe_nacional_pdf(
+    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: LectorNacional
+) -> Response:
+    return await _informe(session, proceso, reloj, None, "pdf")
+
+
+@router.get(
+    "/entidades/{entidad}/informe-final.{formato}",
+    tags=["informe final"],
+    summary="El informe final de una entidad, el que firma su OPL (ine-admin, auditor, opl de la entidad)",
+    response_model=None,
+    responses={**RESPUESTAS_INFORME, 404: PROBLEM},
+)
+async def informe_entidad(
+    entidad: EntidadPath,
+    formato: FormatoInforme,
+    session: SessionDep,
+    proceso: ProcesoDep,
+    reloj: RelojDep,
+    principal: Principal = Depends(require(Rol.INE_ADMIN, Rol.AUDITOR, Rol.OPL)),
+) -> Response:
+    check_entidad(principal, entidad)
+    if entidad not in proceso.entidades:
+        raise Problem(404, f"La entidad {entidad} no participa en el proceso {proceso.clave}.")
+    return await _informe(session, proceso, reloj, entidad, formato)

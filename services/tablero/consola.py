@@ -1,16 +1,21 @@
-"""tablero's console screen: the process overview, for ``ine-admin``.
+"""tablero's console screens, read-only: the process overview (``ine-admin``) and the closing report.
 
-One page, read-only: the configured process's calendar (every milestone in Centro time, in order, where the
+The process overview: the configured process's calendar (every milestone in Centro time, in order, where the
 service's clock is now and how long to the next); each internet election as electronico's public
 ``GET /v1/elecciones`` tells it, with the decryption progress computo's public
 ``GET /v1/escrutinio-electronico/{uuid}`` gives; and each of the six services' ``GET /readyz``. The server
 asks them in parallel, with a short timeout, at the internal base URLs of ``VMRE_TABLERO_SERVICIOS_INTERNOS``
-(services/tablero/config.py); a service that does not answer reads «no responde» (never a 500)."""
+(services/tablero/config.py); a service that does not answer reads «no responde» (never a 500).
+
+The closing report (``/consola/tablero/informe`` and its ``.pdf``): the same document as
+``GET /v1/informe-final.{json,pdf}`` (services/tablero/informe.py, through ``InformeFinal``), for ine-admin
+and the auditor (national or one entidad, ``?entidad=``) and for an OPL (always its own entidad)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,18 +23,25 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.tablero import informe as informe_final
 from services.tablero import paginas
 from services.tablero.config import Settings
+from services.tablero.schemas import InformeFinal
 from shared.auth import Rol
-from shared.consola import Consola
+from shared.claves import ENTIDAD_RE
+from shared.consola import Consola, Prohibido, Sesion
 from shared.proceso import Proceso
 from shared.settings import SERVICES
+from shared.web import transaccion
 
 router = APIRouter(include_in_schema=False)
 PAGINAS = paginas.PAGINAS
 RUTA = "/consola/tablero"
 PROCESO = RUTA + "/proceso"
+INFORME = RUTA + "/informe"
 ROLES = (Rol.INE_ADMIN,)
+# As GET /v1/informe-final.* and /v1/entidades/{e}/informe-final.* (shared/autorizacion.py, CIERRE).
+CIERRE = (Rol.INE_ADMIN, Rol.AUDITOR, Rol.OPL)
 ESPERA = 2.0  # seconds for each internal request: the page answers even when a service does not
 GUIA = "docs/operacion.md#fiabilidad-las-fallas-que-sobrevive"
 
@@ -193,4 +205,129 @@ async def proceso(request: Request) -> HTMLResponse:
         elecciones=elecciones,
         listos=listos,
         guia=GUIA,
+    )
+
+
+# --- the closing report -------------------------------------------------------------------------------------
+
+
+class EntidadInvalida(Exception):
+    """``?entidad=`` is not an INEGI key (422) or not an entidad of the process (404)."""
+
+    def __init__(self, status: int, clave: str) -> None:
+        self.status = status
+        self.clave = clave[:16]  # shown back escaped, and short
+
+
+def _alcance(sesion: Sesion, proceso: Proceso, pedida: str | None) -> str | None:
+    """The report's entidad (None: national). ine-admin and the auditor choose (empty: national); an OPL
+    always reads its own entidad's, and asking for another is refused (403), as the API refuses it."""
+    pedida = (pedida or "").strip() or None
+    if pedida is not None and not ENTIDAD_RE.match(pedida):
+        raise EntidadInvalida(422, pedida)
+    if sesion.rol == Rol.OPL:
+        if pedida is not None and pedida != sesion.entidad:
+            raise Prohibido(sesion, f"Su cuenta solo consulta la entidad {sesion.entidad}.")
+        pedida = sesion.entidad
+    if pedida is not None and pedida not in proceso.entidades:
+        raise EntidadInvalida(404, pedida)
+    return pedida
+
+
+async def _construir(request: Request, proceso: Proceso, entidad: str | None) -> dict[str, Any]:
+    """The report through its model, as ``api._informe`` sends it: what the screen shows is the JSON."""
+    async with transaccion(request, lectura=True) as session:
+        datos = await informe_final.construir(session, proceso, entidad, request.app.state.reloj.ahora())
+    informe: dict[str, Any] = InformeFinal.model_validate(datos).model_dump(mode="json")
+    return informe
+
+
+def _hora(proceso: Proceso) -> Callable[[str], str]:
+    """An instant of the report as the screen shows it: in Centro time, to the minute (the actas keep UTC);
+    a day (``AAAA-MM-DD``) stays a day."""
+
+    def hora(valor: str) -> str:
+        try:
+            instante = dt.datetime.fromisoformat(valor)
+        except ValueError:
+            return valor
+        if len(valor) <= len("AAAA-MM-DD") or instante.tzinfo is None:
+            return valor
+        return f"{proceso.local(instante):%Y-%m-%d %H:%M}"
+
+    return hora
+
+
+def _pantalla(
+    request: Request,
+    sesion: Sesion,
+    proceso: Proceso,
+    status_code: int = 200,
+    *,
+    alcance: str | None = None,
+    informe: dict[str, Any] | None = None,
+    aviso: str | None = None,
+) -> HTMLResponse:
+    return PAGINAS.render(
+        request,
+        "consola_informe.html",
+        status_code,
+        sesion=sesion,
+        consola_ruta=RUTA,
+        accion=INFORME,
+        puede_elegir=sesion.rol != Rol.OPL,
+        entidades={clave: e.nombre for clave, e in proceso.entidades.items()},
+        cargos={c.clave: c.nombre for e in proceso.entidades.values() for c in e.cargos},
+        nombre_proceso=proceso.nombre,
+        hora=_hora(proceso),
+        alcance=alcance,
+        informe=informe,
+        pdf=INFORME + ".pdf" + (f"?entidad={alcance}" if alcance else ""),
+        aviso=aviso,
+    )
+
+
+def _entidad_invalida(
+    request: Request, sesion: Sesion, proceso: Proceso, exc: EntidadInvalida
+) -> HTMLResponse:
+    """The screen with the reason, and the scope form to choose again; no report."""
+    t = PAGINAS.textos(request)
+    clave = "consola_informe.no_entidad" if exc.status == 404 else "consola_informe.entidad_invalida"
+    return _pantalla(request, sesion, proceso, exc.status, aviso=t(clave, entidad=exc.clave))
+
+
+async def _informe_de(
+    request: Request, entidad: str | None
+) -> tuple[Sesion, str | None, dict[str, Any]] | HTMLResponse:
+    """Who asks, the scope they may see and its report; or the screen saying why not (403 is raised)."""
+    consola: Consola = request.app.state.consola
+    sesion = consola.exigir(request, *CIERRE)
+    proceso: Proceso = request.app.state.proceso
+    try:
+        alcance = _alcance(sesion, proceso, entidad)
+    except EntidadInvalida as exc:
+        return _entidad_invalida(request, sesion, proceso, exc)
+    return sesion, alcance, await _construir(request, proceso, alcance)
+
+
+@router.get(INFORME)
+async def informe(request: Request, entidad: str | None = None) -> HTMLResponse:
+    resultado = await _informe_de(request, entidad)
+    if isinstance(resultado, HTMLResponse):
+        return resultado
+    sesion, alcance, datos = resultado
+    return _pantalla(request, sesion, request.app.state.proceso, alcance=alcance, informe=datos)
+
+
+@router.get(INFORME + ".pdf")
+async def informe_pdf(request: Request, entidad: str | None = None) -> Response:
+    resultado = await _informe_de(request, entidad)
+    if isinstance(resultado, HTMLResponse):
+        return resultado
+    _, alcance, datos = resultado
+    nombre = f"informe-final-{request.app.state.proceso.clave}-{alcance or 'nacional'}.pdf"
+    return Response(
+        informe_final.pdf(datos),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{nombre}"', "Cache-Control": "no-store"},
     )

@@ -113,7 +113,13 @@ def build(proceso: Proceso) -> dict[str, Handler]:
 
     async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_registro.LnereCerrada.model_validate(envelope.data)
-        valores = {"total": d.total, "postal": d.postal, "electronica": d.electronica, "por_pais": d.por_pais}
+        valores = {
+            "total": d.total,
+            "postal": d.postal,
+            "electronica": d.electronica,
+            "por_pais": d.por_pais,
+            "cerrada_at": d.cerrada_at,
+        }
         await repository.guardar_lnere(session, d.entidad, valores)
         await _version(session, d.entidad)
 
@@ -123,12 +129,20 @@ def build(proceso: Proceso) -> dict[str, Handler]:
         if d.estado not in p.estados:
             p.estados = [*p.estados, d.estado]
             await sumar(session, "paquetes", d.entidad, "estado", d.estado)
+            await sumar(session, "paquetes", d.entidad, f"dia_{d.estado}"[:16], dia(d.ocurrido_at))
         await _version(session, d.entidad)
 
     async def sobre(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.SobreRecibido.model_validate(envelope.data)
         await sumar(session, "sobres", d.entidad or "00", "clasificacion", d.clasificacion)
         await sumar(session, "sobres", d.entidad or "00", "dia", dia(d.recibido_at))
+        await _version(session, d.entidad)
+
+    async def destruidos(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_postal.SobresDestruidos.model_validate(envelope.data)
+        await sumar(session, "sobres", d.entidad, "destruccion", "sobres", d.sobres)
+        await sumar(session, "sobres", d.entidad, "destruccion", "actas")
+        await sumar(session, "sobres", d.entidad, "dia_destruccion", dia(d.celebrada_at))
         await _version(session, d.entidad)
 
     async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
@@ -139,9 +153,35 @@ def build(proceso: Proceso) -> dict[str, Handler]:
     async def voto_electronico(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_electronico.VotoEmitido.model_validate(envelope.data)
         if d.simulacro:
-            return  # drills never reach the public figures
+            # Drills never reach the public figures: only their participation, for the closing report.
+            await sumar(session, "simulacros", d.entidad, "eleccion", d.eleccion)
+            await _version(session, d.entidad)
+            return
         await sumar(session, "votos", d.entidad, "modalidad", "electronica")
         await sumar(session, "votos_electronica", d.entidad, "hora", hora(d.emitido_at))
+        await _version(session, d.entidad)
+
+    async def eleccion_preparada(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_electronico.EleccionPreparada.model_validate(envelope.data)
+        e = await repository.eleccion(session, d.eleccion, d.entidad, d.cargo, d.simulacro)
+        e.nombre = d.nombre[:200]
+        await _version(session, d.entidad)
+
+    async def eleccion_abierta(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_electronico.EleccionAbierta.model_validate(envelope.data)
+        e = await repository.eleccion(session, d.eleccion, d.entidad, d.cargo, d.simulacro)
+        abierta = d.acta.get("abierta_at")
+        e.abierta_at = (
+            dt.datetime.fromisoformat(abierta) if isinstance(abierta, str) else envelope.occurred_at
+        )
+        credenciales = d.acta.get("credenciales")
+        e.credenciales = credenciales if isinstance(credenciales, int) else None
+        await _version(session, d.entidad)
+
+    async def urna_sellada(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_electronico.UrnaSellada.model_validate(envelope.data)
+        e = await repository.eleccion(session, d.eleccion, d.entidad, d.cargo, d.simulacro)
+        e.sellada_at, e.boletas = d.sellada_at, d.boletas
         await _version(session, d.entidad)
 
     async def acta(session: AsyncSession, envelope: Envelope) -> None:
@@ -164,7 +204,11 @@ def build(proceso: Proceso) -> dict[str, Handler]:
         eventos_registro.LNERE_CERRADA: lnere_cerrada,
         **{eventos_postal.paquete_event_type(e): paquete for e in paquetes},
         eventos_postal.SOBRE_RECIBIDO: sobre,
+        eventos_postal.SOBRES_DESTRUIDOS: destruidos,
         eventos_postal.VOTO_REGISTRADO: voto_postal,
         eventos_electronico.VOTO_EMITIDO: voto_electronico,
+        eventos_electronico.ELECCION_PREPARADA: eleccion_preparada,
+        eventos_electronico.ELECCION_ABIERTA: eleccion_abierta,
+        eventos_electronico.URNA_SELLADA: urna_sellada,
         eventos_computo.ACTA_PUBLICADA: acta,
     }

@@ -14,6 +14,7 @@ from services.tablero.models import Bitacora, Entrega, Outbox, ProcessedEvent, S
 from services.tablero.schemas import AvisoCifras
 from shared.bus.topics import (
     COMPUTO_ACTA,
+    ELECTRONICO_ELECCION,
     ELECTRONICO_VOTO,
     POSTAL_PAQUETE,
     POSTAL_SOBRE,
@@ -39,6 +40,7 @@ TOPICOS = [
     POSTAL_PAQUETE,
     POSTAL_SOBRE,
     POSTAL_VOTO,
+    ELECTRONICO_ELECCION,
     ELECTRONICO_VOTO,
     COMPUTO_ACTA,
 ]

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.auditoria import AuditoriaMixin
 from shared.bus.consumer import ProcessedEventMixin
 from shared.bus.outbox import OutboxMixin
-from shared.db import new_metadata
+from shared.db import UTCDateTime, new_metadata
 from shared.webhooks import EntregaMixin, SuscripcionMixin
 
 
@@ -80,6 +81,24 @@ class Lnere(Base):
     postal: Mapped[int] = mapped_column(Integer)
     electronica: Mapped[int] = mapped_column(Integer)
     por_pais: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)
+    cerrada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Eleccion(Base):
+    """Each internet election electronico prepares, drills included: when it opened and sealed, how many
+    credentials and ballots. The drills and the voting stage of the closing report."""
+
+    __tablename__ = "elecciones"
+
+    eleccion: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2))
+    cargo: Mapped[str] = mapped_column(String(64))
+    nombre: Mapped[str] = mapped_column(String(200), default="")
+    simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
+    credenciales: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    abierta_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sellada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    boletas: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Resultado(Base):
@@ -111,4 +130,6 @@ class VersionEntidad(Base):
     notificada: Mapped[int] = mapped_column(Integer, default=0)
 
 
-PROJECTIONS: list[type[Base]] = [Conteo, Solicitud, Paquete, Lnere, Resultado, Version, VersionEntidad]
+PROJECTIONS: list[type[Base]] = [
+    Conteo, Solicitud, Paquete, Lnere, Eleccion, Resultado, Version, VersionEntidad
+]  # fmt: skip

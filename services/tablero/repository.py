@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from services.tablero.models import (
     PROJECTIONS,
     Conteo,
+    Eleccion,
     Entrega,
     Lnere,
     Paquete,
@@ -65,7 +66,7 @@ def _por_entidad(filas: list[Conteo], dimension: str) -> dict[str, int]:
     return dict(sorted((k, v) for k, v in out.items() if v))
 
 
-def _porcentaje(parte: int, todo: int) -> str | None:
+def porcentaje(parte: int, todo: int) -> str | None:
     """Two decimals, half-up, exact (as the cómputo computes participation)."""
     if not todo:
         return None
@@ -146,7 +147,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
             "postal": votos_modalidad.get("postal", 0),
             "electronica": votos_modalidad.get("electronica", 0),
             "total": total_votos,
-            "participacion": _porcentaje(total_votos, lnere_total),
+            "participacion": porcentaje(total_votos, lnere_total),
             "electronica_por_hora": [{"hora": h, "votos": n} for h, n in _por(por_hora, "hora").items()],
         },
         "resultados": resultados,
@@ -269,3 +270,32 @@ async def guardar_resultado(session: AsyncSession, entidad: str, cargo: str, doc
             .where(Resultado.entidad == entidad, Resultado.cargo == cargo)
             .values(documento=documento)
         )
+
+
+async def eleccion(session: AsyncSession, uuid: str, entidad: str, cargo: str, simulacro: bool) -> Eleccion:
+    """The election's row, created the first time any of its events arrives (in whatever order)."""
+    await insert_if_absent(
+        session,
+        Eleccion,
+        {"eleccion": uuid, "entidad": entidad, "cargo": cargo, "nombre": "", "simulacro": simulacro},
+        ["eleccion"],
+    )
+    e = await session.get(Eleccion, uuid)
+    assert e is not None
+    return e
+
+
+async def elecciones(session: AsyncSession, entidad: str | None = None) -> list[Eleccion]:
+    q = select(Eleccion).order_by(
+        Eleccion.entidad, Eleccion.simulacro, Eleccion.abierta_at, Eleccion.eleccion
+    )
+    if entidad is not None:
+        q = q.where(Eleccion.entidad == entidad)
+    return list((await session.execute(q)).scalars())
+
+
+async def listas(session: AsyncSession, entidad: str | None = None) -> list[Lnere]:
+    q = select(Lnere).order_by(Lnere.entidad)
+    if entidad is not None:
+        q = q.where(Lnere.entidad == entidad)
+    return list((await session.execute(q)).scalars())

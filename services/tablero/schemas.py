@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -153,3 +155,115 @@ class DatoAbierto(BaseModel):
     total: int | None = Field(
         description="null si la celda tiene menos de 5 personas (suprimida)", examples=[37]
     )
+
+
+# --- the closing report (services/tablero/informe.py) -----------------------------------------------------
+
+
+class LnereInforme(BaseModel):
+    total: int
+    postal: int
+    electronica: int
+    cerrada_at: str | None = Field(description="Cuándo se cerró la lista (hora del Centro)")
+
+
+class VotosInforme(BaseModel):
+    fuente: Literal["acta", "votos_recibidos"] = Field(
+        description="«acta»: las cifras del acta de cómputo del primer cargo de la entidad; "
+        "«votos_recibidos»: sin acta aún, los conteos en vivo (preliminares)"
+    )
+    postal: int
+    electronica: int
+    total: int
+    participacion: str | None = Field(description="Votos entre LNERE en %, dos decimales")
+    participacion_por_modalidad: dict[str, str | None]
+
+
+class ActaInforme(BaseModel):
+    documento: str
+    publicada_at: str
+    lnere: dict[str, int]
+    votos: dict[str, int]
+    participacion: str
+    resultados: dict[str, Any]
+    distribucion: dict[str, int]
+    candidaturas: dict[str, int]
+    recuento: list[str]
+    firma: str | None = Field(description="La firma Ed25519 del acta, como la publicó computo")
+
+
+class CargoInforme(BaseModel):
+    cargo: str
+    acta: ActaInforme | None = Field(description="Copiada del acta de cómputo publicada; null si aún no hay")
+
+
+class SobresInforme(BaseModel):
+    por_clasificacion: dict[str, int]
+    extemporaneos_destruidos: int
+    actas_de_destruccion: int
+
+
+class EntidadInforme(BaseModel):
+    nombre: str
+    solicitudes: dict[str, Any]
+    lnere: LnereInforme
+    paquetes: dict[str, int] = Field(description="Paquetes que alcanzaron cada estado")
+    sobres: SobresInforme
+    votos: VotosInforme
+    cargos: list[CargoInforme]
+
+
+class SimulacroInforme(BaseModel):
+    eleccion: str
+    entidad: str
+    cargo: str
+    nombre: str
+    abierta_at: str | None
+    sellada_at: str | None
+    credenciales: int | None
+    participantes: int
+    participacion: str | None
+
+
+class Periodo(BaseModel):
+    desde: str | None
+    hasta: str | None
+
+
+class EtapaInforme(BaseModel):
+    etapa: str
+    previsto: Periodo = Field(description="Según el calendario del proceso")
+    observado: Periodo | None = Field(description="Primer y último día (o instante) en los eventos")
+
+
+class IncidenteInforme(BaseModel):
+    entidad: str
+    cargo: str
+    mesa: int
+    incidente: str
+
+
+class RecuentoInforme(BaseModel):
+    entidad: str
+    cargo: str
+    motivos: list[str]
+
+
+class InformeFinal(BaseModel):
+    """The closing report: LNERE, packages, envelopes, votes and results (copied from the actas), drills,
+    timeline, incidents and recounts."""
+
+    documento: str
+    proceso: str
+    proceso_nombre: str
+    alcance: str = Field(description="«nacional» o la clave de la entidad")
+    generado_at: str
+    version_modelo: int = Field(description="Eventos aplicados al modelo de lectura cuando se generó")
+    completo: bool = Field(description="Verdadero cuando todas las actas de cómputo están publicadas")
+    totales: dict[str, int | str | None]
+    lnere_por_pais: dict[str, dict[str, int]]
+    entidades: dict[str, EntidadInforme]
+    simulacros: list[SimulacroInforme]
+    cronologia: list[EtapaInforme]
+    incidentes: list[IncidenteInforme]
+    recuentos: list[RecuentoInforme]

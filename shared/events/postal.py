@@ -1,7 +1,8 @@
 """Events postal publishes.
 
 - ``vmre.postal.paquete``: every transition of a package (tablero's PEP funnel): no name, no address.
-- ``vmre.postal.sobre``: every SPV received, with its classification (on time, late, unknown, duplicate).
+- ``vmre.postal.sobre``: every SPV received, with its classification (on time, late, unknown, duplicate);
+  each act destroying an entidad's late SPVs (how many, when; no sender).
 - ``vmre.postal.voto``: a postal voter voted (electronico blocks their internet vote; computo checks the
   sobres against the "votó" marks). Only the voter's place on the list: entidad and número.
 - ``vmre.postal.mesa``: SPVs in custody assigned to a Mesa de Escrutinio y Cómputo.
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 VOTO_REGISTRADO = "postal.voto.registrado"
 SOBRE_RECIBIDO = "postal.sobre.recibido"
 MESA_ASIGNADA = "postal.mesa.asignada"
+SOBRES_DESTRUIDOS = "postal.sobres.destruidos"
 
 
 def paquete_event_type(estado: str) -> str:
@@ -49,3 +51,12 @@ class MesaAsignada(BaseModel):
     entidad: str
     mesa: int
     sobres: int
+
+
+class SobresDestruidos(BaseModel):
+    """An act destroying, unopened, the late SPVs of an entidad (LGIPE 345.2)."""
+
+    entidad: str
+    acta: int
+    sobres: int
+    celebrada_at: dt.datetime

@@ -43,6 +43,8 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
         "ceremonia de llaves",
         "votos por internet",
         "cómputo de entidad",
+        "destrucción de extemporáneos",
+        "informe final",
     ):
         assert fase in r.stderr  # one progress line per phase
     por_entidad = json.loads(actas.read_text())
@@ -54,3 +56,18 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
     assert [a["tipo"] for a in cdmx["actas"]] == ["postal", "electronica"]
     assert cdmx["actas"][1]["boletas"] == 8
     assert por_entidad["16"]["participacion"] == "54.55"
+    # tablero's closing report: the actas' figures (the drill checked each), every late envelope destroyed.
+    final = json.loads((tmp_path / "sim" / "informe-final.json").read_text())
+    assert {e: final["entidades"][e]["votos"]["fuente"] for e in por_entidad} == dict.fromkeys(
+        por_entidad, "acta"
+    )
+    assert (final["totales"]["lnere"], final["totales"]["votos"], final["totales"]["participacion"]) == (
+        37,
+        22,
+        "59.46",
+    )
+    assert final["entidades"]["09"]["votos"]["total"] == cdmx["votos"]["total"]
+    tardios = sum(
+        e["sobres"]["por_clasificacion"].get("extemporaneo", 0) for e in final["entidades"].values()
+    )
+    assert tardios == sum(e["sobres"]["extemporaneos_destruidos"] for e in final["entidades"].values())

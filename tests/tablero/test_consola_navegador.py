@@ -1,6 +1,7 @@
 """The process overview in real Chromium at a desk's 1280 px, signed in through the local identity provider's
 own page (console → provider → console); electronico live with its elections, the other services where
-nothing listens; axe-core on the page; a screenshot under var/capturas/."""
+nothing listens; axe-core on the page; a screenshot under var/capturas/. The closing report («informe final»)
+too, fed with the events of tests/tablero/test_informe.py."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ from tests.support.consola import Identidad
 from tests.support.electronico import app_de_prueba as electronico_de_prueba
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
 from tests.support.registro import PEL2021, centro
+from tests.support.tablero import deliver
+from tests.tablero.test_informe import T, _eventos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 PROCESO = "/consola/tablero/proceso"
+INFORME = "/consola/tablero/informe"
 
 
 @pytest.fixture
@@ -81,4 +85,52 @@ async def test_panorama_del_proceso_en_el_navegador(
     assert "no responde" in await pagina.locator('tr[data-servicio="registro"]').inner_text()
     assert "ok" in await pagina.locator('tr[data-servicio="tablero"] td.base-datos').inner_text()
     await accesible(pagina, "consola-panorama-escritorio")
+    assert problemas == []
+
+
+@pytest.fixture
+async def con_informe(
+    databases: Databases, offline_kafka: KafkaSettings, identidad: Identidad
+) -> AsyncIterator[str]:
+    app = create_app(
+        Settings(
+            database_url=await databases.new("tablero"),
+            kafka=offline_kafka,
+            relay_enabled=False,
+            consumers_enabled=False,
+            cache_segundos=0,
+            consola=identidad.ajustes(),
+        ),
+        reloj=RelojManual(T),
+        proceso=PEL2021,
+    )
+    async with en_http(app) as base:
+        for evento in _eventos():
+            assert await deliver(app, evento)
+        yield base
+
+
+async def test_informe_final_en_el_navegador(
+    con_informe: str,
+    navegador: Any,  # noqa: F811
+) -> None:
+    base = con_informe
+    pagina, problemas = await pagina_nueva(navegador, ESCRITORIO)
+    await pagina.goto(base + INFORME)
+    await pagina.get_by_role("button", name="administradora").click()
+    await pagina.wait_for_url(base + INFORME)
+    assert await pagina.get_by_role("heading", level=1).inner_text() == "Informe final del proceso"
+    # 09's row: the acta's figures, visible.
+    fila = pagina.locator('tr[data-entidad="09"]')
+    await fila.get_by_text("75.00 %").wait_for(state="visible")
+    assert "acta de cómputo" in await fila.inner_text()
+    assert await pagina.locator("#participacion-total").inner_text() == "75.00 %"
+    await accesible(pagina, "consola-informe")
+    # With the keyboard: the scope form leads to 09's report, whose PDF link keeps the scope.
+    await pagina.get_by_label("Entidad", exact=True).select_option("09")
+    await pagina.get_by_role("button", name="Ver informe").focus()
+    await pagina.keyboard.press("Enter")
+    await pagina.wait_for_url(base + INFORME + "?entidad=09")
+    assert await pagina.locator("tr[data-entidad]").count() == 1
+    assert await pagina.locator("#enlace-pdf").get_attribute("href") == INFORME + ".pdf?entidad=09"
     assert problemas == []

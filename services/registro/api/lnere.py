@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.registro import domain, repository
+from services.registro import repository
 from services.registro import service as registro_service
 from services.registro.api.common import errores
 from services.registro.models import Observacion
 from services.registro.schemas import Cierre, Lista, ListaItem, ObservacionIn, ObservacionOut, Resolucion
 from shared.auth import Principal, Rol, require
 from shared.claves import EntidadPath
+from shared.datos_personales import enmascarar_nombre
 from shared.db import ENTERO_MAX
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
@@ -74,7 +75,7 @@ async def lista(
                 numero=f.numero_lnere,
                 referencia=f.referencia,
                 **({"folio": f.folio} if con_folio else {}),
-                nombre=domain.enmascarar(f"{f.nombre} {f.apellido_paterno} {f.apellido_materno}"),
+                nombre=enmascarar_nombre(f"{f.nombre} {f.apellido_paterno} {f.apellido_materno}"),
                 pais=f.pais,
                 modalidad=f.modalidad,
                 estado=f.estado,

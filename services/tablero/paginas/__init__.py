@@ -1,5 +1,5 @@
-"""tablero's pages: only the staff console's process overview (services/tablero/consola.py). Its texts live
-in ``textos/es.toml`` and ``textos/en.toml``; the frame is shared/paginas' ``consola.html``."""
+"""tablero's pages: the staff console's process overview and closing report (services/tablero/consola.py).
+Its texts live in ``textos/es.toml`` and ``textos/en.toml``; the frame is shared/paginas' ``consola.html``."""
 
 from __future__ import annotations
 
