@@ -33,6 +33,19 @@ def test_pel2021_da_las_cifras_del_informe() -> None:
         "16": 2139, "18": 551, "22": 729, "24": 968, "32": 876,
     }  # fmt: skip
     assert escenario.entidades["16"].lnere.postal == 1840
+    # Published by INE: Ciudad de México's Diputación Migrante (per option, both modalities together).
+    cdmx = escenario.esperado("09")
+    assert cdmx["votos"] == {"postal": 1_556, "electronica": 7_350, "total": 8_906}
+    assert cdmx["participacion"] == "72.84"
+    por_opcion = {
+        o: cdmx["por_modalidad"]["postal"].get(o, 0) + cdmx["por_modalidad"]["electronica"].get(o, 0)
+        for o in {*cdmx["por_modalidad"]["postal"], *cdmx["por_modalidad"]["electronica"]}
+    }
+    assert por_opcion == {
+        "PAN": 4883, "MORENA": 1983, "PRI": 801, "MC": 431, "PRD": 308, "PT": 90, "PVEM": 74, "PELG": 56,
+        "FXM": 54, "RSP": 45, "PES": 31, "no_registrados": 28, "nulos": 122,
+    }  # fmt: skip
+    assert escenario.esperado("32")["votos"]["total"] == 654
 
 
 def test_porcentaje_redondea_a_la_mitad_hacia_arriba() -> None:
