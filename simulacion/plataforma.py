@@ -97,6 +97,50 @@ class Plataforma:
                             pendientes.discard(servicio)
                 await asyncio.sleep(0.5)
 
+    def memoria_pico(self) -> dict[str, int]:
+        """Per service, the peak resident memory (``VmHWM``, bytes) of its process plus that of every process
+        it started (electronico's ballot verifiers), each process's own peak: an upper bound of the service's
+        peak. Empty for a platform this drill did not start (``--plataforma``) or outside Linux."""
+        if self.proceso is None or not Path("/proc").is_dir():
+            return {}
+        padres: dict[int, int] = {}
+        lineas: dict[int, str] = {}
+        for entrada in Path("/proc").iterdir():
+            if not entrada.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                estado = (entrada / "stat").read_text()
+                padres[int(entrada.name)] = int(estado.rsplit(")", 1)[1].split()[1])
+                lineas[int(entrada.name)] = (entrada / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+        def servicio_de(pid: int) -> str | None:
+            """The service whose process is ``pid`` or an ancestor of it, under this drill's ``vmre run``
+            (another platform on the machine is not this one)."""
+            servicio = None
+            while pid in padres:
+                if pid == self.proceso_pid:
+                    return servicio
+                for s in SERVICES:
+                    if servicio is None and f"services.{s}.main:create_app" in lineas.get(pid, ""):
+                        servicio = s
+                pid = padres[pid]
+            return None
+
+        pico: dict[str, int] = {}
+        for pid in padres:
+            servicio = servicio_de(pid)
+            if servicio is None:
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                for linea in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if linea.startswith("VmHWM:"):
+                        pico[servicio] = pico.get(servicio, 0) + int(linea.split()[1]) * 1024
+        return dict(sorted(pico.items()))
+
+    @property
+    def proceso_pid(self) -> int | None:
+        return self.proceso.pid if self.proceso is not None else None
+
     def detener(self) -> None:
         if self.proceso is None or self.proceso.poll() is not None:
             return

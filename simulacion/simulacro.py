@@ -67,6 +67,10 @@ class Simulacro:
             texto = json.dumps(informe, ensure_ascii=False, indent=1)
             await asyncio.to_thread(destino.write_text, texto, encoding="utf-8")
             print(f"informe final, con las cifras de las actas: {destino}", file=sys.stderr, flush=True)
+            pico = self.plataforma.memoria_pico()
+            if pico:
+                por_servicio = ", ".join(f"{s} {n / 2**20:,.0f} MiB" for s, n in pico.items())
+                print(f"memoria pico por servicio (VmHWM): {por_servicio}", file=sys.stderr, flush=True)
             return actas
         finally:
             await self.cliente.aclose()

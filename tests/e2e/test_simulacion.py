@@ -47,6 +47,10 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
         "informe final",
     ):
         assert fase in r.stderr  # one progress line per phase
+    # The peak resident memory of each service (its processes' VmHWM), read before the platform stops.
+    pico = next(linea for linea in r.stderr.splitlines() if linea.startswith("memoria pico por servicio"))
+    for servicio in ("registro", "postal", "electronico", "computo", "tablero", "credenciales"):
+        assert f"{servicio} " in pico, pico
     por_entidad = json.loads(actas.read_text())
     cdmx = por_entidad["09"]
     assert cdmx["lnere"] == {"postal": 14, "electronica": 12, "total": 26}
