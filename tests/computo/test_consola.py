@@ -28,7 +28,7 @@ from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
 from tests.support.computo import JORNADA, Computo, acta, mesa_asignada
 from tests.support.comun import Databases, serve
-from tests.support.consola import Identidad, cabecera, ingresar
+from tests.support.consola import Identidad, cabecera, csrf, ingresar
 from tests.support.registro import PEL2021
 
 MESAS = "/consola/computo/mesas"
@@ -62,12 +62,6 @@ async def consola(
     app = create_app(settings, reloj=reloj, proceso=PEL2021)
     async with serve(app) as client:
         yield Computo(app, client, reloj, PEL2021, token)
-
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
 
 
 def sin_tokens(html: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import jwt
@@ -18,30 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.postal.config import Settings
 from services.postal.models import Bitacora, Sobre
-from shared.settings import KafkaSettings
 from tests.factories import clave
-from tests.support.comun import Buzon, Databases, serve
-from tests.support.consola import Identidad, cabecera, galletas, ingresar
-from tests.support.postal import Postal, app_con_consola, inscrito
+from tests.support.consola import Identidad, cabecera, csrf, galletas, ingresar
+from tests.support.postal import Postal, inscrito
 from tests.support.registro import PEL2021
 
 SOBRES = "/consola/postal/sobres"
 MESAS = "/consola/postal/mesas"
-
-
-@pytest.fixture
-async def postal_con_consola(
-    databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon, identidad: Identidad
-) -> AsyncIterator[Postal]:
-    app, reloj, settings = await app_con_consola(databases, offline_kafka, buzon, identidad.ajustes())
-    async with serve(app) as client:
-        yield Postal(app, client, reloj, PEL2021, buzon, settings)
-
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
 
 
 def conteos(html: str) -> dict[str, str]:

@@ -5,39 +5,19 @@ records nothing. The same screen in Chromium: tests/postal/test_consola_navegado
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
-import pytest
 
 from services.postal.models import ActaDestruccion, Sobre
-from shared.settings import KafkaSettings
 from tests.postal.test_extemporaneos import _tardios
-from tests.support.comun import Buzon, Databases, serve
-from tests.support.consola import Identidad, cabecera, ingresar
-from tests.support.postal import Postal, app_con_consola
-from tests.support.registro import PEL2021
+from tests.support.consola import cabecera, csrf, ingresar
+from tests.support.postal import Postal
 
 Token = Callable[..., dict[str, str]]
 PANTALLA = "/consola/postal/extemporaneos"
 NOMBRE = "María Núñez Peña"
 ENMASCARADO = "M*** N*** P***"
-
-
-@pytest.fixture
-async def postal_con_consola(
-    databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon, identidad: Identidad
-) -> AsyncIterator[Postal]:
-    app, reloj, settings = await app_con_consola(databases, offline_kafka, buzon, identidad.ajustes())
-    async with serve(app) as client:
-        yield Postal(app, client, reloj, PEL2021, buzon, settings)
-
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
 
 
 def acta(html: str, **filas: str) -> dict[str, str]:

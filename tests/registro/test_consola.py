@@ -22,7 +22,7 @@ from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
 from tests.factories import solicitud
 from tests.support.comun import Databases, serve
-from tests.support.consola import Identidad, cabecera, ingresar
+from tests.support.consola import Identidad, cabecera, csrf, ingresar
 from tests.support.registro import PEL2021, Registro, centro
 
 RUTA = "/consola/registro"
@@ -63,12 +63,6 @@ async def documento(registro: Registro, folio: str, tipo: str, contenido: bytes,
         f"/v1/solicitudes/{folio}/documentos", data={"tipo": tipo}, files={"archivo": (nombre, contenido)}
     )
     assert r.status_code == 201, r.text
-
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
 
 
 def folios_en(html: str) -> list[str]:

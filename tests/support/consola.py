@@ -5,6 +5,7 @@ plain HTTP, cookies by hand (they are ``Secure``: a client keeps them only for h
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -57,6 +58,13 @@ def identidad() -> Iterator[Identidad]:
         except subprocess.TimeoutExpired:
             proceso.kill()
             proceso.wait()
+
+
+def csrf(html: str) -> str:
+    """The CSRF token a console page put in its forms."""
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, html[:500]
+    return m.group(1)
 
 
 def galletas(r: httpx.Response) -> dict[str, str]:

@@ -23,6 +23,7 @@ from shared.reloj import RelojManual
 from shared.settings import AjustesConsola, KafkaSettings
 from tests.factories import clave
 from tests.support.comun import Buzon, Databases, serve
+from tests.support.consola import Identidad
 from tests.support.registro import PEL2021, centro
 
 SECRETO = "secreto-local-mensajeria"
@@ -121,3 +122,12 @@ async def app_con_consola(
         **buzon.ajustes(),
     )
     return create_app(settings, reloj=reloj, proceso=PEL2021), reloj, settings
+
+
+@pytest.fixture
+async def postal_con_consola(  # the console's tests: postal signing in against the local provider
+    databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon, identidad: Identidad
+) -> AsyncIterator[Postal]:
+    app, reloj, settings = await app_con_consola(databases, offline_kafka, buzon, identidad.ajustes())
+    async with serve(app) as client:
+        yield Postal(app, client, reloj, PEL2021, buzon, settings)

@@ -10,18 +10,29 @@ from services.tablero.main import create_app
 from services.tablero.models import ProcessedEvent
 from shared.bus.consumer import apply_once
 from shared.bus.envelope import Envelope
+from shared.reloj import Reloj
 from shared.settings import KafkaSettings
 from tests.shared.test_webhooks import receptor  # noqa: F401  (a real local HTTP endpoint of an OPL)
 from tests.support.comun import Databases, serve
 from tests.support.registro import PEL2021
 
 
-async def app_de_prueba(databases: Databases, kafka: KafkaSettings) -> Any:
+async def app_de_prueba(
+    databases: Databases, kafka: KafkaSettings, *, reloj: Reloj | None = None, **ajustes: Any
+) -> Any:
+    """tablero on a fresh database, no relay nor consumers (events arrive through ``deliver``); ``ajustes``
+    adds settings (the console's provider, the internal URLs of the overview)."""
     url = await databases.new("tablero")
     return create_app(
         Settings(
-            database_url=url, kafka=kafka, relay_enabled=False, consumers_enabled=False, cache_segundos=0
+            database_url=url,
+            kafka=kafka,
+            relay_enabled=False,
+            consumers_enabled=False,
+            cache_segundos=0,
+            **ajustes,
         ),
+        reloj=reloj,
         proceso=PEL2021,
     )
 

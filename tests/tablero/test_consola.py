@@ -26,7 +26,6 @@ from services.computo.models import DescifradoParcial, EscrutinioElectronico
 from services.electronico import service as electronico_service
 from services.tablero.config import Settings
 from services.tablero.consola import calendario
-from services.tablero.main import create_app
 from shared.cripto.custodios import Custodios, clave_simple
 from shared.hijos import free_port
 from shared.reloj import RelojManual
@@ -36,6 +35,7 @@ from tests.support.consola import Identidad, cabecera, ingresar
 from tests.support.electronico import app_de_prueba as electronico_de_prueba
 from tests.support.electronico import autoridad_de_prueba
 from tests.support.registro import PEL2021, centro
+from tests.support.tablero import app_de_prueba
 
 PROCESO = "/consola/tablero/proceso"
 # Between the start and the end of the PEP mailing (both in Centro daylight time in 2021).
@@ -130,18 +130,12 @@ async def panorama(
         internos["computo"] = await pila.enter_async_context(en_http(computo))
         internos["credenciales"] = await pila.enter_async_context(en_http(credenciales))
         reloj = RelojManual(AHORA)
-        app = create_app(
-            Settings(
-                database_url=await databases.new("tablero"),
-                kafka=offline_kafka,
-                relay_enabled=False,
-                consumers_enabled=False,
-                cache_segundos=0,
-                consola=identidad.ajustes(),
-                servicios_internos=",".join(f"{s}={u}" for s, u in internos.items()),
-            ),
+        app = await app_de_prueba(
+            databases,
+            offline_kafka,
             reloj=reloj,
-            proceso=PEL2021,
+            consola=identidad.ajustes(),
+            servicios_internos=",".join(f"{s}={u}" for s, u in internos.items()),
         )
         await pila.enter_async_context(en_http(app, puerto=puerto_tablero, lifespan="off"))
         client = await pila.enter_async_context(serve(app))

@@ -14,14 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.tablero.config import Settings
-from services.tablero.main import create_app
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
 from tests.support.comun import Databases, serve
 from tests.support.consola import Identidad, cabecera, ingresar
 from tests.support.registro import PEL2021
-from tests.support.tablero import deliver
+from tests.support.tablero import app_de_prueba, deliver
 from tests.tablero.test_informe import T, _acta, _eventos
 
 INFORME = "/consola/tablero/informe"
@@ -32,18 +30,7 @@ PDF = INFORME + ".pdf"
 async def consola(
     databases: Databases, offline_kafka: KafkaSettings, identidad: Identidad
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        Settings(
-            database_url=await databases.new("tablero"),
-            kafka=offline_kafka,
-            relay_enabled=False,
-            consumers_enabled=False,
-            cache_segundos=0,
-            consola=identidad.ajustes(),
-        ),
-        reloj=RelojManual(T),
-        proceso=PEL2021,
-    )
+    app = await app_de_prueba(databases, offline_kafka, reloj=RelojManual(T), consola=identidad.ajustes())
     async with serve(app) as client:
         for evento in _eventos():
             assert await deliver(app, evento)

@@ -12,8 +12,6 @@ import pytest
 from fastapi import FastAPI
 
 from services.electronico import service as electronico_service
-from services.tablero.config import Settings
-from services.tablero.main import create_app
 from shared.hijos import free_port
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
@@ -22,7 +20,7 @@ from tests.support.consola import Identidad
 from tests.support.electronico import app_de_prueba as electronico_de_prueba
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
 from tests.support.registro import PEL2021, centro
-from tests.support.tablero import deliver
+from tests.support.tablero import app_de_prueba, deliver
 from tests.tablero.test_informe import T, _eventos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
@@ -43,18 +41,12 @@ async def overview(
             s: f"http://127.0.0.1:{free_port()}" for s in ("registro", "postal", "computo", "credenciales")
         }
         internos |= {"electronico": base_electronico, "tablero": f"http://127.0.0.1:{puerto}"}
-        app = create_app(
-            Settings(
-                database_url=await databases.new("tablero"),
-                kafka=offline_kafka,
-                relay_enabled=False,
-                consumers_enabled=False,
-                cache_segundos=0,
-                consola=identidad.ajustes(),
-                servicios_internos=",".join(f"{s}={u}" for s, u in internos.items()),
-            ),
+        app = await app_de_prueba(
+            databases,
+            offline_kafka,
             reloj=RelojManual(centro(2021, 5, 25, 10, 0)),
-            proceso=PEL2021,
+            consola=identidad.ajustes(),
+            servicios_internos=",".join(f"{s}={u}" for s, u in internos.items()),
         )
         async with en_http(app, puerto=puerto) as base:
             yield base, app
@@ -92,18 +84,7 @@ async def test_panorama_del_proceso_en_el_navegador(
 async def con_informe(
     databases: Databases, offline_kafka: KafkaSettings, identidad: Identidad
 ) -> AsyncIterator[str]:
-    app = create_app(
-        Settings(
-            database_url=await databases.new("tablero"),
-            kafka=offline_kafka,
-            relay_enabled=False,
-            consumers_enabled=False,
-            cache_segundos=0,
-            consola=identidad.ajustes(),
-        ),
-        reloj=RelojManual(T),
-        proceso=PEL2021,
-    )
+    app = await app_de_prueba(databases, offline_kafka, reloj=RelojManual(T), consola=identidad.ajustes())
     async with en_http(app) as base:
         for evento in _eventos():
             assert await deliver(app, evento)
