@@ -383,6 +383,12 @@ def _aviso(status: int, texto: str, *, entrar: str = "") -> HTMLResponse:
     return _pagina(status, "Consola del INE", "", f'<p role="alert">{_escapar(texto)}{enlace}</p>')
 
 
+def consola_de(request: Request) -> Consola:
+    """The console ``montar_consola`` mounted on the request's app."""
+    consola: Consola = request.app.state.consola
+    return consola
+
+
 def montar_consola(app: Any, consola: Consola) -> None:
     """The sign-in routes and what a screen's refusals become: sign in (303), 403 or 503, as pages."""
     app.state.consola = consola

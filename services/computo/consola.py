@@ -35,7 +35,7 @@ from services.computo.schemas import ActaIn, CorreccionIn, InstalacionIn
 from shared import firma
 from shared.auth import INE_ROLES, Rol
 from shared.claves import EntidadPath
-from shared.consola import Consola, Prohibido, Sesion
+from shared.consola import Prohibido, Sesion, consola_de
 from shared.paginas import CABECERAS, PorCampo, Textos, fecha, leer_campos
 from shared.problems import Problem
 from shared.proceso import NO_REGISTRADOS, NULOS, Entidad, Proceso, opciones
@@ -58,15 +58,10 @@ CargoQuery = Annotated[str | None, Query(max_length=64)]
 Errores = dict[str, str]
 
 
-def _consola(request: Request) -> Consola:
-    consola: Consola = request.app.state.consola
-    return consola
-
-
 def _exigir(request: Request, roles: tuple[Rol, ...], entidad: str | None = None) -> Sesion:
     """The session, if its role is one of ``roles`` (and, for an OPL, ``entidad`` is its own); the audit log
     of a form's transaction records who signed in."""
-    sesion = _consola(request).exigir(request, *roles)
+    sesion = consola_de(request).exigir(request, *roles)
     if entidad is not None and not sesion.principal().puede_ver_entidad(entidad):
         raise Prohibido(sesion, f"Su cuenta solo consulta la entidad {sesion.entidad}.")
     return sesion
@@ -337,7 +332,7 @@ async def _formulario(
 ) -> tuple[FormData, Textos, Entidad] | HTMLResponse:
     """A mesa's form as posted, once its CSRF token is the session's; or the 404 page of an unknown one."""
     form = await request.form()
-    _consola(request).revisar_csrf(sesion, form.get("csrf"))
+    consola_de(request).revisar_csrf(sesion, form.get("csrf"))
     t = PAGINAS.textos(request)
     ent = proceso.entidades.get(entidad)
     if ent is None:
@@ -611,7 +606,7 @@ async def cerrar(
 ) -> HTMLResponse:
     sesion = _exigir(request, ADMIN, entidad)
     form = await request.form()
-    _consola(request).revisar_csrf(sesion, form.get("csrf"))
+    consola_de(request).revisar_csrf(sesion, form.get("csrf"))
     t = PAGINAS.textos(request)
     pedido = leer_campos(form, ("cargo",))["cargo"] or None
     try:

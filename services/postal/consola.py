@@ -29,7 +29,7 @@ from services.postal.domain import Clasificacion
 from services.postal.schemas import DestruccionExtemporaneosIn, SobreIn
 from shared.auth import Rol
 from shared.claves import ENTIDAD_RE, EntidadPath
-from shared.consola import Consola, Prohibido, Sesion
+from shared.consola import Prohibido, Sesion, consola_de
 from shared.db import ENTERO_MAX
 from shared.paginas import CABECERAS, Paginas, fecha, leer_campos
 from shared.problems import Problem
@@ -48,11 +48,6 @@ ROLES_CIERRE = (Rol.INE_ADMIN, Rol.AUDITOR, Rol.OPL)  # as GET /v1/extemporaneos
 ROLES_DESTRUCCION = (Rol.INE_ADMIN,)  # as POST /v1/extemporaneos/{entidad}/destrucciones
 FILAS_ASISTENTES = 4  # rows of the form; empty ones are ignored (the schema asks for 2 to 60)
 CLASES = [c.value for c in Clasificacion]
-
-
-def _consola(request: Request) -> Consola:
-    consola: Consola = request.app.state.consola
-    return consola
 
 
 def _conteos(campos: dict[str, str]) -> dict[str, int]:
@@ -86,13 +81,13 @@ async def inicio() -> Response:
 
 @router.get(SOBRES)
 async def sobres(request: Request) -> HTMLResponse:
-    sesion = _consola(request).exigir(request, *ROLES)
+    sesion = consola_de(request).exigir(request, *ROLES)
     return _pantalla(request, sesion)
 
 
 @router.post(SOBRES)
 async def escanear(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    consola = _consola(request)
+    consola = consola_de(request)
     sesion = consola.exigir(request, *ROLES)
     form = await request.form()
     consola.revisar_csrf(sesion, form.get("csrf"))
@@ -139,7 +134,7 @@ def _mesas(request: Request, sesion: Sesion, status_code: int = 200, **contexto:
 
 @router.get(MESAS)
 async def mesas(request: Request) -> HTMLResponse:
-    sesion = _consola(request).exigir(request, *ROLES_MESAS)
+    sesion = consola_de(request).exigir(request, *ROLES_MESAS)
     return _mesas(request, sesion)
 
 
@@ -147,7 +142,7 @@ async def mesas(request: Request) -> HTMLResponse:
 async def asignar(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
     """The on-time envelopes of an entidad into Mesas de Escrutinio y Cómputo (the same use case as
     POST /v1/mesas/{entidad}/asignacion: idempotent, only once the reception closed)."""
-    consola = _consola(request)
+    consola = consola_de(request)
     sesion = consola.exigir(request, *ROLES_MESAS)
     form = await request.form()
     consola.revisar_csrf(sesion, form.get("csrf"))
@@ -174,7 +169,7 @@ EntidadQuery = Annotated[str | None, Query(max_length=16)]
 def _exigir_entidad(request: Request, roles: tuple[Rol, ...], entidad: str | None) -> Sesion:
     """The session, if its role is one of ``roles`` and (an OPL) ``entidad`` is its own: else 403, as the
     API's ``check_entidad``."""
-    sesion = _consola(request).exigir(request, *roles)
+    sesion = consola_de(request).exigir(request, *roles)
     if entidad is not None and not sesion.principal().puede_ver_entidad(entidad):
         raise Prohibido(sesion, f"Su cuenta solo consulta la entidad {sesion.entidad}.")
     return sesion
@@ -301,7 +296,7 @@ def _errores_de(exc: ValidationError, filas: list[int], request: Request) -> dic
 async def destruir(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
     """The act destroying the entidad's pending late envelopes (the same use case as
     POST /v1/extemporaneos/{entidad}/destrucciones: only once the reception closed, never twice)."""
-    consola = _consola(request)
+    consola = consola_de(request)
     sesion = consola.exigir(request, *ROLES_DESTRUCCION)
     form = await request.form()
     consola.revisar_csrf(sesion, form.get("csrf"))

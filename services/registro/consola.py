@@ -40,7 +40,7 @@ from services.registro.schemas import Baja, Dictamen, Dictamenes, SolicitudAclar
 from services.registro.service.documentos import TIPOS_DOCUMENTO
 from shared.auditoria import registrar_lectura
 from shared.auth import Rol
-from shared.consola import Consola, Sesion
+from shared.consola import Sesion, consola_de
 from shared.paginas import NULO, Paginas, Textos, fecha, leer_campos
 from shared.problems import Problem
 from shared.proceso import Proceso
@@ -63,14 +63,9 @@ FILTROS = ("entidad", "pais", "modalidad", "con_alertas")
 Errores = dict[str, str]
 
 
-def _consola(request: Request) -> Consola:
-    consola: Consola = request.app.state.consola
-    return consola
-
-
 def _exigir(request: Request) -> Sesion:
     """The session of an allowed role (who it is also signs the audit log's record of this request)."""
-    return _consola(request).exigir(request, *ROLES)
+    return consola_de(request).exigir(request, *ROLES)
 
 
 MAX_CAMPOS = POR_PAGINA + 20  # the batch: a folio per row, the token and the filters
@@ -78,7 +73,7 @@ MAX_CAMPOS = POR_PAGINA + 20  # the batch: a folio per row, the token and the fi
 
 async def _formulario(request: Request, sesion: Sesion) -> FormData:
     form = await request.form(max_files=0, max_fields=MAX_CAMPOS)
-    _consola(request).revisar_csrf(sesion, form.get("csrf"))
+    consola_de(request).revisar_csrf(sesion, form.get("csrf"))
     return form
 
 

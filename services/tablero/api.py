@@ -453,7 +453,7 @@ DESCRIPCION_INFORME = (
 LectorNacional = Annotated[Principal, Depends(require(Rol.INE_ADMIN, Rol.AUDITOR))]
 
 
-# Two literal paths (not `.{formato}`): the public gateway publishes each one exactly.
+# Two literal paths (not `.{formato}`): the public gateway publishes each one exactly. One handler.
 @router.get(
     "/informe-final.json",
     tags=["informe final"],
@@ -462,12 +462,6 @@ LectorNacional = Annotated[Principal, Depends(require(Rol.INE_ADMIN, Rol.AUDITOR
     response_model=None,
     responses=RESPUESTAS_INFORME,
 )
-async def informe_nacional(
-    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: LectorNacional
-) -> Response:
-    return await _informe(session, proceso, reloj, None, "json")
-
-
 @router.get(
     "/informe-final.pdf",
     tags=["informe final"],
@@ -475,10 +469,11 @@ async def informe_nacional(
     response_model=None,
     responses=RESPUESTAS_INFORME,
 )
-async def informe_nacional_pdf(
-    session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: LectorNacional
+async def informe_nacional(
+    request: Request, session: SessionDep, proceso: ProcesoDep, reloj: RelojDep, _: LectorNacional
 ) -> Response:
-    return await _informe(session, proceso, reloj, None, "pdf")
+    formato = "pdf" if request.url.path.endswith(".pdf") else "json"
+    return await _informe(session, proceso, reloj, None, formato)
 
 
 @router.get(

@@ -29,7 +29,7 @@ from services.tablero.config import Settings
 from services.tablero.schemas import InformeFinal
 from shared.auth import Rol
 from shared.claves import ENTIDAD_RE
-from shared.consola import Consola, Prohibido, Sesion
+from shared.consola import Prohibido, Sesion, consola_de
 from shared.proceso import Proceso
 from shared.settings import SERVICES
 from shared.web import transaccion
@@ -188,8 +188,7 @@ async def inicio() -> Response:
 
 @router.get(PROCESO)
 async def proceso(request: Request) -> HTMLResponse:
-    consola: Consola = request.app.state.consola
-    sesion = consola.exigir(request, *ROLES)
+    sesion = consola_de(request).exigir(request, *ROLES)
     settings: Settings = request.app.state.settings
     ahora = request.app.state.reloj.ahora()
     elecciones, listos = await _panorama(settings)
@@ -300,8 +299,7 @@ async def _informe_de(
     request: Request, entidad: str | None
 ) -> tuple[Sesion, str | None, dict[str, Any]] | HTMLResponse:
     """Who asks, the scope they may see and its report; or the screen saying why not (403 is raised)."""
-    consola: Consola = request.app.state.consola
-    sesion = consola.exigir(request, *CIERRE)
+    sesion = consola_de(request).exigir(request, *CIERRE)
     proceso: Proceso = request.app.state.proceso
     try:
         alcance = _alcance(sesion, proceso, entidad)

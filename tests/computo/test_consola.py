@@ -17,16 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from services.computo.config import Settings
-from services.computo.main import create_app
 from services.computo.models import Acta, ActaComputo, Bitacora, Captura, CorreccionActa, Mesa
 from shared import firma
 from shared.bus.envelope import Envelope
 from shared.events import registro as eventos_registro
 from shared.proceso import opciones
-from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.support.computo import JORNADA, Computo, acta, mesa_asignada
+from tests.support.computo import Computo, acta, app_de_prueba, mesa_asignada
 from tests.support.comun import Databases, serve
 from tests.support.consola import Identidad, cabecera, csrf, ingresar
 from tests.support.registro import PEL2021
@@ -51,15 +48,7 @@ async def consola(
     token: Callable[..., dict[str, str]],
     identidad: Identidad,
 ) -> AsyncIterator[Computo]:
-    reloj = RelojManual(JORNADA)
-    settings = Settings(
-        database_url=await databases.new("computo"),
-        kafka=offline_kafka,
-        relay_enabled=False,
-        consumers_enabled=False,
-        consola=identidad.ajustes(),
-    )
-    app = create_app(settings, reloj=reloj, proceso=PEL2021)
+    app, reloj = await app_de_prueba(databases, offline_kafka, consola=identidad.ajustes())
     async with serve(app) as client:
         yield Computo(app, client, reloj, PEL2021, token)
 

@@ -11,13 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.computo.config import Settings
-from services.computo.main import create_app
 from services.computo.models import Acta
 from shared.proceso import opciones
-from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.support.computo import JORNADA, Computo, acta, mesa_asignada
+from tests.support.computo import Computo, acta, app_de_prueba, mesa_asignada
 from tests.support.comun import Databases, en_http
 from tests.support.consola import Identidad
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
@@ -35,15 +32,7 @@ async def mesa(
     token: Callable[..., dict[str, str]],
     identidad: Identidad,
 ) -> AsyncIterator[tuple[str, Computo]]:
-    reloj = RelojManual(JORNADA)
-    settings = Settings(
-        database_url=await databases.new("computo"),
-        kafka=offline_kafka,
-        relay_enabled=False,
-        consumers_enabled=False,
-        consola=identidad.ajustes(),
-    )
-    app = create_app(settings, reloj=reloj, proceso=PEL2021)
+    app, reloj = await app_de_prueba(databases, offline_kafka, consola=identidad.ajustes())
     async with en_http(app) as base:
         yield base, Computo(app, None, reloj, PEL2021, token)  # type: ignore[arg-type]
 

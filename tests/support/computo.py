@@ -65,16 +65,26 @@ class Computo:
             return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+async def app_de_prueba(
+    databases: Databases, kafka: KafkaSettings, **ajustes: Any
+) -> tuple[Any, RelojManual]:
+    """computo on a fresh database at election-day evening, no relay nor consumers (events arrive through
+    ``entregar``); ``ajustes`` adds settings (the console's provider)."""
+    reloj = RelojManual(JORNADA)
+    settings = Settings(
+        database_url=await databases.new("computo"),
+        kafka=kafka,
+        relay_enabled=False,
+        consumers_enabled=False,
+        **ajustes,
+    )
+    return create_app(settings, reloj=reloj, proceso=PEL2021), reloj
+
+
 @pytest.fixture
 async def computo(
     databases: Databases, offline_kafka: KafkaSettings, token: Callable[..., dict[str, str]]
 ) -> AsyncIterator[Computo]:
-    url = await databases.new("computo")
-    reloj = RelojManual(JORNADA)
-    app = create_app(
-        Settings(database_url=url, kafka=offline_kafka, relay_enabled=False, consumers_enabled=False),
-        reloj=reloj,
-        proceso=PEL2021,
-    )
+    app, reloj = await app_de_prueba(databases, offline_kafka)
     async with serve(app) as client:
         yield Computo(app, client, reloj, PEL2021, token)
