@@ -29,6 +29,11 @@ Modalidad = Literal["postal", "electronica"]
 class Cargo(BaseModel):
     clave: str
     nombre: str
+    nacional: bool = Field(
+        False,
+        description="Cargo nacional (Presidencia): lo votan todas las entidades, una urna y un acta por entidad, "
+        "y su resultado nacional es la suma",
+    )
 
 
 class Coalicion(BaseModel):
@@ -100,6 +105,7 @@ class Proceso(BaseModel):
     modalidades: list[Modalidad]
     calendario: Calendario
     partidos: dict[str, str]
+    cargos_nacionales: list[Cargo] = Field(default_factory=list)
     entidades: dict[str, Entidad]
 
     @field_validator("entidades")
@@ -118,6 +124,14 @@ class Proceso(BaseModel):
                 desconocidos |= {p for p in coalicion.partidos if p not in entidad.partidos}
             if desconocidos:
                 raise ValueError(f"entidad {clave}: partidos no declarados {sorted(desconocidos)}")
+        return self
+
+    @model_validator(mode="after")
+    def _cargos_unicos(self) -> Proceso:
+        for clave, entidad in self.entidades.items():
+            claves = [c.clave for c in entidad.cargos]
+            if len(set(claves)) != len(claves):
+                raise ValueError(f"entidad {clave}: cargos repetidos {claves}")
         return self
 
     @property
@@ -141,9 +155,17 @@ def _instante(valor: Any, tz: ZoneInfo, ancla: dt.datetime) -> Any:
 
 
 def parse(data: dict[str, Any], ancla: dt.datetime) -> Proceso:
+    """The file as written, with each national office put first (ballot order) in every entidad's offices."""
     tz = ZoneInfo(data.get("zona_horaria", "America/Mexico_City"))
     calendario = {k: _instante(v, tz, ancla) for k, v in dict(data.get("calendario", {})).items()}
-    return Proceso.model_validate({**data, "calendario": calendario})
+    nacionales = [{**c, "nacional": True} for c in data.get("cargos_nacionales", [])]
+    entidades = {
+        clave: {**e, "cargos": [*nacionales, *e.get("cargos", [])]} if isinstance(e, dict) else e
+        for clave, e in dict(data.get("entidades", {})).items()
+    }
+    return Proceso.model_validate(
+        {**data, "calendario": calendario, "cargos_nacionales": nacionales, "entidades": entidades}
+    )
 
 
 def ancla_por_omision() -> dt.datetime:

@@ -125,12 +125,14 @@ async def test_votar_en_el_navegador(
                 # The ballot: choose, confirm, encrypt here, send.
                 await pagina.get_by_role("radio", name="Morena", exact=True).check()
                 await pagina.get_by_role("button", name="Continuar").click()
-                assert await pagina.locator("#eleccion-texto").inner_text() == "Morena"
+                assert await pagina.locator("#resumen").inner_text() == (
+                    "Diputación Migrante · Ciudad de México: Morena"
+                )
                 await pagina.get_by_label("Credencial de votación").fill(credencial)
                 await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
-                await pagina.locator("#rastreador").wait_for()
-                rastreador = await pagina.locator("#rastreador").inner_text()
-                await pagina.get_by_role("button", name="Buscar mi acuse en el tablón público").click()
+                await pagina.locator("#acuses .rastreador").wait_for()
+                rastreador = await pagina.locator("#acuses .rastreador").inner_text()
+                await pagina.get_by_role("button", name="Buscar este acuse en el tablón público").click()
                 await pagina.get_by_text("Su boleta está en la urna (posición").wait_for()
                 CAPTURAS.mkdir(parents=True, exist_ok=True)
                 await pagina.screenshot(path=str(CAPTURAS / "cabina-acuse.png"), full_page=True)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 
 import pytest
 from pydantic import ValidationError
 
-from shared.proceso import cargar, parse
+from shared.proceso import PROCESOS_DIR, cargar, parse
 
 
 def test_pel2021_convierte_hora_del_centro_con_las_reglas_de_cada_fecha() -> None:
@@ -59,3 +60,29 @@ def test_errores_de_configuracion_claros() -> None:
     }
     with pytest.raises(ValidationError, match="registro_inicio < registro_fin"):
         parse(base, dt.datetime.now(dt.UTC))
+
+
+def test_pef2024_cada_entidad_vota_la_presidencia_y_sus_cargos() -> None:
+    p = cargar("pef2024")
+    assert len(p.entidades) == 32
+    # Every entidad: Presidencia (national, first on the ballot) and its Senaduría; CDMX also its two offices.
+    for entidad in p.entidades.values():
+        assert [c.clave for c in entidad.cargos][:2] == ["presidencia", "senaduria"]
+        assert [c.nacional for c in entidad.cargos] == [True] + [False] * (len(entidad.cargos) - 1)
+    assert [c.clave for c in p.entidades["09"].cargos] == [
+        "presidencia",
+        "senaduria",
+        "jefatura_gobierno",
+        "diputacion_migrante",
+    ]
+    assert sum(len(e.cargos) for e in p.entidades.values()) == 75
+    # Mexico has had no daylight saving time since 2022: 18 May 2024 20:00 Centro is 19 May 02:00 UTC.
+    assert p.calendario.voto_electronico_inicio == dt.datetime(2024, 5, 19, 2, 0, tzinfo=dt.UTC)
+    assert p.calendario.recepcion_spv_limite == dt.datetime(2024, 6, 1, 14, 0, tzinfo=dt.UTC)
+
+
+def test_un_cargo_repetido_en_una_entidad_se_rechaza() -> None:
+    datos = tomllib.loads((PROCESOS_DIR / "pel2021.toml").read_text())
+    datos["cargos_nacionales"] = [{"clave": "gubernatura", "nombre": "Gubernatura nacional"}]
+    with pytest.raises(ValidationError, match="cargos repetidos"):
+        parse(datos, dt.datetime.now(dt.UTC))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -323,7 +324,7 @@ class Electronico:
 
 
 async def autoridad_de_prueba(
-    databases: Databases, kafka: KafkaSettings, buzon: Buzon, reloj: RelojManual
+    databases: Databases, kafka: KafkaSettings, buzon: Buzon, reloj: RelojManual, proceso: Proceso = PEL2021
 ) -> FastAPI:
     """The credential authority on a fresh database of its own, like electronico: no relay, no consumers."""
     settings = AjustesAutoridad(
@@ -333,16 +334,20 @@ async def autoridad_de_prueba(
         consumers_enabled=False,
         **buzon.ajustes(),
     )
-    return create_autoridad(settings, reloj=reloj, proceso=PEL2021)
+    return create_autoridad(settings, reloj=reloj, proceso=proceso)
 
 
 async def app_de_prueba(
-    databases: Databases, kafka: KafkaSettings, buzon: Buzon
+    databases: Databases,
+    kafka: KafkaSettings,
+    buzon: Buzon,
+    proceso: Proceso = PEL2021,
+    ahora: dt.datetime = EN_PERIODO,
 ) -> tuple[FastAPI, RelojManual]:
-    """electronico on a fresh database, pel2021, a manual clock inside the window; no relay (so no sender:
-    a test delivers with ``Notificador`` when it means to), no consumers; its gateways are the test's
-    local mailbox."""
-    reloj = RelojManual(EN_PERIODO)
+    """electronico on a fresh database, pel2021 unless told, a manual clock inside the window; no relay (so
+    no sender: a test delivers with ``Notificador`` when it means to), no consumers; its gateways are the
+    test's local mailbox."""
+    reloj = RelojManual(ahora)
     settings = Settings(
         database_url=await databases.new("electronico"),
         kafka=kafka,
@@ -350,7 +355,7 @@ async def app_de_prueba(
         consumers_enabled=False,
         **buzon.ajustes(),
     )
-    return create_app(settings, reloj=reloj, proceso=PEL2021), reloj
+    return create_app(settings, reloj=reloj, proceso=proceso), reloj
 
 
 @pytest.fixture

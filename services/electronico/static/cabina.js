@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const secciones = ["ingreso", "elecciones", "confirmacion", "acuse"];
   let sesion = sessionStorage.getItem("vmre-sesion");
-  let pendiente = null; // {eleccion, clave, texto, vector, idempotencia}
+  let pendiente = null; // [{eleccion, texto, vector, idempotencia, rastreador}], one per open office
 
   function mostrar(id) {
     for (const s of secciones) $(s).hidden = s !== id;
@@ -125,12 +125,15 @@
     return p;
   }
 
+  // Every office of the voter's entidad on one form: one choice per open ballot, one confirmation for all.
+  let abiertas = [];
+
   async function cargar() {
     const v = await pedir("GET", "/v1/votante");
     const lista = $("lista");
     lista.textContent = "";
+    abiertas = [];
     for (const el of v.elecciones) {
-      const form = document.createElement("form");
       const fs = document.createElement("fieldset");
       const lg = document.createElement("legend");
       lg.textContent = el.nombre;
@@ -148,11 +151,12 @@
         p.textContent = el.estado === "sellada" ? "La votación terminó." : "La votación aún no abre.";
         fs.appendChild(p);
       } else {
+        abiertas.push(el);
         el.opciones.forEach((o, i) => {
           const lab = document.createElement("label");
           const r = document.createElement("input");
           r.type = "radio";
-          r.name = "opcion";
+          r.name = "opcion-" + el.uuid;
           r.value = String(i);
           r.required = true;
           lab.appendChild(r);
@@ -160,74 +164,124 @@
           lab.className = "opcion";
           fs.appendChild(lab);
         });
-        const b = document.createElement("button");
-        b.type = "submit";
-        b.textContent = "Continuar";
-        fs.appendChild(b);
-        form.addEventListener("submit", (ev) => {
-          ev.preventDefault();
-          const i = Number(new FormData(form).get("opcion"));
-          pendiente = {
-            eleccion: el,
-            texto: el.opciones[i].texto,
-            vector: el.opciones.map((_, j) => (j === i ? 1 : 0)),
-            idempotencia: crypto.randomUUID(),
-          };
-          $("eleccion-texto").textContent = pendiente.texto;
-          avisar("");
-          mostrar("confirmacion");
-        });
       }
-      form.appendChild(fs);
-      lista.appendChild(form);
+      lista.appendChild(fs);
     }
+    $("continuar").hidden = abiertas.length === 0;
     mostrar("elecciones");
   }
 
-  $("cambiar").addEventListener("click", () => {
-    pendiente = null;
-    mostrar("elecciones");
+  $("form-boletas").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const datos = new FormData(ev.target);
+    // One pending ballot per open office; the same choice again keeps its Idempotency-Key (a retry).
+    const antes = new Map((pendiente || []).map((b) => [b.eleccion.uuid, b]));
+    pendiente = abiertas.map((el) => {
+      const i = Number(datos.get("opcion-" + el.uuid));
+      const previa = antes.get(el.uuid);
+      const texto = el.opciones[i].texto;
+      return {
+        eleccion: el,
+        texto,
+        vector: el.opciones.map((_, j) => (j === i ? 1 : 0)),
+        idempotencia: previa && previa.texto === texto ? previa.idempotencia : crypto.randomUUID(),
+      };
+    });
+    const resumen = $("resumen");
+    const campos = $("credenciales");
+    resumen.textContent = "";
+    campos.textContent = "";
+    pendiente.forEach((b, n) => {
+      const li = document.createElement("li");
+      li.append(b.eleccion.nombre + ": ");
+      const fuerte = document.createElement("strong");
+      fuerte.textContent = b.texto;
+      li.appendChild(fuerte);
+      resumen.appendChild(li);
+      const lab = document.createElement("label");
+      lab.htmlFor = "credencial-" + n;
+      lab.textContent = "Credencial de votación · " + b.eleccion.nombre;
+      const inp = document.createElement("input");
+      inp.id = "credencial-" + n;
+      inp.autocomplete = "off";
+      inp.spellcheck = false;
+      inp.required = true;
+      campos.append(lab, inp);
+    });
+    avisar("");
+    mostrar("confirmacion");
   });
+
+  $("cambiar").addEventListener("click", () => mostrar("elecciones"));
+
+  // A ballot just cast: its receipt and a button that looks for it on the public board.
+  function acuseEmitido(b) {
+    const li = document.createElement("li");
+    li.append(b.eleccion.nombre + ": ");
+    const code = document.createElement("code");
+    code.className = "rastreador";
+    code.textContent = b.rastreador;
+    li.appendChild(code);
+    const boton = document.createElement("button");
+    boton.type = "button";
+    boton.className = "secundario";
+    boton.textContent = "Buscar este acuse en el tablón público";
+    const estado = document.createElement("p");
+    estado.setAttribute("aria-live", "polite");
+    boton.addEventListener("click", async () => {
+      try {
+        const ruta = "/v1/elecciones/" + b.eleccion.uuid + "/tablon?rastreador=" + encodeURIComponent(b.rastreador);
+        const t = await pedir("GET", ruta);
+        estado.textContent = "Su boleta está en la urna (posición " + t.boletas[0].posicion + ").";
+      } catch (e) {
+        estado.textContent = e.message;
+      }
+    });
+    li.append(boton, estado);
+    return li;
+  }
 
   $("form-confirmar").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     avisar("");
-    const credencial = $("credencial").value.trim();
-    if (!VMREBelenios.credencialValida(credencial)) {
-      avisar("La credencial no tiene el formato esperado (XXXXX-XXXXXX-XXXXX-XXXXXX).");
+    const credenciales = pendiente.map((_, n) => $("credencial-" + n).value.trim());
+    const mala = credenciales.findIndex((c) => !VMREBelenios.credencialValida(c));
+    if (mala >= 0) {
+      avisar("La credencial de " + pendiente[mala].eleccion.nombre +
+        " no tiene el formato esperado (XXXXX-XXXXXX-XXXXX-XXXXXX).");
+      $("credencial-" + mala).focus();
       return;
     }
     const boton = $("confirmar");
     boton.disabled = true;
     boton.textContent = "Cifrando y enviando…";
-    try {
-      const el = pendiente.eleccion;
-      const boleta = VMREBelenios.cifrar(el.eleccion_json, credencial, [pendiente.vector]);
-      const r = await pedir("POST", "/v1/elecciones/" + el.uuid + "/boletas", boleta, {
-        "Idempotency-Key": pendiente.idempotencia,
-      });
-      $("rastreador").textContent = r.rastreador;
-      $("en-tablon").textContent = "";
-      $("credencial").value = "";
-      pendiente = { eleccion: el, rastreador: r.rastreador };
-      mostrar("acuse");
-    } catch (e) {
-      avisar(e.message);
-    } finally {
-      boton.disabled = false;
-      boton.textContent = "Confirmar y emitir mi voto";
+    const acuses = $("acuses");
+    acuses.textContent = "";
+    const fallas = [];
+    // Each ballot encrypted here with its own credential and sent on its own: one refused (a mistyped
+    // credential, say) never holds back the others, and the voter sees which ones were recorded.
+    for (const [n, b] of pendiente.entries()) {
+      try {
+        const boleta = VMREBelenios.cifrar(b.eleccion.eleccion_json, credenciales[n], [b.vector]);
+        const r = await pedir("POST", "/v1/elecciones/" + b.eleccion.uuid + "/boletas", boleta, {
+          "Idempotency-Key": b.idempotencia,
+        });
+        b.rastreador = r.rastreador;
+        acuses.appendChild(acuseEmitido(b));
+      } catch (e) {
+        fallas.push(b.eleccion.nombre + ": " + e.message);
+      }
     }
-  });
-
-  $("verificar").addEventListener("click", async () => {
-    try {
-      const ruta = "/v1/elecciones/" + pendiente.eleccion.uuid + "/tablon?rastreador=" +
-        encodeURIComponent(pendiente.rastreador);
-      const t = await pedir("GET", ruta);
-      $("en-tablon").textContent = "Su boleta está en la urna (posición " + t.boletas[0].posicion + ").";
-    } catch (e) {
-      $("en-tablon").textContent = e.message;
+    boton.disabled = false;
+    boton.textContent = "Confirmar y emitir mi voto";
+    if (fallas.length === pendiente.length) {
+      avisar(fallas.join(" · "));
+      return;
     }
+    pendiente.forEach((_, n) => ($("credencial-" + n).value = ""));
+    pendiente = null;
+    mostrar("acuse");
+    if (fallas.length) avisar("No se emitió " + fallas.join(" · ") + ". Vuelva a sus boletas para emitirla.");
   });
 
   $("volver").addEventListener("click", () => cargar().catch((e) => avisar(e.message)));

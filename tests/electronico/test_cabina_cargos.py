@@ -1,0 +1,136 @@
+"""Several offices in one sitting, in a real browser (issue 27): a voter of Aguascalientes in the 2024 process
+votes the Presidencia and the Senaduría on one form, confirms both on one screen and gets one receipt per
+ballot. A credential typed for the wrong ballot loses that ballot only: the other is recorded, the booth says
+which one was not, and the voter casts it afterwards in the same session. One encrypted ballot per election,
+nothing in clear on the wire."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import func, select
+
+from services.electronico.models import Boleta
+from shared.proceso import cargar
+from shared.settings import KafkaSettings
+from tests.support.comun import Buzon, Databases, en_http, serve
+from tests.support.electronico import (
+    PASSWORD,
+    Electronico,
+    app_de_prueba,
+    autoridad_de_prueba,
+    inscrito,
+)
+from tests.support.navegador import CAPTURAS, accesible, navegador, pagina_nueva  # noqa: F401
+from tests.support.registro import centro
+
+pytestmark = [pytest.mark.e2e, pytest.mark.externo]
+PEF2024 = cargar("pef2024")
+EN_CAMPANA = centro(2024, 5, 25, 10, 0)  # internet voting: 18 May 20:00 → 2 Jun 18:00 Centro
+
+
+@pytest.fixture
+async def pef2024(
+    databases: Databases,
+    offline_kafka: KafkaSettings,
+    buzon: Buzon,
+    token: Callable[..., dict[str, str]],
+    tmp_path: Path,
+) -> AsyncIterator[tuple[str, Electronico]]:
+    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=EN_CAMPANA)
+    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
+    async with en_http(app) as base, serve(autoridad), httpx.AsyncClient(base_url=base, timeout=30) as c:
+        e = Electronico(app, c, reloj, PEF2024, token, tmp_path, autoridad)
+        await e.bombear()
+        yield base, e
+
+
+async def test_todas_las_boletas_en_una_sesion(pef2024: tuple[str, Electronico], navegador: Any) -> None:
+    base, e = pef2024
+    await e.entregar(inscrito(1, "01"))
+    elecciones = {x["cargo"]: x for x in await e.elecciones("01")}
+    assert sorted(elecciones) == ["presidencia", "senaduria"]
+    for x in elecciones.values():
+        await e.abrir(x["uuid"])
+    (cuenta,) = (await e.cuentas_del_buzon()).values()
+    presidencia = "Presidencia de la República · Aguascalientes"
+    senaduria = "Senaduría · Aguascalientes"
+    assert sorted(cuenta.credenciales) == [presidencia, senaduria]  # one message, one credential per ballot
+
+    pagina, problemas = await pagina_nueva(navegador)
+    enviados: list[str] = []
+    pagina.on("request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None)
+    await pagina.goto(f"{base}/cabina")
+    await pagina.get_by_text("Primer acceso").click()
+    await pagina.get_by_label("Usuario", exact=True).nth(1).fill(cuenta.usuario)
+    await pagina.get_by_label("Clave de acceso").fill(cuenta.clave_acceso)
+    await pagina.get_by_label("Nueva contraseña").fill(PASSWORD)
+    await pagina.get_by_role("button", name="Guardar").click()
+    totp = pyotp.TOTP(await pagina.locator("#clave-totp").inner_text())
+    await pagina.locator("#password").fill(PASSWORD)
+    await pagina.locator("#codigo").fill(totp.now())
+    await pagina.get_by_role("button", name="Ingresar").click()
+
+    # Both ballots on one form, in the process file's order (the national office first).
+    boletas = pagina.locator("#lista fieldset legend")
+    await boletas.first.wait_for()
+    assert await boletas.all_inner_texts() == [presidencia, senaduria]
+    await accesible(pagina, "cabina-dos-boletas")
+    # Continuing with one ballot unmarked goes nowhere: the browser asks for it.
+    await pagina.get_by_role("group", name=presidencia).get_by_role("radio", name="Morena", exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+    assert await pagina.locator("#confirmacion").is_hidden()
+    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name="Partido Acción Nacional", exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+
+    # One confirmation screen listing both choices, a credential field for each ballot.
+    await pagina.locator("#confirmacion").wait_for()
+    assert await pagina.locator("#resumen li").all_inner_texts() == [
+        f"{presidencia}: Morena",
+        f"{senaduria}: Partido Acción Nacional",
+    ]
+    await accesible(pagina, "cabina-confirmar-dos")
+    # The Senaduría's field gets the Presidencia's credential (well formed, wrong ballot): refused there only.
+    await pagina.get_by_label(f"Credencial de votación · {presidencia}").fill(cuenta.credenciales[presidencia])
+    await pagina.get_by_label(f"Credencial de votación · {senaduria}").fill(cuenta.credenciales[presidencia])
+    await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
+    await pagina.locator("#acuses .rastreador").first.wait_for()
+    assert len(await pagina.locator("#acuses li").all()) == 1
+    assert (await pagina.locator("#acuses li").inner_text()).startswith(presidencia)
+    aviso = await pagina.locator("#aviso").inner_text()
+    assert aviso.startswith(f"No se emitió {senaduria}: ")
+
+    # Back to the ballots: the Presidencia shows its receipt; the Senaduría is still open, cast now.
+    await pagina.get_by_role("button", name="Volver a mis boletas").click()
+    await pagina.get_by_role("group", name=presidencia).get_by_text("Usted ya votó en esta elección").wait_for()
+    assert await pagina.get_by_role("group", name=presidencia).get_by_role("radio").count() == 0
+    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name="Partido Acción Nacional", exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+    assert await pagina.locator("#resumen li").all_inner_texts() == [f"{senaduria}: Partido Acción Nacional"]
+    await pagina.get_by_label(f"Credencial de votación · {senaduria}").fill(cuenta.credenciales[senaduria])
+    await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
+    await pagina.locator("#acuses .rastreador").first.wait_for()
+    await pagina.get_by_role("button", name="Buscar este acuse en el tablón público").click()
+    await pagina.locator("#acuses li p").filter(has_text="Su boleta está en la urna (posición").wait_for()
+    await pagina.screenshot(path=str(CAPTURAS / "cabina-dos-boletas-acuse.png"), full_page=True)
+    await pagina.get_by_role("button", name="Volver a mis boletas").click()
+    await pagina.get_by_role("group", name=senaduria).get_by_text("Usted ya votó en esta elección").wait_for()
+    assert await pagina.get_by_role("button", name="Continuar").is_hidden()
+    # The only failed request is the refused ballot (the wrong credential).
+    assert len(problemas) == 1
+    assert problemas[0].startswith("4") and problemas[0].endswith(f"/v1/elecciones/{elecciones['senaduria']['uuid']}/boletas")
+
+    # One ballot in each election's urn, encrypted: no choice left the browser in clear.
+    async with e.app.state.runtime.maker() as s:
+        por_eleccion = dict(
+            (await s.execute(select(Boleta.eleccion, func.count()).group_by(Boleta.eleccion))).all()
+        )
+    assert por_eleccion == {elecciones["presidencia"]["uuid"]: 1, elecciones["senaduria"]["uuid"]: 1}
+    boletas_enviadas = [b for b in enviados if '"answers"' in b]
+    assert len(boletas_enviadas) == 3  # the refused one included
+    assert not any("MORENA" in b.upper() or "ACCIÓN NACIONAL" in b.upper() for b in boletas_enviadas)
