@@ -31,8 +31,8 @@ class Cargo(BaseModel):
     nombre: str
     nacional: bool = Field(
         False,
-        description="Cargo nacional (Presidencia): lo votan todas las entidades, una urna y un acta por entidad, "
-        "y su resultado nacional es la suma",
+        description="Cargo nacional (Presidencia): lo votan todas las entidades, una urna y un acta por "
+        "entidad, y su resultado nacional es la suma",
     )
 
 

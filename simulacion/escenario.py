@@ -4,6 +4,11 @@ A scenario (JSON) declares the process, the seed, and per entidad the LNERE by m
 by modality (option keys as in the computo contract: ``PAN``, ``PAN+PRI``, ``no_registrados``, ``nulos``),
 the late return envelopes and the envelopes nobody on the list sent. People on the LNERE who do not vote are
 the LNERE minus the votes (minus, for postal, the late envelopes: a late vote does not count).
+
+An entidad that votes one office declares its votes in ``votos``; one that votes several (2024: Presidencia,
+Senaduría, …) declares them per office in ``cargos`` (``{"presidencia": {"postal": {…}, …}, …}``): whoever
+votes, votes every office, so each office adds up to the same voters per modality. The actas are keyed by
+entidad (``"09"``) when it votes one office and by entidad and office (``"09/presidencia"``) otherwise.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class EntidadEscenario(BaseModel):
 
     lnere: PorModalidad = Field(description="Personas en la LNERE por modalidad")
     votos: VotosPorModalidad = Field(default_factory=VotosPorModalidad, description="Votos por opción")
+    cargos: dict[str, VotosPorModalidad] = Field(
+        default_factory=dict, description="Votos por opción de cada cargo, si la entidad vota varios"
+    )
     sobres_extemporaneos: int = Field(0, ge=0, description="Sobres postales que llegan tarde (no cuentan)")
     sobres_desconocidos: int = Field(
         0, ge=0, description="Sobres con un código que no está en la LNERE (no cuentan)"
@@ -62,11 +70,18 @@ class Escenario(BaseModel):
     descripcion: str = ""
     entidades: dict[str, EntidadEscenario] = Field(min_length=1)
 
-    def votantes(self, entidad: str, modalidad: str) -> int:
-        return sum(getattr(self.entidades[entidad].votos, modalidad).values())
+    def votos_de(self, entidad: str, cargo: str | None = None) -> VotosPorModalidad:
+        """The votes for one office (``None``: the first declared; all add up to the same voters)."""
+        e = self.entidades[entidad]
+        if not e.cargos:
+            return e.votos
+        return e.cargos[cargo] if cargo is not None else next(iter(e.cargos.values()))
 
-    def esperado(self, entidad: str) -> dict[str, Any]:
-        """The figures computo's acta must carry for this entidad."""
+    def votantes(self, entidad: str, modalidad: str) -> int:
+        return sum(getattr(self.votos_de(entidad), modalidad).values())
+
+    def esperado(self, entidad: str, cargo: str | None = None) -> dict[str, Any]:
+        """The figures computo's acta must carry for this entidad (and office)."""
         e = self.entidades[entidad]
         lnere = {"postal": e.lnere.postal, "electronica": e.lnere.electronica}
         lnere["total"] = lnere["postal"] + lnere["electronica"]
@@ -76,13 +91,23 @@ class Escenario(BaseModel):
             "lnere": lnere,
             "votos": votos,
             "participacion": porcentaje(votos["total"], lnere["total"]),
-            "por_modalidad": {m: dict(getattr(e.votos, m)) for m in MODALIDADES},
+            "por_modalidad": {m: dict(getattr(self.votos_de(entidad, cargo), m)) for m in MODALIDADES},
         }
 
     def totales(self) -> dict[str, Any]:
         lnere = sum(e.lnere.postal + e.lnere.electronica for e in self.entidades.values())
         votos = sum(self.votantes(c, m) for c in self.entidades for m in MODALIDADES)
         return {"lnere": lnere, "votos": votos, "participacion": porcentaje(votos, lnere)}
+
+
+def actas(escenario: Escenario, proceso: Proceso) -> list[tuple[str, str, str]]:
+    """Each acta de cómputo the drill ends with: (its key, entidad, office), in entidad and ballot order."""
+    return [
+        (entidad if len(ent.cargos) == 1 else f"{entidad}/{c.clave}", entidad, c.clave)
+        for entidad in sorted(escenario.entidades)
+        for ent in [proceso.entidades[entidad]]
+        for c in ent.cargos
+    ]
 
 
 def porcentaje(parte: int, todo: int) -> str:
@@ -119,23 +144,42 @@ def validar(datos: object, proceso: Proceso | None = None) -> tuple[Escenario, P
                 f"(participan: {', '.join(sorted(proceso.entidades))})"
             )
             continue
-        if len(ent.cargos) != 1:
-            errores.append(f"{donde}: {ent.nombre} vota {len(ent.cargos)} cargos; el escenario declara uno")
+        claves = [c.clave for c in ent.cargos]
+        if e.cargos or len(claves) > 1:
+            if set(e.cargos) != set(claves):
+                errores.append(
+                    f"{donde}.cargos: {ent.nombre} vota {', '.join(claves)}; el escenario declara "
+                    f"{', '.join(e.cargos) or 'ninguno'} (declare los votos de cada cargo en «cargos»)"
+                )
+                continue
+            if e.votos != VotosPorModalidad():
+                errores.append(f"{donde}.votos: con «cargos», los votos van en cada cargo")
+            por_cargo = {f"{donde}.cargos.{c}": e.cargos[c] for c in claves}
+        else:
+            por_cargo = {f"{donde}.votos": e.votos}
         validas = opciones(ent)
         for modalidad in MODALIDADES:
             lnere = getattr(e.lnere, modalidad)
             if lnere and modalidad not in proceso.modalidades:
                 errores.append(f"{donde}.lnere.{modalidad}: el proceso no tiene la modalidad {modalidad}")
-            votos: dict[str, int] = getattr(e.votos, modalidad)
-            for opcion, n in votos.items():
-                if opcion not in validas:
-                    errores.append(
-                        f"{donde}.votos.{modalidad}.{opcion}: no es una opción de la boleta de {ent.nombre} "
-                        f"(opciones: {', '.join(validas)})"
-                    )
-                if n < 0:
-                    errores.append(f"{donde}.votos.{modalidad}.{opcion}: debe ser ≥ 0 (es {n})")
-            emitidos = sum(votos.values()) + (e.sobres_extemporaneos if modalidad == "postal" else 0)
+            votantes = {campo: sum(getattr(v, modalidad).values()) for campo, v in por_cargo.items()}
+            if len(set(votantes.values())) > 1:
+                detalle = ", ".join(f"{campo.rsplit('.', 1)[1]} {n:,}" for campo, n in votantes.items())
+                errores.append(
+                    f"{donde}.cargos: quien vota, vota todos los cargos; los votos {modalidad} deben sumar "
+                    f"lo mismo en cada uno ({detalle})"
+                )
+            for campo, v in por_cargo.items():
+                votos: dict[str, int] = getattr(v, modalidad)
+                for opcion, n in votos.items():
+                    if opcion not in validas:
+                        errores.append(
+                            f"{campo}.{modalidad}.{opcion}: no es una opción de la boleta de {ent.nombre} "
+                            f"(opciones: {', '.join(validas)})"
+                        )
+                    if n < 0:
+                        errores.append(f"{campo}.{modalidad}.{opcion}: debe ser ≥ 0 (es {n})")
+            emitidos = max(votantes.values()) + (e.sobres_extemporaneos if modalidad == "postal" else 0)
             if emitidos > lnere:
                 que = "votos postales más sobres extemporáneos" if modalidad == "postal" else "votos"
                 errores.append(

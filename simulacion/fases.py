@@ -24,6 +24,7 @@ from shared.auth import Rol
 from shared.proceso import Proceso
 from simulacion.cliente import Cliente, SimulacionFallida
 from simulacion.escenario import Escenario
+from simulacion.escenario import actas as claves_de_actas
 from simulacion.personas import PASSWORD, Buzon, Persona, cargar_elecciones, cifrar, clave_elector, solicitud
 from simulacion.progreso import Barra
 
@@ -50,7 +51,8 @@ class Fases:
         self.escenario, self.proceso, self.cliente, self.rng = escenario, proceso, cliente, rng
         self.procesos = procesos
         self.personas: list[Persona] = []
-        self.elecciones: dict[str, dict[str, Any]] = {}  # entidad -> election detail (electronica > 0)
+        # (entidad, office) -> the opened election's detail, for each entidad with internet voters
+        self.elecciones: dict[tuple[str, str], dict[str, Any]] = {}
         self.buzon = Buzon(cliente.plataforma, self.personas)
 
     # --- registro ------------------------------------------------------------------------------------------
@@ -210,16 +212,19 @@ class Fases:
     def _con_voto_electronico(self) -> list[str]:
         return [e for e, x in sorted(self.escenario.entidades.items()) if x.lnere.electronica > 0]
 
-    async def _elecciones_por_entidad(self) -> dict[str, dict[str, Any]]:
-        """Each entidad's election, as electronico creates them when it starts (before the list closes)."""
-        entidades = self._con_voto_electronico()
+    async def _elecciones_por_cargo(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each entidad's elections, one per office, as electronico creates them when it starts (before the
+        list closes)."""
+        claves = [
+            (e, c.clave) for e in self._con_voto_electronico() for c in self.proceso.entidades[e].cargos
+        ]
 
-        async def todas() -> dict[str, dict[str, Any]] | None:
+        async def todas() -> dict[tuple[str, str], dict[str, Any]] | None:
             r = await self.cliente.pedir(
                 "GET", self.cliente.url("electronico", "/v1/elecciones"), params={"simulacro": False}
             )
-            por_entidad = {e["entidad"]: e for e in r.json()}
-            return por_entidad if all(e in por_entidad for e in entidades) else None
+            por_cargo = {(e["entidad"], e["cargo"]): e for e in r.json()}
+            return {k: por_cargo[k] for k in claves} if all(k in por_cargo for k in claves) else None
 
         return await self.cliente.esperar("elecciones creadas en electronico", todas)
 
@@ -258,18 +263,18 @@ class Fases:
 
     async def ceremonia(self) -> None:
         """The custodians generate each election's key (the elections exist from electronico's start)."""
-        entidades = self._con_voto_electronico()
-        if not entidades:
+        if not self._con_voto_electronico():
             return
-        por_entidad = await self._elecciones_por_entidad()
+        por_cargo = await self._elecciones_por_cargo()
         custodios_dir = self.cliente.plataforma.datos / "custodios"
         custodios_dir.mkdir(parents=True, exist_ok=True)
 
-        async def ceremonia_de(entidad: str) -> None:
+        async def ceremonia_de(clave: tuple[str, str]) -> None:
             """Each custodian runs `vmre custodio ceremonia` as a process of its own (its own machine). Run
             once, each stops before sending its encrypted shares and prints the certificates' fingerprint;
             they compare the five (read aloud at the ceremony) and run it again with the one agreed on."""
-            uuid = por_entidad[entidad]["uuid"]
+            uuid = por_cargo[clave]["uuid"]
+            entidad = "/".join(clave)
 
             async def custodio(i: int, huella: str | None) -> tuple[int, int, str]:
                 args = [
@@ -305,31 +310,33 @@ class Fases:
             if len(claves) != 1:
                 raise SimulacionFallida(f"los custodios de {entidad} no llegaron a la misma clave")
 
-        await self.cliente.en_paralelo("ceremonia de llaves", "elecciones", entidades, ceremonia_de, n=4)
+        await self.cliente.en_paralelo(
+            "ceremonia de llaves", "elecciones", list(por_cargo), ceremonia_de, n=4
+        )
 
     async def ceremonia_y_apertura(self) -> None:
         await self.ceremonia()
         await self.apertura()
 
     async def apertura(self) -> None:
-        entidades = self._con_voto_electronico()
-        if not entidades:
+        if not self._con_voto_electronico():
             return
-        por_entidad = await self._elecciones_por_entidad()
-        # Accounts and credentials come with the LNERE close (an event): wait until every voter has them.
+        por_cargo = await self._elecciones_por_cargo()
+        # Accounts and credentials come with the LNERE close (an event): wait until every voter has them,
+        # one credential per office of their entidad.
         electronicos = {p.email: p for p in self.personas if p.modalidad == "electronica"}
+        cargos = {e: len(ent.cargos) for e, ent in self.proceso.entidades.items()}
 
         async def correos() -> bool:
             self.buzon.leer()
-            return all(p.usuario and p.credencial for p in electronicos.values())
+            return all(p.usuario and len(p.credenciales) == cargos[p.entidad] for p in electronicos.values())
 
         # Every one goes over SMTP, behind registro's and postal's own messages to the same local mailbox.
         await self.cliente.esperar(
             "cuentas y credenciales de todos los votantes por internet", correos, timeout=900
         )
-        for entidad in entidades:
-            uuid = por_entidad[entidad]["uuid"]
-
+        for clave, eleccion in por_cargo.items():
+            uuid, entidad = eleccion["uuid"], "/".join(clave)
             ultima: list[str] = []
 
             async def abierta(uuid: str = uuid, ultima: list[str] = ultima) -> bool:
@@ -354,7 +361,7 @@ class Fases:
             ).json()
             if detalle["estado"] != "abierta" and not detalle.get("eleccion_json"):
                 raise SimulacionFallida(f"la elección de {entidad} no quedó abierta: {detalle['estado']}")
-            self.elecciones[entidad] = detalle
+            self.elecciones[clave] = detalle
 
     # --- the votes ------------------------------------------------------------------------------------------
 
@@ -389,10 +396,10 @@ class Fases:
         await self.cliente.en_paralelo(fase, "sobres", lista, recibir)
 
     async def votos_por_internet(self) -> None:
-        votantes = [p for p in self.personas if p.modalidad == "electronica" and p.voto]
+        votantes = [p for p in self.personas if p.modalidad == "electronica" and p.votos]
         if not votantes:
             return
-        claves = {e: [o["clave"] for o in d["opciones"]] for e, d in self.elecciones.items()}
+        claves = {k: [o["clave"] for o in d["opciones"]] for k, d in self.elecciones.items()}
         loop = asyncio.get_running_loop()
         textos = {d["uuid"]: d["eleccion_json"] for d in self.elecciones.values()}
         with ProcessPoolExecutor(
@@ -400,11 +407,9 @@ class Fases:
         ) as dispositivos:
 
             async def votar(p: Persona) -> None:
-                detalle = self.elecciones[p.entidad]
+                """One session, then one ballot per office, each with its own credential."""
                 assert p.usuario
                 assert p.clave_acceso
-                assert p.credencial
-                assert p.voto
                 r = await self.cliente.pedir(
                     "POST",
                     self.cliente.url("electronico", "/v1/acceso/primer"),
@@ -417,20 +422,23 @@ class Fases:
                     },
                 )
                 sesion = await self._ingresar(p, pyotp.parse_uri(r.json()["totp_uri"]))
-                vector = [int(c == p.voto) for c in claves[p.entidad]]
-                texto = await loop.run_in_executor(
-                    dispositivos, cifrar, detalle["uuid"], p.credencial, vector
-                )
-                await self.cliente.pedir(
-                    "POST",
-                    self.cliente.url("electronico", f"/v1/elecciones/{detalle['uuid']}/boletas"),
-                    content=texto.encode(),
-                    headers={
-                        "Authorization": f"Bearer {sesion}",
-                        "content-type": "application/json",
-                        "Idempotency-Key": f"sim-{p.n}",
-                    },
-                )
+                for cargo, opcion in p.votos.items():
+                    detalle = self.elecciones[(p.entidad, cargo)]
+                    vector = [int(c == opcion) for c in claves[(p.entidad, cargo)]]
+                    credencial = p.credenciales[detalle["nombre"]]
+                    texto = await loop.run_in_executor(
+                        dispositivos, cifrar, detalle["uuid"], credencial, vector
+                    )
+                    await self.cliente.pedir(
+                        "POST",
+                        self.cliente.url("electronico", f"/v1/elecciones/{detalle['uuid']}/boletas"),
+                        content=texto.encode(),
+                        headers={
+                            "Authorization": f"Bearer {sesion}",
+                            "content-type": "application/json",
+                            "Idempotency-Key": f"sim-{p.n}-{cargo}",
+                        },
+                    )
 
             await self.cliente.en_paralelo(
                 "votos por internet", "votos", votantes, votar, n=max(8, self.procesos * 6)
@@ -472,11 +480,13 @@ class Fases:
         custodios_dir = self.cliente.plataforma.datos / "custodios"
         elegidos = sorted(self.rng.sample(range(1, CUSTODIOS + 1), UMBRAL))
 
-        async def descifrar_de(entidad: str) -> None:
-            uuid = self.elecciones[entidad]["uuid"]
+        async def descifrar_de(clave: tuple[str, str]) -> None:
+            uuid, entidad = self.elecciones[clave]["uuid"], "/".join(clave)
             estado = await self.cliente.esperar(f"sello de la urna de {entidad}", lambda: sellada(uuid))
             votantes = sum(
-                1 for p in self.personas if p.entidad == entidad and p.modalidad == "electronica" and p.voto
+                1
+                for p in self.personas
+                if p.entidad == clave[0] and p.modalidad == "electronica" and clave[1] in p.votos
             )
             if estado["boletas"] != votantes:
                 raise SimulacionFallida(
@@ -511,7 +521,7 @@ class Fases:
     async def actas_postales(self) -> None:
         cal = self.proceso.calendario
         await self.cliente.reloj(cal.jornada)
-        trabajo: list[tuple[str, int, list[str]]] = []
+        trabajo: list[tuple[str, int, list[Persona]]] = []
         for entidad in sorted(self.escenario.entidades):
             if not self.escenario.entidades[entidad].lnere.postal:
                 continue
@@ -521,15 +531,15 @@ class Fases:
                 headers=self.cliente.admin,
             )
             conteos: list[int] = r.json()["mesas"]
-            votos = [p.voto for p in self.personas if p.entidad == entidad and p.sobre == "en_tiempo"]
-            if sum(conteos) != len(votos):
+            sobres = [p for p in self.personas if p.entidad == entidad and p.sobre == "en_tiempo"]
+            if sum(conteos) != len(sobres):
                 raise SimulacionFallida(
-                    f"mesas de {entidad}: {sum(conteos)} sobres asignados, {len(votos)} en tiempo"
+                    f"mesas de {entidad}: {sum(conteos)} sobres asignados, {len(sobres)} en tiempo"
                 )
-            self.rng.shuffle(votos)
+            self.rng.shuffle(sobres)
             inicio = 0
             for numero, k in enumerate(conteos, start=1):
-                trabajo.append((entidad, numero, [v for v in votos[inicio : inicio + k] if v]))
+                trabajo.append((entidad, numero, sobres[inicio : inicio + k]))
                 inicio += k
 
         async def mesas_listas() -> bool:
@@ -541,8 +551,9 @@ class Fases:
 
         await self.cliente.esperar("mesas de escrutinio en computo", mesas_listas)
 
-        async def mesa(t: tuple[str, int, list[str]]) -> None:
-            entidad, numero, votos = t
+        async def mesa(t: tuple[str, int, list[Persona]]) -> None:
+            """Installed once; one acta per office (each envelope holds one ballot per office)."""
+            entidad, numero, sobres = t
             await self.cliente.pedir(
                 "POST",
                 self.cliente.url("computo", f"/v1/mesas/{entidad}/{numero}/instalacion"),
@@ -556,23 +567,25 @@ class Fases:
                 headers=self.cliente.operador(),
                 esperado=(200, 201, 409),
             )
-            acta = {
-                "cargo": self.proceso.entidades[entidad].cargos[0].clave,
-                "votos": dict(Counter(votos)),
-                "total": len(votos),
-                "sobres_recibidos": len(votos),
-                "sobres_vacios": 0,
-                "sobres_con_varias_boletas": 0,
-                "incidentes": [],
-            }
-            for quien in ("a", "b"):  # two captures by two people
-                await self.cliente.pedir(
-                    "POST",
-                    self.cliente.url("computo", f"/v1/mesas/{entidad}/{numero}/actas"),
-                    json=acta,
-                    headers=self.cliente.operador(quien),
-                    esperado=(200, 201, 409),
-                )
+            for cargo in self.proceso.entidades[entidad].cargos:
+                votos = [p.votos[cargo.clave] for p in sobres]
+                acta = {
+                    "cargo": cargo.clave,
+                    "votos": dict(Counter(votos)),
+                    "total": len(votos),
+                    "sobres_recibidos": len(votos),
+                    "sobres_vacios": 0,
+                    "sobres_con_varias_boletas": 0,
+                    "incidentes": [],
+                }
+                for quien in ("a", "b"):  # two captures by two people
+                    await self.cliente.pedir(
+                        "POST",
+                        self.cliente.url("computo", f"/v1/mesas/{entidad}/{numero}/actas"),
+                        json=acta,
+                        headers=self.cliente.operador(quien),
+                        esperado=(200, 201, 409),
+                    )
 
         await self.cliente.en_paralelo("actas de mesa (2 capturas)", "mesas", trabajo, mesa, n=4)
 
@@ -581,8 +594,9 @@ class Fases:
         await self.cliente.reloj(max(cal.jornada, cal.voto_electronico_fin) + dt.timedelta(hours=2))
         actas: dict[str, dict[str, Any]] = {}
 
-        async def cerrar(entidad: str) -> None:
-            url = self.cliente.url("computo", f"/v1/computos/{entidad}/cierre")
+        async def cerrar(a: tuple[str, str, str]) -> None:
+            clave, entidad, cargo = a
+            url = self.cliente.url("computo", f"/v1/computos/{entidad}/cierre?cargo={cargo}")
 
             async def intento() -> bool:
                 r = await self.cliente.http.post(url, headers=self.cliente.admin)
@@ -590,16 +604,19 @@ class Fases:
                     return True
                 if r.status_code == 409:  # something still in flight (an event): try again
                     return False
-                raise SimulacionFallida(f"cierre del cómputo de {entidad}: {r.status_code} {r.text[:400]}")
+                raise SimulacionFallida(f"cierre del cómputo de {clave}: {r.status_code} {r.text[:400]}")
 
-            await self.cliente.esperar(f"cierre del cómputo de {entidad}", intento)
+            await self.cliente.esperar(f"cierre del cómputo de {clave}", intento)
             r = await self.cliente.pedir(
-                "GET", self.cliente.url("computo", f"/v1/computos/{entidad}"), headers=self.cliente.admin
+                "GET",
+                self.cliente.url("computo", f"/v1/computos/{entidad}"),
+                params={"cargo": cargo},
+                headers=self.cliente.admin,
             )
-            actas[entidad] = r.json()
+            actas[clave] = r.json()
 
         await self.cliente.en_paralelo(
-            "cómputo de entidad", "actas", sorted(self.escenario.entidades), cerrar, n=2
+            "cómputo de entidad", "actas", claves_de_actas(self.escenario, self.proceso), cerrar, n=2
         )
         return actas
 
@@ -639,7 +656,8 @@ class Fases:
 
         def diferencias(informe: dict[str, Any]) -> list[str]:
             errores = []
-            for entidad, acta in actas.items():
+            for clave, acta in actas.items():  # "09", or "09/presidencia" where the entidad votes several
+                entidad = clave.split("/")[0]
                 e = informe["entidades"].get(entidad, {})
                 votos = e.get("votos", {})
                 cifras = {k: votos.get(k) for k in ("postal", "electronica", "total")}
@@ -652,7 +670,7 @@ class Fases:
                 copia = next((c["acta"] for c in e.get("cargos", []) if c["cargo"] == acta["cargo"]), None)
                 for campo in ("distribucion", "resultados", "lnere"):
                     if (copia or {}).get(campo) != acta[campo]:
-                        errores.append(f"{entidad} {campo}: el informe no copia el acta")
+                        errores.append(f"{clave} {campo}: el informe no copia el acta")
                 destruidos = e.get("sobres", {}).get("extemporaneos_destruidos")
                 if destruidos != tardios[entidad]:
                     errores.append(f"{entidad} extemporáneos destruidos: {destruidos} ≠ {tardios[entidad]}")

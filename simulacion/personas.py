@@ -8,11 +8,12 @@ import json
 import random
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.cripto import boleta as bo
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
+from shared.proceso import Proceso
 from simulacion.escenario import MODALIDADES, Escenario
 from simulacion.plataforma import Plataforma
 
@@ -29,11 +30,11 @@ class Persona:
     email: str
     folio: str | None = None
     numero: int | None = None
-    voto: str | None = None  # the option this person chooses, if they vote
+    votos: dict[str, str] = field(default_factory=dict)  # office -> the option chosen (empty: abstains)
     sobre: str | None = None  # postal: "en_tiempo" | "extemporaneo"
     usuario: str | None = None
     clave_acceso: str | None = None
-    credencial: str | None = None
+    credenciales: dict[str, str] = field(default_factory=dict)  # election name -> voting credential
 
 
 def letras(n: int) -> str:
@@ -81,8 +82,9 @@ def solicitud(p: Persona, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def generar(escenario: Escenario, rng: random.Random) -> list[Persona]:
-    """Everyone on the scenario's LNERE, their choices and their envelopes, from the scenario's seed."""
+def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[Persona]:
+    """Everyone on the scenario's LNERE, their choices (one per office) and their envelopes, from the
+    scenario's seed."""
     personas: list[Persona] = []
     n = 0
     for entidad, e in sorted(escenario.entidades.items()):
@@ -102,13 +104,17 @@ def generar(escenario: Escenario, rng: random.Random) -> list[Persona]:
         for modalidad in MODALIDADES:
             grupo = [p for p in personas if p.entidad == entidad and p.modalidad == modalidad]
             rng.shuffle(grupo)
-            votos = [op for op, k in sorted(getattr(e.votos, modalidad).items()) for _ in range(k)]
-            rng.shuffle(votos)
-            for persona, opcion in zip(grupo, votos, strict=False):
-                persona.voto = opcion
+            votantes = grupo[: escenario.votantes(entidad, modalidad)]
+            for cargo in proceso.entidades[entidad].cargos:
+                votos = escenario.votos_de(entidad, cargo.clave)
+                opciones = [op for op, k in sorted(getattr(votos, modalidad).items()) for _ in range(k)]
+                rng.shuffle(opciones)
+                for persona, opcion in zip(votantes, opciones, strict=True):
+                    persona.votos[cargo.clave] = opcion
+            for persona in votantes:
                 persona.sobre = "en_tiempo" if modalidad == "postal" else None
             if modalidad == "postal":
-                restantes = grupo[len(votos) :]
+                restantes = grupo[len(votantes) :]
                 for persona in restantes[: e.sobres_extemporaneos]:
                     persona.sobre = "extemporaneo"
     rng.shuffle(personas)  # applications arrive mixed
@@ -156,12 +162,8 @@ class Buzon:
             if usuario and clave:
                 persona.usuario, persona.clave_acceso = usuario.group(1), clave.group(1)
             credenciales = re.findall(r"^- (.+): (\S+)$", texto, flags=re.M)
-            if (
-                credenciales
-                and "autoridad de credenciales" in texto
-                and "SIMULACRO" not in credenciales[0][0]
-            ):
-                persona.credencial = credenciales[0][1]
+            if credenciales and "autoridad de credenciales" in texto:
+                persona.credenciales.update((n, c) for n, c in credenciales if "SIMULACRO" not in n)
 
 
 # --- encryption on "the voter's device": a process pool, so the simulated devices use their own cores ----

@@ -50,7 +50,7 @@ class Simulacro:
     async def correr(self) -> dict[str, dict[str, Any]]:
         f = self.fases
         try:
-            f.personas.extend(personas.generar(self.escenario, self.rng))
+            f.personas.extend(personas.generar(self.escenario, self.proceso, self.rng))
             await f.registro()
             # Independent work of different services runs at the same time, as it would in a real process:
             # packages go out while the custodians hold the key ceremony and the voters' accounts are

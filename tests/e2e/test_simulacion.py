@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,9 @@ from tests.support.e2e import ROOT
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 
-async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Path) -> None:
-    dbs = Databases(e2e_backend, tmp_path)
+async def _simulacro(backend: str, tmp_path: Path, escenario: str) -> tuple[str, str, dict[str, Any]]:
+    """``python -m simulacion ESCENARIO`` on fresh databases: its output and the actas it saved."""
+    dbs = Databases(backend, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMRE_")}
     for servicio in ("registro", "postal", "electronico", "computo", "tablero"):
         # Fresh, empty databases (vmre run migrates them itself).
@@ -28,7 +30,7 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
     actas = tmp_path / "actas.json"
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "simulacion", "escenarios/pequeno.json", "--datos", str(tmp_path / "sim"),
+            [sys.executable, "-m", "simulacion", escenario, "--datos", str(tmp_path / "sim"),
              "--salida", str(actas)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
@@ -36,7 +38,12 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
         await dbs.drop_all()
     log = (tmp_path / "sim" / "plataforma.log").read_text(errors="replace")[-4000:] if r.returncode else ""
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{log}"
-    assert "coinciden con el escenario: LNERE 37, 22 votos, participación 59.46 %" in r.stdout
+    return r.stdout, r.stderr, json.loads(actas.read_text())
+
+
+async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Path) -> None:
+    stdout, stderr, por_entidad = await _simulacro(e2e_backend, tmp_path, "escenarios/pequeno.json")
+    assert "coinciden con el escenario: LNERE 37, 22 votos, participación 59.46 %" in stdout
     for fase in (
         "solicitudes",
         "dictámenes",
@@ -46,12 +53,11 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
         "destrucción de extemporáneos",
         "informe final",
     ):
-        assert fase in r.stderr  # one progress line per phase
+        assert fase in stderr  # one progress line per phase
     # The peak resident memory of each service (its processes' VmHWM), read before the platform stops.
-    pico = next(linea for linea in r.stderr.splitlines() if linea.startswith("memoria pico por servicio"))
+    pico = next(linea for linea in stderr.splitlines() if linea.startswith("memoria pico por servicio"))
     for servicio in ("registro", "postal", "electronico", "computo", "tablero", "credenciales"):
         assert f"{servicio} " in pico, pico
-    por_entidad = json.loads(actas.read_text())
     cdmx = por_entidad["09"]
     assert cdmx["lnere"] == {"postal": 14, "electronica": 12, "total": 26}
     assert cdmx["votos"] == {"postal": 8, "electronica": 8, "total": 16}
@@ -75,3 +81,39 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
         e["sobres"]["por_clasificacion"].get("extemporaneo", 0) for e in final["entidades"].values()
     )
     assert tardios == sum(e["sobres"]["extemporaneos_destruidos"] for e in final["entidades"].values())
+
+
+async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path) -> None:
+    """The 2024 shape: every voter votes every office of their entidad (Presidencia, national, first), one
+    session and one ballot per office online, one acta per office from each MEC and one cómputo per office;
+    each acta equals the scenario and tablero's closing report copies all of them."""
+    stdout, _, actas = await _simulacro(e2e_backend, tmp_path, "escenarios/pef2024-pequeno.json")
+    assert "coinciden con el escenario: LNERE 24, 16 votos, participación 66.67 %" in stdout
+    assert sorted(actas) == [
+        "01/presidencia",
+        "01/senaduria",
+        "09/diputacion_migrante",
+        "09/jefatura_gobierno",
+        "09/presidencia",
+        "09/senaduria",
+    ]
+    assert {a["cargo"] for a in actas.values()} == {
+        "presidencia",
+        "senaduria",
+        "jefatura_gobierno",
+        "diputacion_migrante",
+    }
+    # The same voters, a different choice per office: each acta its own figures.
+    assert actas["09/jefatura_gobierno"]["por_modalidad"]["electronica"]["PT+MORENA"] == 1
+    assert actas["09/presidencia"]["por_modalidad"]["electronica"]["PAN+PRI"] == 1
+    assert {k: a["votos"]["total"] for k, a in actas.items() if k.startswith("09/")} == dict.fromkeys(
+        ["09/presidencia", "09/senaduria", "09/jefatura_gobierno", "09/diputacion_migrante"], 9
+    )
+    final = json.loads((tmp_path / "sim" / "informe-final.json").read_text())
+    assert [c["cargo"] for c in final["entidades"]["09"]["cargos"]] == [
+        "presidencia",
+        "senaduria",
+        "jefatura_gobierno",
+        "diputacion_migrante",
+    ]
+    assert final["entidades"]["01"]["votos"]["total"] == 7

@@ -50,7 +50,10 @@ async def pef2024(
         yield base, e
 
 
-async def test_todas_las_boletas_en_una_sesion(pef2024: tuple[str, Electronico], navegador: Any) -> None:
+async def test_todas_las_boletas_en_una_sesion(
+    pef2024: tuple[str, Electronico],
+    navegador: Any,  # noqa: F811
+) -> None:
     base, e = pef2024
     await e.entregar(inscrito(1, "01"))
     elecciones = {x["cargo"]: x for x in await e.elecciones("01")}
@@ -82,22 +85,26 @@ async def test_todas_las_boletas_en_una_sesion(pef2024: tuple[str, Electronico],
     assert await boletas.all_inner_texts() == [presidencia, senaduria]
     await accesible(pagina, "cabina-dos-boletas")
     # Continuing with one ballot unmarked goes nowhere: the browser asks for it.
-    await pagina.get_by_role("group", name=presidencia).get_by_role("radio", name="Morena", exact=True).check()
+    pan = "Partido Acción Nacional"
+    await (
+        pagina.get_by_role("group", name=presidencia).get_by_role("radio", name="Morena", exact=True).check()
+    )
     await pagina.get_by_role("button", name="Continuar").click()
     assert await pagina.locator("#confirmacion").is_hidden()
-    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name="Partido Acción Nacional", exact=True).check()
+    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name=pan, exact=True).check()
     await pagina.get_by_role("button", name="Continuar").click()
 
     # One confirmation screen listing both choices, a credential field for each ballot.
     await pagina.locator("#confirmacion").wait_for()
     assert await pagina.locator("#resumen li").all_inner_texts() == [
         f"{presidencia}: Morena",
-        f"{senaduria}: Partido Acción Nacional",
+        f"{senaduria}: {pan}",
     ]
     await accesible(pagina, "cabina-confirmar-dos")
     # The Senaduría's field gets the Presidencia's credential (well formed, wrong ballot): refused there only.
-    await pagina.get_by_label(f"Credencial de votación · {presidencia}").fill(cuenta.credenciales[presidencia])
-    await pagina.get_by_label(f"Credencial de votación · {senaduria}").fill(cuenta.credenciales[presidencia])
+    de_presidencia = cuenta.credenciales[presidencia]
+    await pagina.get_by_label(f"Credencial de votación · {presidencia}").fill(de_presidencia)
+    await pagina.get_by_label(f"Credencial de votación · {senaduria}").fill(de_presidencia)
     await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
     await pagina.locator("#acuses .rastreador").first.wait_for()
     assert len(await pagina.locator("#acuses li").all()) == 1
@@ -107,11 +114,12 @@ async def test_todas_las_boletas_en_una_sesion(pef2024: tuple[str, Electronico],
 
     # Back to the ballots: the Presidencia shows its receipt; the Senaduría is still open, cast now.
     await pagina.get_by_role("button", name="Volver a mis boletas").click()
-    await pagina.get_by_role("group", name=presidencia).get_by_text("Usted ya votó en esta elección").wait_for()
+    ya_voto = "Usted ya votó en esta elección"
+    await pagina.get_by_role("group", name=presidencia).get_by_text(ya_voto).wait_for()
     assert await pagina.get_by_role("group", name=presidencia).get_by_role("radio").count() == 0
-    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name="Partido Acción Nacional", exact=True).check()
+    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name=pan, exact=True).check()
     await pagina.get_by_role("button", name="Continuar").click()
-    assert await pagina.locator("#resumen li").all_inner_texts() == [f"{senaduria}: Partido Acción Nacional"]
+    assert await pagina.locator("#resumen li").all_inner_texts() == [f"{senaduria}: {pan}"]
     await pagina.get_by_label(f"Credencial de votación · {senaduria}").fill(cuenta.credenciales[senaduria])
     await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
     await pagina.locator("#acuses .rastreador").first.wait_for()
@@ -119,11 +127,12 @@ async def test_todas_las_boletas_en_una_sesion(pef2024: tuple[str, Electronico],
     await pagina.locator("#acuses li p").filter(has_text="Su boleta está en la urna (posición").wait_for()
     await pagina.screenshot(path=str(CAPTURAS / "cabina-dos-boletas-acuse.png"), full_page=True)
     await pagina.get_by_role("button", name="Volver a mis boletas").click()
-    await pagina.get_by_role("group", name=senaduria).get_by_text("Usted ya votó en esta elección").wait_for()
+    await pagina.get_by_role("group", name=senaduria).get_by_text(ya_voto).wait_for()
     assert await pagina.get_by_role("button", name="Continuar").is_hidden()
     # The only failed request is the refused ballot (the wrong credential).
     assert len(problemas) == 1
-    assert problemas[0].startswith("4") and problemas[0].endswith(f"/v1/elecciones/{elecciones['senaduria']['uuid']}/boletas")
+    assert problemas[0].startswith("4")
+    assert problemas[0].endswith(f"/v1/elecciones/{elecciones['senaduria']['uuid']}/boletas")
 
     # One ballot in each election's urn, encrypted: no choice left the browser in clear.
     async with e.app.state.runtime.maker() as s:

@@ -114,3 +114,31 @@ def test_diferencias_nombra_cada_cifra_distinta() -> None:
         "09 electronica MORENA: acta 5 ≠ escenario 4",
         "16: sin acta de cómputo",
     ]
+
+
+def test_varios_cargos_cada_uno_con_sus_votos_y_los_mismos_votantes() -> None:
+    base = json.loads((ROOT / "escenarios" / "pef2024-pequeno.json").read_text())
+    escenario, proceso = validar(base)
+    assert escenario.esperado("09", "jefatura_gobierno")["por_modalidad"]["postal"]["PAN+PRI+PRD"] == 1
+    assert escenario.votantes("09", "electronica") == 5
+    datos = copy.deepcopy(base)
+    del datos["entidades"]["09"]["cargos"]["senaduria"]  # an office left out
+    datos["entidades"]["01"]["cargos"]["senaduria"]["postal"]["MC"] = (
+        2  # one voter more than the other office
+    )
+    datos["entidades"]["01"]["votos"] = {"postal": {"PAN": 1}}  # votes outside the offices
+    with pytest.raises(EscenarioInvalido) as err:
+        validar(datos, proceso)
+    assert err.value.errores == [
+        "entidades.01.votos: con «cargos», los votos van en cada cargo",
+        "entidades.01.cargos: quien vota, vota todos los cargos; los votos postal deben sumar lo mismo en "
+        "cada uno (presidencia 3, senaduria 4)",
+        "entidades.09.cargos: Ciudad de México vota presidencia, senaduria, jefatura_gobierno, "
+        "diputacion_migrante; el escenario declara presidencia, jefatura_gobierno, diputacion_migrante "
+        "(declare los votos de cada cargo en «cargos»)",
+    ]
+    # An entidad of several offices declared the old way (one ``votos``) is refused the same way.
+    datos = copy.deepcopy(base)
+    datos["entidades"]["01"] = {"lnere": {"postal": 1}, "votos": {"postal": {"PAN": 1}}}
+    with pytest.raises(EscenarioInvalido, match=r"entidades\.01\.cargos: Aguascalientes vota presidencia"):
+        validar(datos, proceso)
