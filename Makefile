@@ -59,8 +59,9 @@ chromium: ## el Chromium de Debian para las pruebas con navegador (cabina, table
 
 # A whole electoral process as a drill, through the public HTTP APIs (starts its own platform).
 SCENARIO ?= escenarios/pel2021.json
-simulate: $(STAMP) ## un proceso electoral completo como simulacro, SCENARIO=escenarios/pel2021.json
-	$(BIN)/python -m simulacion $(SCENARIO)
+ESCALA ?= 1
+simulate: $(STAMP) ## un proceso electoral completo como simulacro, SCENARIO=escenarios/pel2021.json [ESCALA=0.1]
+	$(BIN)/python -m simulacion $(SCENARIO) --escala $(ESCALA)
 
 # Rebuild the voting booth's encryption bundle (the built file is committed: `make run` needs no Node).
 cabina: ## reconstruye el cifrado de la cabina de votación (npm; el resultado va en git)

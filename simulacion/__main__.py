@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.proceso import cargar as cargar_proceso
 from simulacion.cliente import SimulacionFallida
-from simulacion.escenario import EscenarioInvalido, leer
+from simulacion.escenario import EscenarioInvalido, escalar, leer
 from simulacion.informe import diferencias, informe
 from simulacion.plataforma import Plataforma, conectar, iniciar
 from simulacion.simulacro import Simulacro
@@ -40,6 +40,8 @@ def _urls(texto: str) -> dict[str, str]:
 async def _simular(args: argparse.Namespace) -> int:
     try:
         escenario, proceso = leer(Path(args.escenario))
+        if args.escala != 1:
+            escenario = escalar(escenario, args.escala)
     except EscenarioInvalido as exc:
         print(f"escenario inválido ({args.escenario}):", file=sys.stderr)
         for e in exc.errores:
@@ -121,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         "--procesos", type=int, default=2, help="procesos que cifran boletas (los «dispositivos»)"
     )
     ap.add_argument("--salida", help="guardar aquí las actas de cómputo (JSON)")
+    ap.add_argument(
+        "--escala",
+        type=float,
+        default=1.0,
+        help="correr el escenario a esta fracción de su tamaño, con la misma forma (0.1: la décima parte)",
+    )
     args = ap.parse_args(argv)
     args.datos = os.path.abspath(args.datos)
     return asyncio.run(_simular(args))

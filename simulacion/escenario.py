@@ -100,6 +100,48 @@ class Escenario(BaseModel):
         return {"lnere": lnere, "votos": votos, "participacion": porcentaje(votos, lnere)}
 
 
+def repartir(total: int, pesos: dict[str, int]) -> dict[str, int]:
+    """``total`` split in proportion to ``pesos`` by largest remainders (ties: the key's order), exact."""
+    suma = sum(pesos.values())
+    if suma == 0 or total == 0:
+        return dict.fromkeys(pesos, 0)
+    base = {k: total * w // suma for k, w in pesos.items()}
+    resto = total - sum(base.values())
+    for k in sorted(pesos, key=lambda k: -((total * pesos[k]) % suma))[:resto]:
+        base[k] += 1
+    return base
+
+
+def escalar(escenario: Escenario, factor: float) -> Escenario:
+    """The same scenario at ``factor`` of its size (``--escala 0.1``: a quick run of the same shape): each
+    entidad's LNERE, voters and envelopes scaled and rounded, each office's votes split over its options in
+    proportion (largest remainders), so every office still adds up to the same voters."""
+    if not 0 < factor <= 1:
+        raise EscenarioInvalido([f"escala: debe estar en (0, 1] (es {factor})"])
+    entidades = {}
+    for clave, e in escenario.entidades.items():
+        lnere, votos, cargos = {}, {}, {}
+        for m in MODALIDADES:
+            n = escenario.votantes(clave, m)
+            tarde = round(e.sobres_extemporaneos * factor) if m == "postal" else 0
+            votos[m] = round(n * factor)
+            lnere[m] = max(round(getattr(e.lnere, m) * factor), votos[m] + tarde)
+        for cargo, v in (e.cargos or {"": e.votos}).items():
+            cargos[cargo] = VotosPorModalidad(
+                **{m: {k: n for k, n in repartir(votos[m], getattr(v, m)).items() if n} for m in MODALIDADES}
+            )
+        entidades[clave] = EntidadEscenario(
+            lnere=PorModalidad(**lnere),
+            votos=cargos.pop("", VotosPorModalidad()),
+            cargos=cargos,
+            sobres_extemporaneos=round(e.sobres_extemporaneos * factor),
+            sobres_desconocidos=round(e.sobres_desconocidos * factor),
+        )
+    return escenario.model_copy(
+        update={"entidades": entidades, "descripcion": f"{escenario.descripcion} (a escala {factor:g})"}
+    )
+
+
 def actas(escenario: Escenario, proceso: Proceso) -> list[tuple[str, str, str]]:
     """Each acta de cómputo the drill ends with: (its key, entidad, office), in entidad and ballot order."""
     return [

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from simulacion.__main__ import main
-from simulacion.escenario import EscenarioInvalido, leer, porcentaje, validar
+from simulacion.escenario import EscenarioInvalido, escalar, leer, porcentaje, validar
 from simulacion.informe import diferencias
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +142,27 @@ def test_varios_cargos_cada_uno_con_sus_votos_y_los_mismos_votantes() -> None:
     datos["entidades"]["01"] = {"lnere": {"postal": 1}, "votos": {"postal": {"PAN": 1}}}
     with pytest.raises(EscenarioInvalido, match=r"entidades\.01\.cargos: Aguascalientes vota presidencia"):
         validar(datos, proceso)
+
+
+def test_pef2024_da_las_cifras_publicadas_y_escala_con_la_misma_forma() -> None:
+    escenario, proceso = leer(ROOT / "escenarios" / "pef2024.json")
+    assert len(escenario.entidades) == 32
+    lnere = {
+        m: sum(getattr(e.lnere, m) for e in escenario.entidades.values()) for m in ("postal", "electronica")
+    }
+    assert lnere == {"postal": 56_249, "electronica": 151_989}
+    assert sum(escenario.votantes(e, "postal") for e in escenario.entidades) == 39_634
+    assert sum(escenario.votantes(e, "electronica") for e in escenario.entidades) == 122_496
+    # Published: Estado de México's acta (its in-person votes wait for that modality).
+    assert (escenario.votantes("15", "electronica"), escenario.votantes("15", "postal")) == (10_501, 1_987)
+    # A tenth of it: valid against the process, the same offices, each office the same voters.
+    decima = escalar(escenario, 0.1)
+    validar(decima.model_dump(), proceso)
+    assert decima.totales()["lnere"] == pytest.approx(20_824, abs=32)
+    assert decima.totales()["votos"] == pytest.approx(16_213, abs=32)
+    for clave, e in decima.entidades.items():
+        assert set(e.cargos) == {c.clave for c in proceso.entidades[clave].cargos}
+        for m in ("postal", "electronica"):
+            assert len({sum(getattr(v, m).values()) for v in e.cargos.values()}) == 1
+    with pytest.raises(EscenarioInvalido, match=r"escala: debe estar en \(0, 1\]"):
+        escalar(escenario, 0)
