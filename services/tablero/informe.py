@@ -62,6 +62,48 @@ def _porcentaje(parte: int, todo: int | None) -> str | None:
     return repository.porcentaje(parte, todo or 0)
 
 
+def _sumar(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two figures of the same shape (numbers, or dicts of them) added key by key."""
+    return {k: _sumar(a.get(k, {}), v) if isinstance(v, dict) else a.get(k, 0) + v for k, v in b.items()} | {
+        k: v for k, v in a.items() if k not in b
+    }
+
+
+def nacionales(proceso: Proceso, detalle: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each national office (Presidencia): the sum of its published actas de cómputo, one per entidad, with
+    each entidad's own figures beside it. ``completo`` once every entidad's acta is in; until then the sums
+    cover the actas listed in ``por_entidad``."""
+    out = []
+    for cargo in proceso.cargos_nacionales:
+        suma: dict[str, Any] = {}
+        por_entidad = {}
+        for e, d in detalle.items():
+            acta = next((c["acta"] for c in d["cargos"] if c["cargo"] == cargo.clave), None)
+            if acta is None:
+                continue
+            cifras = {k: acta[k] for k in ("lnere", "votos", "resultados", "distribucion", "candidaturas")}
+            suma = _sumar(suma, cifras)
+            por_entidad[e] = {
+                "votos": acta["votos"]["total"],
+                "participacion": acta["participacion"],
+                "distribucion": acta["distribucion"],
+            }
+        lnere_total = suma.get("lnere", {}).get("total", 0)
+        out.append(
+            {
+                "cargo": cargo.clave,
+                "nombre": cargo.nombre,
+                "actas": len(por_entidad),
+                "de": len(detalle),
+                "completo": len(por_entidad) == len(detalle),
+                **suma,
+                "participacion": _porcentaje(suma.get("votos", {}).get("total", 0), lnere_total),
+                "por_entidad": por_entidad,
+            }
+        )
+    return out
+
+
 async def construir(
     session: AsyncSession, proceso: Proceso, entidad: str | None, ahora: dt.datetime
 ) -> dict[str, Any]:
@@ -273,6 +315,7 @@ async def construir(
         },
         "lnere_por_pais": {p: dict(sorted(m.items())) for p, m in sorted(por_pais.items())},
         "entidades": detalle,
+        "cargos_nacionales": nacionales(proceso, detalle) if entidad is None else [],
         "simulacros": simulacros,
         "cronologia": cronologia,
         "incidentes": incidentes,
@@ -361,6 +404,20 @@ def pdf(informe: dict[str, Any]) -> bytes:
         ],
         (20, 22, 22, 22, 22, 22, 22, 20, 22),
     )
+    for n in informe.get("cargos_nacionales", []):
+        doc.seccion(f"{n['nombre']}: resultado nacional (suma de las actas de cada entidad)")
+        if not n["actas"]:
+            doc.parrafo("Sin actas de cómputo publicadas.")
+            continue
+        estado = "todas" if n["completo"] else f"FALTAN {n['de'] - n['actas']}: la suma es preliminar"
+        doc.parrafo(
+            f"Actas: {n['actas']} de {n['de']} ({estado}). Votos {n['votos']['total']} (postal "
+            f"{n['votos']['postal']}, por internet {n['votos']['electronica']}); participación "
+            f"{n['participacion'] or '-'} %; nulos {n['resultados']['nulos']}; no registrados "
+            f"{n['resultados']['no_registrados']}."
+        )
+        doc.parrafo("Por candidatura: " + ", ".join(f"{k} {v}" for k, v in n["candidaturas"].items()))
+        doc.parrafo("Por partido: " + ", ".join(f"{k} {v}" for k, v in n["distribucion"].items()))
     doc.seccion("Resultados de cada acta de cómputo (distribución tras coaliciones)")
     for clave, e in informe["entidades"].items():
         for c in e["cargos"]:

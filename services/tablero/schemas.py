@@ -249,6 +249,29 @@ class RecuentoInforme(BaseModel):
     motivos: list[str]
 
 
+class EntidadNacional(BaseModel):
+    votos: int
+    participacion: str | None
+    distribucion: dict[str, int]
+
+
+class CargoNacionalInforme(BaseModel):
+    """A national office (Presidencia): the sum of its actas de cómputo, one per entidad."""
+
+    cargo: str
+    nombre: str
+    actas: int = Field(description="Actas de cómputo de entidad publicadas y sumadas")
+    de: int = Field(description="Entidades del informe")
+    completo: bool = Field(description="Verdadero cuando están todas: antes, la suma es preliminar")
+    lnere: dict[str, int] = Field(default_factory=dict)
+    votos: dict[str, int] = Field(default_factory=dict)
+    participacion: str | None
+    resultados: dict[str, Any] = Field(default_factory=dict)
+    distribucion: dict[str, int] = Field(default_factory=dict)
+    candidaturas: dict[str, int] = Field(default_factory=dict)
+    por_entidad: dict[str, EntidadNacional]
+
+
 class InformeFinal(BaseModel):
     """The closing report: LNERE, packages, envelopes, votes and results (copied from the actas), drills,
     timeline, incidents and recounts."""
@@ -263,6 +286,9 @@ class InformeFinal(BaseModel):
     totales: dict[str, int | str | None]
     lnere_por_pais: dict[str, dict[str, int]]
     entidades: dict[str, EntidadInforme]
+    cargos_nacionales: list[CargoNacionalInforme] = Field(
+        description="Cada cargo nacional con la suma de sus actas (vacío en un informe de entidad)"
+    )
     simulacros: list[SimulacroInforme]
     cronologia: list[EtapaInforme]
     incidentes: list[IncidenteInforme]

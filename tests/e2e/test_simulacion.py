@@ -117,3 +117,13 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
         "diputacion_migrante",
     ]
     assert final["entidades"]["01"]["votos"]["total"] == 7
+    # The national office: one acta per entidad, and the report's national result is their sum.
+    (presidencia,) = final["cargos_nacionales"]
+    assert (presidencia["actas"], presidencia["de"], presidencia["completo"]) == (2, 32, False)
+    assert presidencia["votos"]["total"] == 16
+    por_partido = {
+        p: actas["01/presidencia"]["distribucion"][p] + actas["09/presidencia"]["distribucion"][p]
+        for p in actas["09/presidencia"]["distribucion"]
+    }
+    assert presidencia["distribucion"] == por_partido
+    assert sorted(presidencia["por_entidad"]) == ["01", "09"]

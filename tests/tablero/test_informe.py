@@ -257,3 +257,52 @@ async def test_informe_final_con_las_cifras_de_las_actas(tablero: Any, token: To
         assert await deliver(app, evento)
     otra = (await client.get("/v1/entidades/09/informe-final.json", headers=admin)).json()
     assert {**otra, "generado_at": None} == {**informe, "generado_at": None}
+
+
+def test_el_resultado_nacional_suma_las_actas_de_cada_entidad() -> None:
+    """pef2024's Presidencia: one acta per entidad; the national result is their sum, preliminary (and said
+    so) while an entidad's acta is missing."""
+    from services.tablero.informe import nacionales
+    from shared.proceso import cargar
+
+    proceso = cargar("pef2024")
+
+    def acta(postal: int, internet: int, morena: int, pan: int, lnere: int) -> dict[str, Any]:
+        total = postal + internet
+        return {
+            "lnere": {"postal": lnere, "electronica": lnere, "total": 2 * lnere},
+            "votos": {"postal": postal, "electronica": internet, "total": total},
+            "participacion": repository.porcentaje(total, 2 * lnere),
+            "resultados": {
+                "partidos": {"MORENA": morena, "PAN": pan},
+                "combinaciones": {"PAN+PRI": 0},
+                "no_registrados": 0,
+                "nulos": total - morena - pan,
+            },
+            "distribucion": {"MORENA": morena, "PAN": pan},
+            "candidaturas": {"Sigamos Haciendo Historia": morena, "Fuerza y Corazón por México": pan},
+        }
+
+    detalle: dict[str, Any] = {
+        "01": {"cargos": [{"cargo": "presidencia", "acta": acta(2, 5, 4, 2, 10)}, {"cargo": "senaduria"}]},
+        "09": {"cargos": [{"cargo": "presidencia", "acta": acta(3, 7, 6, 3, 8)}]},
+        "15": {"cargos": [{"cargo": "presidencia", "acta": None}]},
+    }
+    (presidencia,) = nacionales(proceso, detalle)
+    assert (presidencia["cargo"], presidencia["actas"], presidencia["de"]) == ("presidencia", 2, 3)
+    assert presidencia["completo"] is False
+    assert presidencia["votos"] == {"postal": 5, "electronica": 12, "total": 17}
+    assert presidencia["lnere"]["total"] == 36
+    assert presidencia["participacion"] == "47.22"
+    assert presidencia["resultados"]["partidos"] == {"MORENA": 10, "PAN": 5}
+    assert presidencia["resultados"]["nulos"] == 2
+    assert presidencia["candidaturas"] == {"Sigamos Haciendo Historia": 10, "Fuerza y Corazón por México": 5}
+    assert presidencia["por_entidad"]["09"] == {
+        "votos": 10,
+        "participacion": "62.50",
+        "distribucion": {"MORENA": 6, "PAN": 3},
+    }
+    assert "15" not in presidencia["por_entidad"]
+    detalle["15"]["cargos"][0]["acta"] = acta(0, 1, 1, 0, 1)
+    assert nacionales(proceso, detalle)[0]["completo"] is True
+    assert nacionales(cargar("pel2021"), detalle) == []  # no national office in 2021
