@@ -86,6 +86,9 @@ class Calendario(BaseModel):
     voto_electronico_inicio: dt.datetime
     voto_electronico_fin: dt.datetime
     jornada: dt.datetime
+    # Until when each OPL may load its ballots' candidacies; with it, an election opens only with its
+    # ballot's candidacies approved. Without it (2021's file), the ballot shows the parties alone.
+    candidaturas_limite: dt.datetime | None = None
 
     @model_validator(mode="after")
     def _orden(self) -> Calendario:

@@ -207,6 +207,58 @@ class Fases:
     def _guia(self, p: Persona) -> str:
         return f"SIM{p.entidad}{p.numero:07d}"
 
+    # --- the ballots' candidacies --------------------------------------------------------------------------
+
+    async def candidaturas(self) -> None:
+        """Where the process requires them: each OPL loads its entidad's local ballots (ine-admin the national
+        offices'), each coalition one candidacy and every other party its own; ine-admin approves each by the
+        fingerprint it got back."""
+        if self.proceso.calendario.candidaturas_limite is None:
+            return
+        boletas: dict[tuple[str, str], dict[str, str]] = {}
+        for entidad in sorted(self.escenario.entidades):
+            for c in self.proceso.entidades[entidad].cargos:
+                ambito = "nacional" if c.nacional else entidad
+                opl = self.cliente.token(Rol.OPL, f"simulacro-opl-{entidad}", entidad=entidad)
+                boletas[(ambito, c.clave)] = self.cliente.admin if c.nacional else opl
+
+        async def cargar_y_aprobar(boleta: tuple[str, str]) -> None:
+            ambito, cargo = boleta
+            ent = self.proceso.entidades[
+                next(iter(self.escenario.entidades)) if ambito == "nacional" else ambito
+            ]
+            en_coalicion = {p for co in ent.coaliciones for p in co.partidos}
+            lista = [
+                {"nombre": f"Candidatura de {co.nombre}", "partidos": co.partidos} for co in ent.coaliciones
+            ]
+            lista += [
+                {"nombre": f"Candidatura de {self.proceso.partidos[p]}", "partidos": [p]}
+                for p in ent.partidos
+                if p not in en_coalicion
+            ]
+            r = await self.cliente.pedir(
+                "PUT",
+                self.cliente.url("electronico", f"/v1/candidaturas/{ambito}/{cargo}"),
+                json={"candidaturas": lista},
+                headers=boletas[boleta],
+                esperado=(200, 409),  # 409: a retried load met the ballot already approved
+            )
+            if r.status_code == 409 and "ya están aprobadas" not in r.text:
+                raise SimulacionFallida(f"candidaturas de {ambito}/{cargo}: {r.text[:300]}")
+            huella = r.json()["huella"] if r.status_code == 200 else None
+            if huella is None:
+                return
+            await self.cliente.pedir(
+                "POST",
+                self.cliente.url("electronico", f"/v1/candidaturas/{ambito}/{cargo}/aprobacion"),
+                json={"huella": huella},
+                headers=self.cliente.admin,
+            )
+
+        await self.cliente.en_paralelo(
+            "candidaturas (carga y aprobación)", "boletas", list(boletas), cargar_y_aprobar
+        )
+
     # --- electronico: keys, opening, credentials ------------------------------------------------------------
 
     def _con_voto_electronico(self) -> list[str]:

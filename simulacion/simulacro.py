@@ -52,6 +52,7 @@ class Simulacro:
         try:
             f.personas.extend(personas.generar(self.escenario, self.proceso, self.rng))
             await f.registro()
+            await f.candidaturas()  # before the deadline, the ballots of every office
             # Independent work of different services runs at the same time, as it would in a real process:
             # packages go out while the custodians hold the key ceremony and the voters' accounts are
             # created; envelopes arrive while people vote.

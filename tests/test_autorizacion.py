@@ -59,11 +59,14 @@ VALORES = {
     "formato": "json",
     "transportista": TRANSPORTISTA,
     "archivo": "no-existe.txt",
+    "ambito": PROPIA,
 }
 # A minimal body; where the entidad a request is about travels in the body, it names entidad 09.
 CUERPOS: dict[Ruta, dict[str, Any]] = {
     # A literal loopback address, accepted in local mode: a name would be resolved (DNS: no network in tests).
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/vmre", "entidad": PROPIA},
+    ("PUT", "/v1/candidaturas/{ambito}/{cargo}"): {"candidaturas": []},
+    ("POST", "/v1/candidaturas/{ambito}/{cargo}/aprobacion"): {"huella": "0" * 64},
 }
 ROLES_JWT: dict[Quien, tuple[str, str | None, str | None]] = {
     Quien.INE_OPERADOR: ("ine-operador", None, None),

@@ -210,3 +210,20 @@ class TrozoArchivo(Base):
         BigInteger, primary_key=True, autoincrement=False, comment="Byte del archivo donde empieza"
     )
     datos: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Candidaturas(Base):
+    """The candidacies of one office's ballot: loaded by the entidad's OPL (by ``ine-admin`` for a national
+    office, ``ambito`` «nacional»), approved by ``ine-admin`` for exactly the version it reviewed
+    (``huella``); from then on the ballot is locked and its fingerprint enters each election's setup."""
+
+    __tablename__ = "candidaturas"
+
+    ambito: Mapped[str] = mapped_column(String(8), primary_key=True)  # "01".."32" or "nacional"
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lista: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    huella: Mapped[str] = mapped_column(String(64))
+    capturada_por: Mapped[str] = mapped_column(String(200))
+    capturada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    aprobada_por: Mapped[str | None] = mapped_column(String(200), default=None)
+    aprobada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from services.electronico.models import Boleta
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
+from tests.electronico.test_candidaturas import ANTES_DEL_LIMITE, PRESIDENCIA
 from tests.support.comun import Buzon, Databases, en_http, serve
 from tests.support.electronico import (
     PASSWORD,
@@ -32,6 +33,10 @@ from tests.support.registro import centro
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 PEF2024 = cargar("pef2024")
 EN_CAMPANA = centro(2024, 5, 25, 10, 0)  # internet voting: 18 May 20:00 → 2 Jun 18:00 Centro
+SENADURIA = [
+    {"nombre": "Nombre de Prueba Senado", "partidos": ["PAN"]},
+    {"nombre": "Otra Persona de Prueba", "partidos": ["PVEM", "PT", "MORENA"]},
+]
 
 
 @pytest.fixture
@@ -58,6 +63,19 @@ async def test_todas_las_boletas_en_una_sesion(
     await e.entregar(inscrito(1, "01"))
     elecciones = {x["cargo"]: x for x in await e.elecciones("01")}
     assert sorted(elecciones) == ["presidencia", "senaduria"]
+    # The ballots' candidacies, approved before the deadline (the 2024 process opens no election without).
+    e.reloj.ajustar(ANTES_DEL_LIMITE)
+    for ruta, lista, quien in (
+        ("nacional/presidencia", PRESIDENCIA, e.token("ine-admin")),
+        ("01/senaduria", SENADURIA, e.token("opl", entidad="01")),
+    ):
+        r = await e.client.put(f"/v1/candidaturas/{ruta}", json={"candidaturas": lista}, headers=quien)
+        huella = r.json()["huella"]
+        r = await e.client.post(
+            f"/v1/candidaturas/{ruta}/aprobacion", json={"huella": huella}, headers=e.token("ine-admin")
+        )
+        assert r.status_code == 200, r.text
+    e.reloj.ajustar(EN_CAMPANA)
     for x in elecciones.values():
         await e.abrir(x["uuid"])
     (cuenta,) = (await e.cuentas_del_buzon()).values()
@@ -84,22 +102,29 @@ async def test_todas_las_boletas_en_una_sesion(
     await boletas.first.wait_for()
     assert await boletas.all_inner_texts() == [presidencia, senaduria]
     await accesible(pagina, "cabina-dos-boletas")
-    # Continuing with one ballot unmarked goes nowhere: the browser asks for it.
-    pan = "Partido Acción Nacional"
-    await (
-        pagina.get_by_role("group", name=presidencia).get_by_role("radio", name="Morena", exact=True).check()
-    )
+    # Each option with the name of the person its party or coalition nominated.
+    pan = "Partido Acción Nacional — Nombre de Prueba Senado"
+    morena = "Morena — Claudia Sheinbaum Pardo"
+    # Nothing marked: nothing to confirm, and the booth says why.
     await pagina.get_by_role("button", name="Continuar").click()
+    assert await pagina.locator("#aviso").inner_text() == "Marque una opción en al menos una boleta."
     assert await pagina.locator("#confirmacion").is_hidden()
+    # One marked: the confirmation says the other is not cast now; the voter goes back and marks it.
+    await pagina.get_by_role("group", name=presidencia).get_by_role("radio", name=morena, exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+    assert await pagina.locator("#resumen li").all_inner_texts() == [f"{presidencia}: {morena}"]
+    assert (await pagina.locator("#sin-marcar").inner_text()).startswith(f"No marcó: {senaduria}.")
+    await pagina.get_by_role("button", name="Cambiar mi elección").click()
     await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name=pan, exact=True).check()
     await pagina.get_by_role("button", name="Continuar").click()
 
     # One confirmation screen listing both choices, a credential field for each ballot.
     await pagina.locator("#confirmacion").wait_for()
     assert await pagina.locator("#resumen li").all_inner_texts() == [
-        f"{presidencia}: Morena",
+        f"{presidencia}: {morena}",
         f"{senaduria}: {pan}",
     ]
+    assert await pagina.locator("#sin-marcar").is_hidden()
     await accesible(pagina, "cabina-confirmar-dos")
     # The Senaduría's field gets the Presidencia's credential (well formed, wrong ballot): refused there only.
     de_presidencia = cuenta.credenciales[presidencia]

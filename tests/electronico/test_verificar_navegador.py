@@ -55,7 +55,9 @@ async def _votar_en_la_cabina(pagina: Any, base: str, cuenta: Cuenta, eleccion: 
     await pagina.get_by_role("button", name="Ingresar").click()
     boleta = pagina.get_by_role("group", name=eleccion, exact=True)  # the drill is listed too
     await boleta.get_by_role("radio", name="Morena", exact=True).check()
-    await boleta.get_by_role("button", name="Continuar").click()
+    await pagina.get_by_role("button", name="Continuar").click()
+    # The drill's ballot, left unmarked, is not cast now: the confirmation says so.
+    assert "No marcó: SIMULACRO" in await pagina.locator("#sin-marcar").inner_text()
     # Before casting: what the receipt is for, and where it is checked.
     explica = pagina.locator("#explica-acuse")
     assert await explica.is_visible()
@@ -65,8 +67,8 @@ async def _votar_en_la_cabina(pagina: Any, base: str, cuenta: Cuenta, eleccion: 
     credencial = cuenta.credenciales[eleccion]
     await pagina.get_by_label("Credencial de votación").fill(credencial)
     await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
-    await pagina.locator("#rastreador").wait_for()
-    rastreador: str = await pagina.locator("#rastreador").inner_text()
+    await pagina.locator("#acuses .rastreador").wait_for()
+    rastreador: str = await pagina.locator("#acuses .rastreador").inner_text()
     # After: a link to «verificar».
     assert await pagina.locator("#ir-verificar").get_attribute("href") == "/verificar"
     await accesible(pagina, "verificar-cabina-acuse")

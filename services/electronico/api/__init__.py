@@ -2,9 +2,17 @@
 listed in the OpenAPI; ``ESTATICOS`` is the booth's static directory, mounted by ``main.py``."""
 
 from services.electronico import paginas
-from services.electronico.api import acceso, cabina, ceremonia, publico, votacion
+from services.electronico.api import acceso, cabina, candidaturas, ceremonia, publico, votacion
 from services.electronico.api.cabina import ESTATICOS
 
-routers = [publico.router, acceso.router, votacion.router, ceremonia.router, cabina.paginas, paginas.router]
+routers = [
+    publico.router,
+    acceso.router,
+    votacion.router,
+    ceremonia.router,
+    candidaturas.router,
+    cabina.paginas,
+    paginas.router,
+]
 
 __all__ = ["ESTATICOS", "routers"]

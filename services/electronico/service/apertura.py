@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.electronico import ceremonia, domain, repository
 from services.electronico.config import Settings
 from services.electronico.models import Eleccion, emisor
+from services.electronico.service import candidaturas
 from services.electronico.service.votantes import lista_valida
 from shared import firma
 from shared.bus.topics import ELECTRONICO_ELECCION
@@ -42,6 +43,14 @@ async def abrir(
     """Opening act: election.json with the custodians' key, the public credential list, an empty box."""
     if e.estado != "preparacion":
         raise Problem(409, f"La elección ya fue abierta ({e.estado}).")
+    boleta = await candidaturas.aprobadas(session, proceso, e.entidad, e.cargo)
+    if boleta is None and proceso.calendario.candidaturas_limite is not None and not e.simulacro:
+        ambito = candidaturas.ambito_de(proceso, e.entidad, e.cargo)
+        raise Problem(
+            409,
+            f"Faltan las candidaturas aprobadas de esta boleta: el OPL las carga (PUT /v1/candidaturas/"
+            f"{ambito}/{e.cargo}) y el INE las aprueba (POST …/aprobacion). No se abre la elección.",
+        )
     await ceremonia.estado(session, e)  # fixes the key if the last message's request did not
     if e.lista_credenciales is None:
         raise Problem(
@@ -81,9 +90,10 @@ async def abrir(
     eleccion = EleccionBelenios.crear(
         uuid=e.uuid,
         nombre=e.nombre,
-        descripcion=f"{proceso.nombre}. Voto de las y los mexicanos residentes en el extranjero.",
+        descripcion=f"{proceso.nombre}. Voto de las y los mexicanos residentes en el extranjero."
+        + (f" Candidaturas aprobadas: huella {boleta.huella}." if boleta else ""),
         clave_publica=custodios.clave_eleccion(),
-        preguntas=[domain.pregunta(ent, cargo, proceso)],
+        preguntas=[domain.pregunta(ent, cargo, proceso, boleta.lista if boleta else None)],
     )
     marca = int(ahora.timestamp())
     urna = Urna.abrir(eleccion, custodios, credenciales, marca)
@@ -103,6 +113,7 @@ async def abrir(
             "entidad": e.entidad,
             "cargo": e.cargo,
             "huella_eleccion": eleccion.huella,
+            "huella_candidaturas": boleta.huella if boleta else None,
             "clave_publica": gr.s(eleccion.clave_publica),
             "custodios": {"umbral": e.umbral, "total": e.custodios},
             # The fingerprint each custodian's CLI printed at the end of the ceremony (shared function).

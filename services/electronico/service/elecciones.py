@@ -125,4 +125,9 @@ def eleccion_belenios(texto: str) -> EleccionBelenios:
 
 
 def pregunta(e: Eleccion, proceso: Proceso) -> list[dict[str, str]]:
+    """Each option's key and text; once open, the text is the election's own (with the candidates' names
+    when the ballot had approved candidacies)."""
+    if e.eleccion_json:
+        textos = eleccion_belenios(e.eleccion_json).preguntas[0].respuestas
+        return [{"clave": c, "texto": t} for c, t in zip(e.opciones, textos, strict=True)]
     return [{"clave": c, "texto": domain.texto_opcion(c, proceso)} for c in e.opciones]

@@ -158,7 +158,6 @@
           r.type = "radio";
           r.name = "opcion-" + el.uuid;
           r.value = String(i);
-          r.required = true;
           lab.appendChild(r);
           lab.appendChild(document.createTextNode(" " + o.texto));
           lab.className = "opcion";
@@ -176,7 +175,14 @@
     const datos = new FormData(ev.target);
     // One pending ballot per open office; the same choice again keeps its Idempotency-Key (a retry).
     const antes = new Map((pendiente || []).map((b) => [b.eleccion.uuid, b]));
-    pendiente = abiertas.map((el) => {
+    // A ballot left unmarked is not cast now (the voter may come back to it): said on the next screen.
+    const marcadas = abiertas.filter((el) => datos.get("opcion-" + el.uuid) !== null);
+    const sinMarcar = abiertas.filter((el) => datos.get("opcion-" + el.uuid) === null);
+    if (!marcadas.length) {
+      avisar("Marque una opción en al menos una boleta.");
+      return;
+    }
+    pendiente = marcadas.map((el) => {
       const i = Number(datos.get("opcion-" + el.uuid));
       const previa = antes.get(el.uuid);
       const texto = el.opciones[i].texto;
@@ -208,6 +214,10 @@
       inp.required = true;
       campos.append(lab, inp);
     });
+    $("sin-marcar").textContent = sinMarcar.length
+      ? "No marcó: " + sinMarcar.map((el) => el.nombre).join(", ") +
+        ". Esa boleta no se emite ahora; puede volver a ella mientras la votación esté abierta."
+      : "";
     avisar("");
     mostrar("confirmacion");
   });
