@@ -287,9 +287,11 @@ ELECTRONICO: Matriz = {
     ("POST", "/v1/simulacros"): roles(*ADMIN),
     ("GET", "/v1/candidaturas"): publico("las candidaturas de cada boleta: son públicas"),
     ("PUT", "/v1/candidaturas/{ambito}/{cargo}"): roles(
-        Q.INE_ADMIN, Q.OPL_PROPIA, nota="opl: los cargos locales de su entidad; un cargo nacional, solo ine-admin"
+        Q.INE_ADMIN, Q.OPL_PROPIA, nota="opl: los cargos locales de su entidad; un cargo nacional: ine-admin"
     ),
-    ("POST", "/v1/candidaturas/{ambito}/{cargo}/aprobacion"): roles(*ADMIN, nota="aprueba la huella revisada"),
+    ("POST", "/v1/candidaturas/{ambito}/{cargo}/aprobacion"): roles(
+        *ADMIN, nota="aprueba la huella revisada"
+    ),
     ("GET", "/cabina"): publico("la cabina de votación (página)"),
     ("GET", "/cabina/static/{archivo}"): publico("archivos de la cabina"),
     **COMUN_PAGINAS,

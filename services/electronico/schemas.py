@@ -70,8 +70,8 @@ class ActaAperturaFirmada(BaseModel):
     acta: dict[str, Any] = Field(
         description="El contenido firmado: documento, simulacro, proceso, huella_configuracion, eleccion, "
         "entidad, cargo, huella_eleccion, huella_candidaturas (o null), clave_publica, custodios "
-        "{umbral, total}, huella_custodios, credenciales, lista_credenciales (la lista firmada por la autoridad de credenciales), urna "
-        "{boletas, evento_setup}, periodo {inicio, fin} y abierta_at",
+        "{umbral, total}, huella_custodios, credenciales, lista_credenciales (la lista firmada por la "
+        "autoridad de credenciales), urna {boletas, evento_setup}, periodo {inicio, fin} y abierta_at",
         examples=[
             {
                 "documento": "Acta de apertura del voto electrónico por internet",
