@@ -69,6 +69,11 @@ class ActaDeComputo(_Estricto):
     por_modalidad: VotosPorOpcion
     distribucion: dict[str, int] = Field(description="Votos por partido tras la regla de coaliciones")
     candidaturas: dict[str, int] = Field(description="Votos por candidatura (coalición o partido)")
+    personas_candidatas: dict[str, str] = Field(
+        default_factory=dict,
+        description="El nombre de la persona de cada candidatura, de las candidaturas aprobadas de la boleta "
+        "(vacío si el proceso no las tiene)",
+    )
     actas: list[ActaDeMesa]
     recuento: list[str] = Field(description="Motivos para contar de nuevo; vacío si no aplica ninguno")
     reglas: str

@@ -101,6 +101,9 @@ async def cerrar(
         "por_modalidad": {"postal": postal, "electronica": electronica},
         "distribucion": domain.distribuir(total, ent),
         "candidaturas": domain.candidaturas(total, ent),
+        "personas_candidatas": domain.personas_candidatas(
+            await repository.candidaturas_boleta(session, entidad, cargo), ent
+        ),
         "actas": [
             {
                 "mesa": m.numero,
@@ -214,7 +217,10 @@ def pdf_de(documento: dict[str, Any], proceso: Proceso) -> bytes:
     )
     pdf.set_font("Helvetica", "", 10)
     distribucion = ", ".join(f"{k} {v}" for k, v in acta["distribucion"].items())
-    candidaturas = "; ".join(f"{k}: {v}" for k, v in acta["candidaturas"].items())
+    nombres = acta.get("personas_candidatas") or {}
+    candidaturas = "; ".join(
+        f"{k} ({nombres[k]}): {v}" if k in nombres else f"{k}: {v}" for k, v in acta["candidaturas"].items()
+    )
     pdf.multi_cell(0, 5, _texto(distribucion), new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 5, _texto(candidaturas), new_x="LMARGIN", new_y="NEXT")
     if acta["recuento"]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.proceso import NO_REGISTRADOS, NULOS, Entidad, combinaciones, opciones
 
@@ -89,6 +90,13 @@ def distribuir(votos: Votos, entidad: Entidad) -> dict[str, int]:
         for partido, n in parte.items():
             partidos[partido] += n
     return partidos
+
+
+def personas_candidatas(lista: list[dict[str, Any]], entidad: Entidad) -> dict[str, str]:
+    """Each candidacy of the acta (a coalition's ``nombre`` or a party's key, as ``candidaturas`` keys them)
+    with the name of the person its ballot's approved candidacies give it."""
+    coalicion_de = {p: c.nombre for c in entidad.coaliciones for p in c.partidos}
+    return {coalicion_de.get(c["partidos"][0], c["partidos"][0]): str(c["nombre"]) for c in lista}
 
 
 def candidaturas(votos: Votos, entidad: Entidad) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.computo import escrutinio, service
+from services.computo import escrutinio, repository, service
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
 from shared.events import electronico as eventos_electronico
@@ -23,6 +23,8 @@ def build() -> dict[str, Handler]:
         datos = eventos_electronico.EleccionAbierta.model_validate(envelope.data)
         if not datos.simulacro:  # drills never reach the cómputo
             await service.mesa_electronica(session, datos.entidad)
+            if datos.candidaturas:
+                await repository.guardar_candidaturas(session, datos.entidad, datos.cargo, datos.candidaturas)
 
     async def urna_sellada(session: AsyncSession, envelope: Envelope) -> None:
         await escrutinio.urna_sellada(session, eventos_electronico.UrnaSellada.model_validate(envelope.data))

@@ -104,6 +104,17 @@ class CorreccionActa(Base):
     despues: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class CandidaturasBoleta(Base):
+    """The approved candidacies of an office's ballot (electronico's opened election): their names go in
+    the acta de cómputo."""
+
+    __tablename__ = "candidaturas_boleta"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lista: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
 class EscrutinioElectronico(Base):
     """The electronic MEC's count of one election: the sealed box's encrypted tally (from electronico), the
     partial decryptions custodians deliver, and — with k of them, each proof checked — the result."""

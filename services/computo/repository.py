@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.computo.models import (
     Acta,
     ActaComputo,
+    CandidaturasBoleta,
     Captura,
     CorreccionActa,
     DescifradoParcial,
@@ -182,3 +183,19 @@ async def descifrados(session: AsyncSession, eleccion: str) -> list[DescifradoPa
             )
         ).scalars()
     )
+
+
+async def guardar_candidaturas(
+    session: AsyncSession, entidad: str, cargo: str, lista: list[dict[str, Any]]
+) -> bool:
+    return await insert_if_absent(
+        session,
+        CandidaturasBoleta,
+        {"entidad": entidad, "cargo": cargo, "lista": lista},
+        ["entidad", "cargo"],
+    )
+
+
+async def candidaturas_boleta(session: AsyncSession, entidad: str, cargo: str) -> list[dict[str, Any]]:
+    c = await session.get(CandidaturasBoleta, (entidad, cargo))
+    return c.lista if c is not None else []

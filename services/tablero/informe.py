@@ -156,6 +156,7 @@ async def construir(
                         "resultados": acta["resultados"],
                         "distribucion": acta["distribucion"],
                         "candidaturas": acta["candidaturas"],
+                        "personas_candidatas": acta.get("personas_candidatas", {}),
                         "recuento": acta["recuento"],
                         "firma": documento.get("firma") if documento else None,
                     },

@@ -188,6 +188,9 @@ class ActaInforme(BaseModel):
     resultados: dict[str, Any]
     distribucion: dict[str, int]
     candidaturas: dict[str, int]
+    personas_candidatas: dict[str, str] = Field(
+        default_factory=dict, description="Nombre de la persona de cada candidatura (si la boleta los tuvo)"
+    )
     recuento: list[str]
     firma: str | None = Field(description="La firma Ed25519 del acta, como la publicó computo")
 

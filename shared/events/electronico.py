@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -37,6 +38,10 @@ class EleccionAbierta(BaseModel):
     huella: str = Field(description="Huella φ de election.json")
     clave_publica: str
     acta: dict[str, object] = Field(description="Acta de apertura firmada")
+    candidaturas: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Las candidaturas aprobadas de su boleta ({nombre, partidos}, en orden), si las hay",
+    )
 
 
 class UrnaSellada(BaseModel):

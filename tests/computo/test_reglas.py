@@ -353,3 +353,23 @@ def test_revisar_acta_captura_invalida() -> None:
     assert "'PAN+MC'" in error
     revision = reglas.revisar_acta({}, CDMX, total_capturado=-1, sobres_recibidos=0, marcas_voto=0)
     assert revision.errores == ("El total de votos debe ser un número entero no negativo (se capturó -1).",)
+
+
+def test_personas_candidatas_con_las_claves_de_las_candidaturas() -> None:
+    """Each approved candidacy's name under the key the acta's ``candidaturas`` gives it: the coalition's
+    name for a common candidacy, the party's key for one party alone."""
+    ent = cargar("pef2024").entidades["09"]
+    lista = [
+        {"nombre": "Santiago Taboada Cortina", "partidos": ["PAN", "PRI", "PRD"]},
+        {"nombre": "Clara Brugada Molina", "partidos": ["PVEM", "PT", "MORENA"]},
+        {"nombre": "Salomón Chertorivski Woldenberg", "partidos": ["MC"]},
+    ]
+    nombres = reglas.personas_candidatas(lista, ent)
+    assert nombres == {
+        "Fuerza y Corazón por México": "Santiago Taboada Cortina",
+        "Sigamos Haciendo Historia": "Clara Brugada Molina",
+        "MC": "Salomón Chertorivski Woldenberg",
+    }
+    votos = dict.fromkeys(opciones(ent), 1)
+    assert set(nombres) <= set(reglas.candidaturas(votos, ent))
+    assert reglas.personas_candidatas([], ent) == {}

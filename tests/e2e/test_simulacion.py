@@ -59,6 +59,7 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
     for servicio in ("registro", "postal", "electronico", "computo", "tablero", "credenciales"):
         assert f"{servicio} " in pico, pico
     cdmx = por_entidad["09"]
+    assert cdmx["personas_candidatas"] == {}  # 2021's file has no candidacies: the acta names parties only
     assert cdmx["lnere"] == {"postal": 14, "electronica": 12, "total": 26}
     assert cdmx["votos"] == {"postal": 8, "electronica": 8, "total": 16}
     assert cdmx["por_modalidad"]["electronica"]["PT+MORENA"] == 1  # a combination kept apart in the tally
@@ -106,6 +107,11 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
     # The same voters, a different choice per office: each acta its own figures.
     assert actas["09/jefatura_gobierno"]["por_modalidad"]["electronica"]["PT+MORENA"] == 1
     assert actas["09/presidencia"]["por_modalidad"]["electronica"]["PAN+PRI"] == 1
+    # Each ballot's approved candidacies (the drill loads them: the OPL, and INE the Presidencia's) name the
+    # person of each candidacy in its acta.
+    for a in actas.values():
+        assert set(a["personas_candidatas"]) == set(a["candidaturas"]) - {"no_registrados"}
+    assert actas["09/jefatura_gobierno"]["personas_candidatas"]["MC"] == "Candidatura de Movimiento Ciudadano"
     assert {k: a["votos"]["total"] for k, a in actas.items() if k.startswith("09/")} == dict.fromkeys(
         ["09/presidencia", "09/senaduria", "09/jefatura_gobierno", "09/diputacion_migrante"], 9
     )

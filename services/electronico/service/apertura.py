@@ -140,6 +140,7 @@ async def abrir(
             huella=eleccion.huella,
             clave_publica=gr.s(eleccion.clave_publica),
             acta=acta,
+            candidaturas=boleta.lista if boleta else [],
         ),
     )
     return acta
