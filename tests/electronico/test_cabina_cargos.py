@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -27,7 +26,13 @@ from tests.support.electronico import (
     autoridad_de_prueba,
     inscrito,
 )
-from tests.support.navegador import CAPTURAS, accesible, navegador, pagina_nueva  # noqa: F401
+from tests.support.navegador import (  # noqa: F401
+    CAPTURAS,
+    accesible,
+    ingresar_a_la_cabina,
+    navegador,
+    pagina_nueva,
+)
 from tests.support.registro import centro
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
@@ -86,16 +91,7 @@ async def test_todas_las_boletas_en_una_sesion(
     pagina, problemas = await pagina_nueva(navegador)
     enviados: list[str] = []
     pagina.on("request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None)
-    await pagina.goto(f"{base}/cabina")
-    await pagina.get_by_text("Primer acceso").click()
-    await pagina.get_by_label("Usuario", exact=True).nth(1).fill(cuenta.usuario)
-    await pagina.get_by_label("Clave de acceso").fill(cuenta.clave_acceso)
-    await pagina.get_by_label("Nueva contraseña").fill(PASSWORD)
-    await pagina.get_by_role("button", name="Guardar").click()
-    totp = pyotp.TOTP(await pagina.locator("#clave-totp").inner_text())
-    await pagina.locator("#password").fill(PASSWORD)
-    await pagina.locator("#codigo").fill(totp.now())
-    await pagina.get_by_role("button", name="Ingresar").click()
+    await ingresar_a_la_cabina(pagina, base, cuenta.usuario, cuenta.clave_acceso, PASSWORD)
 
     # Both ballots on one form, in the process file's order (the national office first).
     boletas = pagina.locator("#lista fieldset legend")

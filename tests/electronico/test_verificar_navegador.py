@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 import pytest
 
 from shared.cripto import grupo as gr
 from tests.support.comun import en_http
 from tests.support.electronico import PASSWORD, Cuenta, Electronico
-from tests.support.navegador import ESCRITORIO, TELEFONO, accesible, navegador, pagina_nueva  # noqa: F401
+from tests.support.navegador import (  # noqa: F401
+    ESCRITORIO,
+    TELEFONO,
+    accesible,
+    ingresar_a_la_cabina,
+    navegador,
+    pagina_nueva,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 
@@ -42,17 +48,8 @@ def _cuenta(e: Electronico, i: int) -> Cuenta:
 
 
 async def _votar_en_la_cabina(pagina: Any, base: str, cuenta: Cuenta, eleccion: str) -> str:
-    """As tests/electronico/test_cabina_navegador.py: first access, login, choose, confirm, the receipt."""
-    await pagina.goto(f"{base}/cabina")
-    await pagina.get_by_text("Primer acceso").click()
-    await pagina.get_by_label("Usuario", exact=True).nth(1).fill(cuenta.usuario)
-    await pagina.get_by_label("Clave de acceso").fill(cuenta.clave_acceso)
-    await pagina.get_by_label("Nueva contraseña").fill(PASSWORD)
-    await pagina.get_by_role("button", name="Guardar").click()
-    secreto = await pagina.locator("#clave-totp").inner_text()
-    await pagina.locator("#password").fill(PASSWORD)
-    await pagina.locator("#codigo").fill(pyotp.TOTP(secreto).now())
-    await pagina.get_by_role("button", name="Ingresar").click()
+    """First access and login, choose, confirm, the receipt."""
+    await ingresar_a_la_cabina(pagina, base, cuenta.usuario, cuenta.clave_acceso, PASSWORD)
     boleta = pagina.get_by_role("group", name=eleccion, exact=True)  # the drill is listed too
     await boleta.get_by_role("radio", name="Morena", exact=True).check()
     await pagina.get_by_role("button", name="Continuar").click()

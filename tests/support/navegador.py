@@ -69,3 +69,22 @@ async def accesible(pagina: Any, nombre: str) -> None:
     CAPTURAS.mkdir(parents=True, exist_ok=True)
     await pagina.screenshot(path=str(CAPTURAS / f"{nombre}.png"), full_page=True)
     assert graves == [], f"{nombre}: " + "\n".join(graves)
+
+
+async def ingresar_a_la_cabina(
+    pagina: Any, base: str, usuario: str, clave_acceso: str, password: str
+) -> None:
+    """A voter's first access in the booth (their access key, a new password, the authenticator app's key
+    read from the page) and the login with the app's code: the page ends on «Sus boletas»."""
+    import pyotp
+
+    await pagina.goto(f"{base}/cabina")
+    await pagina.get_by_text("Primer acceso").click()
+    await pagina.get_by_label("Usuario", exact=True).nth(1).fill(usuario)
+    await pagina.get_by_label("Clave de acceso").fill(clave_acceso)
+    await pagina.get_by_label("Nueva contraseña").fill(password)
+    await pagina.get_by_role("button", name="Guardar").click()
+    secreto = await pagina.locator("#clave-totp").inner_text()
+    await pagina.locator("#password").fill(password)
+    await pagina.locator("#codigo").fill(pyotp.TOTP(secreto).now())
+    await pagina.get_by_role("button", name="Ingresar").click()

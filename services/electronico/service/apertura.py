@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.electronico import ceremonia, domain, repository
 from services.electronico.config import Settings
 from services.electronico.models import Eleccion, emisor
-from services.electronico.service import candidaturas
+from services.electronico.service.candidaturas import ambito_de, aprobadas
 from services.electronico.service.votantes import lista_valida
 from shared import firma
 from shared.bus.topics import ELECTRONICO_ELECCION
@@ -43,9 +43,9 @@ async def abrir(
     """Opening act: election.json with the custodians' key, the public credential list, an empty box."""
     if e.estado != "preparacion":
         raise Problem(409, f"La elección ya fue abierta ({e.estado}).")
-    boleta = await candidaturas.aprobadas(session, proceso, e.entidad, e.cargo)
+    boleta = await aprobadas(session, proceso, e.entidad, e.cargo)
     if boleta is None and proceso.calendario.candidaturas_limite is not None and not e.simulacro:
-        ambito = candidaturas.ambito_de(proceso, e.entidad, e.cargo)
+        ambito = ambito_de(proceso, e.entidad, e.cargo)
         raise Problem(
             409,
             f"Faltan las candidaturas aprobadas de esta boleta: el OPL las carga (PUT /v1/candidaturas/"
