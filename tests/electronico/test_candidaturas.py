@@ -95,6 +95,17 @@ async def test_el_opl_carga_y_el_ine_aprueba_la_version_revisada(e: Electronico)
     assert (publica["ambito"], publica["huella"], publica["estado"]) == ("09", nueva, "aprobada")
 
 
+async def test_una_rafaga_de_primeras_cargas_deja_una_boleta(e: Electronico) -> None:
+    opl = e.token("opl", entidad="09")
+    url = "/v1/candidaturas/09/diputacion_migrante"
+    respuestas = await asyncio.gather(
+        *(e.client.put(url, json={"candidaturas": CDMX[i % 3 :]}, headers=opl) for i in range(8))
+    )
+    assert {r.status_code for r in respuestas} == {200}
+    (boleta,) = await _todas(e)
+    assert boleta["huella"] in {r.json()["huella"] for r in respuestas}
+
+
 @pytest.mark.parametrize(
     ("ruta", "cuerpo", "quien", "estado", "dice"),
     [

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.electronico import domain
 from services.electronico.models import Candidaturas
 from shared.auth import Principal, Rol, check_entidad
+from shared.db import insert_if_absent
 from shared.problems import Problem
 from shared.proceso import Cargo, Entidad, Proceso
 
@@ -91,14 +92,18 @@ async def capturar(
         ),
         key=lambda c: orden[c["partidos"][0]],
     )
-    c = await session.get(Candidaturas, (ambito, cargo), with_for_update=True)
-    if c is not None and c.aprobada_at is not None:
-        raise Problem(409, "Estas candidaturas ya están aprobadas: la boleta quedó fija.")
     huella = domain.huella_candidaturas(ambito, cargo, lista)
-    if c is None:
-        c = Candidaturas(ambito=ambito, cargo=cargo)
-        session.add(c)
-    c.lista, c.huella, c.capturada_por, c.capturada_at = lista, huella, principal.sub, ahora
+    valores = {"lista": lista, "huella": huella, "capturada_por": principal.sub, "capturada_at": ahora}
+    # The first load of a ballot, also from parallel requests: one row; then each load in turn, locked.
+    await insert_if_absent(
+        session, Candidaturas, {"ambito": ambito, "cargo": cargo, **valores}, ["ambito", "cargo"]
+    )
+    c = await session.get(Candidaturas, (ambito, cargo), with_for_update=True, populate_existing=True)
+    assert c is not None
+    if c.aprobada_at is not None:
+        raise Problem(409, "Estas candidaturas ya están aprobadas: la boleta quedó fija.")
+    for campo, valor in valores.items():
+        setattr(c, campo, valor)
     await session.flush()
     return c
 
