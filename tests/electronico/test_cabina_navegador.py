@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -39,6 +38,7 @@ from tests.support.electronico import (
     entregar,
     inscrito,
 )
+from tests.support.navegador import ingresar_a_la_cabina
 from tests.support.registro import centro
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
@@ -110,18 +110,9 @@ async def test_votar_en_el_navegador(
                     "console",
                     lambda m: violaciones.append(m.text) if "Content Security Policy" in m.text else None,
                 )
-                await pagina.goto(f"{base}/cabina")
-                # First access: password and an authenticator app (the key shown for manual entry).
-                await pagina.get_by_text("Primer acceso").click()
-                await pagina.get_by_label("Usuario", exact=True).nth(1).fill(usuario)
-                await pagina.get_by_label("Clave de acceso").fill(clave_acceso)
-                await pagina.get_by_label("Nueva contraseña").fill(PASSWORD)
-                await pagina.get_by_role("button", name="Guardar").click()
-                secreto = await pagina.locator("#clave-totp").inner_text()
-                # Login with user + password + the 6-digit code.
-                await pagina.locator("#password").fill(PASSWORD)
-                await pagina.locator("#codigo").fill(pyotp.TOTP(secreto).now())
-                await pagina.get_by_role("button", name="Ingresar").click()
+                # First access (password and an authenticator app, its key shown for manual entry), then
+                # the login with user + password + the 6-digit code.
+                await ingresar_a_la_cabina(pagina, base, usuario, clave_acceso, PASSWORD)
                 # The ballot: choose, confirm, encrypt here, send.
                 await pagina.get_by_role("radio", name="Morena", exact=True).check()
                 await pagina.get_by_role("button", name="Continuar").click()

@@ -16,36 +16,36 @@ from services.electronico.models import Candidaturas
 from shared.auth import Principal, Rol, check_entidad
 from shared.db import insert_if_absent
 from shared.problems import Problem
-from shared.proceso import Cargo, Entidad, Proceso
+from shared.proceso import Entidad, Proceso
 
 NACIONAL = "nacional"
 
 
-def cargo_de(proceso: Proceso, ambito: str, cargo: str, principal: Principal) -> tuple[Entidad, Cargo]:
+def entidad_de(proceso: Proceso, ambito: str, cargo: str, principal: Principal) -> Entidad:
     """The ballot the route names, after checking who may touch it: an OPL only its entidad's local offices,
     a national office only ine-admin. Returns an entidad whose parties and coalitions the ballot offers."""
     if ambito == NACIONAL:
         if principal.rol != Rol.INE_ADMIN:
             raise Problem(403, "Las candidaturas de un cargo nacional las carga el INE (ine-admin).")
-        nacionales = {c.clave: c for c in proceso.cargos_nacionales}
+        nacionales = [c.clave for c in proceso.cargos_nacionales]
         if cargo not in nacionales:
             raise Problem(
                 404, f"{cargo!r} no es un cargo nacional del proceso ({', '.join(nacionales) or 'ninguno'})."
             )
         # Every entidad offers the national office with the same parties: the first one's stand for all.
-        return next(iter(proceso.entidades.values())), nacionales[cargo]
+        return next(iter(proceso.entidades.values()))
     check_entidad(principal, ambito)
     ent = proceso.entidades.get(ambito)
     if ent is None:
         raise Problem(404, f"La entidad {ambito} no participa en el proceso {proceso.clave}.")
-    locales = {c.clave: c for c in ent.cargos if not c.nacional}
+    locales = [c.clave for c in ent.cargos if not c.nacional]
     if cargo not in locales:
         raise Problem(
             404,
             f"{cargo!r} no es un cargo local de {ent.nombre} ({', '.join(locales)}); los cargos nacionales "
             "van en /v1/candidaturas/nacional/{cargo}.",
         )
-    return ent, locales[cargo]
+    return ent
 
 
 def vista(c: Candidaturas) -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def capturar(
     ahora: dt.datetime,
 ) -> Candidaturas:
     """Load (or replace, until approved) a ballot's candidacies. A refused load changes nothing."""
-    ent, _ = cargo_de(proceso, ambito, cargo, principal)
+    ent = entidad_de(proceso, ambito, cargo, principal)
     limite = proceso.calendario.candidaturas_limite
     if limite is not None and ahora >= limite:
         raise Problem(
@@ -119,7 +119,7 @@ async def aprobar(
 ) -> Candidaturas:
     """Approve the version whose fingerprint the admin reviewed. Again with the same fingerprint: the same
     answer (nothing changes); with another: 409 and what is there now."""
-    cargo_de(proceso, ambito, cargo, principal)
+    entidad_de(proceso, ambito, cargo, principal)
     c = await session.get(Candidaturas, (ambito, cargo), with_for_update=True)
     if c is None:
         raise Problem(404, f"No hay candidaturas cargadas para {cargo} ({ambito}).")
