@@ -173,6 +173,7 @@ REGISTRO: Matriz = {
         "tras la primera revisión o para reemplazar: no entra nada; código al contacto registrado (202)"
     ),
     ("GET", "/v1/catalogos/motivos"): publico(),
+    ("GET", "/v1/catalogos/sedes"): publico(),
     ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
     ("GET", "/v1/revision/cola"): roles(*OPERADOR),
     ("GET", "/v1/solicitudes/{folio}/expediente"): roles(*OPERADOR, nota="lectura registrada en la bitácora"),

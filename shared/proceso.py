@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
@@ -23,7 +24,8 @@ from shared.claves import ENTIDAD_RE
 PROCESOS_DIR = Path(__file__).resolve().parent / "procesos"
 _DURATION = TypeAdapter(dt.timedelta)
 
-Modalidad = Literal["postal", "electronica"]
+Modalidad = Literal["postal", "electronica", "presencial"]
+SEDE_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Cargo(BaseModel):
@@ -34,6 +36,36 @@ class Cargo(BaseModel):
         description="Cargo nacional (Presidencia): lo votan todas las entidades, una urna y un acta por "
         "entidad, y su resultado nacional es la suma",
     )
+
+
+class Sede(BaseModel):
+    """A consular site where the registered for ``presencial`` vote on election day (2024: 23 sites), with its
+    opening hours in its own local time."""
+
+    nombre: str = Field(min_length=1)
+    ciudad: str = Field(min_length=1)
+    pais: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alfa-2")
+    zona_horaria: str
+    apertura: dt.time = Field(description="Hora local de apertura el día de la jornada")
+    cierre: dt.time = Field(description="Hora local de cierre el día de la jornada")
+    boletas_adicionales: int = Field(
+        1500, ge=0, description="Boletas para quien tiene credencial vigente y no está en la LNERE"
+    )
+
+    @field_validator("zona_horaria")
+    @classmethod
+    def _zona(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"zona horaria desconocida: {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _horario(self) -> Sede:
+        if not self.apertura < self.cierre:
+            raise ValueError(f"{self.nombre}: la apertura ({self.apertura}) debe ser antes del cierre")
+        return self
 
 
 class Coalicion(BaseModel):
@@ -110,6 +142,23 @@ class Proceso(BaseModel):
     partidos: dict[str, str]
     cargos_nacionales: list[Cargo] = Field(default_factory=list)
     entidades: dict[str, Entidad]
+    sedes: dict[str, Sede] = Field(
+        default_factory=dict, description="Sedes consulares del voto presencial, por clave (`los-angeles`)"
+    )
+
+    @field_validator("sedes")
+    @classmethod
+    def _claves_de_sede(cls, value: dict[str, Sede]) -> dict[str, Sede]:
+        for clave in value:
+            if not re.fullmatch(SEDE_RE, clave) or len(clave) > 40:
+                raise ValueError(f"clave de sede inválida: {clave!r} (minúsculas, dígitos y guiones)")
+        return value
+
+    @model_validator(mode="after")
+    def _sedes_del_voto_presencial(self) -> Proceso:
+        if ("presencial" in self.modalidades) != bool(self.sedes):
+            raise ValueError("la modalidad presencial y las sedes van juntas: declare las dos o ninguna")
+        return self
 
     @field_validator("entidades")
     @classmethod
@@ -144,6 +193,17 @@ class Proceso(BaseModel):
     def local(self, instante: dt.datetime) -> dt.datetime:
         """An instant as shown to people: in the process time zone (Centro)."""
         return instante.astimezone(self.tz)
+
+    def horario(self, sede: str) -> tuple[dt.datetime, dt.datetime]:
+        """The site's opening and closing instants (UTC) on election day: the jornada's date in Centro, at the
+        site's local hours in its own time zone (with its daylight saving time on that date)."""
+        s = self.sedes[sede]
+        dia = self.local(self.calendario.jornada).date()
+        tz = ZoneInfo(s.zona_horaria)
+        return (
+            dt.datetime.combine(dia, s.apertura, tzinfo=tz).astimezone(dt.UTC),
+            dt.datetime.combine(dia, s.cierre, tzinfo=tz).astimezone(dt.UTC),
+        )
 
 
 def _instante(valor: Any, tz: ZoneInfo, ancla: dt.datetime) -> Any:

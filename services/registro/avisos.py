@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.registro import domain
 from services.registro.domain import Estado
@@ -20,7 +21,11 @@ from shared.datos_personales import enmascarar_nombre
 from shared.notificaciones import Aviso, enmascarar
 from shared.proceso import Proceso
 
-MODALIDADES = {"postal": "por correo postal", "electronica": "por internet"}
+MODALIDADES = {
+    "postal": "por correo postal",
+    "electronica": "por internet",
+    "presencial": "en persona, en una sede consular",
+}
 CAMPOS = {
     "nombre": "nombre",
     "apellido_paterno": "primer apellido",
@@ -147,6 +152,16 @@ def inscripcion(s: Solicitud, proceso: Proceso) -> Aviso:
             "enviaremos por mensajería, al domicilio que registró, su paquete electoral: las boletas, las "
             "instrucciones y el sobre para devolver su voto sin costo. Su voto debe llegar a más tardar el "
             f"{fecha(proceso, cal.recepcion_spv_limite)}."
+        )
+    elif s.modalidad == "presencial" and s.sede in proceso.sedes:
+        sede = proceso.sedes[s.sede]
+        apertura, cierre = proceso.horario(s.sede)
+        tz = ZoneInfo(sede.zona_horaria)
+        sigue = (
+            f"Vote el {dia(proceso, cal.jornada)} en {sede.nombre} ({sede.ciudad}), de "
+            f"{apertura.astimezone(tz):%H:%M} a {cierre.astimezone(tz):%H:%M}, hora local. Lleve su "
+            "credencial para votar vigente: el personal de la sede la revisa y le abre una sesión en un "
+            "módulo de votación. No necesita claves de acceso."
         )
     else:
         sigue = (

@@ -336,6 +336,7 @@ async def _pantalla_expediente(
         ("email", s.email or "—"),
         ("telefono", s.telefono or "—"),
         ("modalidad", t(f"modalidad.{s.modalidad}") if t.hay(f"modalidad.{s.modalidad}") else s.modalidad),
+        *([("sede", proceso.sedes[s.sede].nombre if s.sede in proceso.sedes else s.sede)] if s.sede else []),
     ]
     puede = _puede(s.estado)
     # A refusal for a form the page no longer shows (the state changed meanwhile): above the forms.

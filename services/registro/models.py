@@ -78,6 +78,7 @@ class Solicitud(Base):
     email: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     telefono: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
     modalidad: Mapped[str] = mapped_column(String(16))
+    sede: Mapped[str | None] = mapped_column(String(40), nullable=True, comment="voto presencial")
     canal: Mapped[str] = mapped_column(String(16), default="internet")
     estado: Mapped[str] = mapped_column(String(20), default="recibida")
     motivos: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -152,6 +153,7 @@ class CierreLnere(Base):
     total: Mapped[int]
     postal: Mapped[int]
     electronica: Mapped[int]
+    presencial: Mapped[int] = mapped_column(default=0)
     cerrada_por: Mapped[str] = mapped_column(String(200))
     cerrada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 
 from services.registro.domain import MOTIVOS, MOTIVOS_BAJA, normalizar
 from shared.claves import ClaveEntidad
+from shared.proceso import SEDE_RE
 
 CLAVE_ELECTOR = r"^[A-Z]{6}[0-9]{6}[0-9]{2}[HM][0-9A-Z]{3}$"
 
@@ -41,7 +42,16 @@ Pais = Annotated[
     AfterValidator(_pais),
 ]
 Telefono = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{7,14}$", description="Teléfono en formato E.164.")]
-Modalidad = Literal["postal", "electronica"]
+Modalidad = Literal["postal", "electronica", "presencial"]
+ClaveSede = Annotated[
+    str,
+    Field(
+        pattern=SEDE_RE,
+        max_length=40,
+        description="Sede consular donde vota en persona (solo modalidad presencial); la lista: "
+        "GET /v1/catalogos/sedes.",
+    ),
+]
 
 EJEMPLO: dict[str, Any] = {
     "clave_elector": "GOMZAN85031209M700",
@@ -88,6 +98,7 @@ class SolicitudIn(BaseModel):
     email: EmailStr | None = None
     telefono: Telefono | None = None
     modalidad: Modalidad
+    sede: ClaveSede | None = None
 
 
 class Correccion(BaseModel):
@@ -122,6 +133,7 @@ class CambioModalidad(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"modalidad": "postal"}]})
 
     modalidad: Modalidad
+    sede: ClaveSede | None = None
     domicilio: Domicilio | None = None
     email: EmailStr | None = None
     telefono: Telefono | None = None
@@ -171,6 +183,7 @@ class CambioVerificado(Correccion):
         description="Cómo verificó el INE la identidad: llamada a INETEL, en un consulado o con documentos"
     )
     modalidad: Modalidad | None = None
+    sede: ClaveSede | None = Field(default=None, description="Con modalidad presencial")
 
 
 class SolicitudCreada(BaseModel):
@@ -194,6 +207,7 @@ class SolicitudEstado(BaseModel):
     plazo_aclaracion: dt.datetime | None = Field(default=None, description="En hora del Centro")
     entidad: str
     modalidad: str
+    sede: str | None = Field(default=None, description="Sede consular, si vota en persona")
     recibida_at: dt.datetime = Field(description="En hora del Centro")
 
 
@@ -277,6 +291,7 @@ class Expediente(BaseModel):
     email: str | None
     telefono: str | None
     modalidad: str
+    sede: str | None = None
     canal: str
     recibida_at: dt.datetime
     plazo_aclaracion: dt.datetime | None
@@ -327,6 +342,7 @@ class Cierre(BaseModel):
     total: int
     postal: int
     electronica: int
+    presencial: int = Field(0, description="Votan en persona en una sede consular")
     cerrada_at: dt.datetime
     pendientes: int = Field(
         0, description="Solicitudes aún sin dictaminar o en aclaración: no quedan inscritas"
@@ -479,3 +495,22 @@ class CatalogoMotivos(BaseModel):
 
     improcedencia: dict[str, str] = Field(description="Código → descripción de cada motivo de improcedencia")
     baja: dict[str, str] = Field(description="Código → descripción de cada motivo de baja")
+
+
+class SedeConsular(BaseModel):
+    clave: str = Field(examples=["los-angeles"], description="La que lleva `sede` en la solicitud")
+    nombre: str = Field(examples=["Consulado General de México en Los Ángeles"])
+    ciudad: str = Field(examples=["Los Ángeles"])
+    pais: str = Field(examples=["US"], description="ISO 3166-1 alfa-2")
+    zona_horaria: str = Field(examples=["America/Los_Angeles"])
+    apertura_local: str = Field(examples=["07:00"], description="Hora local de apertura el día de la jornada")
+    cierre_local: str = Field(examples=["17:00"])
+    apertura: dt.datetime = Field(description="El mismo instante, en hora del Centro")
+    cierre: dt.datetime = Field(description="En hora del Centro")
+
+
+class CatalogoSedes(BaseModel):
+    """The consular sites of in-person voting (empty when the process has no such modality)."""
+
+    modalidad_presencial: bool
+    sedes: list[SedeConsular]

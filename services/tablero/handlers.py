@@ -117,7 +117,9 @@ def build(proceso: Proceso) -> dict[str, Handler]:
             "total": d.total,
             "postal": d.postal,
             "electronica": d.electronica,
+            "presencial": d.presencial,
             "por_pais": d.por_pais,
+            "por_sede": d.por_sede,
             "cerrada_at": d.cerrada_at,
         }
         await repository.guardar_lnere(session, d.entidad, valores)

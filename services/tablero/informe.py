@@ -127,6 +127,7 @@ async def construir(
         "lnere": 0,
         "lnere_postal": 0,
         "lnere_electronica": 0,
+        "lnere_presencial": 0,
         "votos": 0,
         "postal": 0,
         "electronica": 0,
@@ -188,11 +189,13 @@ async def construir(
             "total": lista.total if lista else 0,
             "postal": lista.postal if lista else 0,
             "electronica": lista.electronica if lista else 0,
+            "presencial": lista.presencial if lista else 0,
             "cerrada_at": proceso.local(lista.cerrada_at).isoformat() if lista and lista.cerrada_at else None,
         }
         totales["lnere"] += lnere["total"]
         totales["lnere_postal"] += lnere["postal"]
         totales["lnere_electronica"] += lnere["electronica"]
+        totales["lnere_presencial"] += lnere["presencial"]
         for clave in ("postal", "electronica"):
             totales[clave] += emitidos[clave]
         totales["votos"] += emitidos["total"]
@@ -340,7 +343,9 @@ def pdf(informe: dict[str, Any]) -> bytes:
     )  # fmt: skip
     t = informe["totales"]
     doc.parrafo(
-        f"LNERE: {t['lnere']} (postal {t['lnere_postal']}, por internet {t['lnere_electronica']}). "
+        f"LNERE: {t['lnere']} (postal {t['lnere_postal']}, por internet {t['lnere_electronica']}"
+        + (f", en persona {t['lnere_presencial']}" if t.get("lnere_presencial") else "")
+        + "). "
         f"Votos: {t['votos']} (postal {t['postal']}, por internet {t['electronica']}). "
         f"Participación: {t['participacion'] or '-'} %."
     )

@@ -80,7 +80,9 @@ class Lnere(Base):
     total: Mapped[int] = mapped_column(Integer)
     postal: Mapped[int] = mapped_column(Integer)
     electronica: Mapped[int] = mapped_column(Integer)
+    presencial: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     por_pais: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)
+    por_sede: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     cerrada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 

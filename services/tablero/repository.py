@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -132,6 +132,8 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
             "total": lnere_total,
             "postal": sum(x.postal for x in listas),
             "electronica": sum(x.electronica for x in listas),
+            "presencial": sum(x.presencial for x in listas),
+            "por_sede": dict(sorted(sum((Counter(x.por_sede) for x in listas), Counter()).items())),
             "por_entidad": {x.entidad: x.total for x in sorted(listas, key=lambda x: x.entidad)},
         },
         "paises": [

@@ -58,6 +58,10 @@ class CifrasLnere(BaseModel):
     total: int = Field(description="Personas en la LNERE (lista cerrada)", examples=[176])
     postal: int
     electronica: int
+    presencial: int = Field(0, description="Votan en persona en una sede consular")
+    por_sede: dict[str, int] = Field(
+        default_factory=dict, description="Sede consular → personas inscritas para votar ahí"
+    )
     por_entidad: dict[str, int] = Field(description="Clave INEGI → personas en la LNERE")
 
 
@@ -164,6 +168,7 @@ class LnereInforme(BaseModel):
     total: int
     postal: int
     electronica: int
+    presencial: int = 0
     cerrada_at: str | None = Field(description="Cuándo se cerró la lista (hora del Centro)")
 
 

@@ -26,7 +26,7 @@ LNERE_CERRADA = "registro.lnere.cerrada"
 LNERE_POSTAL_INSCRITO = "registro.lnere_postal.inscrito"
 LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
 
-Modalidad = Literal["postal", "electronica"]
+Modalidad = Literal["postal", "electronica", "presencial"]
 
 
 class SolicitudRecibida(BaseModel):
@@ -53,7 +53,11 @@ class LnereCerrada(BaseModel):
     total: int
     postal: int
     electronica: int
+    presencial: int = 0  # added with the in-person modality (#27): older events lack it
     por_pais: dict[str, dict[str, int]] = Field(description="país → modalidad → personas")
+    por_sede: dict[str, int] = Field(
+        default_factory=dict, description="sede consular → personas (presencial)"
+    )
     cerrada_at: dt.datetime
 
 

@@ -259,9 +259,26 @@ async def test_simulacro_sobrevive_a_cada_falla(
             ) from None
         texto = "\n".join(lineas)
         print(texto)
-        assert sim.returncode == 0, f"{texto}\nfallas aplicadas: {aplicadas}\n" + "\n".join(
-            f"--- {n}\n{p.logs()}" for n, p in procesos.items()
-        )
+        if sim.returncode != 0:
+            # What CI shows of a failure is its tail: the logs first, the drill's last words and the state of
+            # the consumers and relays last.
+            estados = []
+            async with httpx.AsyncClient(timeout=5) as cliente:
+                for n, p in procesos.items():
+                    if not n.endswith(("-consumidor", "-relay")):
+                        continue
+                    try:
+                        estados.append(f"{n}: {(await cliente.get(f'{p.url}/readyz')).json()['checks']}")
+                    except (httpx.HTTPError, ValueError, KeyError) as exc:
+                        estados.append(f"{n}: /readyz sin respuesta ({type(exc).__name__})")
+            pytest.fail(
+                "\n".join(f"--- {n}\n{p.logs()}" for n, p in procesos.items())
+                + f"\n--- salida del simulacro\n{texto}\n--- fallas aplicadas: {aplicadas}\n"
+                + "\n".join(estados)
+                + f"\n--- el simulacro terminó con {sim.returncode}: "
+                + " | ".join(x for x in lineas[-4:] if x),
+                pytrace=False,
+            )
         assert len(aplicadas) == len(PLAN), f"el simulacro terminó antes de todas las fallas: {aplicadas}"
         print("fallas aplicadas:", *aplicadas, sep="\n  ")
 

@@ -182,3 +182,59 @@ async def test_sin_javascript_y_con_el_teclado(registro: Registro, navegador: An
         await pagina.keyboard.press("Enter")
         await pagina.wait_for_selector("#folio-error")
         assert problemas == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_inscribirse_para_votar_en_persona_en_una_sede(
+    registro_2024: Registro,
+    navegador: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """2024 (#27): the form offers the in-person modality and the consular sites; the site is asked for only
+    with that modality, shown in the review and in «my application»; no address or phone is needed."""
+    registro = registro_2024
+    datos = solicitud(8)
+    frente, reverso = tmp_path / "frente.png", tmp_path / "reverso.png"
+    frente.write_bytes(PNG)
+    reverso.write_bytes(PNG)
+    async with en_http(registro.app, lifespan="off") as base:
+        pagina, problemas = await pagina_nueva(navegador)
+        await pagina.goto(f"{base}/inscripcion")
+        for campo in ("clave_elector", "nombre", "apellido_paterno", "apellido_materno", "fecha_nacimiento"):
+            await pagina.fill(f"#{campo}", datos[campo])
+        await pagina.check(f"input[name=sexo][value={datos['sexo']}]")
+        await pagina.select_option("#entidad", "09")
+        await pagina.select_option("#pais", "US")
+        await pagina.fill("#email", datos["email"])
+        await pagina.check("input[name=modalidad][value=presencial]")
+        await pagina.click("button[type=submit]")  # no site chosen: the error is next to the field
+        error = pagina.locator("#sede-error")
+        await error.wait_for()
+        assert "sede consular" in await error.inner_text()
+        assert await pagina.get_attribute("#sede", "aria-invalid") == "true"
+        await accesible(pagina, "inscripcion-presencial-sin-sede")
+
+        await pagina.select_option("#sede", "chicago")
+        await pagina.click("button[type=submit]")
+        await pagina.wait_for_selector("text=Revise sus datos")
+        assert "Consulado General de México en Chicago" in await pagina.inner_text("main")
+        await accesible(pagina, "inscripcion-presencial-revision")
+        await pagina.set_input_files("#credencial_frente", str(frente))
+        await pagina.set_input_files("#credencial_reverso", str(reverso))
+        await pagina.click("text=Enviar mi solicitud")
+        await pagina.wait_for_selector("text=Recibimos su solicitud")
+        [fila] = await registro.rows(Solicitud)
+        assert (fila.modalidad, fila.sede, fila.telefono, fila.calle_numero) == (
+            "presencial",
+            "chicago",
+            None,
+            None,
+        )
+
+        await pagina.goto(f"{base}/mi-solicitud")
+        await pagina.fill("#folio", fila.folio)
+        await pagina.click("button[type=submit]")
+        await pagina.wait_for_selector("text=Recibida: el INE la está revisando")
+        assert "Consulado General de México en Chicago" in await pagina.inner_text("dl.resumen")
+        await accesible(pagina, "mi-solicitud-presencial")
+        assert problemas == []

@@ -86,3 +86,48 @@ def test_un_cargo_repetido_en_una_entidad_se_rechaza() -> None:
     datos["cargos_nacionales"] = [{"clave": "gubernatura", "nombre": "Gubernatura nacional"}]
     with pytest.raises(ValidationError, match="cargos repetidos"):
         parse(datos, dt.datetime.now(dt.UTC))
+
+
+def test_pef2024_tiene_23_sedes_y_cada_horario_local_cae_en_su_dia() -> None:
+    p = cargar("pef2024")
+    assert "presencial" in p.modalidades
+    assert len(p.sedes) == 23
+    # 2 Jun 2024 08:00-18:00 Centro (UTC-6) is 07-17 in Los Angeles (PDT) and 10-20 in New York (EDT).
+    for sede in ("los-angeles", "nueva-york", "phoenix"):
+        assert p.horario(sede) == (
+            dt.datetime(2024, 6, 2, 14, 0, tzinfo=dt.UTC),
+            dt.datetime(2024, 6, 3, 0, 0, tzinfo=dt.UTC),
+        )
+    assert p.horario("madrid") == (
+        dt.datetime(2024, 6, 2, 6, 0, tzinfo=dt.UTC),
+        dt.datetime(2024, 6, 2, 16, 0, tzinfo=dt.UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("cambio", "mensaje"),
+    [
+        ({"zona_horaria": "America/Atlantida"}, "zona horaria desconocida"),
+        ({"apertura": "18:00", "cierre": "08:00"}, "la apertura"),
+        ({"pais": "usa"}, "pais"),
+        ({"boletas_adicionales": -1}, "boletas_adicionales"),
+    ],
+)
+def test_una_sede_mal_declarada_se_rechaza(cambio: dict[str, object], mensaje: str) -> None:
+    datos = tomllib.loads((PROCESOS_DIR / "pef2024.toml").read_text())
+    datos["sedes"]["chicago"].update(cambio)
+    with pytest.raises(ValidationError, match=mensaje):
+        parse(datos, dt.datetime.now(dt.UTC))
+
+
+def test_la_modalidad_presencial_y_las_sedes_van_juntas() -> None:
+    datos = tomllib.loads((PROCESOS_DIR / "pef2024.toml").read_text())
+    sin_sedes = {**datos, "sedes": {}}
+    with pytest.raises(ValidationError, match="van juntas"):
+        parse(sin_sedes, dt.datetime.now(dt.UTC))
+    sin_modalidad = {**datos, "modalidades": ["postal", "electronica"]}
+    with pytest.raises(ValidationError, match="van juntas"):
+        parse(sin_modalidad, dt.datetime.now(dt.UTC))
+    datos["sedes"]["Los Ángeles"] = datos["sedes"].pop("los-angeles")
+    with pytest.raises(ValidationError, match="clave de sede inválida"):
+        parse(datos, dt.datetime.now(dt.UTC))

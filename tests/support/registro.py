@@ -20,6 +20,7 @@ from shared.settings import KafkaSettings
 from tests.support.comun import Databases, serve
 
 PEL2021 = cargar("pel2021")
+PEF2024 = cargar("pef2024")
 CENTRO = PEL2021.tz
 
 
@@ -89,3 +90,15 @@ async def registro(databases: Databases, offline_kafka: KafkaSettings) -> AsyncI
     )
     async with serve(app) as client:
         yield Registro(app, client, reloj, PEL2021)
+
+
+@pytest.fixture
+async def registro_2024(databases: Databases, offline_kafka: KafkaSettings) -> AsyncIterator[Registro]:
+    """registro for 2024's federal process (several offices, in-person voting), during its registration."""
+    url = await databases.new("registro")
+    reloj = RelojManual(dt.datetime(2024, 1, 15, 16, 0, tzinfo=dt.UTC))
+    app = create_app(
+        Settings(database_url=url, kafka=offline_kafka, relay_enabled=False), reloj=reloj, proceso=PEF2024
+    )
+    async with serve(app) as client:
+        yield Registro(app, client, reloj, PEF2024)

@@ -97,7 +97,14 @@ async def test_cifras_de_todos_los_servicios(tablero: Any, token: Any) -> None:
     assert c["solicitudes"]["por_dia"] == [
         {"dia": "2020-12-31", "total": 2}
     ]  # 00:00 UTC is the 31st in Centro
-    assert c["lnere"] == {"total": 2, "postal": 1, "electronica": 1, "por_entidad": {"09": 2}}
+    assert c["lnere"] == {
+        "total": 2,
+        "postal": 1,
+        "electronica": 1,
+        "presencial": 0,
+        "por_sede": {},
+        "por_entidad": {"09": 2},
+    }
     assert c["paquetes"] == {"entregado": 1, "enviado": 1, "integrado": 1}
     assert c["votos"] == {
         "postal": 1,
@@ -291,3 +298,32 @@ async def test_el_contrato_de_los_opl_esta_en_openapi(tablero: Any, token: Any) 
     )
     r = await client.get("/v1/entidades/09/series/solicitudes", headers=token("opl", "09"))
     assert Serie.model_validate_json(r.content).serie == "solicitudes"
+
+
+async def test_la_lnere_cuenta_a_quienes_votan_en_persona_por_sede(tablero: Any) -> None:
+    """2024: the closed list of each entidad carries its in-person voters per consular site (#27); the
+    national figures add the entidades' sites together."""
+    app, client = tablero
+    for entidad, por_sede in (("09", {"los-angeles": 2, "madrid": 1}), ("16", {"los-angeles": 1})):
+        presencial = sum(por_sede.values())
+        await deliver(
+            app,
+            Envelope.new(
+                event_type=eventos_registro.LNERE_CERRADA,
+                source="registro",
+                aggregate_id=entidad,
+                data=eventos_registro.LnereCerrada(
+                    entidad=entidad,
+                    total=presencial + 1,
+                    postal=1,
+                    electronica=0,
+                    presencial=presencial,
+                    por_pais={"US": {"postal": 1, "presencial": presencial}},
+                    por_sede=por_sede,
+                    cerrada_at=T,
+                ),
+            ),
+        )
+    lnere = (await client.get("/v1/tablero")).json()["lnere"]
+    assert (lnere["total"], lnere["presencial"]) == (6, 4)
+    assert lnere["por_sede"] == {"los-angeles": 3, "madrid": 1}

@@ -151,7 +151,8 @@ async def resolver(
     summary="Cerrar la LNERE de una entidad (ine-admin)",
     description="Al corte: las solicitudes procedentes quedan inscritas, numeradas en orden de llegada; "
     "postal recibe nombre y domicilio de quienes votan por correo y electrónico el contacto de quienes votan "
-    "por internet. Cerrar otra vez no cambia nada y devuelve el mismo cierre. Después del cierre, toda "
+    "por internet; quienes votan en persona quedan en la lista de su sede consular. Cerrar otra vez no "
+    "cambia nada y devuelve el mismo cierre. Después del cierre, toda "
     "solicitud para la entidad es extemporánea.",
     responses=errores(401, 403, 404, 409),
 )
@@ -164,6 +165,7 @@ async def cerrar(
         total=cierre.total,
         postal=cierre.postal,
         electronica=cierre.electronica,
+        presencial=cierre.presencial,
         cerrada_at=proceso.local(cierre.cerrada_at),
         pendientes=pendientes,
     )

@@ -125,6 +125,7 @@ async def expediente(folio: FolioPath, request: Request, session: SessionDep, _:
         email=s.email,
         telefono=s.telefono,
         modalidad=s.modalidad,
+        sede=s.sede,
         canal=s.canal,
         recibida_at=s.recibida_at,
         plazo_aclaracion=s.plazo_aclaracion,

@@ -14,11 +14,13 @@ from services.registro.models import CambioPendiente, Solicitud
 from services.registro.schemas import (
     CambioModalidad,
     CatalogoMotivos,
+    CatalogoSedes,
     ConfirmacionIn,
     ConfirmacionPendiente,
     Correccion,
     DocumentoRecibido,
     Motivo,
+    SedeConsular,
     SinAcceso,
     SolicitudCreada,
     SolicitudEstado,
@@ -43,6 +45,7 @@ def estado_publico(solicitud: Solicitud, proceso: Proceso) -> SolicitudEstado:
         plazo_aclaracion=proceso.local(solicitud.plazo_aclaracion) if solicitud.plazo_aclaracion else None,
         entidad=solicitud.entidad,
         modalidad=solicitud.modalidad,
+        sede=solicitud.sede,
         recibida_at=proceso.local(solicitud.recibida_at),
     )
 
@@ -253,3 +256,29 @@ async def subir_documento(
 @router.get("/catalogos/motivos", summary="Catálogo de motivos de improcedencia y de baja (público)")
 async def catalogo_motivos() -> CatalogoMotivos:
     return CatalogoMotivos(improcedencia=domain.MOTIVOS, baja=domain.MOTIVOS_BAJA)
+
+
+@router.get(
+    "/catalogos/sedes",
+    summary="Sedes consulares del voto presencial (público)",
+    description="Las sedes donde vota en persona quien eligió la modalidad presencial, con su horario del "
+    "día de la jornada en hora local y en hora del Centro. Vacío si el proceso no tiene esa modalidad.",
+)
+async def catalogo_sedes(proceso: ProcesoDep) -> CatalogoSedes:
+    sedes = []
+    for clave, s in sorted(proceso.sedes.items(), key=lambda x: (x[1].pais, x[1].ciudad)):
+        apertura, cierre = proceso.horario(clave)
+        sedes.append(
+            SedeConsular(
+                clave=clave,
+                nombre=s.nombre,
+                ciudad=s.ciudad,
+                pais=s.pais,
+                zona_horaria=s.zona_horaria,
+                apertura_local=f"{s.apertura:%H:%M}",
+                cierre_local=f"{s.cierre:%H:%M}",
+                apertura=proceso.local(apertura),
+                cierre=proceso.local(cierre),
+            )
+        )
+    return CatalogoSedes(modalidad_presencial="presencial" in proceso.modalidades, sedes=sedes)

@@ -30,7 +30,7 @@ from services.registro.domain import TRANSICIONES, Estado
 from services.registro.models import CambioPendiente, Solicitud
 from services.registro.schemas import CambioModalidad, ConfirmacionIn, Correccion, SolicitudIn
 from services.registro.service.documentos import TIPOS_DOCUMENTO
-from services.registro.service.importacion import COLUMNAS
+from services.registro.service.importacion import COLUMNAS, COLUMNAS_OPCIONALES
 from services.registro.service.validacion import errores_solicitud
 from shared.limites import cuerpo_maximo
 from shared.notificaciones import enmascarar
@@ -44,7 +44,7 @@ PAGINAS = Paginas(Path(__file__).resolve().parent)
 
 # The application's fields, as the batch import names them; the address ones nested as in the API's JSON.
 DOMICILIO = ("calle_numero", "ciudad", "region", "codigo_postal")
-CAMPOS = tuple(f"domicilio.{c}" if c in DOMICILIO else c for c in COLUMNAS)
+CAMPOS = (*(f"domicilio.{c}" if c in DOMICILIO else c for c in COLUMNAS), *COLUMNAS_OPCIONALES)
 CORREGIBLES = (
     "nombre",
     "apellido_paterno",
@@ -212,7 +212,16 @@ def _formulario(
         paises=_paises(t.idioma),
         pistas=_pistas(t),
         modalidades=list(proceso.modalidades),
+        sedes=_sedes(proceso),
     )
+
+
+def _sedes(proceso: Proceso) -> list[tuple[str, str]]:
+    """The consular sites of in-person voting, by country and city, as a person looks for theirs."""
+    return [
+        (clave, f"{s.ciudad} — {s.nombre}")
+        for clave, s in sorted(proceso.sedes.items(), key=lambda x: (x[1].pais, x[1].ciudad))
+    ]
 
 
 def _revision(
@@ -227,10 +236,11 @@ def _revision(
         else "",
         "pais": nombres.get(valores.get("pais", ""), ""),
         "modalidad": t(f"modalidad.{valores['modalidad']}")
-        if valores.get("modalidad") in ("postal", "electronica")
+        if valores.get("modalidad") in proceso.modalidades
         else "",
+        "sede": dict(_sedes(proceso)).get(valores.get("sede", ""), ""),
     }
-    resumen = [(c, legibles.get(c, valores.get(c, ""))) for c in CAMPOS]
+    resumen = [(c, legibles.get(c, valores.get(c, ""))) for c in CAMPOS if c != "sede" or valores.get(c)]
     return _render(
         request,
         "revisar.html",
@@ -368,7 +378,13 @@ def _estado(
         puede_corregir=estado in TRANSICIONES["correccion"],
         puede_cambiar_modalidad=estado in {Estado.RECIBIDA, Estado.PROCEDENTE, Estado.EN_ACLARACION}
         and len(proceso.modalidades) > 1,
-        modalidades=[(m, t(f"modalidad.{m}")) for m in proceso.modalidades if m != solicitud.modalidad],
+        modalidades=[
+            (m, t(f"modalidad.{m}"))
+            for m in proceso.modalidades
+            if m != solicitud.modalidad or m == "presencial"  # in person: another site
+        ],
+        sedes=_sedes(proceso),
+        sede_nombre=dict(_sedes(proceso)).get(solicitud.sede or "", ""),
         recibe_documentos=estado in {Estado.RECIBIDA, Estado.EN_ACLARACION, Estado.IMPROCEDENTE},
         tipos_documento=[(d, t(f"documento.{d}")) for d in TIPOS_DOCUMENTO],
     )
@@ -475,11 +491,13 @@ async def corregir(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HT
 
 @router.post("/mi-solicitud/modalidad")
 async def modalidad(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    valores = leer_campos(await request.form(), ("folio", "modalidad"))
+    valores = leer_campos(await request.form(), ("folio", "modalidad", "sede"))
     folio = valores.pop("folio", "")
 
     async def pedir(session: AsyncSession) -> tuple[CambioPendiente, list[str]]:
-        datos = CambioModalidad.model_validate({"modalidad": valores.get("modalidad") or None})
+        datos = CambioModalidad.model_validate(
+            {"modalidad": valores.get("modalidad") or None, "sede": valores.get("sede") or None}
+        )
         return await registro_service.pedir_cambio_modalidad(session, folio, datos, proceso, reloj.ahora())
 
     return await _pedido(request, proceso, folio, valores, pedir)

@@ -28,7 +28,12 @@ from services.registro.service.comun import (
 )
 from services.registro.service.documentos import agregar, exigir_que_recibe, revisar_archivo, sin_codigo
 from services.registro.service.solicitudes import _enviado_a
-from services.registro.service.validacion import _error, errores_contacto, errores_modalidad
+from services.registro.service.validacion import (
+    _error,
+    errores_contacto,
+    errores_modalidad,
+    errores_sede,
+)
 from shared.auth import Principal
 from shared.events import registro as eventos
 from shared.notificaciones import destinos, encolar
@@ -135,17 +140,20 @@ async def _validar_cambio(
     else:
         _exigir_estado(solicitud, "cambio_modalidad", "cambiar la modalidad de")
         await _exigir_lista_abierta(session, proceso, solicitud)
-        _modalidad_posible(proceso, nuevos["modalidad"], ahora)
+        _modalidad_posible(proceso, nuevos["modalidad"], nuevos.get("sede"), ahora)
         _validar_resultado(solicitud, nuevos, "Faltan datos para la nueva modalidad.")
 
 
-def _modalidad_posible(proceso: Proceso, modalidad: str, ahora: dt.datetime) -> None:
-    """A change to ``modalidad``: only before the LNERE cut, and only to one this process has."""
+def _modalidad_posible(proceso: Proceso, modalidad: str, sede: str | None, ahora: dt.datetime) -> None:
+    """A change to ``modalidad``: only before the LNERE cut, and only to one this process has (in person,
+    with one of its sites)."""
     _antes_del_corte(proceso, ahora)
     if modalidad not in proceso.modalidades:
         raise Problem(
             422, "Modalidad no disponible en este proceso.", errors=[_error("modalidad", "No disponible.")]
         )
+    if errores := errores_sede(modalidad, sede, proceso):
+        raise Problem(422, "La sede no corresponde a la modalidad.", errors=errores)
 
 
 def _antes_del_corte(proceso: Proceso, ahora: dt.datetime) -> None:
@@ -177,7 +185,7 @@ async def pedir_correccion(
 async def pedir_cambio_modalidad(
     session: AsyncSession, folio: str, datos: CambioModalidad, proceso: Proceso, ahora: dt.datetime
 ) -> tuple[CambioPendiente, list[str]]:
-    nuevos: dict[str, Any] = {"modalidad": datos.modalidad}
+    nuevos: dict[str, Any] = {"modalidad": datos.modalidad, "sede": datos.sede}
     if datos.domicilio is not None:
         nuevos.update(datos.domicilio.model_dump(exclude_unset=True))
     if datos.email is not None:
@@ -474,8 +482,13 @@ async def cambio_verificado(
         raise Problem(422, "Envíe al menos un dato a cambiar.", errors=[_error("cuerpo", "Sin cambios.")])
     if "modalidad" in nuevos and nuevos["modalidad"] is None:
         del nuevos["modalidad"]
-    if nuevos.get("modalidad", solicitud.modalidad) != solicitud.modalidad:
-        _modalidad_posible(proceso, nuevos["modalidad"], ahora)
+    if "modalidad" in nuevos and nuevos["modalidad"] != "presencial":
+        nuevos["sede"] = None
+    if "sede" in nuevos and nuevos["sede"] is None and "modalidad" not in nuevos:
+        del nuevos["sede"]
+    modalidad, sede = nuevos.get("modalidad", solicitud.modalidad), nuevos.get("sede", solicitud.sede)
+    if (modalidad, sede) != (solicitud.modalidad, solicitud.sede):
+        _modalidad_posible(proceso, modalidad, sede, ahora)
     _validar_resultado(solicitud, nuevos, "El cambio deja incompletos los datos de la modalidad.")
     anterior = {"email": solicitud.email, "telefono": solicitud.telefono}
     anterior_modalidad = solicitud.modalidad

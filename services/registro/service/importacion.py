@@ -21,6 +21,8 @@ from shared.notificaciones import Aviso, encolar
 from shared.problems import Problem, validation_errors
 from shared.proceso import Proceso
 
+# Optional: a file without them is read as before (``sede``: only for the in-person modality).
+COLUMNAS_OPCIONALES = ("sede",)
 COLUMNAS = (
     "clave_elector",
     "nombre",
@@ -70,7 +72,11 @@ async def cargar_lote(
     for fila, registro in enumerate(lector, start=2):
         recibidas += 1
         clave = (registro.get("clave_elector") or "").strip().upper() or None
-        datos = {k: (v.strip() if isinstance(v, str) else v) for k, v in registro.items() if k in COLUMNAS}
+        datos = {
+            k: (v.strip() if isinstance(v, str) else v)
+            for k, v in registro.items()
+            if k in COLUMNAS or k in COLUMNAS_OPCIONALES
+        }
         cuerpo: dict[str, Any] = {
             k: v
             for k, v in datos.items()

@@ -43,6 +43,7 @@ async def cerrar_lnere(
             "total": 0,
             "postal": 0,
             "electronica": 0,
+            "presencial": 0,
             "cerrada_por": admin.sub,
             "cerrada_at": ahora,
         },
@@ -55,6 +56,7 @@ async def cerrar_lnere(
 
     inscritas = await repository.procedentes(session, proceso.clave, entidad)
     por_pais: dict[str, Counter[str]] = defaultdict(Counter)
+    por_sede: Counter[str] = Counter()
     mensajes: list[Aviso] = []
     for numero, s in enumerate(inscritas, start=1):
         s.numero_lnere, s.estado, s.version, s.actualizada_at = (
@@ -98,6 +100,11 @@ async def cerrar_lnere(
                 aggregate_id=aggregate,
                 data=data,
             )
+        elif s.modalidad == "presencial":
+            # Votes at its consular site on election day: no package, no remote credential. The list of each
+            # site stays here, where the site's staff will check it.
+            assert s.sede
+            por_sede[s.sede] += 1
         else:
             assert s.email
             assert s.telefono
@@ -113,7 +120,9 @@ async def cerrar_lnere(
             )
     postal = sum(c["postal"] for c in por_pais.values())
     electronica = sum(c["electronica"] for c in por_pais.values())
+    presencial = sum(por_sede.values())
     cierre.total, cierre.postal, cierre.electronica = len(inscritas), postal, electronica
+    cierre.presencial = presencial
     await emisor.emitir(
         session,
         REGISTRO_LNERE,
@@ -124,7 +133,9 @@ async def cerrar_lnere(
             total=len(inscritas),
             postal=postal,
             electronica=electronica,
+            presencial=presencial,
             por_pais={p: dict(c) for p, c in sorted(por_pais.items())},
+            por_sede=dict(sorted(por_sede.items())),
             cerrada_at=ahora,
         ),
     )
@@ -138,6 +149,7 @@ async def cerrar_lnere(
         total=len(inscritas),
         postal=postal,
         electronica=electronica,
+        presencial=presencial,
         pendientes=pendientes,
     )
     await encolar(session, Notificacion, mensajes, ahora)  # every inscription notice in one insert

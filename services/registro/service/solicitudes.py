@@ -63,6 +63,7 @@ async def solicitar(
         "email": str(datos.email) if datos.email else None,
         "telefono": datos.telefono,
         "modalidad": datos.modalidad,
+        "sede": datos.sede,
         "canal": canal,
         "estado": Estado.RECIBIDA.value,
         "motivos": [],

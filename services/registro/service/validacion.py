@@ -26,7 +26,7 @@ def errores_modalidad(
         for campo in ("calle_numero", "ciudad", "codigo_postal"):
             if not domicilio.get(campo):
                 errores.append(_error(f"domicilio.{campo}", "Obligatorio para votar por correo postal."))
-    else:
+    elif modalidad == "electronica":
         if not email:
             errores.append(_error("email", "Obligatorio para votar por internet: ahí llegan sus claves."))
         if not telefono:
@@ -34,6 +34,17 @@ def errores_modalidad(
                 _error("telefono", "Obligatorio para votar por internet (segundo factor por SMS).")
             )
     return errores
+
+
+def errores_sede(modalidad: str, sede: str | None, proceso: Proceso) -> list[dict[str, str]]:
+    """In person: one of the process's consular sites, and only then."""
+    if modalidad != "presencial":
+        return [_error("sede", "Solo para votar en persona (modalidad presencial).")] if sede else []
+    if not sede:
+        return [_error("sede", "Elija la sede consular donde votará en persona.")]
+    if sede not in proceso.sedes:
+        return [_error("sede", f"No es una sede de este proceso (sedes: {', '.join(proceso.sedes)}).")]
+    return []
 
 
 SIN_CONTACTO = (
@@ -79,6 +90,8 @@ def errores_solicitud(datos: SolicitudIn, proceso: Proceso) -> list[dict[str, st
             _error("fecha_nacimiento", "Debe tener 18 años cumplidos el día de la jornada electoral.")
         )
     errores += errores_modalidad(datos.modalidad, datos.domicilio.model_dump(), datos.email, datos.telefono)
+    if datos.modalidad in proceso.modalidades:
+        errores += errores_sede(datos.modalidad, datos.sede, proceso)
     _con_contacto(errores, datos.email, datos.telefono)
     return errores
 
