@@ -264,6 +264,8 @@ POSTAL: Matriz = {
     ("GET", "/v1/extemporaneos/{entidad}/destrucciones/{acta}.pdf"): roles(
         *CIERRE, nota="nombres completos solo para ine-admin; enmascarados para los demás"
     ),
+    ("GET", "/v1/boletas/{entidad}/{cargo}"): publico("partidos y candidaturas aprobadas: públicos"),
+    ("GET", "/v1/boletas/{entidad}/{cargo}.pdf"): publico(),
 }
 
 ELECTRONICO: Matriz = {

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.types import Message, Receive
 
-from services.postal import documentos, domain, repository
+from services.postal import boletas, documentos, domain, repository
 from services.postal import service as postal_service
 from services.postal.config import MAX_EVENTOS
 from services.postal.models import ActaDestruccion
@@ -19,6 +19,7 @@ from services.postal.schemas import (
     ActaDestruccionOut,
     Asistente,
     AvisosOut,
+    Boleta,
     DestruccionExtemporaneosIn,
     DestruccionOut,
     EnvioIn,
@@ -499,3 +500,39 @@ async def destruccion_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="destruccion-{entidad}-{acta}.pdf"'},
     )
+
+
+CargoPath = Annotated[
+    str, Path(pattern=r"^[a-z_]{1,64}$", description="Clave del cargo", examples=["presidencia"])
+]
+
+
+@router.get(
+    "/boletas/{entidad}/{cargo}.pdf",
+    tags=["paquetes"],
+    summary="La boleta postal de un cargo, imprimible (PDF, público)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "La boleta"}, 404: PROBLEM},
+)
+async def boleta_pdf(
+    entidad: EntidadPath, cargo: CargoPath, session: SessionDep, proceso: ProcesoDep
+) -> Response:
+    b = await boletas.boleta(session, proceso, entidad, cargo)
+    return Response(
+        boletas.pdf(b),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="boleta-{entidad}-{cargo}.pdf"'},
+    )
+
+
+@router.get(
+    "/boletas/{entidad}/{cargo}",
+    tags=["paquetes"],
+    summary="La boleta postal de un cargo: cada partido en orden, con su candidatura (público)",
+    description="Los nombres son los de las candidaturas que `ine-admin` aprobó en electrónico; sin ellas la "
+    "boleta lleva solo los partidos (`huella_candidaturas` null). La Presidencia es la misma boleta en todas "
+    "las entidades.",
+    responses={404: PROBLEM},
+)
+async def boleta(entidad: EntidadPath, cargo: CargoPath, session: SessionDep, proceso: ProcesoDep) -> Boleta:
+    return await boletas.boleta(session, proceso, entidad, cargo)

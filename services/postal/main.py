@@ -6,7 +6,7 @@ from services.postal import consola, handlers, paginas
 from services.postal.api import router
 from services.postal.config import SERVICIO, Settings, get_settings
 from services.postal.models import Bitacora, Notificacion, Outbox, ProcessedEvent
-from shared.bus.topics import REGISTRO_LNERE_POSTAL
+from shared.bus.topics import ELECTRONICO_ELECCION, REGISTRO_LNERE_POSTAL
 from shared.consola import Consola, montar_consola
 from shared.paginas import montar_comun
 from shared.proceso import Proceso
@@ -34,7 +34,9 @@ def create_app(
         routers=[router, paginas.router, consola.router],
         consumers=[
             ConsumerSpec(
-                purpose="integracion", topics=[REGISTRO_LNERE_POSTAL], handlers=handlers.build(proceso, reloj)
+                purpose="integracion",
+                topics=[REGISTRO_LNERE_POSTAL, ELECTRONICO_ELECCION],
+                handlers=handlers.build(proceso, reloj),
             )
         ],
         avisos=(Notificacion, settings),

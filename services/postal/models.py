@@ -137,3 +137,15 @@ class ActaDestruccion(Base):
     asistentes: Mapped[list[dict[str, str]]] = mapped_column(JSON, comment="[{nombre, cargo}]")
     sobres: Mapped[int] = mapped_column(default=0)
     registrada_por: Mapped[str] = mapped_column(String(200))
+
+
+class CandidaturasBoleta(Base):
+    """A ballot's candidacies as ``ine-admin`` approved them in electronico (its event): the names the paper
+    ballot prints beside each party, in ballot order. ``ambito``: the entidad, or «nacional» (Presidencia)."""
+
+    __tablename__ = "candidaturas_boleta"
+
+    ambito: Mapped[str] = mapped_column(String(8), primary_key=True)
+    cargo: Mapped[str] = mapped_column(String(64), primary_key=True)
+    huella: Mapped[str] = mapped_column(String(64))
+    lista: Mapped[list[dict[str, Any]]] = mapped_column(JSON, comment="[{nombre, partidos}] en orden")

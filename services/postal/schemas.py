@@ -293,3 +293,26 @@ class ActaDestruccionOut(BaseModel):
     asistentes: list[Asistente]
     sobres: int = Field(description="Sobres extemporáneos destruidos sin abrir")
     registrada_por: str
+
+
+class CasillaBoleta(BaseModel):
+    opcion: str = Field(description="Clave de la opción, como la cuenta el cómputo", examples=["MORENA"])
+    partido: str = Field(examples=["Morena"])
+    candidatura: str | None = Field(
+        default=None, description="Nombre de la persona que postula (sin candidaturas aprobadas: null)"
+    )
+    coalicion: str | None = Field(default=None, description="La coalición que la postula, si la hay")
+
+
+class Boleta(BaseModel):
+    """The paper ballot of one office, in ballot order."""
+
+    entidad: str
+    entidad_nombre: str
+    cargo: str
+    cargo_nombre: str
+    proceso: str
+    huella_candidaturas: str | None = Field(
+        description="Huella de las candidaturas aprobadas que imprime; null: solo partidos"
+    )
+    casillas: list[CasillaBoleta]

@@ -4,7 +4,8 @@
   the final hash and what the electronic MEC (computo) needs to have the tally decrypted — election.json, the
   custodians' public record and the encrypted tally, all public. Drills carry ``simulacro: true``.
   It also announces each election it prepares (uuid, entidad, cargo, name): the credential authority issues
-  that election's credentials from it.
+  that election's credentials from it; and each ballot's candidacies once ``ine-admin`` approves them (postal
+  prints its paper ballots with the names).
 - ``vmre.electronico.voto``: a ballot was accepted — for turnout counts by entidad and hour, and as the
   voter's «votó» mark (entidad and número on the list, like postal's). No ballot, no tracker.
 """
@@ -20,6 +21,16 @@ ELECCION_PREPARADA = "electronico.eleccion.preparada"
 ELECCION_ABIERTA = "electronico.eleccion.abierta"
 URNA_SELLADA = "electronico.urna.sellada"
 VOTO_EMITIDO = "electronico.voto.emitido"
+CANDIDATURAS_APROBADAS = "electronico.candidaturas.aprobadas"
+
+
+class CandidaturasAprobadas(BaseModel):
+    """A ballot's candidacies, approved and locked (public: the names on the ballot)."""
+
+    ambito: str = Field(description="Clave INEGI de la entidad, o «nacional» (Presidencia: igual en todas)")
+    cargo: str
+    huella: str = Field(description="SHA-256 de las candidaturas (va en la apertura de la elección)")
+    candidaturas: list[dict[str, Any]] = Field(description="{nombre, partidos}, en el orden de la boleta")
 
 
 class EleccionPreparada(BaseModel):

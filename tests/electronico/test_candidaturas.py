@@ -7,12 +7,16 @@ answers carry the names and its acta de apertura the fingerprint."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from services.electronico.models import Outbox
+from shared.events import electronico as eventos
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
 from tests.support.comun import Buzon, Databases, serve
@@ -87,6 +91,21 @@ async def test_el_opl_carga_y_el_ine_aprueba_la_version_revisada(e: Electronico)
     assert {r.status_code for r in respuestas} == {200}
     assert len({r.json()["aprobada_at"] for r in respuestas}) == 1
     assert respuestas[0].json()["estado"] == "aprobada"
+    # One event for postal (its paper ballots print the names), however many approvals came at once.
+    async with e.app.state.runtime.maker() as session:
+        aprobaciones = [
+            json.loads(fila.payload)["data"]
+            for fila in (await session.execute(select(Outbox))).scalars()
+            if fila.event_type == eventos.CANDIDATURAS_APROBADAS
+        ]
+    assert aprobaciones == [
+        {
+            "ambito": "09",
+            "cargo": "jefatura_gobierno",
+            "huella": nueva,
+            "candidaturas": respuestas[0].json()["candidaturas"],
+        }
+    ]
     # Approved: the ballot is locked.
     r = await e.client.put("/v1/candidaturas/09/jefatura_gobierno", json={"candidaturas": CDMX}, headers=opl)
     assert r.status_code == 409

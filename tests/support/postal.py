@@ -69,10 +69,11 @@ class Postal:
 
     async def entregar(self, *envelopes: Envelope) -> int:
         """Deliver events as the consumer does (same dedupe), in one transaction."""
-        handler = self.app.state.handlers[eventos_registro.LNERE_POSTAL_INSCRITO]
+        handlers = self.app.state.handlers
         aplicados = 0
         async with self.app.state.runtime.maker() as session, session.begin():
             for env in envelopes:
+                handler = handlers[env.event_type]
                 aplicados += await apply_once(session, ProcessedEvent, "postal.integracion", env, handler)
         return aplicados
 

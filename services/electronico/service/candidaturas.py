@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.electronico import domain
-from services.electronico.models import Candidaturas
+from services.electronico.models import Candidaturas, emisor
 from shared.auth import Principal, Rol, check_entidad
+from shared.bus.topics import ELECTRONICO_ELECCION
 from shared.db import insert_if_absent
+from shared.events import electronico as eventos
 from shared.problems import Problem
 from shared.proceso import Entidad, Proceso
 
@@ -132,6 +134,15 @@ async def aprobar(
     if c.aprobada_at is None:
         c.aprobada_por, c.aprobada_at = principal.sub, ahora
         await session.flush()
+        await emisor.emitir(
+            session,
+            ELECTRONICO_ELECCION,
+            event_type=eventos.CANDIDATURAS_APROBADAS,
+            aggregate_id=f"{ambito}-{cargo}",
+            data=eventos.CandidaturasAprobadas(
+                ambito=ambito, cargo=cargo, huella=c.huella, candidaturas=list(c.lista)
+            ),
+        )
     return c
 
 
