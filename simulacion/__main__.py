@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,14 @@ async def _simular(args: argparse.Namespace) -> int:
         flush=True,
     )
     inicio = time.monotonic()
+    simulacros: list[Simulacro] = []
+
+    def estado() -> None:
+        """SIGUSR1: where the drill is (what it waits for, what is missing), without stopping it."""
+        for s in simulacros:
+            print(f"\nESTADO DEL SIMULACRO:\n{s.cliente.estado()}", file=sys.stderr, flush=True)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, estado)
 
     async def con(plataforma: Plataforma) -> dict[str, dict[str, Any]]:
         if plataforma.proceso_ancla is not None:  # a relative calendar (demo) anchored like the platform's
@@ -65,9 +74,10 @@ async def _simular(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        return await Simulacro(
-            escenario, proceso, plataforma, concurrencia=args.concurrencia, procesos=args.procesos
-        ).correr()
+        simulacros.append(
+            Simulacro(escenario, proceso, plataforma, concurrencia=args.concurrencia, procesos=args.procesos)
+        )
+        return await simulacros[-1].correr()
 
     try:
         if args.plataforma:

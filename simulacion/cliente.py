@@ -52,6 +52,23 @@ class Cliente:
             ),
         )
         self._tokens: dict[tuple[str, str], str] = {}
+        # What the drill is waiting for right now (what, since when, what is still missing): printed on
+        # SIGUSR1 (``estado``), so that a drill that seems stuck says where.
+        self.esperas: dict[str, tuple[float, str]] = {}
+
+    def falta(self, que: str, detalle: str) -> None:
+        """What a wait in progress still lacks, in words (``esperar``'s condition may say it)."""
+        if que in self.esperas:
+            self.esperas[que] = (self.esperas[que][0], detalle)
+
+    def estado(self) -> str:
+        ahora = time.monotonic()
+        if not self.esperas:
+            return "el simulacro no espera ninguna condición (peticiones en curso o cálculo)"
+        return "\n".join(
+            f"esperando desde hace {ahora - desde:.0f} s: {que}" + (f" — falta: {detalle}" if detalle else "")
+            for que, (desde, detalle) in self.esperas.items()
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -100,18 +117,25 @@ class Cliente:
         self, que: str, condicion: Callable[[], Awaitable[T | None]], timeout: float = 300
     ) -> T:
         inicio = time.monotonic()
-        while True:
-            try:
-                valor = await condicion()
-            except httpx.TransportError:  # the service it asks is restarting: ask again
-                valor = None
-            if valor is not None and valor is not False:
-                return valor
-            if time.monotonic() - inicio > timeout:
-                raise SimulacionFallida(
-                    f"tiempo agotado ({timeout:.0f} s) esperando: {que}\n{self.plataforma.ultimas_lineas(30)}"
-                )
-            await asyncio.sleep(0.5)
+        self.esperas[que] = (inicio, "")
+        try:
+            while True:
+                try:
+                    valor = await condicion()
+                except httpx.TransportError:  # the service it asks is restarting: ask again
+                    valor = None
+                if valor is not None and valor is not False:
+                    return valor
+                if time.monotonic() - inicio > timeout:
+                    falta = self.esperas[que][1]
+                    raise SimulacionFallida(
+                        f"tiempo agotado ({timeout:.0f} s) esperando: {que}"
+                        + (f" (falta: {falta})" if falta else "")
+                        + f"\n{self.plataforma.ultimas_lineas(30)}"
+                    )
+                await asyncio.sleep(0.5)
+        finally:
+            self.esperas.pop(que, None)
 
     async def en_paralelo(
         self, fase: str, unidad: str, elementos: Sequence[T], f: Callable[[T], Awaitable[object]], n: int = 0

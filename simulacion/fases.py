@@ -379,14 +379,23 @@ class Fases:
         electronicos = {p.email: p for p in self.personas if p.modalidad == "electronica"}
         cargos = {e: len(ent.cargos) for e, ent in self.proceso.entidades.items()}
 
+        que = "cuentas y credenciales de todos los votantes por internet"
+
         async def correos() -> bool:
             self.buzon.leer()
-            return all(p.usuario and len(p.credenciales) == cargos[p.entidad] for p in electronicos.values())
+            sin_cuenta = Counter(p.entidad for p in electronicos.values() if not p.usuario)
+            sin_credenciales = Counter(
+                p.entidad for p in electronicos.values() if len(p.credenciales) != cargos[p.entidad]
+            )
+            self.cliente.falta(
+                que,
+                f"sin cuenta {dict(sorted(sin_cuenta.items()))}, "
+                f"sin todas sus credenciales {dict(sorted(sin_credenciales.items()))} (por entidad)",
+            )
+            return not sin_cuenta and not sin_credenciales
 
         # Every one goes over SMTP, behind registro's and postal's own messages to the same local mailbox.
-        await self.cliente.esperar(
-            "cuentas y credenciales de todos los votantes por internet", correos, timeout=900
-        )
+        await self.cliente.esperar(que, correos, timeout=900)
         for clave, eleccion in por_cargo.items():
             uuid, entidad = eleccion["uuid"], "/".join(clave)
             ultima: list[str] = []
@@ -735,6 +744,7 @@ class Fases:
                 "GET", self.cliente.url("tablero", "/v1/informe-final.json"), headers=self.cliente.admin
             )
             ultimo[:] = diferencias(r.json())
+            self.cliente.falta("el informe final con las cifras de las actas", "; ".join(ultimo[:5]))
             # Each entidad of the scenario with its acta (the process may list entidades the scenario leaves
             # out: those have no acta, and ``completo`` stays false).
             return r.json() if not ultimo else None

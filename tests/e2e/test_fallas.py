@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,18 @@ PLAN: list[tuple[str | None, str]] = [
     ("actas de mesa", "computo-api"),  # the custodians' decryption and the cómputo are next
 ]
 ESCENARIO = ROOT / "escenarios" / "fallas.json"
+
+
+async def _estados(procesos: dict[str, ServiceProcess]) -> str:
+    """Each process's /readyz: its outbox backlog, broker and consumers (what a lost event leaves behind)."""
+    estados = []
+    async with httpx.AsyncClient(timeout=5) as cliente:
+        for n, p in procesos.items():
+            try:
+                estados.append(f"{n}: {(await cliente.get(f'{p.url}/readyz')).json()['checks']}")
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                estados.append(f"{n}: /readyz sin respuesta ({type(exc).__name__})")
+    return "\n".join(estados)
 
 
 def _binarios_postgresql() -> Path | None:
@@ -249,32 +262,27 @@ async def test_simulacro_sobrevive_a_cada_falla(
         try:
             await asyncio.wait_for(asyncio.gather(lector, inyector, sim.wait()), timeout=600)
         except TimeoutError:
+            sim.send_signal(signal.SIGUSR1)  # the drill says what it waits for and what is missing
+            await asyncio.sleep(3)
             sim.kill()
             await sim.wait()
-            raise AssertionError(
-                "el simulacro no terminó en 10 min\n"
-                + "\n".join(lineas[-40:])
-                + f"\nfallas aplicadas: {aplicadas}\n"
-                + "\n".join(f"--- {n}\n{_avisos(p)}" for n, p in procesos.items())
-            ) from None
+            pytest.fail(
+                "\n".join(f"--- {n}\n{_avisos(p)}" for n, p in procesos.items())
+                + f"\n--- fallas aplicadas: {aplicadas}\n"
+                + await _estados(procesos)
+                + "\n--- el simulacro no terminó en 10 min; sus últimas líneas:\n"
+                + "\n".join(lineas[-12:]),
+                pytrace=False,
+            )
         texto = "\n".join(lineas)
         print(texto)
         if sim.returncode != 0:
-            # What CI shows of a failure is its tail: the logs first, the drill's last words and the state of
-            # the consumers and relays last.
-            estados = []
-            async with httpx.AsyncClient(timeout=5) as cliente:
-                for n, p in procesos.items():
-                    if not n.endswith(("-consumidor", "-relay")):
-                        continue
-                    try:
-                        estados.append(f"{n}: {(await cliente.get(f'{p.url}/readyz')).json()['checks']}")
-                    except (httpx.HTTPError, ValueError, KeyError) as exc:
-                        estados.append(f"{n}: /readyz sin respuesta ({type(exc).__name__})")
+            # What CI shows of a failure is its tail: the logs first, then the state of each process and the
+            # drill's last words.
             pytest.fail(
                 "\n".join(f"--- {n}\n{p.logs()}" for n, p in procesos.items())
                 + f"\n--- salida del simulacro\n{texto}\n--- fallas aplicadas: {aplicadas}\n"
-                + "\n".join(estados)
+                + await _estados(procesos)
                 + f"\n--- el simulacro terminó con {sim.returncode}: "
                 + " | ".join(x for x in lineas[-4:] if x),
                 pytrace=False,
