@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import glob
+import importlib
 import json
 import os
 import shutil
@@ -25,11 +26,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from shared import migrations
 from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
+from shared.db import make_engine, make_sessionmaker
 from shared.hijos import free_port
+from shared.notificaciones import reenviar_inciertas
 from shared.settings import KafkaSettings
 from simulacion.plataforma import AJUSTES_DEL_SIMULACRO
 from tests.support.comun import Buzon
@@ -80,6 +84,32 @@ async def _estados(procesos: dict[str, ServiceProcess]) -> str:
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 estados.append(f"{n}: /readyz sin respuesta ({type(exc).__name__})")
     return "\n".join(estados)
+
+
+# The services that send messages to people (their relay process runs the sender).
+CON_AVISOS = ("registro", "postal", "electronico", "credenciales")
+
+
+async def operador_de_guardia(pg: PostgresPropio, reenviadas: list[str]) -> None:
+    """The runbook's step after a sender crash (docs/operacion.md, ``vmre avisos SERVICIO
+    --reenviar-inciertas``): a sender killed while handing over a handful of messages leaves them
+    ``incierta`` (never re-sent by itself, the gateway may have them); the person on call sends them again.
+    Without it a drill whose relay dies mid-send waits forever for those voters' credentials."""
+    motores = {s: make_engine(pg.url(s)) for s in CON_AVISOS}
+    modelos = {s: importlib.import_module(f"services.{s}.models").Notificacion for s in CON_AVISOS}
+    try:
+        while True:
+            await asyncio.sleep(5)
+            for s, motor in motores.items():
+                try:
+                    async with make_sessionmaker(motor)() as session, session.begin():
+                        if n := await reenviar_inciertas(session, modelos[s]):
+                            reenviadas.append(f"{s}: {n}")
+                except (OSError, DBAPIError):  # PostgreSQL is the one crashing right now
+                    continue
+    finally:
+        for motor in motores.values():
+            await motor.dispose()
 
 
 def _binarios_postgresql() -> Path | None:
@@ -259,6 +289,8 @@ async def test_simulacro_sobrevive_a_cada_falla(
 
         lector = asyncio.create_task(leer_salida())
         inyector = asyncio.create_task(fallas())
+        reenviadas: list[str] = []
+        guardia = asyncio.create_task(operador_de_guardia(pg, reenviadas))
         try:
             await asyncio.wait_for(asyncio.gather(lector, inyector, sim.wait()), timeout=600)
         except TimeoutError:
@@ -268,20 +300,26 @@ async def test_simulacro_sobrevive_a_cada_falla(
             await sim.wait()
             pytest.fail(
                 "\n".join(f"--- {n}\n{_avisos(p)}" for n, p in procesos.items())
-                + f"\n--- fallas aplicadas: {aplicadas}\n"
+                + f"\n--- fallas aplicadas: {aplicadas}; mensajes inciertos reenviados: {reenviadas}\n"
                 + await _estados(procesos)
                 + "\n--- el simulacro no terminó en 10 min; sus últimas líneas:\n"
                 + "\n".join(lineas[-12:]),
                 pytrace=False,
             )
+        finally:
+            guardia.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guardia
         texto = "\n".join(lineas)
         print(texto)
+        print("mensajes inciertos reenviados por la guardia:", reenviadas or "ninguno")
         if sim.returncode != 0:
             # What CI shows of a failure is its tail: the logs first, then the state of each process and the
             # drill's last words.
             pytest.fail(
                 "\n".join(f"--- {n}\n{p.logs()}" for n, p in procesos.items())
-                + f"\n--- salida del simulacro\n{texto}\n--- fallas aplicadas: {aplicadas}\n"
+                + f"\n--- salida del simulacro\n{texto}\n--- fallas aplicadas: {aplicadas}; "
+                f"mensajes inciertos reenviados: {reenviadas}\n"
                 + await _estados(procesos)
                 + f"\n--- el simulacro terminó con {sim.returncode}: "
                 + " | ".join(x for x in lineas[-4:] if x),
