@@ -25,6 +25,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + b"\x00" * 64
 
 
+def _credencial(directorio: Path) -> tuple[Path, Path]:
+    """Both sides of a voter ID, as the files a person attaches."""
+    frente, reverso = directorio / "frente.png", directorio / "reverso.png"
+    frente.write_bytes(PNG)
+    reverso.write_bytes(PNG)
+    return frente, reverso
+
+
 async def _entregar(registro: Registro, buzon: Buzon) -> None:
     """What registro's relay does in `make run`: its pending messages leave over SMTP to the local mailbox."""
     remitente = Notificador(
@@ -45,9 +53,7 @@ async def test_inscribirse_y_corregir_en_el_navegador(
     tmp_path: Path,
 ) -> None:
     datos = solicitud(7)
-    frente, reverso = tmp_path / "frente.png", tmp_path / "reverso.png"
-    frente.write_bytes(PNG)
-    reverso.write_bytes(PNG)
+    frente, reverso = _credencial(tmp_path)
     async with en_http(registro.app, lifespan="off") as base:
         pagina, problemas = await pagina_nueva(navegador)
         await pagina.goto(f"{base}/inscripcion")
@@ -194,9 +200,7 @@ async def test_inscribirse_para_votar_en_persona_en_una_sede(
     with that modality, shown in the review and in «my application»; no address or phone is needed."""
     registro = registro_2024
     datos = solicitud(8)
-    frente, reverso = tmp_path / "frente.png", tmp_path / "reverso.png"
-    frente.write_bytes(PNG)
-    reverso.write_bytes(PNG)
+    frente, reverso = _credencial(tmp_path)
     async with en_http(registro.app, lifespan="off") as base:
         pagina, problemas = await pagina_nueva(navegador)
         await pagina.goto(f"{base}/inscripcion")
