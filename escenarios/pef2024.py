@@ -5,7 +5,8 @@ Published (the project's domain notes, §2.3): LNERE 151,989 internet + 56,249 p
 and 39,634 postal votes; Estado de México's acta: 10,501 internet + 1,987 postal votes. Not published, so
 apportioned here and said so in the scenario: each other entidad's share (the illustrative weights below),
 each option's votes (illustrative shares, different per office), late and unknown envelopes. The in-person
-modality (15,723 on the LNERE, 22,238 votes) is not in the platform yet: the scenario leaves it out.
+modality: its 15,723 on the LNERE register (each with a consular site) and close the list; their 22,238 votes
+at the sites' kiosks are not in the platform yet, so the scenario has them abstain.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from simulacion.escenario import repartir, validar  # noqa: E402
 LNERE = {"electronica": 151_989, "postal": 56_249}
 VOTOS = {"electronica": 122_496, "postal": 39_634}
 MEXICO = {"electronica": 10_501, "postal": 1_987}  # Estado de México (15), published
+PRESENCIAL = {"lnere": 15_723, "votos": 22_238, "mexico": 1_704}  # votes at the 23 sites; Edomex's, published
 # Illustrative weights (in tenths) of each other entidad in the LNERE: where the diaspora comes from, roughly.
 PESOS = {
     "01": 10, "02": 40, "03": 5, "04": 5, "05": 20, "06": 10, "07": 10, "08": 40, "09": 90, "10": 30,
@@ -48,6 +50,9 @@ def main() -> None:
     for m in LNERE:
         propio = round(MEXICO[m] * LNERE[m] / VOTOS[m])
         lnere[m] = repartir(LNERE[m] - propio, PESOS) | {"15": propio}
+    # In person: Estado de México keeps its published share of the sites' votes; the others share the rest.
+    propio = round(PRESENCIAL["mexico"] * PRESENCIAL["lnere"] / PRESENCIAL["votos"])
+    lnere["presencial"] = repartir(PRESENCIAL["lnere"] - propio, PESOS) | {"15": propio}
     opciones_de = list(REPARTO)
     entidades = {}
     for clave in sorted(proceso.entidades):
@@ -64,7 +69,11 @@ def main() -> None:
             }
         postal_lnere = lnere["postal"][clave]
         entidades[clave] = {
-            "lnere": {"postal": postal_lnere, "electronica": lnere["electronica"][clave]},
+            "lnere": {
+                "postal": postal_lnere,
+                "electronica": lnere["electronica"][clave],
+                "presencial": lnere["presencial"][clave],
+            },
             "cargos": cargos,
             "sobres_extemporaneos": round((postal_lnere - votos["postal"][clave]) * EXTEMPORANEOS),
             "sobres_desconocidos": round(votos["postal"][clave] * DESCONOCIDOS),
@@ -73,15 +82,17 @@ def main() -> None:
         "proceso": "pef2024",
         "semilla": 2024,
         "descripcion": (
-            "PEF 2023-2024 a tamaño real, con las modalidades que la plataforma lleva: LNERE 208,238 "
-            "(151,989 por internet, 56,249 postales), 122,496 votos por internet y 39,634 postales, todos"
+            "PEF 2023-2024 a tamaño real: LNERE 223,961 (151,989 por internet, 56,249 postales, 15,723 "
+            "en persona en 23 sedes consulares), 122,496 votos por internet y 39,634 postales, todos"
             " publicados. Publicado y usado tal cual: el Estado de México (15), 10,501 votos por internet"
             " y 1,987 postales. No publicado, prorrateado (escenarios/pef2024.py): la parte de cada otra "
             "entidad (pesos ilustrativos), la LNERE del Estado de México (con la participación nacional "
             "de cada modalidad), los votos de cada opción (repartos ilustrativos, distintos por cargo), "
-            "los sobres extemporáneos (2 % de quien no votó por correo) y desconocidos. Fuera: la "
-            "modalidad presencial (15,723 en la LNERE, 22,238 votos en 23 sedes), que la plataforma aún "
-            "no tiene."
+            "los sobres extemporáneos (2 % de quien no votó por correo) y desconocidos, la LNERE presencial "
+            "de cada entidad (la del Estado de México, con su parte publicada de los votos en sede: 1,704 de "
+            "22,238) y la sede de cada persona (por turnos). Fuera: los 22,238 votos en los módulos de las "
+            "sedes, que la plataforma aún no tiene: quien se inscribió en persona aparece en la LNERE y no "
+            "vota."
         ),
         "entidades": entidades,
     }

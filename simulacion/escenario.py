@@ -39,6 +39,13 @@ class PorModalidad(BaseModel):
 
     postal: int = Field(0, ge=0)
     electronica: int = Field(0, ge=0)
+    presencial: int = Field(
+        0, ge=0, description="Inscritas para votar en persona en una sede consular (2024; aún no votan aquí)"
+    )
+
+    @property
+    def total(self) -> int:
+        return self.postal + self.electronica + self.presencial
 
 
 class VotosPorModalidad(BaseModel):
@@ -83,8 +90,7 @@ class Escenario(BaseModel):
     def esperado(self, entidad: str, cargo: str | None = None) -> dict[str, Any]:
         """The figures computo's acta must carry for this entidad (and office)."""
         e = self.entidades[entidad]
-        lnere = {"postal": e.lnere.postal, "electronica": e.lnere.electronica}
-        lnere["total"] = lnere["postal"] + lnere["electronica"]
+        lnere = {"postal": e.lnere.postal, "electronica": e.lnere.electronica, "total": e.lnere.total}
         votos = {m: self.votantes(entidad, m) for m in MODALIDADES}
         votos["total"] = votos["postal"] + votos["electronica"]
         return {
@@ -95,7 +101,7 @@ class Escenario(BaseModel):
         }
 
     def totales(self) -> dict[str, Any]:
-        lnere = sum(e.lnere.postal + e.lnere.electronica for e in self.entidades.values())
+        lnere = sum(e.lnere.total for e in self.entidades.values())
         votos = sum(self.votantes(c, m) for c in self.entidades for m in MODALIDADES)
         return {"lnere": lnere, "votos": votos, "participacion": porcentaje(votos, lnere)}
 
@@ -126,6 +132,7 @@ def escalar(escenario: Escenario, factor: float) -> Escenario:
             tarde = round(e.sobres_extemporaneos * factor) if m == "postal" else 0
             votos[m] = round(n * factor)
             lnere[m] = max(round(getattr(e.lnere, m) * factor), votos[m] + tarde)
+        lnere["presencial"] = round(e.lnere.presencial * factor)
         for cargo, v in (e.cargos or {"": e.votos}).items():
             cargos[cargo] = VotosPorModalidad(
                 **{m: {k: n for k, n in repartir(votos[m], getattr(v, m)).items() if n} for m in MODALIDADES}
@@ -200,6 +207,8 @@ def validar(datos: object, proceso: Proceso | None = None) -> tuple[Escenario, P
         else:
             por_cargo = {f"{donde}.votos": e.votos}
         validas = opciones(ent)
+        if e.lnere.presencial and "presencial" not in proceso.modalidades:
+            errores.append(f"{donde}.lnere.presencial: el proceso no tiene la modalidad presencial")
         for modalidad in MODALIDADES:
             lnere = getattr(e.lnere, modalidad)
             if lnere and modalidad not in proceso.modalidades:

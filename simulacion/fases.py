@@ -110,7 +110,13 @@ class Fases:
             )
             cierre = r.json()
             esperado = self.escenario.esperado(entidad)["lnere"]
-            if (cierre["postal"], cierre["electronica"]) != (esperado["postal"], esperado["electronica"]):
+            presencial = self.escenario.entidades[entidad].lnere.presencial
+            if (cierre["postal"], cierre["electronica"], cierre.get("presencial", 0), cierre["total"]) != (
+                esperado["postal"],
+                esperado["electronica"],
+                presencial,
+                esperado["total"],
+            ):
                 raise SimulacionFallida(f"cierre de la LNERE {entidad}: {cierre} ≠ {esperado}")
 
         por_folio = {p.folio: p for p in self.personas}

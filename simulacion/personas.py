@@ -35,6 +35,7 @@ class Persona:
     usuario: str | None = None
     clave_acceso: str | None = None
     credenciales: dict[str, str] = field(default_factory=dict)  # election name -> voting credential
+    sede: str | None = None  # presencial: the consular site where they vote
 
 
 def letras(n: int) -> str:
@@ -79,6 +80,7 @@ def solicitud(p: Persona, rng: random.Random) -> dict[str, Any]:
         "email": p.email,
         "telefono": f"+1310{p.n % 10_000_000:07d}",
         "modalidad": p.modalidad,
+        **({"sede": p.sede} if p.sede else {}),
     }
 
 
@@ -87,8 +89,9 @@ def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[
     scenario's seed."""
     personas: list[Persona] = []
     n = 0
+    sedes = sorted(proceso.sedes)
     for entidad, e in sorted(escenario.entidades.items()):
-        for modalidad in MODALIDADES:
+        for modalidad in (*MODALIDADES, "presencial"):
             for _ in range(getattr(e.lnere, modalidad)):
                 n += 1
                 personas.append(
@@ -98,6 +101,8 @@ def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[
                         modalidad,
                         clave_elector(n, entidad),
                         f"s{escenario.semilla}-{n}@simulacro.example",
+                        # In person: the consular sites in turn (the kiosks' turnout per site comes later).
+                        sede=sedes[n % len(sedes)] if modalidad == "presencial" else None,
                     )
                 )
     for entidad, e in sorted(escenario.entidades.items()):

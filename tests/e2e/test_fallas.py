@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.exc import DBAPIError
 
 from shared import migrations
+from shared.bus.consumer import es_de_infraestructura
 from shared.bus.kafka import ensure_topics
 from shared.bus.topics import all_topics
 from shared.db import make_engine, make_sessionmaker
@@ -105,8 +105,10 @@ async def operador_de_guardia(pg: PostgresPropio, reenviadas: list[str]) -> None
                     async with make_sessionmaker(motor)() as session, session.begin():
                         if n := await reenviar_inciertas(session, modelos[s]):
                             reenviadas.append(f"{s}: {n}")
-                except (OSError, DBAPIError):  # PostgreSQL is the one crashing right now
-                    continue
+                except Exception as exc:
+                    if not es_de_infraestructura(exc):
+                        raise
+                    continue  # PostgreSQL is the one crashing right now: the next round
     finally:
         for motor in motores.values():
             await motor.dispose()

@@ -87,9 +87,10 @@ async def test_simulacro_pequeno_de_punta_a_punta(e2e_backend: str, tmp_path: Pa
 async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path) -> None:
     """The 2024 shape: every voter votes every office of their entidad (Presidencia, national, first), one
     session and one ballot per office online, one acta per office from each MEC and one cómputo per office;
-    each acta equals the scenario and tablero's closing report copies all of them."""
+    each acta equals the scenario and tablero's closing report copies all of them. In-person registrations
+    (with their consular site) join the list."""
     stdout, _, actas = await _simulacro(e2e_backend, tmp_path, "escenarios/pef2024-pequeno.json")
-    assert "coinciden con el escenario: LNERE 24, 16 votos, participación 66.67 %" in stdout
+    assert "coinciden con el escenario: LNERE 27, 16 votos, participación 59.26 %" in stdout
     assert sorted(actas) == [
         "01/presidencia",
         "01/senaduria",
@@ -123,6 +124,11 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
         "diputacion_migrante",
     ]
     assert final["entidades"]["01"]["votos"]["total"] == 7
+    # Three registered in person at a consular site (#27): on the list, counted per site, not voting yet.
+    lnere_09 = final["entidades"]["09"]["lnere"]
+    assert (lnere_09["total"], lnere_09["presencial"]) == (16, 3)
+    assert actas["09/presidencia"]["lnere"]["total"] == 16
+    assert actas["09/presidencia"]["participacion"] == "56.25"
     # The national office: one acta per entidad, and the report's national result is their sum.
     (presidencia,) = final["cargos_nacionales"]
     assert (presidencia["actas"], presidencia["de"], presidencia["completo"]) == (2, 32, False)

@@ -76,6 +76,10 @@ def _con(**cambios: Any) -> dict[str, Any]:
         (_con(entidades__09__sobres_extemporaneos=7), "15 votos postales más sobres extemporáneos"),
         (_con(entidades__01={"lnere": {"postal": 1}}), "entidades.01: la entidad no participa en pel2021"),
         (_con(entidades__09__lnere={"postal": -1}), "entidades.09.lnere.postal: Input should be greater"),
+        (
+            _con(entidades__09__lnere={"postal": 15, "electronica": 12, "presencial": 2}),
+            "entidades.09.lnere.presencial: el proceso no tiene la modalidad presencial",
+        ),
         (_con(semilla="siete"), "semilla: Input should be a valid integer"),
         (_con(proceso="pel1999"), "proceso: no se pudo cargar 'pel1999'"),
         (_con(entidades__09__votoz={}), "entidades.09.votoz: Extra inputs are not permitted"),
@@ -148,9 +152,11 @@ def test_pef2024_da_las_cifras_publicadas_y_escala_con_la_misma_forma() -> None:
     escenario, proceso = leer(ROOT / "escenarios" / "pef2024.json")
     assert len(escenario.entidades) == 32
     lnere = {
-        m: sum(getattr(e.lnere, m) for e in escenario.entidades.values()) for m in ("postal", "electronica")
+        m: sum(getattr(e.lnere, m) for e in escenario.entidades.values())
+        for m in ("postal", "electronica", "presencial")
     }
-    assert lnere == {"postal": 56_249, "electronica": 151_989}
+    assert lnere == {"postal": 56_249, "electronica": 151_989, "presencial": 15_723}
+    assert escenario.totales()["lnere"] == 223_961  # the published LNERE
     assert sum(escenario.votantes(e, "postal") for e in escenario.entidades) == 39_634
     assert sum(escenario.votantes(e, "electronica") for e in escenario.entidades) == 122_496
     # Published: Estado de México's acta (its in-person votes wait for that modality).
@@ -158,7 +164,7 @@ def test_pef2024_da_las_cifras_publicadas_y_escala_con_la_misma_forma() -> None:
     # A tenth of it: valid against the process, the same offices, each office the same voters.
     decima = escalar(escenario, 0.1)
     validar(decima.model_dump(), proceso)
-    assert decima.totales()["lnere"] == pytest.approx(20_824, abs=32)
+    assert decima.totales()["lnere"] == pytest.approx(22_396, abs=48)
     assert decima.totales()["votos"] == pytest.approx(16_213, abs=32)
     for clave, e in decima.entidades.items():
         assert set(e.cargos) == {c.clave for c in proceso.entidades[clave].cargos}
