@@ -104,6 +104,19 @@ def _membership(consumer: AIOKafkaConsumer) -> tuple[int, str] | None:
     return (generation, member_id) if generation >= 0 and member_id else None
 
 
+def _particiones(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, int]:
+    """How many partitions the consumer's metadata knows for each topic (0: the topic is unknown now)."""
+    return {t: len(consumer.partitions_for_topic(t) or ()) for t in topics}
+
+
+def _cambiaron(vistas: dict[str, int], ahora: dict[str, int]) -> list[str]:
+    """The topics whose partition count is now another than the last one seen (updating ``vistas``). A topic
+    that vanished (0) keeps its last count: one that comes back with the same count is not a change."""
+    cambiados = [t for t, n in ahora.items() if n and n != vistas.get(t, 0)]
+    vistas.update({t: n for t, n in ahora.items() if n})
+    return cambiados
+
+
 class _RewindWithoutOffsets(ConsumerRebalanceListener):
     """A partition the group has no committed offset for is read from its beginning — explicitly, not from a
     fetch position kept in memory: after a broker lost its data (the local broker restarted), an old position
@@ -327,8 +340,20 @@ class IdempotentConsumer:
                 self.connected = True
                 self.last_error = None
                 backoff = 0.5
+                vistas = _particiones(consumer, self.topics)
                 while not self._stopping:
                     batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    if cambiados := _cambiaron(vistas, _particiones(consumer, self.topics)):
+                        # A topic gained partitions (or came back with another count: a broker that lost
+                        # its data and had a topic auto-created). The group must assign the new ones, but a
+                        # coordinator may answer a rejoin of the same member with its previous assignment
+                        # (the local broker does): those partitions would go unread. Leave, and join as a
+                        # new member; the records just read come again from the committed offsets.
+                        log.warning(
+                            "consumidor: cambió el número de particiones; se une al grupo de nuevo",
+                            extra={"consumer": self.name, "topics": cambiados},
+                        )
+                        break
                     member = _membership(consumer)
                     if member is None:
                         # Fetched at positions the group no longer vouches for (after a broker restart they

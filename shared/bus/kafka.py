@@ -102,8 +102,8 @@ async def message_counts(settings: KafkaSettings, topics: list[str], timeout: fl
     one) answer ListOffsets with the base offset of the last batch plus one, which undercounts.
     """
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a start that fails (the broker away) still closes the client
         existing = await consumer.topics()
         partitions = [
             TopicPartition(topic, p)

@@ -26,7 +26,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from services.tablero.main import TOPICOS as TABLERO_TOPICOS
 from shared import migrations
 from shared.bus.consumer import es_de_infraestructura
 from shared.bus.kafka import ensure_topics
@@ -84,6 +87,66 @@ async def _estados(procesos: dict[str, ServiceProcess]) -> str:
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 estados.append(f"{n}: /readyz sin respuesta ({type(exc).__name__})")
     return "\n".join(estados)
+
+
+async def _eventos(procesos: dict[str, ServiceProcess]) -> str:
+    """What each relay published and each consumer did with what it read, per event type (from /metrics): a
+    lost event shows as published by one and never processed by the other."""
+    lineas = []
+    async with httpx.AsyncClient(timeout=5) as cliente:
+        for n, p in procesos.items():
+            if n.endswith("-api"):
+                continue
+            try:
+                texto = (await cliente.get(f"{p.url}/metrics")).text
+            except httpx.HTTPError as exc:
+                lineas.append(f"{n}: /metrics sin respuesta ({type(exc).__name__})")
+                continue
+            cuentas: dict[str, list[str]] = {}
+            for linea in texto.splitlines():
+                if linea.startswith("vmre_outbox_published_total "):
+                    lineas.append(f"{n}: publicados {float(linea.split()[-1]):.0f}")
+                elif linea.startswith("vmre_events_consumed_total{"):
+                    etiquetas = dict(
+                        x.split("=", 1) for x in linea[linea.index("{") + 1 : linea.rindex("}")].split(",")
+                    )
+                    tipo, resultado = etiquetas["event_type"].strip('"'), etiquetas["outcome"].strip('"')
+                    cuentas.setdefault(tipo, []).append(f"{resultado}={float(linea.split()[-1]):.0f}")
+            if cuentas:
+                lineas.append(f"{n}: " + "; ".join(f"{t} {' '.join(c)}" for t, c in sorted(cuentas.items())))
+    return "\n".join(lineas)
+
+
+async def _grupos(bootstrap: str, topics: dict[str, list[str]]) -> str:
+    """Each consumer group as the broker sees it (its members), and per partition of the given topics what the
+    group committed next to where the log ends (ListOffsets; the local broker may answer the base offset of
+    the last batch plus one): a partition nobody consumes, or a commit past the log's end, shows here."""
+    lineas = []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        grupos = sorted(g[0] for g in await admin.list_consumer_groups())
+        for respuesta in await admin.describe_consumer_groups(grupos):
+            for g in respuesta.groups:
+                lineas.append(f"grupo {g[1]} ({g[2]}): miembros {[m[0] for m in g[5]]}")
+    except Exception as exc:
+        lineas.append(f"grupos: {type(exc).__name__}: {exc}")
+    finally:
+        await admin.close()
+    for grupo, topicos in topics.items():
+        consumer = AIOKafkaConsumer(group_id=grupo, bootstrap_servers=bootstrap, enable_auto_commit=False)
+        try:
+            await consumer.start()
+            for topic in topicos:
+                tps = [TopicPartition(topic, n) for n in sorted(consumer.partitions_for_topic(topic) or ())]
+                fines = await consumer.end_offsets(tps) if tps else {}
+                partes = [f"{tp.partition}: {await consumer.committed(tp)}/{fines[tp]}" for tp in tps]
+                lineas.append(f"{grupo} {topic} (confirmado/fin): " + "; ".join(partes))
+        except Exception as exc:
+            lineas.append(f"{grupo}: {type(exc).__name__}: {exc}")
+        finally:
+            await consumer.stop()
+    return "\n".join(lineas)
 
 
 # The services that send messages to people (their relay process runs the sender).
@@ -322,7 +385,16 @@ async def test_simulacro_sobrevive_a_cada_falla(
                 "\n".join(f"--- {n}\n{p.logs()}" for n, p in procesos.items())
                 + f"\n--- salida del simulacro\n{texto}\n--- fallas aplicadas: {aplicadas}; "
                 f"mensajes inciertos reenviados: {reenviadas}\n"
+                + "--- avisos y errores de relays y consumidores\n"
+                + "\n".join(
+                    f"{n}: {_avisos(p)[-800:]}" for n, p in procesos.items() if not n.endswith("-api")
+                )
+                + "\n"
                 + await _estados(procesos)
+                + "\n--- eventos (desde el último arranque de cada proceso)\n"
+                + await _eventos(procesos)
+                + "\n--- el broker\n"
+                + await _grupos(e2e_broker.bootstrap, {"tablero.proyecciones": TABLERO_TOPICOS})
                 + f"\n--- el simulacro terminó con {sim.returncode}: "
                 + " | ".join(x for x in lineas[-4:] if x),
                 pytrace=False,

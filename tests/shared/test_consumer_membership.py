@@ -50,6 +50,8 @@ class FakeKafkaConsumer:
         self.rewound: list[TopicPartition] = []
         self.on_commit: Callable[[], None] = lambda: None
         self.listener: Any = None
+        self.particiones = 1  # what the metadata says the topic has
+        self.stopped = False
 
     def subscribe(self, _topics: list[str], listener: Any) -> None:
         self.listener = listener
@@ -70,11 +72,14 @@ class FakeKafkaConsumer:
     async def committed(self, _tp: TopicPartition) -> int | None:
         return self.group_committed
 
+    def partitions_for_topic(self, _topic: str) -> set[int]:
+        return set(range(self.particiones))
+
     async def seek_to_beginning(self, *tps: TopicPartition) -> None:
         self.rewound.extend(tps)
 
     async def stop(self) -> None:
-        return None
+        self.stopped = True
 
 
 def record(offset: int, envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
@@ -174,3 +179,59 @@ async def test_si_el_grupo_lo_olvida_durante_la_confirmacion_se_relee_todo(
     assert len(h.fakes) >= 2, "el consumidor no volvió a empezar"
     assert h.fakes[1].rewound == [TP]  # read again from the beginning despite the committed offset
     assert h.consumer.rewind_all is False  # once
+
+
+async def test_un_topico_con_otro_numero_de_particiones_hace_unirse_de_nuevo_como_miembro_nuevo(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """CI: after the broker restarted empty, the acta topic came back with 4 partitions instead of 3; the
+    local broker answered tablero's rejoin with the old assignment, and partition 3 (entidad 16's acta) was
+    never read. A changed partition count makes the consumer leave and join as a new member; what it had
+    just read is neither processed nor committed (it comes again from the committed offsets)."""
+    h = Harness(maker)
+
+    def crece(n: int) -> FakeKafkaConsumer:
+        fake = FakeKafkaConsumer(n, [[record(3, evento_recibida())]], None)
+
+        async def getmany(timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:  # noqa: ARG001
+            fake.particiones = 4  # the metadata the fetch brought along
+            await asyncio.sleep(0.01)
+            return {TP: fake.batches.pop(0)} if fake.batches else {}
+
+        fake.getmany = getmany  # type: ignore[method-assign]
+        return fake
+
+    h.script.append(crece)
+    h.script.append(lambda n: FakeKafkaConsumer(n, [[record(3, evento_recibida())]], None))
+    await h.run_until(lambda: len(h.fakes) >= 2 and bool(h.fakes[1].commits))
+    assert h.fakes[0].stopped, "el consumidor no dejó el grupo"
+    assert h.fakes[0].commits == []
+    assert len(h.fakes) >= 2
+    assert h.fakes[1].commits == [{TP: 4}]
+    assert len(h.handled) == 1  # read once by the new member, not by the old one
+
+
+async def test_un_topico_que_vuelve_con_las_mismas_particiones_no_cambia_nada(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The topic vanished (the broker restarted) and came back as it was: no reason to leave the group."""
+    h = Harness(maker)
+
+    def vuelve(n: int) -> FakeKafkaConsumer:
+        fake = FakeKafkaConsumer(n, [[record(3, evento_recibida())]], None)
+        llamadas = 0
+
+        async def getmany(timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:  # noqa: ARG001
+            nonlocal llamadas
+            llamadas += 1
+            fake.particiones = 0 if llamadas == 1 else 1  # gone for a moment, then back with one partition
+            await asyncio.sleep(0.01)
+            return {TP: fake.batches.pop(0)} if llamadas > 1 and fake.batches else {}
+
+        fake.getmany = getmany  # type: ignore[method-assign]
+        return fake
+
+    h.script.append(vuelve)
+    await h.run_until(lambda: bool(h.fakes and h.fakes[0].commits))
+    assert len(h.fakes) == 1
+    assert h.fakes[0].commits == [{TP: 4}]
