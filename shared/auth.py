@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -18,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from shared.claves import ENTIDAD_RE
+from shared.claves import ENTIDAD_RE, SEDE_RE
 from shared.problems import Problem
 from shared.settings import AuthSettings
 
@@ -40,6 +41,8 @@ class Principal(BaseModel):
     rol: Rol
     entidad: str | None = None
     partido: str | None = None
+    # The consular site of staff who work at one on election day (in-person voting, #27).
+    sede: str | None = None
 
     def puede_ver_entidad(self, entidad: str) -> bool:
         return self.rol != Rol.OPL or self.entidad == entidad
@@ -53,6 +56,7 @@ def mint_token(
     partido: str | None = None,
     sub: str | None = None,
     ttl: dt.timedelta = dt.timedelta(hours=12),
+    sede: str | None = None,
 ) -> str:
     if rol == Rol.OPL and (entidad is None or not ENTIDAD_RE.match(entidad)):
         raise ValueError("un token opl requiere --entidad con la clave de dos dígitos (01..32)")
@@ -72,6 +76,10 @@ def mint_token(
         claims["entidad"] = entidad
     if partido is not None:
         claims["partido"] = partido
+    if sede is not None:
+        if not re.fullmatch(SEDE_RE, sede):
+            raise ValueError("--sede es la clave de una sede del proceso (p. ej. los-angeles)")
+        claims["sede"] = sede
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
@@ -107,6 +115,7 @@ class Authenticator:
                 rol=claims["rol"],
                 entidad=claims.get("entidad"),
                 partido=claims.get("partido"),
+                sede=claims.get("sede"),
             )
         except ValueError as exc:
             raise _unauthorized("El token no trae un rol reconocido.") from exc

@@ -174,6 +174,12 @@ REGISTRO: Matriz = {
     ),
     ("GET", "/v1/catalogos/motivos"): publico(),
     ("GET", "/v1/catalogos/sedes"): publico(),
+    ("POST", "/v1/sedes/{sede}/boletas-adicionales"): roles(
+        Q.INE_OPERADOR, nota="solo el personal de esa sede (claim `sede` del token)"
+    ),
+    ("GET", "/v1/sedes/{sede}/boletas-adicionales"): roles(
+        Q.INE_OPERADOR, Q.INE_ADMIN, Q.AUDITOR, nota="ine-operador: solo su sede"
+    ),
     ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
     ("GET", "/v1/revision/cola"): roles(*OPERADOR),
     ("GET", "/v1/solicitudes/{folio}/expediente"): roles(*OPERADOR, nota="lectura registrada en la bitácora"),

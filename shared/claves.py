@@ -21,3 +21,9 @@ EntidadQuery = Annotated[str | None, Query(pattern=ENTIDAD, description=_EJEMPLO
 
 ELECCION = r"^[1-9A-HJ-NP-Za-km-z]{14,32}$"
 EleccionPath = Annotated[str, Path(pattern=ELECCION, description="uuid de la elección")]
+
+# A consular site where people vote in person (#27): its key in the process file (``[sedes.<clave>]``).
+SEDE_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+SedePath = Annotated[
+    str, Path(pattern=SEDE_RE, max_length=40, description="Clave de la sede consular, p. ej. los-angeles")
+]

@@ -19,13 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from shared.claves import ENTIDAD_RE
+from shared.claves import ENTIDAD_RE, SEDE_RE
 
 PROCESOS_DIR = Path(__file__).resolve().parent / "procesos"
 _DURATION = TypeAdapter(dt.timedelta)
 
 Modalidad = Literal["postal", "electronica", "presencial"]
-SEDE_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Cargo(BaseModel):

@@ -60,6 +60,7 @@ VALORES = {
     "transportista": TRANSPORTISTA,
     "archivo": "no-existe.txt",
     "ambito": PROPIA,
+    "sede": "los-angeles",
 }
 # A minimal body; where the entidad a request is about travels in the body, it names entidad 09.
 CUERPOS: dict[Ruta, dict[str, Any]] = {

@@ -54,6 +54,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             partido=args.partido,
             sub=args.sub,
             ttl=dt.timedelta(hours=args.horas),
+            sede=args.sede,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -485,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--entidad", help="clave de dos dígitos; obligatoria para opl")
     p.add_argument("--partido", help="siglas del partido; obligatorio para partido")
+    p.add_argument("--sede", help="sede consular del personal (voto en persona), p. ej. los-angeles")
     p.add_argument("--sub", help="sujeto (usuario); por omisión <rol>-local")
     p.add_argument("--horas", type=float, default=12.0, help="vigencia en horas (12)")
     p.set_defaults(func=cmd_token)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.registro.config import SERVICIO
@@ -156,6 +156,38 @@ class CierreLnere(Base):
     presencial: Mapped[int] = mapped_column(default=0)
     cerrada_por: Mapped[str] = mapped_column(String(200))
     cerrada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BoletasSede(Base):
+    """The extra ballots of a consular site on election day (#27): the cap comes from the process file, and
+    the database refuses one more than it."""
+
+    __tablename__ = "boletas_sede"
+    __table_args__ = (CheckConstraint("entregadas <= tope", name="tope"),)
+
+    proceso: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tope: Mapped[int]
+    entregadas: Mapped[int] = mapped_column(default=0)
+
+
+class BoletaAdicional(Base):
+    """One extra ballot, handed at a site to a citizen with a valid voter ID who is not on the LNERE. Kept
+    by clave de elector: the same person gets no second one, at this site or any other."""
+
+    __tablename__ = "boletas_adicionales"
+    __table_args__ = (UniqueConstraint("proceso", "clave_elector_indice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proceso: Mapped[str] = mapped_column(String(32))
+    sede: Mapped[str] = mapped_column(String(40))
+    entidad: Mapped[str] = mapped_column(String(2), comment="la de la credencial: da la boleta")
+    clave_elector: Mapped[str] = mapped_column(Cifrado())
+    clave_elector_indice: Mapped[str] = mapped_column(
+        IndiceCiego("clave_elector"), comment="HMAC-SHA256 de la clave de elector: una boleta por persona"
+    )
+    entregada_por: Mapped[str] = mapped_column(String(200))
+    entregada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CambioPendiente(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro.models import (
+    BoletaAdicional,
     CambioPendiente,
     CierreLnere,
     Documento,
@@ -375,6 +376,13 @@ async def depurar_solicitudes(session: AsyncSession, corte: dt.datetime) -> int:
 async def depurar_observaciones(session: AsyncSession, corte: dt.datetime) -> int:
     """Delete the party observations made before ``corte``; how many."""
     hecho = await session.execute(delete(Observacion).where(Observacion.creada_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_boletas_adicionales(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the extra ballots handed before ``corte`` (they hold the clave de elector); how many. The
+    site's count (``boletas_sede``) names nobody and stays."""
+    hecho = await session.execute(delete(BoletaAdicional).where(BoletaAdicional.entregada_at < corte))
     return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
 
 

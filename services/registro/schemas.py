@@ -7,8 +7,7 @@ import iso3166
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from services.registro.domain import MOTIVOS, MOTIVOS_BAJA, normalizar
-from shared.claves import ClaveEntidad
-from shared.proceso import SEDE_RE
+from shared.claves import SEDE_RE, ClaveEntidad
 
 CLAVE_ELECTOR = r"^[A-Z]{6}[0-9]{6}[0-9]{2}[HM][0-9A-Z]{3}$"
 
@@ -514,3 +513,31 @@ class CatalogoSedes(BaseModel):
 
     modalidad_presencial: bool
     sedes: list[SedeConsular]
+
+
+class BoletaAdicionalIn(BaseModel):
+    """What the site's staff read from the voter ID of a citizen who is not on the LNERE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clave_elector: ClaveElector
+    entidad: ClaveEntidad = Field(
+        examples=["09"], description="La entidad del domicilio de la credencial: da la boleta que recibe"
+    )
+
+
+class BoletaAdicionalOut(BaseModel):
+    sede: str
+    entidad: str
+    numero: int = Field(description="Número de esta boleta adicional en la sede (1, 2, …)")
+    tope: int
+    restantes: int
+    entregada_at: dt.datetime
+
+
+class BoletasSedeOut(BaseModel):
+    sede: str
+    tope: int = Field(description="Boletas adicionales de la sede (archivo del proceso)")
+    entregadas: int
+    restantes: int
+    por_entidad: dict[str, int] = Field(description="entidad → boletas adicionales entregadas")

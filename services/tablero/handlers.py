@@ -125,6 +125,11 @@ def build(proceso: Proceso) -> dict[str, Handler]:
         await repository.guardar_lnere(session, d.entidad, valores)
         await _version(session, d.entidad)
 
+    async def boleta_adicional(session: AsyncSession, envelope: Envelope) -> None:
+        d = eventos_registro.BoletaAdicionalEntregada.model_validate(envelope.data)
+        await sumar(session, "boletas_adicionales", d.entidad, "sede", d.sede)
+        await _version(session, d.entidad)
+
     async def paquete(session: AsyncSession, envelope: Envelope) -> None:
         d = eventos_postal.PaqueteActualizado.model_validate(envelope.data)
         p = await repository.paquete(session, d.entidad, d.numero)
@@ -204,6 +209,7 @@ def build(proceso: Proceso) -> dict[str, Handler]:
         eventos_registro.SOLICITUD_RECIBIDA: solicitud_recibida,
         **dict.fromkeys(actualizada, solicitud_actualizada),
         eventos_registro.LNERE_CERRADA: lnere_cerrada,
+        eventos_registro.BOLETA_ADICIONAL_ENTREGADA: boleta_adicional,
         **{eventos_postal.paquete_event_type(e): paquete for e in paquetes},
         eventos_postal.SOBRE_RECIBIDO: sobre,
         eventos_postal.SOBRES_DESTRUIDOS: destruidos,

@@ -65,6 +65,11 @@ class CifrasLnere(BaseModel):
     por_entidad: dict[str, int] = Field(description="Clave INEGI → personas en la LNERE")
 
 
+class CifrasBoletasAdicionales(BaseModel):
+    total: int = Field(0, description="Boletas adicionales entregadas en las sedes (no en la LNERE)")
+    por_sede: dict[str, int] = Field(default_factory=dict, description="Sede consular → boletas adicionales")
+
+
 class CifrasPais(BaseModel):
     pais: str = Field(description="Código ISO 3166-1 alfa-2", examples=["US"])
     nombre: str = Field(examples=["Estados Unidos"])
@@ -111,6 +116,9 @@ class Cifras(BaseModel):
     entidades: dict[str, str] = Field(description="Clave INEGI → nombre, del proceso")
     solicitudes: CifrasSolicitudes
     lnere: CifrasLnere
+    boletas_adicionales: CifrasBoletasAdicionales = Field(
+        default_factory=CifrasBoletasAdicionales, description="Voto en persona de quien no está en la LNERE"
+    )
     paises: list[CifrasPais] = Field(description="Solicitudes por país de residencia, de más a menos")
     paquetes: dict[str, int] = Field(description="Paquetes electorales postales por estado")
     sobres: CifrasSobres

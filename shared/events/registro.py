@@ -25,6 +25,8 @@ SOLICITUD_MODALIDAD_CAMBIADA = "registro.solicitud.modalidad_cambiada"
 LNERE_CERRADA = "registro.lnere.cerrada"
 LNERE_POSTAL_INSCRITO = "registro.lnere_postal.inscrito"
 LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
+# On the list's topic (vmre.registro.lnere): who votes at a site without being on the list (#27).
+BOLETA_ADICIONAL_ENTREGADA = "registro.boleta_adicional.entregada"
 
 Modalidad = Literal["postal", "electronica", "presencial"]
 
@@ -59,6 +61,17 @@ class LnereCerrada(BaseModel):
         default_factory=dict, description="sede consular → personas (presencial)"
     )
     cerrada_at: dt.datetime
+
+
+class BoletaAdicionalEntregada(BaseModel):
+    """An extra ballot handed at a consular site to a citizen with a valid voter ID not on the LNERE. Nobody
+    is named: the site, the entidad of the ballot, and how many the site has handed out."""
+
+    sede: str
+    entidad: str
+    entregadas: int = Field(description="Boletas adicionales entregadas en la sede, esta incluida")
+    tope: int
+    entregada_at: dt.datetime
 
 
 class DomicilioPostal(BaseModel):

@@ -20,6 +20,16 @@ async def test_token_local_ida_y_vuelta() -> None:
     assert not principal.puede_ver_entidad("14")
 
 
+async def test_el_personal_de_una_sede_lleva_su_sede_en_el_token() -> None:
+    settings = AuthSettings()
+    token = mint_token(settings, Rol.INE_OPERADOR, sede="los-angeles")
+    principal = await Authenticator(settings).verify(token)
+    assert (principal.rol, principal.sede) == (Rol.INE_OPERADOR, "los-angeles")
+    assert (await Authenticator(settings).verify(mint_token(settings, Rol.INE_OPERADOR))).sede is None
+    with pytest.raises(ValueError, match="sede"):
+        mint_token(settings, Rol.INE_OPERADOR, sede="Los Ángeles")
+
+
 def test_token_opl_exige_entidad() -> None:
     with pytest.raises(ValueError, match="entidad"):
         mint_token(AuthSettings(), Rol.OPL)

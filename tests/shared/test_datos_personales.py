@@ -447,6 +447,7 @@ def test_cada_columna_de_datos_personales_esta_cifrada() -> None:
         "notificaciones": {"destino", "mensaje"},
         "cambios_pendientes": {"cambio", "codigo_hash"},
         "documentos_pendientes": {"contenido"},
+        "boletas_adicionales": clave,  # who voted at a site without being on the list (#27)
     }
     assert tablas(postal_models.Base.metadata) == {
         "paquetes": {"nombre", *clave, *domicilio, *contacto},

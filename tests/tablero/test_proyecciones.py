@@ -327,3 +327,25 @@ async def test_la_lnere_cuenta_a_quienes_votan_en_persona_por_sede(tablero: Any)
     lnere = (await client.get("/v1/tablero")).json()["lnere"]
     assert (lnere["total"], lnere["presencial"]) == (6, 4)
     assert lnere["por_sede"] == {"los-angeles": 3, "madrid": 1}
+
+
+async def test_las_boletas_adicionales_de_cada_sede_se_ven_en_vivo(tablero: Any) -> None:
+    """Election day (#27): each extra ballot a site hands out shows on the dashboard, per site; a repeated
+    event counts once."""
+    app, client = tablero
+    entregas = [("los-angeles", "09"), ("los-angeles", "16"), ("madrid", "09")]
+    eventos = [
+        Envelope.new(
+            event_type=eventos_registro.BOLETA_ADICIONAL_ENTREGADA,
+            source="registro",
+            aggregate_id=sede,
+            data=eventos_registro.BoletaAdicionalEntregada(
+                sede=sede, entidad=entidad, entregadas=n, tope=1500, entregada_at=T
+            ),
+        )
+        for n, (sede, entidad) in enumerate(entregas, start=1)
+    ]
+    for evento in [*eventos, eventos[0]]:
+        await deliver(app, evento)
+    adicionales = (await client.get("/v1/tablero")).json()["boletas_adicionales"]
+    assert adicionales == {"total": 3, "por_sede": {"los-angeles": 2, "madrid": 1}}

@@ -1,0 +1,164 @@
+"""Election day at a consular site (#27): the extra ballots for citizens with a valid voter ID who are not on
+the LNERE. Each one counts against the site's cap (the process file's ``boletas_adicionales``) and is kept by
+clave de elector, so that the same person gets no other ballot; a person on the list votes with the list.
+The database holds both rules: a parallel burst hands out no more than the cap and one ballot per clave."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registro.domain import Estado
+from services.registro.models import BoletaAdicional, BoletasSede, Solicitud, emisor
+from shared.auth import Principal, Rol
+from shared.bus.topics import REGISTRO_LNERE
+from shared.db import insert_if_absent
+from shared.events import registro as eventos
+from shared.problems import Problem
+from shared.proceso import Proceso, Sede
+
+
+def sede_o_404(proceso: Proceso, sede: str) -> Sede:
+    s = proceso.sedes.get(sede)
+    if s is None:
+        hay = ", ".join(proceso.sedes) or "ninguna: este proceso no tiene voto en persona"
+        raise Problem(404, f"{sede} no es una sede de este proceso (sedes: {hay}).")
+    return s
+
+
+def personal_de(principal: Principal, sede: str) -> None:
+    """Site staff act only at their own site: the token's ``sede`` claim says which."""
+    if principal.rol == Rol.INE_OPERADOR and principal.sede != sede:
+        donde = f"la sede {principal.sede}" if principal.sede else "ninguna sede (falta el claim sede)"
+        raise Problem(403, f"Este token es del personal de {donde}; no puede actuar en la sede {sede}.")
+
+
+async def estado(session: AsyncSession, proceso: Proceso, sede: str) -> dict[str, Any]:
+    s = sede_o_404(proceso, sede)
+    fila = await session.get(BoletasSede, (proceso.clave, sede))
+    tope = fila.tope if fila else s.boletas_adicionales
+    entregadas = fila.entregadas if fila else 0
+    filas = await session.execute(
+        select(BoletaAdicional.entidad, func.count())
+        .where(BoletaAdicional.proceso == proceso.clave, BoletaAdicional.sede == sede)
+        .group_by(BoletaAdicional.entidad)
+        .order_by(BoletaAdicional.entidad)
+    )
+    por_entidad = {str(e): int(n) for e, n in filas.all()}
+    return {
+        "sede": sede,
+        "tope": tope,
+        "entregadas": entregadas,
+        "restantes": tope - entregadas,
+        "por_entidad": por_entidad,
+    }
+
+
+async def entregar(
+    session: AsyncSession,
+    proceso: Proceso,
+    sede: str,
+    clave_elector: str,
+    entidad: str,
+    principal: Principal,
+    ahora: dt.datetime,
+) -> dict[str, Any]:
+    """Hand one extra ballot, or say why not (nothing changes then)."""
+    s = sede_o_404(proceso, sede)
+    personal_de(principal, sede)
+    abre, cierra = proceso.horario(sede)
+    if not abre <= ahora < cierra:
+        raise Problem(
+            409,
+            f"La sede {s.nombre} entrega boletas el día de la jornada de {s.apertura:%H:%M} a "
+            f"{s.cierre:%H:%M}, hora local ({proceso.local(abre):%Y-%m-%d %H:%M} a "
+            f"{proceso.local(cierra):%H:%M} del Centro).",
+            slug="sede-cerrada",
+        )
+    if entidad not in proceso.entidades:
+        raise Problem(
+            422,
+            "La entidad no vota en este proceso.",
+            errors=[
+                {"campo": "entidad", "mensaje": f"La entidad {entidad} no participa en {proceso.clave}."}
+            ],
+        )
+    en_lista = await session.scalar(
+        select(func.count())
+        .select_from(Solicitud)
+        .where(
+            Solicitud.proceso == proceso.clave,
+            Solicitud.clave_elector_indice == clave_elector,
+            Solicitud.estado == Estado.INSCRITA,
+        )
+    )
+    if en_lista:
+        raise Problem(
+            409,
+            "Esta persona está en la LNERE: vota en la modalidad que eligió (en persona, con la lista de su "
+            "sede), no con una boleta adicional.",
+            slug="en-la-lnere",
+        )
+    # One per person first (a repeated clave touches no counter), then the site's cap.
+    if not await insert_if_absent(
+        session,
+        BoletaAdicional,
+        {
+            "proceso": proceso.clave,
+            "sede": sede,
+            "entidad": entidad,
+            "clave_elector": clave_elector,
+            "clave_elector_indice": clave_elector,  # the type stores its HMAC, never the clave
+            "entregada_por": principal.sub,
+            "entregada_at": ahora,
+        },
+        ["proceso", "clave_elector_indice"],
+    ):
+        raise Problem(
+            409, "Esta clave de elector ya recibió una boleta adicional en este proceso.", slug="ya-recibio"
+        )
+    await insert_if_absent(
+        session,
+        BoletasSede,
+        {"proceso": proceso.clave, "sede": sede, "tope": s.boletas_adicionales, "entregadas": 0},
+        ["proceso", "sede"],
+    )
+    fila = (
+        await session.execute(
+            update(BoletasSede)
+            .where(
+                BoletasSede.proceso == proceso.clave,
+                BoletasSede.sede == sede,
+                BoletasSede.entregadas < BoletasSede.tope,
+            )
+            .values(entregadas=BoletasSede.entregadas + 1)
+            .returning(BoletasSede.entregadas, BoletasSede.tope)
+        )
+    ).first()
+    if fila is None:
+        raise Problem(
+            409,
+            f"La sede {s.nombre} ya entregó sus {s.boletas_adicionales} boletas adicionales.",
+            slug="sin-boletas-adicionales",
+        )
+    entregadas, tope = fila
+    await emisor.emitir(
+        session,
+        REGISTRO_LNERE,
+        event_type=eventos.BOLETA_ADICIONAL_ENTREGADA,
+        aggregate_id=sede,
+        data=eventos.BoletaAdicionalEntregada(
+            sede=sede, entidad=entidad, entregadas=entregadas, tope=tope, entregada_at=ahora
+        ),
+    )
+    return {
+        "sede": sede,
+        "entidad": entidad,
+        "numero": entregadas,
+        "tope": tope,
+        "restantes": tope - entregadas,
+        "entregada_at": ahora,
+    }
