@@ -122,6 +122,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
         "nombre": proceso.entidades[entidad].nombre if entidad else "Todas las entidades",
         "version": await version(session),
         "entidades": {k: e.nombre for k, e in proceso.entidades.items()},
+        "sedes": {k: f"{s.ciudad} ({s.pais})" for k, s in proceso.sedes.items()},
         "solicitudes": {
             "total": sum(f.total for f in solicitudes if f.dimension == "total"),
             "por_modalidad": _por(solicitudes, "modalidad"),

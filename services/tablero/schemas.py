@@ -114,6 +114,9 @@ class Cifras(BaseModel):
     nombre: str = Field(examples=["Ciudad de México"])
     version: int = Field(description="Versión del modelo de lectura (cambia con cada evento aplicado)")
     entidades: dict[str, str] = Field(description="Clave INEGI → nombre, del proceso")
+    sedes: dict[str, str] = Field(
+        default_factory=dict, description="Clave de la sede consular → ciudad (país), del proceso"
+    )
     solicitudes: CifrasSolicitudes
     lnere: CifrasLnere
     boletas_adicionales: CifrasBoletasAdicionales = Field(

@@ -24,7 +24,8 @@ from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.settings import KafkaSettings
 from tests.support.comun import Databases, en_http
-from tests.support.registro import PEL2021
+from tests.support.navegador import accesible
+from tests.support.registro import PEF2024, PEL2021
 from tests.support.tablero import deliver
 from vmre.broker import LocalBroker
 
@@ -164,6 +165,7 @@ async def test_tablero_en_vivo_en_el_navegador(databases: Databases, e2e_broker:
                 assert caja["width"] > 0, nombre
                 assert caja["height"] > 0, nombre
                 assert await pagina.locator(f"#grafica-{nombre}").get_attribute("aria-label"), nombre
+            assert await pagina.locator("#sedes").is_hidden()  # 2021: no in-person voting
             assert "Estados Unidos" in await texto_oculto(pagina, "#tabla-paises")
             assert "Canadá" in await texto_oculto(pagina, "#tabla-paises")
             # The registration curve and the return curve of postal votes share the days: 4 + 1.
@@ -220,3 +222,74 @@ async def test_tablero_en_vivo_en_el_navegador(databases: Databases, e2e_broker:
         finally:
             await navegador.close()
     await asyncio.sleep(0)
+
+
+async def test_el_voto_en_persona_de_cada_sede_en_el_navegador(
+    databases: Databases, offline_kafka: KafkaSettings
+) -> None:
+    """2024 (#27): the dashboard lists each consular site with its voters on the list and the extra ballots
+    handed there, and the list's figure says how many vote in person."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+    from playwright.async_api import async_playwright
+
+    app = create_app(
+        Settings(
+            database_url=await databases.new("tablero"),
+            kafka=offline_kafka,
+            relay_enabled=False,
+            consumers_enabled=False,
+        ),
+        proceso=PEF2024,
+    )
+    eventos = [
+        Envelope.new(
+            event_type=eventos_registro.LNERE_CERRADA,
+            source="registro",
+            aggregate_id="09",
+            data=eventos_registro.LnereCerrada(
+                entidad="09",
+                total=5,
+                postal=1,
+                electronica=1,
+                presencial=3,
+                por_pais={"US": {"postal": 1, "electronica": 1, "presencial": 2}, "ES": {"presencial": 1}},
+                por_sede={"los-angeles": 2, "madrid": 1},
+                cerrada_at=T,
+            ),
+        ),
+        *(
+            Envelope.new(
+                event_type=eventos_registro.BOLETA_ADICIONAL_ENTREGADA,
+                source="registro",
+                aggregate_id="chicago",
+                data=eventos_registro.BoletaAdicionalEntregada(
+                    sede="chicago", entidad="14", entregadas=n, tope=1500, entregada_at=T
+                ),
+            )
+            for n in (1, 2)
+        ),
+    ]
+    async with en_http(app) as base, async_playwright() as p:
+        for e in eventos:
+            await deliver(app, e)
+        navegador = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            errores: list[str] = []
+            pagina = await navegador.new_page(viewport={"width": 1280, "height": 900})
+            pagina.on("pageerror", lambda e: errores.append(str(e)))
+            await pagina.goto(base + "/")
+            await pagina.locator("#cifra-lnere").filter(has_text="5").wait_for()
+            assert "3 en persona" in await pagina.locator("#detalle-lnere").inner_text()
+            await pagina.locator("#sedes").wait_for(state="visible")
+            filas = await pagina.locator("#tabla-sedes tbody tr").all_inner_texts()
+            assert [f.split("\t") for f in filas] == [
+                ["Chicago (US)", "0", "2"],
+                ["Los Ángeles (US)", "2", "0"],
+                ["Madrid (ES)", "1", "0"],
+            ]
+            await pagina.locator("#sedes").screenshot(path=str(CAPTURAS / "tablero-sedes.png"))
+            await accesible(pagina, "tablero-2024")  # axe-core: no serious or critical violation
+            assert errores == []
+        finally:
+            await navegador.close()

@@ -230,7 +230,11 @@
     texto("cifra-solicitudes", fmt(s.total));
     texto("detalle-solicitudes", `${fmt(mod.postal || 0)} por correo postal · ${fmt(mod.electronica || 0)} por internet`);
     texto("cifra-lnere", fmt(l.total));
-    texto("detalle-lnere", `${fmt(l.postal || 0)} postal · ${fmt(l.electronica || 0)} por internet`);
+    texto(
+      "detalle-lnere",
+      `${fmt(l.postal || 0)} postal · ${fmt(l.electronica || 0)} por internet` +
+        (l.presencial ? ` · ${fmt(l.presencial)} en persona` : ""),
+    );
     texto("cifra-paquetes-enviados", fmt(p.enviado));
     texto("detalle-paquetes", `de ${fmt(p.integrado || 0)} paquetes integrados`);
     texto("cifra-paquetes-entregados", fmt(p.entregado));
@@ -239,6 +243,20 @@
     texto("cifra-votos-electronica", fmt(v.electronica));
     texto("cifra-participacion", pct(v.participacion));
     texto("detalle-participacion", `${fmt(v.total)} votos de ${fmt(l.total)} personas en la LNERE`);
+  }
+
+  function sedes(d) {
+    // In-person voting (2024 on): each consular site, its voters on the list and the extra ballots handed.
+    const inscritas = (d.lnere && d.lnere.por_sede) || {};
+    const adicionales = (d.boletas_adicionales && d.boletas_adicionales.por_sede) || {};
+    const claves = Array.from(new Set([...Object.keys(inscritas), ...Object.keys(adicionales)]));
+    const nombres = d.sedes || {};
+    claves.sort((a, b) => (nombres[a] || a).localeCompare(nombres[b] || b, "es"));
+    $("sedes").hidden = claves.length === 0;
+    llenar(
+      "tabla-sedes",
+      claves.map((c) => [nombres[c] || c, fmt(inscritas[c] || 0), fmt(adicionales[c] || 0)]),
+    );
   }
 
   function porEntidad(d) {
@@ -439,6 +457,7 @@
     selector(d);
     cifras(d);
     porEntidad(d);
+    sedes(d);
     registro(d);
     horas(d);
     paises(d);
