@@ -17,6 +17,10 @@ class _Estricto(BaseModel):
 class PorModalidad(_Estricto):
     postal: int = Field(examples=[4466])
     electronica: int = Field(examples=[4440])
+    presencial: int | None = Field(
+        default=None,
+        description="LNERE: quienes votan en persona en una sede; solo si los hay (2024 en adelante)",
+    )
     total: int = Field(examples=[8906])
 
 

@@ -90,7 +90,12 @@ class Escenario(BaseModel):
     def esperado(self, entidad: str, cargo: str | None = None) -> dict[str, Any]:
         """The figures computo's acta must carry for this entidad (and office)."""
         e = self.entidades[entidad]
-        lnere = {"postal": e.lnere.postal, "electronica": e.lnere.electronica, "total": e.lnere.total}
+        lnere = {
+            "postal": e.lnere.postal,
+            "electronica": e.lnere.electronica,
+            **({"presencial": e.lnere.presencial} if e.lnere.presencial else {}),
+            "total": e.lnere.total,
+        }
         votos = {m: self.votantes(entidad, m) for m in MODALIDADES}
         votos["total"] = votos["postal"] + votos["electronica"]
         return {

@@ -89,7 +89,13 @@ async def cerrar(
         "entidad": entidad,
         "entidad_nombre": ent.nombre,
         "cargo": cargo,
-        "lnere": {"postal": lnere.postal, "electronica": lnere.electronica, "total": lnere.total},
+        # In person (2024 on): only where the list has such voters, so that earlier actas keep their shape.
+        "lnere": {
+            "postal": lnere.postal,
+            "electronica": lnere.electronica,
+            **({"presencial": lnere.presencial} if lnere.presencial else {}),
+            "total": lnere.total,
+        },
         "votos": votos,
         "participacion": domain.participacion(votos["total"], lnere.total),
         "resultados": {
@@ -174,8 +180,9 @@ def csv_de(documento: dict[str, Any], proceso: Proceso) -> str:
         w.writerow(["distribucion", partido, "", "", n])
     for candidatura, n in acta["candidaturas"].items():
         w.writerow(["candidaturas", candidatura, "", "", n])
-    for modalidad in ("postal", "electronica", "total"):
-        w.writerow(["lnere", modalidad, "", "", acta["lnere"][modalidad]])
+    for modalidad in ("postal", "electronica", "presencial", "total"):
+        if modalidad in acta["lnere"]:
+            w.writerow(["lnere", modalidad, "", "", acta["lnere"][modalidad]])
     w.writerow(["participacion", "porcentaje", "", "", acta["participacion"]])
     return salida.getvalue()
 
@@ -192,7 +199,9 @@ def pdf_de(documento: dict[str, Any], proceso: Proceso) -> bytes:
         f"Proceso: {proceso.nombre}",
         f"Entidad: {acta['entidad']} {acta['entidad_nombre']} · Cargo: {acta['cargo']}",
         f"LNERE: {acta['lnere']['total']} (postal {acta['lnere']['postal']}, "
-        f"por internet {acta['lnere']['electronica']})",
+        f"por internet {acta['lnere']['electronica']}"
+        + (f", en persona {acta['lnere']['presencial']}" if "presencial" in acta["lnere"] else "")
+        + ")",
         f"Votos: {acta['votos']['total']} (postal {acta['votos']['postal']}, "
         f"por internet {acta['votos']['electronica']}) · Participación: {acta['participacion']} %",
     ]

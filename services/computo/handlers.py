@@ -31,7 +31,9 @@ def build() -> dict[str, Handler]:
 
     async def lnere_cerrada(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_registro.LnereCerrada.model_validate(envelope.data)
-        await service.lnere_cerrada(session, datos.entidad, datos.postal, datos.electronica, datos.total)
+        await service.lnere_cerrada(
+            session, datos.entidad, datos.postal, datos.electronica, datos.total, datos.presencial
+        )
 
     return {
         eventos_registro.LNERE_CERRADA: lnere_cerrada,

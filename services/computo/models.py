@@ -172,6 +172,7 @@ class Lnere(Base):
     entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
     postal: Mapped[int] = mapped_column(Integer)
     electronica: Mapped[int] = mapped_column(Integer)
+    presencial: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total: Mapped[int] = mapped_column(Integer)
 
 

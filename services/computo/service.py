@@ -32,13 +32,18 @@ async def mesa_postal_asignada(session: AsyncSession, entidad: str, numero: int,
 
 
 async def lnere_cerrada(
-    session: AsyncSession, entidad: str, postal: int, electronica: int, total: int
+    session: AsyncSession, entidad: str, postal: int, electronica: int, total: int, presencial: int = 0
 ) -> None:
-    valores = {"postal": postal, "electronica": electronica, "total": total}
+    valores = {"postal": postal, "electronica": electronica, "presencial": presencial, "total": total}
     if not await repository.insertar_lnere(session, {"entidad": entidad, **valores}):
         lnere = await repository.lnere(session, entidad)
         assert lnere is not None
-        lnere.postal, lnere.electronica, lnere.total = postal, electronica, total
+        lnere.postal, lnere.electronica, lnere.presencial, lnere.total = (
+            postal,
+            electronica,
+            presencial,
+            total,
+        )
 
 
 async def mesa_electronica(session: AsyncSession, entidad: str) -> None:

@@ -127,7 +127,8 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
     # Three registered in person at a consular site (#27): on the list, counted per site, not voting yet.
     lnere_09 = final["entidades"]["09"]["lnere"]
     assert (lnere_09["total"], lnere_09["presencial"]) == (16, 3)
-    assert actas["09/presidencia"]["lnere"]["total"] == 16
+    assert actas["09/presidencia"]["lnere"] == {"postal": 6, "electronica": 7, "presencial": 3, "total": 16}
+    assert "presencial" not in actas["01/presidencia"]["lnere"]  # nobody from 01 votes in person
     assert actas["09/presidencia"]["participacion"] == "56.25"
     # The national office: one acta per entidad, and the report's national result is their sum.
     (presidencia,) = final["cargos_nacionales"]
