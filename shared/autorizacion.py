@@ -177,6 +177,9 @@ REGISTRO: Matriz = {
     ("POST", "/v1/sedes/{sede}/boletas-adicionales"): roles(
         Q.INE_OPERADOR, nota="solo el personal de esa sede (claim `sede` del token)"
     ),
+    ("POST", "/v1/sedes/{sede}/consultas"): roles(
+        Q.INE_OPERADOR, nota="solo el personal de esa sede; nombra solo a quien está en su lista"
+    ),
     ("GET", "/v1/sedes/{sede}/boletas-adicionales"): roles(
         Q.INE_OPERADOR, Q.INE_ADMIN, Q.AUDITOR, nota="ine-operador: solo su sede"
     ),

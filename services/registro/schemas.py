@@ -541,3 +541,30 @@ class BoletasSedeOut(BaseModel):
     entregadas: int
     restantes: int
     por_entidad: dict[str, int] = Field(description="entidad → boletas adicionales entregadas")
+
+
+class ConsultaSedeIn(BaseModel):
+    """The clave de elector read from the voter ID at the site's door (in the body: never in a URL, a log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clave_elector: ClaveElector
+
+
+SituacionEnSede = Literal[
+    "en_lista", "otra_sede", "otra_modalidad", "boleta_adicional_entregada", "no_esta_en_la_lnere"
+]
+
+
+class ConsultaSedeOut(BaseModel):
+    situacion: SituacionEnSede = Field(
+        description="`en_lista`: en la LNERE de esta sede (vota aquí, con su nombre para cotejar la "
+        "credencial); `otra_sede`: en la lista de otra sede (`sede`); `otra_modalidad`: vota por correo "
+        "o por internet (`modalidad`); `boleta_adicional_entregada`: ya recibió una (`sede`); "
+        "`no_esta_en_la_lnere`: con credencial vigente puede recibir una boleta adicional"
+    )
+    nombre: str | None = Field(default=None, description="Solo `en_lista`")
+    entidad: str | None = Field(default=None, description="Solo `en_lista`")
+    numero: int | None = Field(default=None, description="Número en la LNERE de la entidad; solo `en_lista`")
+    sede: str | None = None
+    modalidad: str | None = None

@@ -205,3 +205,58 @@ async def test_una_sede_que_no_existe_es_404(sede_chica: Registro, registro: Reg
     r = await registro.client.get(URL, headers=personal())
     assert r.status_code == 404
     assert "no tiene voto en persona" in r.json()["detail"]
+
+
+async def inscrita(r: Registro, n: int, modalidad: str, sede: str | None, numero: int) -> str:
+    """An application made during registration, then on the closed list (its state set as the close does)."""
+    if sede:
+        datos = solicitud(n, modalidad=modalidad, domicilio={}, telefono=None)
+        datos["sede"] = sede
+    else:
+        datos = solicitud(n, modalidad=modalidad)
+    r.reloj.ajustar(centro(2024, 1, 15, 10, 0))
+    respuesta = await r.client.post("/v1/solicitudes", json=datos)
+    assert respuesta.status_code == 201, respuesta.text
+    r.reloj.ajustar(JORNADA)
+    async with r.app.state.runtime.maker() as session, session.begin():
+        await session.execute(
+            update(Solicitud)
+            .where(Solicitud.folio == respuesta.json()["folio"])
+            .values(estado=Estado.INSCRITA, numero_lnere=numero)
+        )
+    return str(datos["clave_elector"])
+
+
+async def test_a_la_entrada_la_consulta_dice_que_puede_hacer_cada_quien(sede_chica: Registro) -> None:
+    aqui = await inscrita(sede_chica, 21, "presencial", "los-angeles", 7)
+    en_madrid = await inscrita(sede_chica, 22, "presencial", "madrid", 8)
+    por_internet = await inscrita(sede_chica, 23, "electronica", None, 9)
+    assert await entregar(sede_chica, 24) == 201
+
+    async def consulta(clave_elector: str, headers: dict[str, str] | None = None) -> dict[str, object]:
+        r = await sede_chica.client.post(
+            "/v1/sedes/los-angeles/consultas",
+            json={"clave_elector": clave_elector},
+            headers=headers or personal(),
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    nombre = " ".join(solicitud(21)[k] for k in ("nombre", "apellido_paterno", "apellido_materno"))
+    assert await consulta(aqui) == {"situacion": "en_lista", "nombre": nombre, "entidad": "09", "numero": 7}
+    # Anyone else: where they vote, never their name.
+    assert await consulta(en_madrid) == {"situacion": "otra_sede", "sede": "madrid"}
+    assert await consulta(por_internet) == {"situacion": "otra_modalidad", "modalidad": "electronica"}
+    assert await consulta(clave(24)) == {"situacion": "boleta_adicional_entregada", "sede": "los-angeles"}
+    assert await consulta(clave(25)) == {"situacion": "no_esta_en_la_lnere"}
+    # Only the site's own staff ask; Madrid's staff learn nothing of Los Angeles' list.
+    r = await sede_chica.client.post(
+        "/v1/sedes/los-angeles/consultas", json={"clave_elector": aqui}, headers=personal("madrid")
+    )
+    assert r.status_code == 403
+    assert "nombre" not in r.text
+    r = await sede_chica.client.post(
+        "/v1/sedes/los-angeles/consultas", json={"clave_elector": "X"}, headers=personal()
+    )
+    assert r.status_code == 422
+    assert [e["campo"] for e in r.json()["errors"]] == ["clave_elector"]

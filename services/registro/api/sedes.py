@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.registro.api.common import errores
-from services.registro.schemas import BoletaAdicionalIn, BoletaAdicionalOut, BoletasSedeOut
+from services.registro.schemas import (
+    BoletaAdicionalIn,
+    BoletaAdicionalOut,
+    BoletasSedeOut,
+    ConsultaSedeIn,
+    ConsultaSedeOut,
+)
 from services.registro.service import sedes
 from shared.auth import Principal, Rol, require
 from shared.claves import SedePath
@@ -59,3 +65,19 @@ async def estado(
     sedes.sede_o_404(proceso, sede)
     sedes.personal_de(principal, sede)
     return BoletasSedeOut(**await sedes.estado(session, proceso, sede))
+
+
+@router.post(
+    "/sedes/{sede}/consultas",
+    response_model=ConsultaSedeOut,
+    response_model_exclude_none=True,
+    summary="A la entrada: qué puede hacer aquí la persona de esta credencial (ine-operador de la sede)",
+    description="Con la clave de elector de la credencial (en el cuerpo: nunca en la URL ni en un log). Solo "
+    "nombra a quien está en la lista de esta sede, para cotejarlo con la credencial; de cualquier otra "
+    "persona dice dónde vota, sin su nombre. No cambia nada. Solo el personal de la sede.",
+    responses=errores(401, 403, 404, 422),
+)
+async def consultar(
+    sede: SedePath, datos: ConsultaSedeIn, session: SessionDep, proceso: ProcesoDep, principal: Personal
+) -> ConsultaSedeOut:
+    return ConsultaSedeOut(**await sedes.consultar(session, proceso, sede, datos.clave_elector, principal))

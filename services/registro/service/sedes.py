@@ -162,3 +162,34 @@ async def entregar(
         "restantes": tope - entregadas,
         "entregada_at": ahora,
     }
+
+
+async def consultar(
+    session: AsyncSession, proceso: Proceso, sede: str, clave_elector: str, principal: Principal
+) -> dict[str, Any]:
+    """At the site's door: what the person with this voter ID may do here. Only a person on this site's
+    list is named (the staff check it against the ID); of anyone else, only where they vote."""
+    sede_o_404(proceso, sede)
+    personal_de(principal, sede)
+    s = await session.scalar(
+        select(Solicitud).where(
+            Solicitud.proceso == proceso.clave,
+            Solicitud.clave_elector_indice == clave_elector,
+            Solicitud.estado == Estado.INSCRITA,
+        )
+    )
+    if s is not None and s.modalidad == "presencial" and s.sede == sede:
+        nombre = " ".join(x for x in (s.nombre, s.apellido_paterno, s.apellido_materno) if x)
+        return {"situacion": "en_lista", "nombre": nombre, "entidad": s.entidad, "numero": s.numero_lnere}
+    if s is not None and s.modalidad == "presencial":
+        return {"situacion": "otra_sede", "sede": s.sede}
+    if s is not None:
+        return {"situacion": "otra_modalidad", "modalidad": s.modalidad}
+    recibida = await session.scalar(
+        select(BoletaAdicional.sede).where(
+            BoletaAdicional.proceso == proceso.clave, BoletaAdicional.clave_elector_indice == clave_elector
+        )
+    )
+    if recibida is not None:
+        return {"situacion": "boleta_adicional_entregada", "sede": recibida}
+    return {"situacion": "no_esta_en_la_lnere"}
