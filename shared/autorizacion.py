@@ -209,6 +209,13 @@ REGISTRO: Matriz = {
     **ingreso_consola("registro"),
     ("GET", "/consola/registro/"): publico("consola: lleva a la cola de revisión"),
     ("GET", "/consola/registro/cola"): consola(*OPERADOR, nota="consola: como GET /v1/revision/cola"),
+    ("GET", "/consola/registro/sede"): consola(Q.INE_OPERADOR, nota="consola: la entrada de su sede"),
+    ("POST", "/consola/registro/sede"): consola(
+        Q.INE_OPERADOR, nota="consola: como POST /v1/sedes/{sede}/consultas, en su sede"
+    ),
+    ("POST", "/consola/registro/sede/boleta"): consola(
+        Q.INE_OPERADOR, nota="consola: como POST /v1/sedes/{sede}/boletas-adicionales, en su sede"
+    ),
     ("POST", "/consola/registro/cola/lote"): consola(
         *OPERADOR, nota="consola: como POST /v1/solicitudes/dictamenes; token CSRF"
     ),

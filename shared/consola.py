@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import re
 import secrets
 import time
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, SecretStr, model_validator
 
 from shared.auth import Principal, Rol
-from shared.claves import ENTIDAD_RE
+from shared.claves import ENTIDAD_RE, SEDE_RE
 from shared.settings import CLAVE_CONSOLA_DE_DESARROLLO, AjustesConsola
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Sesion(BaseModel):
     nombre: str
     rol: Rol
     entidad: str | None = None
+    # Staff of a consular site (in-person voting, #27): the ``sede`` claim of an ine-operador.
+    sede: str | None = None
     csrf: str
     exp: int
 
@@ -65,7 +68,7 @@ class Sesion(BaseModel):
         return self
 
     def principal(self) -> Principal:
-        return Principal(sub=self.sub, rol=self.rol, entidad=self.entidad)
+        return Principal(sub=self.sub, rol=self.rol, entidad=self.entidad, sede=self.sede)
 
 
 class SinSesion(Exception):
@@ -246,11 +249,13 @@ class Consola:
         if rol == Rol.OPL and not ENTIDAD_RE.match(str(claims.get("entidad", ""))):
             return _aviso(403, "Su cuenta de OPL no dice de qué entidad es. Pídalo a su administrador.")
         segundos = int(self.ajustes.duracion_horas * 3600)
+        sede = str(claims.get("sede") or "")
         sesion = Sesion(
             sub=str(claims["sub"]),
             nombre=str(claims.get("name") or claims["sub"]),
             rol=rol,
             entidad=str(claims["entidad"]) if rol == Rol.OPL else None,
+            sede=sede if rol == Rol.INE_OPERADOR and re.fullmatch(SEDE_RE, sede) else None,
             csrf=secrets.token_urlsafe(32),
             exp=int(time.time()) + segundos,
         )

@@ -16,6 +16,11 @@ USUARIOS: dict[str, dict[str, str]] = {
     "administradora": {"name": "Administradora del INE (local)", "rol": "ine-admin"},
     "auditora": {"name": "Auditora (local)", "rol": "auditor"},
     "opl-09": {"name": "IECM, Ciudad de México (local)", "rol": "opl", "entidad": "09"},
+    "sede-los-angeles": {
+        "name": "Personal de la sede Los Ángeles (local)",
+        "rol": "ine-operador",
+        "sede": "los-angeles",
+    },
     "custodio-1": {"name": "Custodio 1 (local)", "rol": "custodio"},
 }
 IDENTIDAD = ("127.0.0.1", 8090)

@@ -4,7 +4,7 @@ import dataclasses
 
 from fastapi import FastAPI
 
-from services.registro import consola
+from services.registro import consola, consola_sede
 from services.registro.api import routers
 from services.registro.config import SERVICIO, Settings, get_settings
 from services.registro.models import Bitacora, Notificacion, Outbox, ProcessedEvent
@@ -22,7 +22,7 @@ SPEC = ServiceSpec(
     outbox=Outbox,
     auditoria=Bitacora,
     processed=ProcessedEvent,
-    routers=[*routers, consola.router],
+    routers=[*routers, consola.router, consola_sede.router],
     openapi_tags=[
         {
             "name": "solicitudes",

@@ -219,6 +219,7 @@ async def test_partidos_auditoria_y_opl_nunca_ven_un_folio(
         "observacion_id": str(observacion),
         "tipo": "credencial_frente",
         "archivo": "vmre.css",
+        "sede": "los-angeles",  # 2021 had no sites: 404 for everyone
     }
     cuerpos: dict[tuple[str, str], Any] = {
         ("POST", "/v1/solicitudes"): solicitud(2),  # somebody else's clave: the 409
