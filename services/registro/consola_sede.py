@@ -68,13 +68,18 @@ async def sede(request: Request, proceso: ProcesoDep) -> HTMLResponse:
     return await _pantalla(request, sesion, proceso)
 
 
-@router.post(SEDE)
-async def consultar(request: Request, proceso: ProcesoDep) -> HTMLResponse:
+async def _formulario(request: Request, campos: tuple[str, ...]) -> tuple[Sesion, dict[str, str]]:
+    """The site's staff session and the form's fields, once its CSRF token checked out."""
     consola = consola_de(request)
     sesion = consola.exigir(request, *ROLES)
     form = await request.form()
     consola.revisar_csrf(sesion, form.get("csrf"))
-    campos = leer_campos(form, ("clave_elector",))
+    return sesion, leer_campos(form, campos)
+
+
+@router.post(SEDE)
+async def consultar(request: Request, proceso: ProcesoDep) -> HTMLResponse:
+    sesion, campos = await _formulario(request, ("clave_elector",))
     t = PAGINAS.textos(request)
     try:
         datos = ConsultaSedeIn.model_validate({"clave_elector": campos.get("clave_elector", "")})
@@ -96,18 +101,14 @@ async def consultar(request: Request, proceso: ProcesoDep) -> HTMLResponse:
 
 @router.post(BOLETA)
 async def entregar(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    consola = consola_de(request)
-    sesion = consola.exigir(request, *ROLES)
-    form = await request.form()
-    consola.revisar_csrf(sesion, form.get("csrf"))
-    campos = leer_campos(form, ("clave_elector", "entidad"))
+    sesion, campos = await _formulario(request, ("clave_elector", "entidad"))
     t = PAGINAS.textos(request)
     try:
         datos = BoletaAdicionalIn.model_validate(campos)
-    except ValidationError:
-        return await _pantalla(
-            request, sesion, proceso, 422, errores={"clave_elector": t("consola_sede.clave_invalida")}
-        )
+    except ValidationError as exc:
+        sin_entidad = any("entidad" in e["loc"] for e in exc.errors())
+        problema = t("consola_sede.elija") if sin_entidad else t("consola_sede.clave_invalida")
+        return await _pantalla(request, sesion, proceso, 422, problema=problema)
     try:
         async with transaccion(request) as session:
             r = await sedes.entregar(

@@ -128,3 +128,11 @@ async def test_sin_token_csrf_o_con_otro_rol_la_consola_de_la_sede_no_entrega_na
     )
     assert r.status_code == 200, r.text
     assert await registro.count(BoletaAdicional) == 1
+    r = await registro.client.post(
+        "/consola/registro/sede/boleta",
+        data={"csrf": propio, "clave_elector": clave(51)},
+        headers=cabecera(personal),
+    )
+    assert r.status_code == 422
+    assert "Elija la entidad" in r.text
+    assert await registro.count(BoletaAdicional) == 1
