@@ -96,7 +96,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
     sobres = await conteos(session, "sobres", entidad)
     votos = await conteos(session, "votos", entidad)
     por_hora = await conteos(session, "votos_electronica", entidad)
-    adicionales = await conteos(session, "boletas_adicionales", entidad)
+    por_sede = _por(await conteos(session, "boletas_adicionales", entidad), "sede")
     q = select(Lnere)
     if entidad is not None:
         q = q.where(Lnere.entidad == entidad)
@@ -138,10 +138,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
             "por_sede": dict(sorted(sum((Counter(x.por_sede) for x in listas), Counter()).items())),
             "por_entidad": {x.entidad: x.total for x in sorted(listas, key=lambda x: x.entidad)},
         },
-        "boletas_adicionales": {
-            "total": sum(_por(adicionales, "sede").values()),
-            "por_sede": _por(adicionales, "sede"),
-        },
+        "boletas_adicionales": {"total": sum(por_sede.values()), "por_sede": por_sede},
         "paises": [
             {"pais": p, "nombre": _nombre_pais(p), "solicitudes": n}
             for p, n in sorted(paises.items(), key=lambda kv: (-kv[1], kv[0]))

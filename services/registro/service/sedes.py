@@ -36,6 +36,17 @@ def personal_de(principal: Principal, sede: str) -> None:
         raise Problem(403, f"Este token es del personal de {donde}; no puede actuar en la sede {sede}.")
 
 
+async def inscrita(session: AsyncSession, proceso: Proceso, clave_elector: str) -> Solicitud | None:
+    """The LNERE entry of this voter ID (by its blind index), if the person is on the closed list."""
+    return await session.scalar(
+        select(Solicitud).where(
+            Solicitud.proceso == proceso.clave,
+            Solicitud.clave_elector_indice == clave_elector,
+            Solicitud.estado == Estado.INSCRITA,
+        )
+    )
+
+
 async def estado(session: AsyncSession, proceso: Proceso, sede: str) -> dict[str, Any]:
     s = sede_o_404(proceso, sede)
     fila = await session.get(BoletasSede, (proceso.clave, sede))
@@ -86,16 +97,7 @@ async def entregar(
                 {"campo": "entidad", "mensaje": f"La entidad {entidad} no participa en {proceso.clave}."}
             ],
         )
-    en_lista = await session.scalar(
-        select(func.count())
-        .select_from(Solicitud)
-        .where(
-            Solicitud.proceso == proceso.clave,
-            Solicitud.clave_elector_indice == clave_elector,
-            Solicitud.estado == Estado.INSCRITA,
-        )
-    )
-    if en_lista:
+    if await inscrita(session, proceso, clave_elector) is not None:
         raise Problem(
             409,
             "Esta persona está en la LNERE: vota en la modalidad que eligió (en persona, con la lista de su "
@@ -171,13 +173,7 @@ async def consultar(
     list is named (the staff check it against the ID); of anyone else, only where they vote."""
     sede_o_404(proceso, sede)
     personal_de(principal, sede)
-    s = await session.scalar(
-        select(Solicitud).where(
-            Solicitud.proceso == proceso.clave,
-            Solicitud.clave_elector_indice == clave_elector,
-            Solicitud.estado == Estado.INSCRITA,
-        )
-    )
+    s = await inscrita(session, proceso, clave_elector)
     if s is not None and s.modalidad == "presencial" and s.sede == sede:
         nombre = " ".join(x for x in (s.nombre, s.apellido_paterno, s.apellido_materno) if x)
         return {"situacion": "en_lista", "nombre": nombre, "entidad": s.entidad, "numero": s.numero_lnere}
