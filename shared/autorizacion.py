@@ -311,6 +311,13 @@ ELECTRONICO: Matriz = {
     ("POST", "/v1/candidaturas/{ambito}/{cargo}/aprobacion"): roles(
         *ADMIN, nota="aprueba la huella revisada"
     ),
+    ("POST", "/v1/modulo/{sede}/turnos"): roles(
+        Q.INE_OPERADOR, nota="solo el personal de esa sede (claim `sede` del token)"
+    ),
+    ("POST", "/v1/modulo/turno"): publico(
+        "el código del turno en el cuerpo, una vez; da la sesión y credenciales selladas a la sede"
+    ),
+    ("GET", "/modulo"): publico("el módulo de votación de una sede (página)"),
     ("GET", "/cabina"): publico("la cabina de votación (página)"),
     ("GET", "/cabina/static/{archivo}"): publico("archivos de la cabina"),
     **COMUN_PAGINAS,

@@ -410,6 +410,30 @@ def cmd_datos(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sede(args: argparse.Namespace) -> int:
+    from shared.cripto import sede as sello
+
+    salida = Path(args.salida or f"sede-{args.sede}.jwk")
+    if salida.exists():
+        print(f"error: {salida} ya existe: no se sobrescribe una clave de sede", file=sys.stderr)
+        return 2
+    if args.desarrollo:
+        jwk, publica = sello.jwk_de_desarrollo(args.sede), sello.PUBLICA_DE_DESARROLLO
+    else:
+        jwk, publica = sello.generar(args.sede)
+    salida.touch(mode=0o600)
+    salida.write_text(jwk + "\n")
+    print(f"clave privada de la sede {args.sede}: {salida}")
+    print("  cárguela en cada módulo de la sede; guárdela como un secreto: abre las credenciales de quienes")
+    print("  votan ahí")
+    if args.desarrollo:
+        print("es la clave de DESARROLLO: solo sirve en modo local (producción la rechaza)")
+    else:
+        print("clave pública, para la autoridad de credenciales (VMRE_CREDENCIALES_CLAVES_SEDES, JSON):")
+        print(f'  "{args.sede}": "{publica}"')
+    return 0
+
+
 def cmd_buzon(args: argparse.Namespace) -> int:
     from vmre import buzon
 
@@ -565,6 +589,18 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--antes-de", required=True, help="AAAA-MM-DD: lo anterior a esta fecha (UTC)")
     d.add_argument("--confirmar", action="store_true", help="sin esto solo cuenta lo que borraría")
     d.set_defaults(func=cmd_datos)
+
+    p = sub.add_parser("sede", help="voto en persona: la clave de una sede consular para sus módulos")
+    ssub = p.add_subparsers(dest="accion", required=True)
+    s = ssub.add_parser(
+        "clave", help="genera la clave de la sede: la privada a un archivo, la pública en pantalla"
+    )
+    s.add_argument("sede", help="clave de la sede, como en el archivo del proceso (los-angeles)")
+    s.add_argument("--salida", help="archivo de la clave privada (sede-<sede>.jwk)")
+    s.add_argument(
+        "--desarrollo", action="store_true", help="la clave de desarrollo (modo local: make run, pruebas)"
+    )
+    s.set_defaults(func=cmd_sede)
 
     p = sub.add_parser("buzon", help="el buzón local: correos y SMS que la plataforma envió (modo local)")
     p.add_argument(

@@ -19,6 +19,10 @@ def build(settings: Settings, reloj: Reloj) -> dict[str, Handler]:
         datos = eventos_registro.InscritoElectronica.model_validate(envelope.data)
         await service.votante_inscrito(session, datos, settings, reloj.ahora())
 
+    async def presencial(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.InscritoPresencial.model_validate(envelope.data)
+        await service.votante_inscrito(session, datos, settings, reloj.ahora())
+
     async def cerrada(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_registro.LnereCerrada.model_validate(envelope.data)
         await service.lnere_cerrada(session, datos, settings, reloj.ahora())
@@ -29,6 +33,7 @@ def build(settings: Settings, reloj: Reloj) -> dict[str, Handler]:
 
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
+        eventos_registro.LNERE_PRESENCIAL_INSCRITO: presencial,
         eventos_registro.LNERE_CERRADA: cerrada,
         eventos_electronico.ELECCION_PREPARADA: preparada,
     }

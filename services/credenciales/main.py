@@ -45,5 +45,11 @@ def create_app(
         ],
     )
     app = create_service_app(spec, settings, reloj=reloj, proceso=proceso)
+    faltan = sorted(set(app.state.proceso.sedes) - set(settings.claves_sedes))
+    if settings.mode != "local" and faltan:
+        raise ValueError(
+            f"VMRE_MODE=production sin la clave pública de las sedes {', '.join(faltan)}: genere cada una "
+            "con `vmre sede clave` y configure VMRE_CREDENCIALES_CLAVES_SEDES."
+        )
     app.state.handlers = spec.consumers[0].handlers
     return app

@@ -43,24 +43,28 @@ class Notificacion(NotificacionMixin, Base):
 
 
 class Votante(Base):
-    """An internet voter of the closed LNERE: where its credentials go. Contact encrypted at rest."""
+    """A voter of the closed LNERE with a credential: by internet (contact, encrypted at rest: where its
+    credentials go) or in person (its consular site: its credentials are sealed to the site's key)."""
 
     __tablename__ = "votantes"
 
     entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
     numero: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Número en la LNERE de la entidad")
-    email: Mapped[str] = mapped_column(Cifrado())
-    telefono: Mapped[str] = mapped_column(Cifrado())
+    email: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    sede: Mapped[str | None] = mapped_column(String(40), nullable=True, comment="voto presencial")
     recibido_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Cierre(Base):
-    """How many internet voters each entidad's closed LNERE has: the list is signed when all have one."""
+    """How many voters with a credential (internet and in person) each entidad's closed LNERE has: the list is
+    signed when all have one."""
 
     __tablename__ = "cierres"
 
     entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
     electronica: Mapped[int] = mapped_column(Integer)
+    presencial: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Eleccion(Base):

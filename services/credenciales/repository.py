@@ -22,9 +22,12 @@ async def insertar_eleccion(session: AsyncSession, valores: dict[str, Any]) -> b
     return await insert_if_absent(session, Eleccion, valores, ["uuid"])
 
 
-async def insertar_cierre(session: AsyncSession, entidad: str, electronica: int) -> bool:
+async def insertar_cierre(session: AsyncSession, entidad: str, electronica: int, presencial: int) -> bool:
     return await insert_if_absent(
-        session, Cierre, {"entidad": entidad, "electronica": electronica}, ["entidad"]
+        session,
+        Cierre,
+        {"entidad": entidad, "electronica": electronica, "presencial": presencial},
+        ["entidad"],
     )
 
 

@@ -26,6 +26,7 @@ from services.credenciales.models import Cierre, Eleccion, Notificacion, Votante
 from shared import firma
 from shared.bus.topics import CREDENCIALES_LISTA
 from shared.cripto import grupo as gr
+from shared.cripto import sede as sello
 from shared.cripto.eleccion import (
     credencial_publica,
     generar_credencial,
@@ -42,19 +43,37 @@ DOCUMENTO = "Lista de credenciales públicas de la elección"
 
 
 def _sacar(
-    elecciones: Sequence[tuple[str, str]], numeros: Sequence[int]
-) -> tuple[list[list[str]], list[list[str]]]:
-    """Private and public credentials, per voter and election (PBKDF2 per credential: off the event loop)."""
-    privadas, publicas = [], []
-    for _ in numeros:
-        fila_priv, fila_pub = [], []
+    elecciones: Sequence[tuple[str, str]], destinos: Sequence[tuple[int, str | None, str | None]]
+) -> tuple[list[list[str]], list[list[str]], list[list[str | None]]]:
+    """Private and public credentials per voter and election, and the private one sealed to the voter's site
+    key for those who vote in person (PBKDF2 per credential: off the event loop). ``destinos``: each voter's
+    number, site and that site's public key."""
+    privadas, publicas, selladas = [], [], []
+    for numero, sede, clave_sede in destinos:
+        fila_priv, fila_pub, fila_sel = [], [], []
         for uuid, _nombre in elecciones:
             privada = generar_credencial()
             fila_priv.append(privada)
             fila_pub.append(gr.s(credencial_publica(uuid, privada)))
+            fila_sel.append(
+                sello.sellar(clave_sede, privada, sello.contexto(sede, uuid, numero))
+                if sede is not None and clave_sede is not None
+                else None
+            )
         privadas.append(fila_priv)
         publicas.append(fila_pub)
-    return privadas, publicas
+        selladas.append(fila_sel)
+    return privadas, publicas, selladas
+
+
+def clave_de_sede(settings: Settings, sede: str) -> str:
+    """The site's public key as configured; in local mode the development key stands in for a missing one."""
+    clave = settings.claves_sedes.get(sede)
+    if clave is None and settings.mode == "local":
+        return sello.PUBLICA_DE_DESARROLLO
+    if clave is None:  # production refuses to start without every site's key: this is a site it does not know
+        raise RuntimeError(f"sin clave pública para la sede {sede} (VMRE_CREDENCIALES_CLAVES_SEDES)")
+    return clave
 
 
 async def _emitir(
@@ -64,14 +83,19 @@ async def _emitir(
     votantes: Sequence[Votante],
     ahora: dt.datetime,
 ) -> None:
-    """One credential per voter and election; each voter gets one message with its private ones, electronico
-    the public halves (in batches of ``settings.lote``)."""
+    """One credential per voter and election; each internet voter gets one message with its private ones,
+    each in-person voter's go sealed to its site's key with the public halves, and electronico gets the
+    public halves (in batches of ``settings.lote``)."""
     if not elecciones or not votantes:
         return
     claves = [(e.uuid, e.nombre) for e in elecciones]
-    privadas, publicas = await asyncio.to_thread(_sacar, claves, [v.numero for v in votantes])
+    destinos = [(v.numero, v.sede, clave_de_sede(settings, v.sede) if v.sede else None) for v in votantes]
+    privadas, publicas, selladas = await asyncio.to_thread(_sacar, claves, destinos)
     avisos = []
     for v, priv in zip(votantes, privadas, strict=True):
+        if v.sede is not None:
+            continue  # in person: the sealed credential travels to the site's kiosk, no message
+        assert v.email is not None
         lineas = "\n".join(f"- {nombre}: {p}" for (_, nombre), p in zip(claves, priv, strict=True))
         texto = (
             "Credencial de votación (consérvela; se le pedirá al emitir su voto):\n"
@@ -81,10 +105,12 @@ async def _emitir(
         avisos.append(Aviso(v.email, None, PLANTILLA, texto, f"{v.entidad}-{v.numero:07d}", secreto=True))
     for j, e in enumerate(elecciones):
         filas = [
-            {"eleccion": e.uuid, "numero": v.numero, "publica": pub[j]}
-            for v, pub in zip(votantes, publicas, strict=True)
+            {"eleccion": e.uuid, "numero": v.numero, "publica": pub[j], "sellada": sel[j]}
+            for v, pub, sel in zip(votantes, publicas, selladas, strict=True)
         ]
-        insertadas = await repository.insertar_credenciales(session, filas)
+        insertadas = await repository.insertar_credenciales(
+            session, [{k: f[k] for k in ("eleccion", "numero", "publica")} for f in filas]
+        )
         if insertadas != len(filas):  # a voter already had one: never two credentials (nor a lost message)
             raise RuntimeError(f"credenciales repetidas en la elección {e.uuid}: se reintenta el lote")
         e.emitidas += len(filas)
@@ -99,7 +125,10 @@ async def _emitir(
                     eleccion=e.uuid,
                     entidad=e.entidad,
                     credenciales=[
-                        eventos.CredencialPublica(numero=f["numero"], publica=f["publica"]) for f in lote
+                        eventos.CredencialPublica(
+                            numero=f["numero"], publica=f["publica"], sellada=f["sellada"]
+                        )
+                        for f in lote
                     ],
                 ),
             )
@@ -109,7 +138,7 @@ async def _emitir(
 async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, ahora: dt.datetime) -> None:
     """Sign the election's list once every internet voter of the entidad's closed LNERE has a credential."""
     cierre = await repository.cierre(session, e.entidad)
-    if e.lista is not None or cierre is None or e.emitidas < cierre.electronica:
+    if e.lista is not None or cierre is None or e.emitidas < cierre.electronica + cierre.presencial:
         return
     publicas = await repository.publicas(session, e.uuid)
     ordenadas = await asyncio.to_thread(ordenar_credenciales, [gr.elemento(p) for p in publicas])
@@ -123,6 +152,7 @@ async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, 
             "simulacro": e.simulacro,
             "credenciales": len(ordenadas),
             "lnere_electronica": cierre.electronica,
+            **({"lnere_presencial": cierre.presencial} if cierre.presencial else {}),
             "huella_lista": huella_credenciales(ordenadas),
             "firmada_at": ahora.isoformat(),
         },
@@ -138,15 +168,16 @@ async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, 
 
 
 async def votante_inscrito(
-    session: AsyncSession, datos: eventos_registro.InscritoElectronica, settings: Settings, ahora: dt.datetime
+    session: AsyncSession,
+    datos: eventos_registro.InscritoElectronica | eventos_registro.InscritoPresencial,
+    settings: Settings,
+    ahora: dt.datetime,
 ) -> None:
-    valores = {
-        "entidad": datos.entidad,
-        "numero": datos.numero,
-        "email": datos.email,
-        "telefono": datos.telefono,
-        "recibido_at": ahora,
-    }
+    valores: dict[str, Any] = {"entidad": datos.entidad, "numero": datos.numero, "recibido_at": ahora}
+    if isinstance(datos, eventos_registro.InscritoPresencial):
+        valores["sede"] = datos.sede
+    else:
+        valores.update(email=datos.email, telefono=datos.telefono)
     if not await repository.insertar_votante(session, valores):
         return  # a replay
     elecciones = await repository.abiertas(session, datos.entidad)
@@ -180,7 +211,7 @@ async def eleccion_preparada(
 async def lnere_cerrada(
     session: AsyncSession, datos: eventos_registro.LnereCerrada, settings: Settings, ahora: dt.datetime
 ) -> None:
-    if not await repository.insertar_cierre(session, datos.entidad, datos.electronica):
+    if not await repository.insertar_cierre(session, datos.entidad, datos.electronica, datos.presencial):
         return
     for e in await repository.abiertas(session, datos.entidad):
         await _quiza_firmar(session, settings, e, ahora)

@@ -98,7 +98,8 @@ class Alta:
     telefono: str | None = None
 
 
-def _enmascarar(telefono: str) -> str:
+def _enmascarar(telefono: str | None) -> str:
+    telefono = telefono or ""  # in person: no phone (and no login to reach here)
     return "•" * max(0, len(telefono) - 4) + telefono[-4:]
 
 

@@ -23,6 +23,10 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_registro.InscritoElectronica.model_validate(envelope.data)
         await service.inscribir(session, datos, proceso, settings, reloj.ahora())
 
+    async def presencial(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.InscritoPresencial.model_validate(envelope.data)
+        await service.inscribir_presencial(session, datos, proceso, settings, reloj.ahora())
+
     async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_postal.VotoRegistrado.model_validate(envelope.data)
         await service.registrar_voto_postal(session, datos.entidad, datos.numero)
@@ -41,6 +45,7 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
 
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
+        eventos_registro.LNERE_PRESENCIAL_INSCRITO: presencial,
         eventos_credenciales.CREDENCIALES_EMITIDAS: credenciales,
         eventos_credenciales.LISTA_FIRMADA: lista,
         eventos_postal.VOTO_REGISTRADO: voto_postal,

@@ -98,7 +98,9 @@ class Eleccion(Base):
 
 
 class Votante(Base):
-    """An internet voter's account. The private credential is never stored; the access key only hashed."""
+    """A voter's account: by internet (access key, password, second factor; the access key only hashed), or
+    in person at a consular site (``sede``: no login of its own; the site's staff open a kiosk turn for it).
+    The private credential is never stored (an in-person voter's only sealed to its site's key)."""
 
     __tablename__ = "votantes"
     __table_args__ = (UniqueConstraint("entidad", "numero"),)
@@ -108,8 +110,9 @@ class Votante(Base):
     numero: Mapped[int] = mapped_column(Integer, comment="Número en la LNERE de la entidad")
     usuario: Mapped[str] = mapped_column(String(32), unique=True)
     # Contact and the TOTP secret: encrypted at rest (shared/datos_personales.py). Login is by usuario.
-    email: Mapped[str] = mapped_column(Cifrado())
-    telefono: Mapped[str] = mapped_column(Cifrado())
+    email: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    telefono: Mapped[str | None] = mapped_column(Cifrado(), nullable=True)
+    sede: Mapped[str | None] = mapped_column(String(40), nullable=True, comment="voto presencial")
     clave_acceso_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     segundo_factor: Mapped[str | None] = mapped_column(String(8), nullable=True, comment="totp o sms")
@@ -135,6 +138,23 @@ class Credencial(Base):
     eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
     numero: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Número en la LNERE de la entidad")
     publica: Mapped[str] = mapped_column(String(64), unique=True)
+    sellada: Mapped[str | None] = mapped_column(
+        Text, nullable=True, comment="Voto presencial: la privada, sellada a la clave de la sede"
+    )
+
+
+class Turno(Base):
+    """A kiosk turn at a consular site: the site's staff open it for an in-person voter after checking their
+    ID; the kiosk redeems its one-time code (kept only hashed) for a voting session, once, before it
+    expires."""
+
+    __tablename__ = "turnos"
+
+    codigo_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"), unique=True)
+    sede: Mapped[str] = mapped_column(String(40))
+    abierto_por: Mapped[str] = mapped_column(String(200), comment="sub del personal de la sede")
+    expira_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Sesion(Base):

@@ -95,6 +95,12 @@ async def crear_votante(session: AsyncSession, valores: dict[str, Any]) -> int |
     return await insert_if_absent_id(session, Votante, valores, ["entidad", "numero"])
 
 
+async def votante_por_numero(session: AsyncSession, entidad: str, numero: int) -> Votante | None:
+    return (
+        await session.execute(select(Votante).where(Votante.entidad == entidad, Votante.numero == numero))
+    ).scalar_one_or_none()
+
+
 async def votante_por_usuario(session: AsyncSession, usuario: str) -> Votante | None:
     return (await session.execute(select(Votante).where(Votante.usuario == usuario))).scalar_one_or_none()
 
@@ -214,6 +220,16 @@ async def credencial_publica(session: AsyncSession, uuid: str, numero: int) -> s
             select(Credencial.publica).where(Credencial.eleccion == uuid, Credencial.numero == numero)
         )
     ).scalar_one_or_none()
+
+
+async def credenciales_selladas(session: AsyncSession, uuids: list[str], numero: int) -> dict[str, str]:
+    """Voter ``numero``'s sealed private credentials (in-person voting), by election uuid."""
+    filas = await session.execute(
+        select(Credencial.eleccion, Credencial.sellada).where(
+            Credencial.eleccion.in_(uuids), Credencial.numero == numero, Credencial.sellada.is_not(None)
+        )
+    )
+    return {str(e): str(s) for e, s in filas.all()}
 
 
 async def guardar_voto_postal(session: AsyncSession, entidad: str, numero: int) -> None:

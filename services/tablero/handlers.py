@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.tablero import repository
+from services.tablero.models import VotoSede
 from shared.bus.consumer import Handler
 from shared.bus.envelope import Envelope
+from shared.db import insert_if_absent
 from shared.events import computo as eventos_computo
 from shared.events import electronico as eventos_electronico
 from shared.events import postal as eventos_postal
@@ -166,6 +168,13 @@ def build(proceso: Proceso) -> dict[str, Handler]:
             return
         await sumar(session, "votos", d.entidad, "modalidad", "electronica")
         await sumar(session, "votos_electronica", d.entidad, "hora", hora(d.emitido_at))
+        if d.sede is not None and await insert_if_absent(
+            session,
+            VotoSede,
+            {"entidad": d.entidad, "numero": d.numero, "sede": d.sede},
+            ["entidad", "numero"],
+        ):  # the site's turnout: people, once each (their first ballot there)
+            await sumar(session, "votos_sede", d.entidad, "sede", d.sede)
         await _version(session, d.entidad)
 
     async def eleccion_preparada(session: AsyncSession, envelope: Envelope) -> None:

@@ -50,6 +50,17 @@ class Conteo(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class VotoSede(Base):
+    """Who voted in person at a consular site (by number on their entidad's list): a person counts once in
+    the site's turnout however many ballots (offices) they cast."""
+
+    __tablename__ = "votos_sede"
+
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sede: Mapped[str] = mapped_column(String(40))
+
+
 class Solicitud(Base):
     """An application's current modality and state, so a later event moves it between counters.
     Version-guarded: an event older than what was applied (``aggregate_version``) changes nothing."""

@@ -97,6 +97,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
     votos = await conteos(session, "votos", entidad)
     por_hora = await conteos(session, "votos_electronica", entidad)
     por_sede = _por(await conteos(session, "boletas_adicionales", entidad), "sede")
+    votaron_en_sede = _por(await conteos(session, "votos_sede", entidad), "sede")
     q = select(Lnere)
     if entidad is not None:
         q = q.where(Lnere.entidad == entidad)
@@ -139,6 +140,7 @@ async def cifras(session: AsyncSession, proceso: Proceso, entidad: str | None = 
             "por_entidad": {x.entidad: x.total for x in sorted(listas, key=lambda x: x.entidad)},
         },
         "boletas_adicionales": {"total": sum(por_sede.values()), "por_sede": por_sede},
+        "votos_sede": {"total": sum(votaron_en_sede.values()), "por_sede": votaron_en_sede},
         "paises": [
             {"pais": p, "nombre": _nombre_pais(p), "solicitudes": n}
             for p, n in sorted(paises.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -70,6 +70,13 @@ class CifrasBoletasAdicionales(BaseModel):
     por_sede: dict[str, int] = Field(default_factory=dict, description="Sede consular → boletas adicionales")
 
 
+class CifrasVotosSede(BaseModel):
+    total: int = Field(
+        0, description="Personas de la LNERE que ya votaron en persona en un módulo de una sede"
+    )
+    por_sede: dict[str, int] = Field(default_factory=dict, description="Sede consular → personas que votaron")
+
+
 class CifrasPais(BaseModel):
     pais: str = Field(description="Código ISO 3166-1 alfa-2", examples=["US"])
     nombre: str = Field(examples=["Estados Unidos"])
@@ -121,6 +128,10 @@ class Cifras(BaseModel):
     lnere: CifrasLnere
     boletas_adicionales: CifrasBoletasAdicionales = Field(
         default_factory=CifrasBoletasAdicionales, description="Voto en persona de quien no está en la LNERE"
+    )
+    votos_sede: CifrasVotosSede = Field(
+        default_factory=CifrasVotosSede,
+        description="Participación en vivo de cada sede (personas de la LNERE)",
     )
     paises: list[CifrasPais] = Field(description="Solicitudes por país de residencia, de más a menos")
     paquetes: dict[str, int] = Field(description="Paquetes electorales postales por estado")

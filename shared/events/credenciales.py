@@ -21,6 +21,11 @@ LISTA_FIRMADA = "credenciales.lista_firmada"
 class CredencialPublica(BaseModel):
     numero: int = Field(description="Número del votante en la LNERE de la entidad")
     publica: str = Field(description="Credencial pública (elemento del grupo, hex)")
+    sellada: str | None = Field(
+        default=None,
+        description="Voto en persona: la credencial privada sellada a la clave de la sede "
+        "(shared/cripto/sede.py); solo un módulo de la sede la abre",
+    )
 
 
 class CredencialesEmitidas(BaseModel):

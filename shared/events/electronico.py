@@ -76,3 +76,6 @@ class VotoEmitido(BaseModel):
     numero: int
     simulacro: bool
     emitido_at: dt.datetime
+    sede: str | None = Field(
+        default=None, description="Voto en persona (#27): la sede consular donde se emitió, en su módulo"
+    )

@@ -6,7 +6,8 @@
   the clave de elector printed on the return envelope, the folio for the citizen's lookup, and contact for
   the shipping notices).
 - ``vmre.registro.lnere_electronica``: one per internet voter (electronico sends credentials: name and
-  contact). No address, no clave.
+  contact). No address, no clave. Also one per in-person voter (the authority seals its credentials to its
+  consular site, electronico keeps the account the site's kiosks open): number and site only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SOLICITUD_MODALIDAD_CAMBIADA = "registro.solicitud.modalidad_cambiada"
 LNERE_CERRADA = "registro.lnere.cerrada"
 LNERE_POSTAL_INSCRITO = "registro.lnere_postal.inscrito"
 LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
+LNERE_PRESENCIAL_INSCRITO = "registro.lnere_presencial.inscrito"
 # On the list's topic (vmre.registro.lnere): who votes at a site without being on the list (#27).
 BOLETA_ADICIONAL_ENTREGADA = "registro.boleta_adicional.entregada"
 
@@ -103,3 +105,12 @@ class InscritoElectronica(BaseModel):
     apellido_materno: str
     email: str
     telefono: str
+
+
+class InscritoPresencial(BaseModel):
+    """Votes in person at its consular site (#27): the credential authority seals its credentials to the
+    site's key, electronico keeps an account the site's staff open on a kiosk. No name, no contact."""
+
+    entidad: str
+    numero: int
+    sede: str

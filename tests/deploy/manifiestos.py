@@ -124,7 +124,9 @@ DEFAULTS: dict[str, set[str]] = {
     },
     "computo": set(),
     # lote: public credentials per event on vmre.credenciales.lista (1000).
-    "credenciales": {"lote", "retencion_anios"} | AVISOS_POR_OMISION,
+    # claves_sedes: none for a process without in-person voting (the prod overlay's pel2021); with sites, the
+    # authority refuses to start in production without each site's key (deploy/k8s/README.md).
+    "credenciales": {"lote", "retencion_anios", "claves_sedes"} | AVISOS_POR_OMISION,
 }
 
 

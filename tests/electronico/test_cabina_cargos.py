@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from services.electronico.models import Boleta
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
-from tests.electronico.test_candidaturas import ANTES_DEL_LIMITE, PRESIDENCIA
 from tests.support.comun import Buzon, Databases, en_http, serve
 from tests.support.electronico import (
     PASSWORD,
@@ -38,10 +37,6 @@ from tests.support.registro import centro
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 PEF2024 = cargar("pef2024")
 EN_CAMPANA = centro(2024, 5, 25, 10, 0)  # internet voting: 18 May 20:00 → 2 Jun 18:00 Centro
-SENADURIA = [
-    {"nombre": "Nombre de Prueba Senado", "partidos": ["PAN"]},
-    {"nombre": "Otra Persona de Prueba", "partidos": ["PVEM", "PT", "MORENA"]},
-]
 
 
 @pytest.fixture
@@ -69,18 +64,7 @@ async def test_todas_las_boletas_en_una_sesion(
     elecciones = {x["cargo"]: x for x in await e.elecciones("01")}
     assert sorted(elecciones) == ["presidencia", "senaduria"]
     # The ballots' candidacies, approved before the deadline (the 2024 process opens no election without).
-    e.reloj.ajustar(ANTES_DEL_LIMITE)
-    for ruta, lista, quien in (
-        ("nacional/presidencia", PRESIDENCIA, e.token("ine-admin")),
-        ("01/senaduria", SENADURIA, e.token("opl", entidad="01")),
-    ):
-        r = await e.client.put(f"/v1/candidaturas/{ruta}", json={"candidaturas": lista}, headers=quien)
-        huella = r.json()["huella"]
-        r = await e.client.post(
-            f"/v1/candidaturas/{ruta}/aprobacion", json={"huella": huella}, headers=e.token("ine-admin")
-        )
-        assert r.status_code == 200, r.text
-    e.reloj.ajustar(EN_CAMPANA)
+    await e.aprobar_candidaturas_01()
     for x in elecciones.values():
         await e.abrir(x["uuid"])
     (cuenta,) = (await e.cuentas_del_buzon()).values()

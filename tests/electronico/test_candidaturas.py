@@ -20,7 +20,13 @@ from shared.events import electronico as eventos
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
 from tests.support.comun import Buzon, Databases, serve
-from tests.support.electronico import Electronico, app_de_prueba, autoridad_de_prueba, inscrito
+from tests.support.electronico import (
+    PRESIDENCIA,
+    Electronico,
+    app_de_prueba,
+    autoridad_de_prueba,
+    inscrito,
+)
 from tests.support.registro import centro
 
 PEF2024 = cargar("pef2024")
@@ -30,11 +36,6 @@ CDMX = [
     {"nombre": "Clara Brugada Molina", "partidos": ["MORENA", "PT", "PVEM"]},
     {"nombre": "Salomón Chertorivski Woldenberg", "partidos": ["MC"]},
     {"nombre": "Santiago Taboada Cortina", "partidos": ["PRD", "PAN", "PRI"]},
-]
-PRESIDENCIA = [
-    {"nombre": "Claudia Sheinbaum Pardo", "partidos": ["PVEM", "PT", "MORENA"]},
-    {"nombre": "Bertha Xóchitl Gálvez Ruiz", "partidos": ["PAN", "PRI", "PRD"]},
-    {"nombre": "Jorge Álvarez Máynez", "partidos": ["MC"]},
 ]
 
 

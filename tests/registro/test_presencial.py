@@ -120,7 +120,7 @@ async def test_cambiar_a_presencial_pide_sede_y_cambiar_de_sede_se_confirma_con_
     assert (s.modalidad, s.sede) == ("electronica", None)
 
 
-async def test_el_cierre_cuenta_por_sede_y_no_manda_credenciales_ni_paquetes_a_quien_vota_en_persona(
+async def test_el_cierre_cuenta_por_sede_y_de_quien_vota_en_persona_solo_manda_numero_y_sede(
     registro_2024: Registro, token: Token
 ) -> None:
     op, admin = token("ine-operador"), token("ine-admin")
@@ -155,7 +155,20 @@ async def test_el_cierre_cuenta_por_sede_y_no_manda_credenciales_ni_paquetes_a_q
     for fila in await registro_2024.rows(Outbox, order=Outbox.id):
         por_topico.setdefault(fila.topic, []).append(json.loads(fila.payload))
     assert len(por_topico["vmre.registro.lnere_postal"]) == 1
-    assert len(por_topico["vmre.registro.lnere_electronica"]) == 1  # no remote credential for in person
+    electronica = {e["event_type"]: e for e in por_topico["vmre.registro.lnere_electronica"]}
+    por_tipo = [e["event_type"] for e in por_topico["vmre.registro.lnere_electronica"]]
+    assert sorted(por_tipo) == sorted(
+        [eventos.LNERE_ELECTRONICA_INSCRITO] + [eventos.LNERE_PRESENCIAL_INSCRITO] * 3
+    )
+    # In person: no name, no contact, no clave: what the authority seals to and the kiosk's account need.
+    en_sede = [
+        e["data"]
+        for e in por_topico["vmre.registro.lnere_electronica"]
+        if e["event_type"] == eventos.LNERE_PRESENCIAL_INSCRITO
+    ]
+    assert all(set(d) == {"entidad", "numero", "sede"} for d in en_sede)
+    assert sorted(d["sede"] for d in en_sede) == ["los-angeles", "los-angeles", "madrid"]
+    assert electronica[eventos.LNERE_ELECTRONICA_INSCRITO]["data"]["email"]
     [cerrada] = por_topico["vmre.registro.lnere"]
     assert cerrada["event_type"] == eventos.LNERE_CERRADA
     assert (cerrada["data"]["presencial"], cerrada["data"]["por_sede"]) == (

@@ -195,9 +195,13 @@ def auth_settings() -> AuthSettings:
 @pytest.fixture(scope="session")
 def token(auth_settings: AuthSettings) -> Callable[..., dict[str, str]]:
     def make(
-        rol: str, entidad: str | None = None, partido: str | None = None, sub: str | None = None
+        rol: str,
+        entidad: str | None = None,
+        partido: str | None = None,
+        sub: str | None = None,
+        sede: str | None = None,
     ) -> dict[str, str]:
-        jwt = mint_token(auth_settings, Rol(rol), entidad=entidad, partido=partido, sub=sub)
+        jwt = mint_token(auth_settings, Rol(rol), entidad=entidad, partido=partido, sub=sub, sede=sede)
         return {"Authorization": f"Bearer {jwt}"}
 
     return make

@@ -37,6 +37,16 @@ from tests.support.comun import Buzon, Databases, serve
 from tests.support.cripto import belenios  # noqa: F401  (the reference tool, for these tests too)
 from tests.support.registro import PEL2021, centro
 
+# 2024 ballots (the process opens no election without approved candidacies): Presidencia and Senaduría of 01.
+PRESIDENCIA = [
+    {"nombre": "Claudia Sheinbaum Pardo", "partidos": ["PVEM", "PT", "MORENA"]},
+    {"nombre": "Bertha Xóchitl Gálvez Ruiz", "partidos": ["PAN", "PRI", "PRD"]},
+    {"nombre": "Jorge Álvarez Máynez", "partidos": ["MC"]},
+]
+SENADURIA = [  # entidad 01, illustrative names
+    {"nombre": "Nombre de Prueba Senado", "partidos": ["PAN"]},
+    {"nombre": "Otra Persona de Prueba", "partidos": ["PVEM", "PT", "MORENA"]},
+]
 PASSWORD = "una contraseña larga y propia"
 FRASE = "la frase de paso de un custodio de prueba"  # seals each custodian's seed in its state file
 EN_PERIODO = centro(2021, 5, 25, 10, 0)
@@ -56,6 +66,16 @@ def inscrito(n: int, entidad: str = "09") -> Envelope:
             email=f"v{entidad}{n}@example.com",
             telefono="+13105550101",
         ),
+    )
+
+
+def en_persona(n: int, entidad: str = "01", sede: str = "los-angeles") -> Envelope:
+    """registro's event at the close for someone who votes in person at ``sede`` (2024)."""
+    return Envelope.new(
+        event_type=eventos_registro.LNERE_PRESENCIAL_INSCRITO,
+        source="registro",
+        aggregate_id=f"{entidad}-{n:07d}",
+        data=eventos_registro.InscritoPresencial(entidad=entidad, numero=n, sede=sede),
     )
 
 
@@ -118,17 +138,24 @@ async def entregar(app: FastAPI, autoridad: FastAPI, *envelopes: Envelope) -> in
 
 
 async def cerrar_lnere(app: FastAPI, autoridad: FastAPI, entidad: str) -> None:
-    """registro closes the entidad's list: the authority learns how many internet voters it has (those
-    electronico has) and signs each election's list once they all have a credential."""
+    """registro closes the entidad's list: the authority learns how many internet and in-person voters it
+    has (those electronico has) and signs each election's list once they all have a credential."""
     async with app.state.runtime.maker() as session:
-        q = select(func.count()).select_from(em.Votante).where(em.Votante.entidad == entidad)
-        n = int((await session.execute(q)).scalar_one())
+        q = select(em.Votante.sede.is_not(None), func.count()).where(em.Votante.entidad == entidad)
+        cuantos = dict((await session.execute(q.group_by(em.Votante.sede.is_not(None)))).tuples().all())
+    n, presencial = cuantos.get(False, 0), cuantos.get(True, 0)
     cierre = Envelope.new(
         event_type=eventos_registro.LNERE_CERRADA,
         source="registro",
-        aggregate_id=f"pel2021-{entidad}",
+        aggregate_id=f"lnere-{entidad}",
         data=eventos_registro.LnereCerrada(
-            entidad=entidad, total=n, postal=0, electronica=n, por_pais={}, cerrada_at=EN_PERIODO
+            entidad=entidad,
+            total=n + presencial,
+            postal=0,
+            electronica=n,
+            presencial=presencial,
+            por_pais={},
+            cerrada_at=EN_PERIODO,
         ),
     )
     await _aplicar(autoridad, "credenciales.credenciales", [cierre])
@@ -255,6 +282,27 @@ class Electronico:
         await self.cuentas_del_buzon()
         return sim
 
+    async def aprobar_candidaturas_01(
+        self, presidencia: list[dict[str, Any]] = PRESIDENCIA, senaduria: list[dict[str, Any]] = SENADURIA
+    ) -> None:
+        """2024 opens no election without approved candidacies: those of entidad 01 (Presidencia, loaded by
+        ine-admin; Senaduría, by the OPL), before the deadline, each approved by ine-admin."""
+        antes = self.reloj.ahora()
+        self.reloj.ajustar(centro(2024, 4, 1, 10, 0))  # candidaturas_limite: 20 Apr 2024 23:59 Centro
+        for ruta, lista, quien in (
+            ("nacional/presidencia", presidencia, self.token("ine-admin")),
+            ("01/senaduria", senaduria, self.token("opl", entidad="01")),
+        ):
+            r = await self.client.put(f"/v1/candidaturas/{ruta}", json={"candidaturas": lista}, headers=quien)
+            assert r.status_code == 200, r.text
+            r = await self.client.post(
+                f"/v1/candidaturas/{ruta}/aprobacion",
+                json={"huella": r.json()["huella"]},
+                headers=self.token("ine-admin"),
+            )
+            assert r.status_code == 200, r.text
+        self.reloj.ajustar(antes)
+
     async def abrir(self, uuid: str) -> dict[str, Any]:
         async with self.app.state.runtime.maker() as session:
             e = await session.get(em.Eleccion, uuid)
@@ -321,6 +369,15 @@ class Electronico:
             if where:
                 q = q.where(*where)
             return int((await session.execute(q)).scalar_one())
+
+
+async def sede_2024(e: Electronico) -> None:
+    """2024, entidad 01 open (Presidencia and Senaduría): numbers 1 and 2 vote in person in Los Ángeles, 3 in
+    Chicago, 4 by internet. ``e`` runs the 2024 process on election day."""
+    await e.entregar(en_persona(1), en_persona(2), en_persona(3, sede="chicago"), inscrito(4, "01"))
+    await e.aprobar_candidaturas_01()
+    for eleccion in await e.elecciones("01"):
+        await e.abrir(eleccion["uuid"])
 
 
 async def autoridad_de_prueba(

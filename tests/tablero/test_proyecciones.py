@@ -349,3 +349,36 @@ async def test_las_boletas_adicionales_de_cada_sede_se_ven_en_vivo(tablero: Any)
         await deliver(app, evento)
     adicionales = (await client.get("/v1/tablero")).json()["boletas_adicionales"]
     assert adicionales == {"total": 3, "por_sede": {"los-angeles": 2, "madrid": 1}}
+
+
+async def test_la_participacion_de_cada_sede_cuenta_personas_una_vez(tablero: Any) -> None:
+    """Election day (#27): a person who votes in a site's module counts once in its turnout however many
+    ballots (offices) they cast; internet ballots and drills do not count there."""
+    app, client = tablero
+
+    def voto(eleccion: str, entidad: str, numero: int, sede: str | None, simulacro: bool = False) -> Envelope:
+        return Envelope.new(
+            event_type=eventos_electronico.VOTO_EMITIDO,
+            source="electronico",
+            aggregate_id=f"{entidad}-{numero:07d}",
+            data=eventos_electronico.VotoEmitido(
+                eleccion=eleccion,
+                entidad=entidad,
+                numero=numero,
+                simulacro=simulacro,
+                emitido_at=T,
+                sede=sede,
+            ),
+        )
+
+    for evento in (
+        voto("presidencia01xxxx", "01", 1, "los-angeles"),
+        voto("senaduria01xxxxxx", "01", 1, "los-angeles"),  # the same person, second office
+        voto("presidencia09xxxx", "09", 1, "madrid"),
+        voto("presidencia01xxxx", "01", 2, None),  # by internet
+        voto("simulacro01xxxxxx", "01", 3, "los-angeles", simulacro=True),
+    ):
+        await deliver(app, evento)
+    cifras = (await client.get("/v1/tablero")).json()
+    assert cifras["votos_sede"] == {"total": 2, "por_sede": {"los-angeles": 1, "madrid": 1}}
+    assert cifras["votos"]["electronica"] == 4  # ballots: every office, in person or not

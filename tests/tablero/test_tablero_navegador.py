@@ -269,6 +269,17 @@ async def test_el_voto_en_persona_de_cada_sede_en_el_navegador(
             )
             for n in (1, 2)
         ),
+        *(  # one person of Los Ángeles' list votes in its module: two offices, one person
+            Envelope.new(
+                event_type=eventos_electronico.VOTO_EMITIDO,
+                source="electronico",
+                aggregate_id="09-0000003",
+                data=eventos_electronico.VotoEmitido(
+                    eleccion=e * 14, entidad="09", numero=3, simulacro=False, emitido_at=T, sede="los-angeles"
+                ),
+            )
+            for e in "PS"
+        ),
     ]
     async with en_http(app) as base, async_playwright() as p:
         for e in eventos:
@@ -284,9 +295,9 @@ async def test_el_voto_en_persona_de_cada_sede_en_el_navegador(
             await pagina.locator("#sedes").wait_for(state="visible")
             filas = await pagina.locator("#tabla-sedes tbody tr").all_inner_texts()
             assert [f.split("\t") for f in filas] == [
-                ["Chicago (US)", "0", "2"],
-                ["Los Ángeles (US)", "2", "0"],
-                ["Madrid (ES)", "1", "0"],
+                ["Chicago (US)", "0", "0", "—", "2"],
+                ["Los Ángeles (US)", "2", "1", "50.00 %", "0"],
+                ["Madrid (ES)", "1", "0", "0.00 %", "0"],
             ]
             await pagina.locator("#sedes").screenshot(path=str(CAPTURAS / "tablero-sedes.png"))
             await accesible(pagina, "tablero-2024")  # axe-core: no serious or critical violation

@@ -2,7 +2,7 @@
 listed in the OpenAPI; ``ESTATICOS`` is the booth's static directory, mounted by ``main.py``."""
 
 from services.electronico import paginas
-from services.electronico.api import acceso, cabina, candidaturas, ceremonia, publico, votacion
+from services.electronico.api import acceso, cabina, candidaturas, ceremonia, modulos, publico, votacion
 from services.electronico.api.cabina import ESTATICOS
 
 routers = [
@@ -11,6 +11,7 @@ routers = [
     votacion.router,
     ceremonia.router,
     candidaturas.router,
+    modulos.router,
     cabina.paginas,
     paginas.router,
 ]

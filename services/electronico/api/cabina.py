@@ -17,3 +17,9 @@ ESTATICOS = Ruta(__file__).resolve().parent.parent / "static"
 @paginas.get("/cabina", include_in_schema=False)
 async def cabina() -> FileResponse:
     return FileResponse(ESTATICOS / "cabina.html", media_type="text/html; charset=utf-8", headers=CABECERAS)
+
+
+@paginas.get("/modulo", include_in_schema=False)
+async def modulo() -> FileResponse:
+    """The same booth on a consular site's kiosk (cabina.js switches on the path): a turn code, no login."""
+    return FileResponse(ESTATICOS / "cabina.html", media_type="text/html; charset=utf-8", headers=CABECERAS)

@@ -27,6 +27,7 @@ from services.electronico.service.sello import por_sellar, registrar_escrutinio,
 from services.electronico.service.votantes import (
     credenciales_emitidas,
     inscribir,
+    inscribir_presencial,
     lista_firmada,
     registrar_voto_postal,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "eleccion_o_404",
     "emitir",
     "inscribir",
+    "inscribir_presencial",
     "lista_firmada",
     "participacion",
     "por_sellar",

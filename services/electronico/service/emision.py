@@ -138,6 +138,7 @@ async def emitir(
             numero=votante.numero,
             simulacro=e.simulacro,
             emitido_at=ahora,
+            sede=votante.sede,
         ),
     )
     return Acuse(rastreador, e.uuid, ahora, nuevo=True)

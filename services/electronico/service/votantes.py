@@ -70,6 +70,27 @@ async def inscribir(
     return True
 
 
+async def inscribir_presencial(
+    session: AsyncSession,
+    inscrito: eventos_registro.InscritoPresencial,
+    proceso: Proceso,
+    settings: Settings,
+    ahora: dt.datetime,
+) -> bool:
+    """An in-person voter from the closed LNERE: an account with no access of its own (no key, no password:
+    only a kiosk turn the site's staff open gives it a session). Its credentials arrive sealed to its site."""
+    await asegurar_elecciones(session, proceso, settings, inscrito.entidad)
+    valores = {
+        "entidad": inscrito.entidad,
+        "numero": inscrito.numero,
+        "usuario": f"P{inscrito.entidad}{_alfanumerico(8)}",
+        "sede": inscrito.sede,
+        "fallos": 0,
+        "creado_at": ahora,
+    }
+    return await repository.crear_votante(session, valores) is not None
+
+
 async def credenciales_emitidas(
     session: AsyncSession, datos: eventos_credenciales.CredencialesEmitidas
 ) -> None:
@@ -81,7 +102,10 @@ async def credenciales_emitidas(
     if e is None or e.estado != "preparacion":
         log.warning("credenciales fuera de tiempo: se ignoran", extra={"eleccion": datos.eleccion})
         return
-    filas = [{"eleccion": e.uuid, "numero": c.numero, "publica": c.publica} for c in datos.credenciales]
+    filas = [
+        {"eleccion": e.uuid, "numero": c.numero, "publica": c.publica, "sellada": c.sellada}
+        for c in datos.credenciales
+    ]
     if filas:
         await repository.guardar_credenciales(session, filas)
 

@@ -1,10 +1,18 @@
 // The voting booth: login with the second factor, the ballot, confirmation, encryption on this device
 // (VMREBelenios, from belenios.js), the receipt. Only the encrypted, signed ballot is sent.
+//
+// At /modulo the same booth runs on a consular site's kiosk: no login; the staff's turn code gives a session
+// and the voter's credentials sealed to the site's key, which this kiosk holds and opens here (WebCrypto:
+// ECDH P-256, HKDF-SHA256, AES-256-GCM; shared/cripto/sede.py seals). Nothing is typed but the code, and
+// the opened credentials live only in this page's memory until the session ends.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const secciones = ["ingreso", "elecciones", "confirmacion", "acuse"];
-  let sesion = sessionStorage.getItem("vmre-sesion");
+  const modulo = location.pathname === "/modulo";
+  const secciones = ["modulo", "ingreso", "elecciones", "confirmacion", "acuse"];
+  const CLAVE_SEDE = "vmre-modulo-clave";
+  let sesion = modulo ? null : sessionStorage.getItem("vmre-sesion");
+  let credencialesModulo = {}; // election uuid → opened credential (kiosk only)
   let pendiente = null; // [{eleccion, texto, vector, idempotencia, rastreador}], one per open office
 
   function mostrar(id) {
@@ -32,13 +40,20 @@
     const datos = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) {
       if (r.status === 401 && sesion && ruta !== "/v1/acceso") {
-        sesion = null;
-        sessionStorage.removeItem("vmre-sesion");
-        mostrar("ingreso");
+        terminarLocal();
       }
       throw new Error((datos && datos.detail) || "Error " + r.status);
     }
     return datos;
+  }
+
+  function terminarLocal() {
+    sesion = null;
+    credencialesModulo = {};
+    pendiente = null;
+    sessionStorage.removeItem("vmre-sesion");
+    if (modulo) mostrarModulo();
+    else mostrar("ingreso");
   }
 
   function valores(form) {
@@ -197,6 +212,7 @@
     const campos = $("credenciales");
     resumen.textContent = "";
     campos.textContent = "";
+    $("pide-credenciales").hidden = modulo;
     pendiente.forEach((b, n) => {
       const li = document.createElement("li");
       li.append(b.eleccion.nombre + ": ");
@@ -204,6 +220,7 @@
       fuerte.textContent = b.texto;
       li.appendChild(fuerte);
       resumen.appendChild(li);
+      if (modulo) return; // the kiosk holds the credentials: nothing to type
       const lab = document.createElement("label");
       lab.htmlFor = "credencial-" + n;
       lab.textContent = "Credencial de votación · " + b.eleccion.nombre;
@@ -254,7 +271,12 @@
   $("form-confirmar").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     avisar("");
-    const credenciales = pendiente.map((_, n) => $("credencial-" + n).value.trim());
+    const credenciales = pendiente.map((b, n) =>
+      modulo ? credencialesModulo[b.eleccion.uuid] || "" : $("credencial-" + n).value.trim());
+    if (modulo && credenciales.some((c) => !c)) {
+      avisar("Este módulo no tiene la credencial de alguna de estas boletas: pida ayuda al personal de la sede.");
+      return;
+    }
     const mala = credenciales.findIndex((c) => !VMREBelenios.credencialValida(c));
     if (mala >= 0) {
       avisar("La credencial de " + pendiente[mala].eleccion.nombre +
@@ -288,7 +310,7 @@
       avisar(fallas.join(" · "));
       return;
     }
-    pendiente.forEach((_, n) => ($("credencial-" + n).value = ""));
+    if (!modulo) pendiente.forEach((_, n) => ($("credencial-" + n).value = ""));
     pendiente = null;
     mostrar("acuse");
     if (fallas.length) avisar("No se emitió " + fallas.join(" · ") + ". Vuelva a sus boletas para emitirla.");
@@ -296,12 +318,108 @@
 
   $("volver").addEventListener("click", () => cargar().catch((e) => avisar(e.message)));
 
-  $("salir").addEventListener("click", async () => {
+  async function salir() {
     await pedir("DELETE", "/v1/acceso").catch(() => null);
-    sesion = null;
-    sessionStorage.removeItem("vmre-sesion");
-    mostrar("ingreso");
+    terminarLocal();
+  }
+  $("salir").addEventListener("click", salir);
+  $("terminar").addEventListener("click", salir);
+
+  // --- The kiosk of a consular site (/modulo) ---------------------------------------------------------------
+
+  function claveSede() {
+    try {
+      return JSON.parse(localStorage.getItem(CLAVE_SEDE) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function mostrarModulo() {
+    const clave = claveSede();
+    $("form-preparar").hidden = clave !== null;
+    $("form-turno").hidden = clave === null;
+    if (clave) $("sede-modulo").textContent = "Módulo de la sede " + clave.sede + ".";
+    mostrar("modulo");
+  }
+
+  const bytes = (t) => new TextEncoder().encode(t);
+  function deBase64url(t) {
+    const b = atob(t.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (t.length % 4)) % 4));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  }
+
+  async function abrirSellada(clave, sellada, contexto) {
+    const [version, cuerpo] = sellada.split(".");
+    if (version !== "v1" || !cuerpo) throw new Error("sello desconocido");
+    const datos = deBase64url(cuerpo);
+    const punto = datos.slice(0, 65);
+    const curva = { name: "ECDH", namedCurve: "P-256" };
+    const jwk = { kty: clave.kty, crv: clave.crv, x: clave.x, y: clave.y, d: clave.d };
+    const privada = await crypto.subtle.importKey("jwk", jwk, curva, false, ["deriveBits"]);
+    const efimera = await crypto.subtle.importKey("raw", punto, curva, false, []);
+    const compartido = await crypto.subtle.deriveBits({ name: "ECDH", public: efimera }, privada, 256);
+    const hkdf = await crypto.subtle.importKey("raw", compartido, "HKDF", false, ["deriveKey"]);
+    const aes = await crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: punto, info: bytes("VMRE credencial sellada para la sede v1") },
+      hkdf, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+    const claro = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: datos.slice(65, 77), additionalData: bytes(contexto) }, aes, datos.slice(77));
+    return new TextDecoder().decode(claro);
+  }
+
+  $("form-preparar").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    avisar("");
+    try {
+      const archivo = $("clave-sede").files[0];
+      const clave = JSON.parse(await archivo.text());
+      if (!clave || clave.kty !== "EC" || clave.crv !== "P-256" || !clave.d || !clave.sede) {
+        throw new Error("el archivo no es la clave privada de una sede (vmre sede clave)");
+      }
+      localStorage.setItem(CLAVE_SEDE, JSON.stringify(clave));
+      ev.target.reset();
+      mostrarModulo();
+    } catch (e) {
+      avisar("No se pudo preparar el módulo: " + e.message);
+    }
   });
 
-  if (sesion) cargar().catch(() => mostrar("ingreso"));
+  $("form-turno").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    avisar("");
+    const clave = claveSede();
+    try {
+      const r = await pedir("POST", "/v1/modulo/turno", { codigo: ev.target.codigo.value });
+      sesion = r.sesion;
+      ev.target.reset();
+      if (r.sede !== clave.sede) {
+        await salir();
+        avisar("Este turno es de la sede " + r.sede + " y este módulo es de la sede " + clave.sede + ".");
+        return;
+      }
+      for (const [uuid, sellada] of Object.entries(r.credenciales)) {
+        credencialesModulo[uuid] = await abrirSellada(clave, sellada, r.sede + "|" + uuid + "|" + r.numero);
+      }
+      await cargar();
+    } catch (e) {
+      const motivo = e instanceof DOMException
+        ? "la clave de este módulo no abre las credenciales de esta persona: pida ayuda al personal de la sede"
+        : e.message;
+      if (sesion) await salir();
+      avisar(motivo);
+    }
+  });
+
+  if (modulo) {
+    document.title = "Módulo de votación · VMRE";
+    $("subtitulo").textContent = "Módulo de votación en la sede consular. Su voto se cifra en este equipo: " +
+      "el servidor nunca ve su elección.";
+    $("volver").hidden = true;
+    mostrarModulo();
+  } else if (sesion) {
+    cargar().catch(() => mostrar("ingreso"));
+  } else {
+    mostrar("ingreso");
+  }
 })();

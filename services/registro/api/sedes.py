@@ -17,6 +17,7 @@ from services.registro.schemas import (
 from services.registro.service import sedes
 from shared.auth import Principal, Rol, require
 from shared.claves import SedePath
+from shared.sedes import personal_de, sede_o_404
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["sedes"])
@@ -62,8 +63,8 @@ async def entregar(
 async def estado(
     sede: SedePath, session: SessionDep, proceso: ProcesoDep, principal: Lector
 ) -> BoletasSedeOut:
-    sedes.sede_o_404(proceso, sede)
-    sedes.personal_de(principal, sede)
+    sede_o_404(proceso, sede)
+    personal_de(principal, sede)
     return BoletasSedeOut(**await sedes.estado(session, proceso, sede))
 
 

@@ -101,10 +101,17 @@ async def cerrar_lnere(
                 data=data,
             )
         elif s.modalidad == "presencial":
-            # Votes at its consular site on election day: no package, no remote credential. The list of each
-            # site stays here, where the site's staff will check it.
+            # Votes at its consular site on election day: no package, no remote credential (its credentials
+            # are sealed to the site's key). The names of each site's list stay here, for its staff.
             assert s.sede
             por_sede[s.sede] += 1
+            await emisor.emitir(
+                session,
+                REGISTRO_LNERE_ELECTRONICA,
+                event_type=eventos.LNERE_PRESENCIAL_INSCRITO,
+                aggregate_id=aggregate,
+                data=eventos.InscritoPresencial(entidad=entidad, numero=numero, sede=s.sede),
+            )
         else:
             assert s.email
             assert s.telefono

@@ -13,27 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro.domain import Estado
 from services.registro.models import BoletaAdicional, BoletasSede, Solicitud, emisor
-from shared.auth import Principal, Rol
+from shared.auth import Principal
 from shared.bus.topics import REGISTRO_LNERE
 from shared.db import insert_if_absent
 from shared.events import registro as eventos
 from shared.problems import Problem
-from shared.proceso import Proceso, Sede
-
-
-def sede_o_404(proceso: Proceso, sede: str) -> Sede:
-    s = proceso.sedes.get(sede)
-    if s is None:
-        hay = ", ".join(proceso.sedes) or "ninguna: este proceso no tiene voto en persona"
-        raise Problem(404, f"{sede} no es una sede de este proceso (sedes: {hay}).")
-    return s
-
-
-def personal_de(principal: Principal, sede: str) -> None:
-    """Site staff act only at their own site: the token's ``sede`` claim says which."""
-    if principal.rol == Rol.INE_OPERADOR and principal.sede != sede:
-        donde = f"la sede {principal.sede}" if principal.sede else "ninguna sede (falta el claim sede)"
-        raise Problem(403, f"Este token es del personal de {donde}; no puede actuar en la sede {sede}.")
+from shared.proceso import Proceso
+from shared.sedes import abierta, personal_de, sede_o_404
 
 
 async def inscrita(session: AsyncSession, proceso: Proceso, clave_elector: str) -> Solicitud | None:
@@ -80,15 +66,7 @@ async def entregar(
     """Hand one extra ballot, or say why not (nothing changes then)."""
     s = sede_o_404(proceso, sede)
     personal_de(principal, sede)
-    abre, cierra = proceso.horario(sede)
-    if not abre <= ahora < cierra:
-        raise Problem(
-            409,
-            f"La sede {s.nombre} entrega boletas el día de la jornada de {s.apertura:%H:%M} a "
-            f"{s.cierre:%H:%M}, hora local ({proceso.local(abre):%Y-%m-%d %H:%M} a "
-            f"{proceso.local(cierra):%H:%M} del Centro).",
-            slug="sede-cerrada",
-        )
+    abierta(proceso, sede, ahora, "entrega boletas")
     if entidad not in proceso.entidades:
         raise Problem(
             422,

@@ -249,13 +249,20 @@
     // In-person voting (2024 on): each consular site, its voters on the list and the extra ballots handed.
     const inscritas = (d.lnere && d.lnere.por_sede) || {};
     const adicionales = (d.boletas_adicionales && d.boletas_adicionales.por_sede) || {};
+    const votaron = (d.votos_sede && d.votos_sede.por_sede) || {};
     const claves = Array.from(new Set([...Object.keys(inscritas), ...Object.keys(adicionales)]));
     const nombres = d.sedes || {};
     claves.sort((a, b) => (nombres[a] || a).localeCompare(nombres[b] || b, "es"));
     $("sedes").hidden = claves.length === 0;
     llenar(
       "tabla-sedes",
-      claves.map((c) => [nombres[c] || c, fmt(inscritas[c] || 0), fmt(adicionales[c] || 0)]),
+      claves.map((c) => [
+        nombres[c] || c,
+        fmt(inscritas[c] || 0),
+        fmt(votaron[c] || 0),
+        inscritas[c] ? pct((100 * (votaron[c] || 0)) / inscritas[c]) : "—",
+        fmt(adicionales[c] || 0),
+      ]),
     );
   }
 

@@ -1,0 +1,149 @@
+"""The kiosk of a consular site in a real browser (Debian's Chromium, Playwright, axe): prepared once with the
+site's key file; the staff's turn code opens it; the voter marks both 2024 ballots and confirms without typing
+any credential (the kiosk opened them, sealed, with the site's key); the kiosk encrypts, sends, shows the
+receipts and closes the session. A kiosk of another site refuses a turn that is not its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from services.electronico import models as em
+from shared.cripto import sede as sello
+from shared.settings import KafkaSettings
+from tests.support.comun import Buzon, Databases, en_http, serve
+from tests.support.electronico import Electronico, app_de_prueba, autoridad_de_prueba, sede_2024
+from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
+from tests.support.registro import PEF2024, centro
+
+pytestmark = [pytest.mark.e2e, pytest.mark.externo]
+EN_LA_JORNADA = centro(2024, 6, 2, 10, 0)
+LA = "los-angeles"
+
+
+@pytest.fixture
+async def sede(
+    databases: Databases,
+    offline_kafka: KafkaSettings,
+    buzon: Buzon,
+    token: Callable[..., dict[str, str]],
+    tmp_path: Path,
+) -> AsyncIterator[tuple[str, Electronico]]:
+    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=EN_LA_JORNADA)
+    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
+    async with en_http(app) as base, serve(autoridad), httpx.AsyncClient(base_url=base, timeout=30) as c:
+        e = Electronico(app, c, reloj, PEF2024, token, tmp_path, autoridad)
+        await e.bombear()
+        await sede_2024(e)
+        yield base, e
+
+
+async def abrir_turno(e: Electronico, numero: int) -> str:
+    r = await e.client.post(
+        f"/v1/modulo/{LA}/turnos",
+        json={"entidad": "01", "numero": numero},
+        headers=e.token("ine-operador", sede=LA, sub="operadora-la"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["codigo"])
+
+
+async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
+    sede: tuple[str, Electronico],
+    navegador: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    base, e = sede
+    clave = tmp_path / "sede-los-angeles.jwk"
+    clave.write_text(sello.jwk_de_desarrollo(LA))  # `vmre sede clave los-angeles --desarrollo`
+    pagina, problemas = await pagina_nueva(navegador, ESCRITORIO)
+    enviados: list[str] = []
+    pagina.on("request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None)
+
+    # Prepared once by the staff: the site's key stays in this kiosk.
+    await pagina.goto(f"{base}/modulo")
+    await pagina.get_by_label("Clave de la sede (archivo .jwk)").set_input_files(str(clave))
+    await pagina.get_by_role("button", name="Preparar el módulo").click()
+    await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
+    await accesible(pagina, "modulo-turno")
+
+    # The staff check the ID and open a turn; its code is typed on the kiosk (nothing else is).
+    codigo = await abrir_turno(e, 1)
+    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").fill(codigo)
+    await pagina.get_by_role("button", name="Comenzar a votar").click()
+    presidencia = "Presidencia de la República · Aguascalientes"
+    senaduria = "Senaduría · Aguascalientes"
+    boletas = pagina.locator("#lista fieldset legend")
+    await boletas.first.wait_for()
+    assert await boletas.all_inner_texts() == [presidencia, senaduria]
+    morena = "Morena — Claudia Sheinbaum Pardo"
+    pan = "Partido Acción Nacional — Nombre de Prueba Senado"
+    await pagina.get_by_role("group", name=presidencia).get_by_role("radio", name=morena, exact=True).check()
+    await pagina.get_by_role("group", name=senaduria).get_by_role("radio", name=pan, exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+
+    # One confirmation for both, and no credential to type: the kiosk holds them, opened with the site's key.
+    await pagina.locator("#confirmacion").wait_for()
+    assert await pagina.locator("#resumen li").all_inner_texts() == [
+        f"{presidencia}: {morena}",
+        f"{senaduria}: {pan}",
+    ]
+    assert await pagina.locator("#pide-credenciales").is_hidden()
+    assert await pagina.locator("#credenciales input").count() == 0
+    await accesible(pagina, "modulo-confirmar")
+    await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
+    await pagina.locator("#acuses .rastreador").nth(1).wait_for()
+    rastreadores = await pagina.locator("#acuses .rastreador").all_inner_texts()
+    await accesible(pagina, "modulo-acuses")
+
+    # The kiosk closes the session and waits for the next turn.
+    await pagina.get_by_role("button", name="Terminar y salir").click()
+    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").wait_for()
+    assert problemas == []
+
+    async with e.app.state.runtime.maker() as s:
+        guardadas = (await s.execute(select(em.Boleta.texto, em.Boleta.rastreador))).tuples().all()
+        sesiones = (await s.execute(select(em.Sesion))).scalars().all()
+        selladas = (
+            await s.execute(
+                select(em.Credencial.eleccion, em.Credencial.sellada).where(em.Credencial.numero == 1)
+            )
+        ).tuples()
+        privadas = [sello.abrir(clave.read_text(), x or "", sello.contexto(LA, u, 1)) for u, x in selladas]
+    assert sorted(r for _, r in guardadas) == sorted(rastreadores)
+    assert sesiones == []  # closed
+    # What left the browser: the turn's code and the two encrypted ballots — no choice, no credential.
+    boletas_enviadas = [b for b in enviados if '"answers"' in b]
+    assert sorted(boletas_enviadas) == sorted(t for t, _ in guardadas)
+    assert all("Sheinbaum" not in b and "MORENA" not in b.upper() for b in enviados)
+    assert len(privadas) == 2
+    assert not any(p in b for p in privadas for b in enviados)
+
+
+async def test_un_modulo_de_otra_sede_no_abre_el_turno(
+    sede: tuple[str, Electronico],
+    navegador: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    base, e = sede
+    clave = tmp_path / "sede-chicago.jwk"
+    clave.write_text(sello.generar("chicago")[0])
+    pagina, problemas = await pagina_nueva(navegador, ESCRITORIO)
+    await pagina.goto(f"{base}/modulo")
+    await pagina.get_by_label("Clave de la sede (archivo .jwk)").set_input_files(str(clave))
+    await pagina.get_by_role("button", name="Preparar el módulo").click()
+    codigo = await abrir_turno(e, 2)
+    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").fill(codigo)
+    await pagina.get_by_role("button", name="Comenzar a votar").click()
+    aviso = pagina.locator("#aviso")
+    await aviso.get_by_text(
+        "Este turno es de la sede los-angeles y este módulo es de la sede chicago."
+    ).wait_for()
+    assert await pagina.locator("#elecciones").is_hidden()
+    assert await e.count(em.Sesion) == 0  # the kiosk closed the session it could not use
+    assert problemas == []
