@@ -10,19 +10,17 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from services.electronico.models import Boleta
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
-from tests.support.comun import Buzon, Databases, en_http, serve
+from tests.support.comun import Buzon, Databases
 from tests.support.electronico import (
     PASSWORD,
     Electronico,
-    app_de_prueba,
-    autoridad_de_prueba,
+    electronico_2024,
     inscrito,
 )
 from tests.support.navegador import (  # noqa: F401
@@ -47,12 +45,8 @@ async def pef2024(
     token: Callable[..., dict[str, str]],
     tmp_path: Path,
 ) -> AsyncIterator[tuple[str, Electronico]]:
-    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=EN_CAMPANA)
-    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
-    async with en_http(app) as base, serve(autoridad), httpx.AsyncClient(base_url=base, timeout=30) as c:
-        e = Electronico(app, c, reloj, PEF2024, token, tmp_path, autoridad)
-        await e.bombear()
-        yield base, e
+    async with electronico_2024(databases, offline_kafka, buzon, token, tmp_path, EN_CAMPANA, http=True) as x:
+        yield x
 
 
 async def test_todas_las_boletas_en_una_sesion(

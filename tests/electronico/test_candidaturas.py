@@ -19,12 +19,11 @@ from services.electronico.models import Outbox
 from shared.events import electronico as eventos
 from shared.proceso import cargar
 from shared.settings import KafkaSettings
-from tests.support.comun import Buzon, Databases, serve
+from tests.support.comun import Buzon, Databases
 from tests.support.electronico import (
     PRESIDENCIA,
     Electronico,
-    app_de_prueba,
-    autoridad_de_prueba,
+    electronico_2024,
     inscrito,
 )
 from tests.support.registro import centro
@@ -43,11 +42,7 @@ CDMX = [
 async def e(
     databases: Databases, offline_kafka: KafkaSettings, buzon: Buzon, token: Token, tmp_path: Path
 ) -> AsyncIterator[Electronico]:
-    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=ANTES_DEL_LIMITE)
-    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
-    async with serve(app) as client, serve(autoridad):
-        x = Electronico(app, client, reloj, PEF2024, token, tmp_path, autoridad)
-        await x.bombear()
+    async with electronico_2024(databases, offline_kafka, buzon, token, tmp_path, ANTES_DEL_LIMITE) as (_, x):
         yield x
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from cryptography.fernet import Fernet
 from nacl.signing import VerifyKey
 from sqlalchemy import select
 
@@ -24,12 +23,12 @@ from shared.cripto.archivo import leer
 from shared.cripto.pruebas import cjson
 from shared.cripto.verificador import verificar_archivo
 from shared.notificaciones import Notificador
-from tests.shared.test_avisos import PASARELAS_PRODUCCION
 from tests.support.comun import Buzon
 from tests.support.electronico import (
     PASSWORD,
     Cuenta,
     Electronico,
+    ajustes_de_produccion,
     autoridad_de_prueba,
     centro,
     inscrito,
@@ -60,27 +59,10 @@ def test_boleta_con_cada_forma_valida_de_votar() -> None:
 def test_configuracion_rechaza_umbral_y_clave_de_desarrollo() -> None:
     with pytest.raises(ValueError, match="umbral 4 mayor"):
         Settings(umbral=4, custodios=3)
+    produccion = ajustes_de_produccion()  # real gateways too
     with pytest.raises(ValueError, match="clave de firma de desarrollo"):
-        Settings(
-            mode="production",
-            database_url="postgresql+asyncpg://x/y",
-            auth={"jwt_secret": "otro" * 10},
-            metricas_puerto=9090,
-            claves_datos=Fernet.generate_key().decode(),  # only the signing seed is a development one
-            clave_indice="indice-propio-" * 3,
-            **PASARELAS_PRODUCCION,  # real gateways too: only the signing seed is missing
-        )
+        Settings(**{k: v for k, v in produccion.items() if k != "clave_firma"})  # only the seed is missing
     # The credential authority's verification key: its own, set from its GET /v1/clave-firma.
-    produccion: dict[str, Any] = {
-        "mode": "production",
-        "database_url": "postgresql+asyncpg://x/y",
-        "auth": {"jwt_secret": "otro" * 10},
-        "metricas_puerto": 9090,
-        "claves_datos": Fernet.generate_key().decode(),
-        "clave_indice": "indice-propio-" * 3,
-        "clave_firma": "ab" * 32,
-        **PASARELAS_PRODUCCION,
-    }
     for clave in (None, firma.clave_verificacion("ab" * 32)):  # the development one; electronico's own
         extra: dict[str, Any] = {"clave_autoridad_credenciales": clave} if clave else {}
         with pytest.raises(ValueError, match="VMRE_ELECTRONICO_CLAVE_AUTORIDAD_CREDENCIALES"):

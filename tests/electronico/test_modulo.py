@@ -11,11 +11,9 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from services.credenciales.config import Settings as AjustesAutoridad
@@ -25,12 +23,11 @@ from shared.cripto import boleta as bo
 from shared.cripto import sede as sello
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
 from shared.settings import KafkaSettings
-from tests.shared.test_avisos import PASARELAS_PRODUCCION
-from tests.support.comun import Buzon, Databases, serve
+from tests.support.comun import Buzon, Databases
 from tests.support.electronico import (
     Electronico,
-    app_de_prueba,
-    autoridad_de_prueba,
+    ajustes_de_produccion,
+    electronico_2024,
     sede_2024,
 )
 from tests.support.registro import PEF2024, centro
@@ -49,11 +46,7 @@ async def sede(
     buzon: Buzon,
 ) -> AsyncIterator[Electronico]:
     """The 2024 process on election day, entidad 01 open (``sede_2024``)."""
-    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=EN_LA_JORNADA)
-    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
-    async with serve(app) as client, serve(autoridad):
-        e = Electronico(app, client, reloj, PEF2024, token, tmp_path, autoridad)
-        await e.bombear()
+    async with electronico_2024(databases, offline_kafka, buzon, token, tmp_path, EN_LA_JORNADA) as (_, e):
         await sede_2024(e)
         yield e
 
@@ -217,16 +210,7 @@ async def test_fuera_del_horario_de_la_sede_no_se_abre_turno(sede: Electronico) 
 
 
 def test_produccion_exige_la_clave_de_cada_sede_y_rechaza_la_de_desarrollo() -> None:
-    produccion: dict[str, Any] = {
-        "mode": "production",
-        "database_url": "postgresql+asyncpg://x/y",
-        "auth": {"jwt_secret": "otro" * 10},
-        "metricas_puerto": 9090,
-        "claves_datos": Fernet.generate_key().decode(),
-        "clave_indice": "indice-propio-" * 3,
-        "clave_firma": "ab" * 32,
-        **PASARELAS_PRODUCCION,
-    }
+    produccion = ajustes_de_produccion()
     with pytest.raises(ValueError, match="clave de desarrollo de la sede los-angeles"):
         AjustesAutoridad(**produccion, claves_sedes={LA: sello.PUBLICA_DE_DESARROLLO})
     with pytest.raises(ValueError, match="punto P-256"):

@@ -9,17 +9,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from services.electronico import models as em
 from shared.cripto import sede as sello
 from shared.settings import KafkaSettings
-from tests.support.comun import Buzon, Databases, en_http, serve
-from tests.support.electronico import Electronico, app_de_prueba, autoridad_de_prueba, sede_2024
+from tests.support.comun import Buzon, Databases
+from tests.support.electronico import Electronico, electronico_2024, sede_2024
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
-from tests.support.registro import PEF2024, centro
+from tests.support.registro import centro
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 EN_LA_JORNADA = centro(2024, 6, 2, 10, 0)
@@ -34,13 +33,11 @@ async def sede(
     token: Callable[..., dict[str, str]],
     tmp_path: Path,
 ) -> AsyncIterator[tuple[str, Electronico]]:
-    app, reloj = await app_de_prueba(databases, offline_kafka, buzon, proceso=PEF2024, ahora=EN_LA_JORNADA)
-    autoridad = await autoridad_de_prueba(databases, offline_kafka, buzon, reloj, proceso=PEF2024)
-    async with en_http(app) as base, serve(autoridad), httpx.AsyncClient(base_url=base, timeout=30) as c:
-        e = Electronico(app, c, reloj, PEF2024, token, tmp_path, autoridad)
-        await e.bombear()
-        await sede_2024(e)
-        yield base, e
+    async with electronico_2024(
+        databases, offline_kafka, buzon, token, tmp_path, EN_LA_JORNADA, http=True
+    ) as x:
+        await sede_2024(x[1])
+        yield x
 
 
 async def abrir_turno(e: Electronico, numero: int) -> str:
@@ -53,6 +50,20 @@ async def abrir_turno(e: Electronico, numero: int) -> str:
     return str(r.json()["codigo"])
 
 
+async def preparar(browser: Any, base: str, clave: Path) -> tuple[Any, list[str]]:
+    """A kiosk prepared by the staff with the site's key file, as they do once."""
+    pagina, problemas = await pagina_nueva(browser, ESCRITORIO)
+    await pagina.goto(f"{base}/modulo")
+    await pagina.get_by_label("Clave de la sede (archivo .jwk)").set_input_files(str(clave))
+    await pagina.get_by_role("button", name="Preparar el módulo").click()
+    return pagina, problemas
+
+
+async def comenzar(pagina: Any, codigo: str) -> None:
+    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").fill(codigo)
+    await pagina.get_by_role("button", name="Comenzar a votar").click()
+
+
 async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
     sede: tuple[str, Electronico],
     navegador: Any,  # noqa: F811
@@ -61,21 +72,15 @@ async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
     base, e = sede
     clave = tmp_path / "sede-los-angeles.jwk"
     clave.write_text(sello.jwk_de_desarrollo(LA))  # `vmre sede clave los-angeles --desarrollo`
-    pagina, problemas = await pagina_nueva(navegador, ESCRITORIO)
+    # Prepared once by the staff: the site's key stays in this kiosk.
+    pagina, problemas = await preparar(navegador, base, clave)
     enviados: list[str] = []
     pagina.on("request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None)
-
-    # Prepared once by the staff: the site's key stays in this kiosk.
-    await pagina.goto(f"{base}/modulo")
-    await pagina.get_by_label("Clave de la sede (archivo .jwk)").set_input_files(str(clave))
-    await pagina.get_by_role("button", name="Preparar el módulo").click()
     await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
     await accesible(pagina, "modulo-turno")
 
     # The staff check the ID and open a turn; its code is typed on the kiosk (nothing else is).
-    codigo = await abrir_turno(e, 1)
-    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").fill(codigo)
-    await pagina.get_by_role("button", name="Comenzar a votar").click()
+    await comenzar(pagina, await abrir_turno(e, 1))
     presidencia = "Presidencia de la República · Aguascalientes"
     senaduria = "Senaduría · Aguascalientes"
     boletas = pagina.locator("#lista fieldset legend")
@@ -133,13 +138,8 @@ async def test_un_modulo_de_otra_sede_no_abre_el_turno(
     base, e = sede
     clave = tmp_path / "sede-chicago.jwk"
     clave.write_text(sello.generar("chicago")[0])
-    pagina, problemas = await pagina_nueva(navegador, ESCRITORIO)
-    await pagina.goto(f"{base}/modulo")
-    await pagina.get_by_label("Clave de la sede (archivo .jwk)").set_input_files(str(clave))
-    await pagina.get_by_role("button", name="Preparar el módulo").click()
-    codigo = await abrir_turno(e, 2)
-    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").fill(codigo)
-    await pagina.get_by_role("button", name="Comenzar a votar").click()
+    pagina, problemas = await preparar(navegador, base, clave)
+    await comenzar(pagina, await abrir_turno(e, 2))
     aviso = pagina.locator("#aviso")
     await aviso.get_by_text(
         "Este turno es de la sede los-angeles y este módulo es de la sede chicago."

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,9 @@ from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
 from shared.reloj import RelojManual
 from shared.settings import KafkaSettings
-from tests.support.comun import Buzon, Databases, serve
+from tests.support.comun import Buzon, Databases, en_http, serve
 from tests.support.cripto import belenios  # noqa: F401  (the reference tool, for these tests too)
-from tests.support.registro import PEL2021, centro
+from tests.support.registro import PEF2024, PEL2021, centro
 
 # 2024 ballots (the process opens no election without approved candidacies): Presidencia and Senaduría of 01.
 PRESIDENCIA = [
@@ -413,6 +414,51 @@ async def app_de_prueba(
         **buzon.ajustes(),
     )
     return create_app(settings, reloj=reloj, proceso=proceso), reloj
+
+
+@asynccontextmanager
+async def electronico_2024(
+    databases: Databases,
+    kafka: KafkaSettings,
+    buzon: Buzon,
+    token: Callable[..., dict[str, str]],
+    estados: Path,
+    ahora: dt.datetime,
+    http: bool = False,
+) -> AsyncIterator[tuple[str, Electronico]]:
+    """electronico and its credential authority running the 2024 process at ``ahora``, the prepared elections
+    pumped to the authority; with ``http``, on a real port (for a browser): (its base URL, the harness)."""
+    app, reloj = await app_de_prueba(databases, kafka, buzon, proceso=PEF2024, ahora=ahora)
+    autoridad = await autoridad_de_prueba(databases, kafka, buzon, reloj, proceso=PEF2024)
+    async with AsyncExitStack() as pila:
+        if http:
+            base = await pila.enter_async_context(en_http(app))
+            client = await pila.enter_async_context(httpx.AsyncClient(base_url=base, timeout=30))
+        else:
+            base, client = "http://test", await pila.enter_async_context(serve(app))
+        await pila.enter_async_context(serve(autoridad))
+        e = Electronico(app, client, reloj, PEF2024, token, estados, autoridad)
+        await e.bombear()
+        yield base, e
+
+
+def ajustes_de_produccion() -> dict[str, Any]:
+    """What electronico and the credential authority need to start in production (real gateways included),
+    so that a test changes one thing and sees that refused."""
+    from cryptography.fernet import Fernet
+
+    from tests.shared.test_avisos import PASARELAS_PRODUCCION
+
+    return {
+        "mode": "production",
+        "database_url": "postgresql+asyncpg://x/y",
+        "auth": {"jwt_secret": "otro" * 10},
+        "metricas_puerto": 9090,
+        "claves_datos": Fernet.generate_key().decode(),
+        "clave_indice": "indice-propio-" * 3,
+        "clave_firma": "ab" * 32,
+        **PASARELAS_PRODUCCION,
+    }
 
 
 @pytest.fixture
