@@ -318,6 +318,11 @@ ELECTRONICO: Matriz = {
         "el código del turno en el cuerpo, una vez; da la sesión y credenciales selladas a la sede"
     ),
     ("GET", "/modulo"): publico("el módulo de votación de una sede (página)"),
+    **ingreso_consola("electronico"),
+    ("GET", "/consola/electronico/turnos"): consola(Q.INE_OPERADOR, nota="consola: los turnos de su sede"),
+    ("POST", "/consola/electronico/turnos"): consola(
+        Q.INE_OPERADOR, nota="consola: como POST /v1/modulo/{sede}/turnos, en su sede"
+    ),
     ("GET", "/cabina"): publico("la cabina de votación (página)"),
     ("GET", "/cabina/static/{archivo}"): publico("archivos de la cabina"),
     **COMUN_PAGINAS,

@@ -12,12 +12,13 @@ from typing import cast
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.electronico import handlers, repository, service
+from services.electronico import consola, handlers, repository, service
 from services.electronico.acceso import LimiteDeSolicitudes
 from services.electronico.api import ESTATICOS, routers
 from services.electronico.config import SERVICIO, Settings, get_settings
 from services.electronico.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import COMPUTO_ESCRUTINIO, CREDENCIALES_LISTA, POSTAL_VOTO, REGISTRO_LNERE_ELECTRONICA
+from shared.consola import Consola, montar_consola
 from shared.hijos import muere_con
 from shared.paginas import montar_comun
 from shared.proceso import Proceso
@@ -98,7 +99,7 @@ def create_app(
         outbox=Outbox,
         auditoria=Bitacora,
         processed=ProcessedEvent,
-        routers=routers,
+        routers=[*routers, consola.router],
         consumers=[
             ConsumerSpec(
                 purpose="votantes",
@@ -129,5 +130,9 @@ def create_app(
     app.state.limite_acceso = LimiteDeSolicitudes(settings.limite_por_minuto)
     app.state.verificadores = verificadores
     app.mount("/cabina/static", StaticFiles(directory=ESTATICOS), name="static")
-    montar_comun(app)  # the style sheet and script of its pages («verificar mi voto»)
+    montar_comun(app)  # the style sheet and script of its pages («verificar mi voto», the console)
+    # The staff console's kiosk turns at a consular site, behind the OIDC sign-in (shared/consola.py).
+    montar_consola(
+        app, Consola(SERVICIO, consola.TURNOS, settings.consola, settings.mode, settings.url_publica)
+    )
     return app

@@ -16,6 +16,13 @@ from services.electronico import models as em
 from shared.cripto import sede as sello
 from shared.settings import KafkaSettings
 from tests.support.comun import Buzon, Databases
+from tests.support.consola import (
+    Identidad,
+    cabecera,
+    csrf,
+    identidad,  # noqa: F401  (the local identity provider, a process)
+    ingresar,
+)
 from tests.support.electronico import Electronico, electronico_2024, sede_2024
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
 from tests.support.registro import centro
@@ -32,9 +39,18 @@ async def sede(
     buzon: Buzon,
     token: Callable[..., dict[str, str]],
     tmp_path: Path,
+    identidad: Identidad,  # noqa: F811
 ) -> AsyncIterator[tuple[str, Electronico]]:
+    """electronico of 2024 on election day, its console signing in with the local identity provider."""
     async with electronico_2024(
-        databases, offline_kafka, buzon, token, tmp_path, EN_LA_JORNADA, http=True
+        databases,
+        offline_kafka,
+        buzon,
+        token,
+        tmp_path,
+        EN_LA_JORNADA,
+        http=True,
+        consola=identidad.ajustes(),
     ) as x:
         await sede_2024(x[1])
         yield x
@@ -79,8 +95,26 @@ async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
     await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
     await accesible(pagina, "modulo-turno")
 
-    # The staff check the ID and open a turn; its code is typed on the kiosk (nothing else is).
-    await comenzar(pagina, await abrir_turno(e, 1))
+    # The site's staff, signed in to the console (the identity provider's `sede` claim), open a turn for
+    # the voter whose ID the door checked (entidad 01, number 1); its code is typed on the kiosk, alone.
+    consola, _ = await pagina_nueva(navegador, ESCRITORIO)
+    await consola.goto(base + "/consola/electronico/turnos")
+    await consola.get_by_role("button", name="sede-los-angeles").click()  # the provider's own page
+    await consola.wait_for_url(base + "/consola/electronico/turnos")
+    await consola.get_by_label("Entidad de la credencial").select_option("01")
+    await consola.get_by_label("Número en la LNERE de su entidad").fill("1")
+    await consola.get_by_role("button", name="Abrir turno").click()
+    await consola.locator("#codigo").wait_for()
+    assert "Presidencia de la República · Aguascalientes" in await consola.locator("#turno").inner_text()
+    await accesible(consola, "consola-turno")
+    codigo = await consola.locator("#codigo").inner_text()
+    # Someone not on this site's list: the screen says so and opens nothing.
+    await consola.get_by_label("Entidad de la credencial").select_option("01")
+    await consola.get_by_label("Número en la LNERE de su entidad").fill("3")  # Chicago's
+    await consola.get_by_role("button", name="Abrir turno").click()
+    await consola.locator("#problema").wait_for()
+    assert "No hay en la lista de esta sede" in await consola.locator("#problema").inner_text()
+    await comenzar(pagina, codigo)
     presidencia = "Presidencia de la República · Aguascalientes"
     senaduria = "Senaduría · Aguascalientes"
     boletas = pagina.locator("#lista fieldset legend")
@@ -128,6 +162,36 @@ async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
     assert all("Sheinbaum" not in b and "MORENA" not in b.upper() for b in enviados)
     assert len(privadas) == 2
     assert not any(p in b for p in privadas for b in enviados)
+
+
+async def test_la_consola_de_turnos_sin_token_csrf_o_con_otro_rol_no_abre_nada(
+    sede: tuple[str, Electronico],
+) -> None:
+    """Over HTTP, as an attacker would: a forged, missing or foreign CSRF token, or a signed-in role that is
+    not the site's staff, opens no turn; the site's staff with their token do."""
+    _, e = sede
+    ruta = "/consola/electronico/turnos"
+    personal, _ = await ingresar(e.client, "electronico", "sede-los-angeles")
+    otra, _ = await ingresar(e.client, "electronico", "operadora")  # INE staff, no site
+    ajeno = csrf((await e.client.get(ruta, headers=cabecera(otra))).text)
+    datos = {"entidad": "01", "numero": "1"}
+    for token in ({"csrf": "falso"}, {}, {"csrf": ajeno}):
+        r = await e.client.post(ruta, data={**token, **datos}, headers=cabecera(personal))
+        assert r.status_code == 403, (token, r.text[:300])
+    r = await e.client.post(ruta, data={"csrf": ajeno, **datos}, headers=cabecera(otra))
+    assert r.status_code == 403
+    assert "no es del personal de una sede" in r.text
+    auditora, _ = await ingresar(e.client, "electronico", "auditora")
+    assert (await e.client.get(ruta, headers=cabecera(auditora))).status_code == 403
+    assert await e.count(em.Turno) == 0
+    propio = csrf((await e.client.get(ruta, headers=cabecera(personal))).text)
+    r = await e.client.post(ruta, data={"csrf": propio, "entidad": "01"}, headers=cabecera(personal))
+    assert r.status_code == 422
+    assert await e.count(em.Turno) == 0
+    r = await e.client.post(ruta, data={"csrf": propio, **datos}, headers=cabecera(personal))
+    assert r.status_code == 201, r.text
+    assert r.headers["cache-control"] == "no-store"
+    assert await e.count(em.Turno) == 1
 
 
 async def test_un_modulo_de_otra_sede_no_abre_el_turno(

@@ -33,7 +33,7 @@ from shared.events import postal as eventos_postal
 from shared.events import registro as eventos_registro
 from shared.proceso import Proceso
 from shared.reloj import RelojManual
-from shared.settings import KafkaSettings
+from shared.settings import AjustesConsola, KafkaSettings
 from tests.support.comun import Buzon, Databases, en_http, serve
 from tests.support.cripto import belenios  # noqa: F401  (the reference tool, for these tests too)
 from tests.support.registro import PEF2024, PEL2021, centro
@@ -401,10 +401,11 @@ async def app_de_prueba(
     buzon: Buzon,
     proceso: Proceso = PEL2021,
     ahora: dt.datetime = EN_PERIODO,
+    consola: AjustesConsola | None = None,
 ) -> tuple[FastAPI, RelojManual]:
     """electronico on a fresh database, pel2021 unless told, a manual clock inside the window; no relay (so
     no sender: a test delivers with ``Notificador`` when it means to), no consumers; its gateways are the
-    test's local mailbox."""
+    test's local mailbox; its console signs in with ``consola`` (the test's identity provider) if given."""
     reloj = RelojManual(ahora)
     settings = Settings(
         database_url=await databases.new("electronico"),
@@ -412,6 +413,7 @@ async def app_de_prueba(
         relay_enabled=False,
         consumers_enabled=False,
         **buzon.ajustes(),
+        **({"consola": consola} if consola else {}),
     )
     return create_app(settings, reloj=reloj, proceso=proceso), reloj
 
@@ -425,10 +427,11 @@ async def electronico_2024(
     estados: Path,
     ahora: dt.datetime,
     http: bool = False,
+    consola: AjustesConsola | None = None,
 ) -> AsyncIterator[tuple[str, Electronico]]:
     """electronico and its credential authority running the 2024 process at ``ahora``, the prepared elections
     pumped to the authority; with ``http``, on a real port (for a browser): (its base URL, the harness)."""
-    app, reloj = await app_de_prueba(databases, kafka, buzon, proceso=PEF2024, ahora=ahora)
+    app, reloj = await app_de_prueba(databases, kafka, buzon, proceso=PEF2024, ahora=ahora, consola=consola)
     autoridad = await autoridad_de_prueba(databases, kafka, buzon, reloj, proceso=PEF2024)
     async with AsyncExitStack() as pila:
         if http:
