@@ -5,8 +5,10 @@ Published (the project's domain notes, §2.3): LNERE 151,989 internet + 56,249 p
 and 39,634 postal votes; Estado de México's acta: 10,501 internet + 1,987 postal votes. Not published, so
 apportioned here and said so in the scenario: each other entidad's share (the illustrative weights below),
 each option's votes (illustrative shares, different per office), late and unknown envelopes. The in-person
-modality: its 15,723 on the LNERE register (each with a consular site) and close the list; their 22,238 votes
-at the sites' kiosks are not in the platform yet, so the scenario has them abstain.
+modality: its 15,723 on the LNERE register (each with a consular site), close the list and vote at their
+site's kiosk on election day. How many of the sites' 22,238 votes were theirs is not published (the rest came
+from the sites' extra ballots, for people not on the list, which the platform hands but whose kiosk vote it
+does not take yet): each entidad's in-person voters turn out as the national internet vote did (80.6 %).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def main() -> None:
     # In person: Estado de México keeps its published share of the sites' votes; the others share the rest.
     propio = round(PRESENCIAL["mexico"] * PRESENCIAL["lnere"] / PRESENCIAL["votos"])
     lnere["presencial"] = repartir(PRESENCIAL["lnere"] - propio, PESOS) | {"15": propio}
+    tasa = VOTOS["electronica"] / LNERE["electronica"]  # not published for the sites: the internet turnout
+    votos["presencial"] = {c: round(n * tasa) for c, n in lnere["presencial"].items()}
     opciones_de = list(REPARTO)
     entidades = {}
     for clave in sorted(proceso.entidades):
@@ -65,7 +69,7 @@ def main() -> None:
             )
             cargos[cargo.clave] = {
                 m: {o: n for o, n in repartir(votos[m][clave], pesos).items() if n}
-                for m in ("postal", "electronica")
+                for m in ("postal", "electronica", "presencial")
             }
         postal_lnere = lnere["postal"][clave]
         entidades[clave] = {
@@ -90,9 +94,11 @@ def main() -> None:
             "de cada modalidad), los votos de cada opción (repartos ilustrativos, distintos por cargo), "
             "los sobres extemporáneos (2 % de quien no votó por correo) y desconocidos, la LNERE presencial "
             "de cada entidad (la del Estado de México, con su parte publicada de los votos en sede: 1,704 de "
-            "22,238) y la sede de cada persona (por turnos). Fuera: los 22,238 votos en los módulos de las "
-            "sedes, que la plataforma aún no tiene: quien se inscribió en persona aparece en la LNERE y no "
-            "vota."
+            "22,238), la sede de cada persona (por turnos) y cuántas de ellas votan en el módulo de su sede "
+            f"(no publicado: la participación nacional por internet, {tasa * 100:.1f} %, en cada entidad; "
+            f"{sum(votos['presencial'].values()):,} votos). Fuera: el resto de los 22,238 votos en las "
+            "sedes, los de las boletas adicionales de quien no estaba en la LNERE, cuyo voto en el módulo "
+            "la plataforma aún no recibe."
         ),
         "entidades": entidades,
     }

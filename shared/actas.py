@@ -35,7 +35,10 @@ class ResultadosActa(_Estricto):
 
 class VotosPorOpcion(_Estricto):
     postal: dict[str, int] = Field(description="Opción de la boleta → votos postales")
-    electronica: dict[str, int] = Field(description="Opción de la boleta → votos por internet")
+    electronica: dict[str, int] = Field(
+        description="Opción de la boleta → votos de la urna electrónica (por internet y, desde 2024, en los "
+        "módulos de las sedes: una urna, un cómputo)"
+    )
 
 
 class ActaDeMesa(_Estricto):

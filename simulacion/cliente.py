@@ -78,10 +78,12 @@ class Cliente:
     def url(self, servicio: str, ruta: str) -> str:
         return f"{self.plataforma.urls[servicio]}{ruta}"
 
-    def token(self, rol: Rol, sub: str, entidad: str | None = None) -> dict[str, str]:
+    def token(
+        self, rol: Rol, sub: str, entidad: str | None = None, sede: str | None = None
+    ) -> dict[str, str]:
         if (rol.value, sub) not in self._tokens:
             self._tokens[(rol.value, sub)] = mint_token(
-                self.auth, rol, sub=sub, entidad=entidad, ttl=dt.timedelta(hours=6)
+                self.auth, rol, sub=sub, entidad=entidad, sede=sede, ttl=dt.timedelta(hours=6)
             )
         return {"Authorization": f"Bearer {self._tokens[(rol.value, sub)]}"}
 

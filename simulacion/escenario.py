@@ -23,7 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.proceso import Proceso, opciones
 from shared.proceso import cargar as cargar_proceso
 
-MODALIDADES = ("postal", "electronica")
+MODALIDADES = ("postal", "electronica", "presencial")
+# The acta's votes per option come from its two kinds of count: the postal MEC actas and the one electronic
+# urn (internet ballots and, from 2024, those of the consular sites' kiosks: one tally).
+URNAS = {"postal": ("postal",), "electronica": ("electronica", "presencial")}
 
 
 class EscenarioInvalido(Exception):
@@ -40,7 +43,7 @@ class PorModalidad(BaseModel):
     postal: int = Field(0, ge=0)
     electronica: int = Field(0, ge=0)
     presencial: int = Field(
-        0, ge=0, description="Inscritas para votar en persona en una sede consular (2024; aún no votan aquí)"
+        0, ge=0, description="Inscritas para votar en persona en una sede consular (2024)"
     )
 
     @property
@@ -53,6 +56,10 @@ class VotosPorModalidad(BaseModel):
 
     postal: dict[str, int] = Field(default_factory=dict)
     electronica: dict[str, int] = Field(default_factory=dict)
+    presencial: dict[str, int] = Field(
+        default_factory=dict,
+        description="En el módulo de su sede consular (2024), quienes se inscribieron así",
+    )
 
 
 class EntidadEscenario(BaseModel):
@@ -97,12 +104,22 @@ class Escenario(BaseModel):
             "total": e.lnere.total,
         }
         votos = {m: self.votantes(entidad, m) for m in MODALIDADES}
-        votos["total"] = votos["postal"] + votos["electronica"]
+        votos["total"] = sum(votos.values())
+        if not votos["presencial"]:
+            del votos["presencial"]  # as the acta: in person only where someone voted so
+        por_opcion = self.votos_de(entidad, cargo)
+        por_modalidad = {}
+        for urna, modalidades in URNAS.items():
+            suma: dict[str, int] = {}
+            for m in modalidades:
+                for opcion, n in getattr(por_opcion, m).items():
+                    suma[opcion] = suma.get(opcion, 0) + n
+            por_modalidad[urna] = suma
         return {
             "lnere": lnere,
             "votos": votos,
             "participacion": porcentaje(votos["total"], lnere["total"]),
-            "por_modalidad": {m: dict(getattr(self.votos_de(entidad, cargo), m)) for m in MODALIDADES},
+            "por_modalidad": por_modalidad,
         }
 
     def totales(self) -> dict[str, Any]:
@@ -137,7 +154,6 @@ def escalar(escenario: Escenario, factor: float) -> Escenario:
             tarde = round(e.sobres_extemporaneos * factor) if m == "postal" else 0
             votos[m] = round(n * factor)
             lnere[m] = max(round(getattr(e.lnere, m) * factor), votos[m] + tarde)
-        lnere["presencial"] = round(e.lnere.presencial * factor)
         for cargo, v in (e.cargos or {"": e.votos}).items():
             cargos[cargo] = VotosPorModalidad(
                 **{m: {k: n for k, n in repartir(votos[m], getattr(v, m)).items() if n} for m in MODALIDADES}
@@ -212,8 +228,6 @@ def validar(datos: object, proceso: Proceso | None = None) -> tuple[Escenario, P
         else:
             por_cargo = {f"{donde}.votos": e.votos}
         validas = opciones(ent)
-        if e.lnere.presencial and "presencial" not in proceso.modalidades:
-            errores.append(f"{donde}.lnere.presencial: el proceso no tiene la modalidad presencial")
         for modalidad in MODALIDADES:
             lnere = getattr(e.lnere, modalidad)
             if lnere and modalidad not in proceso.modalidades:

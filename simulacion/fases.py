@@ -21,6 +21,7 @@ from typing import Any
 import pyotp
 
 from shared.auth import Rol
+from shared.cripto import sede as sello
 from shared.proceso import Proceso
 from simulacion.cliente import Cliente, SimulacionFallida
 from simulacion.escenario import Escenario
@@ -268,7 +269,12 @@ class Fases:
     # --- electronico: keys, opening, credentials ------------------------------------------------------------
 
     def _con_voto_electronico(self) -> list[str]:
-        return [e for e, x in sorted(self.escenario.entidades.items()) if x.lnere.electronica > 0]
+        """The entidades with an electronic urn: internet voters, or in-person ones (the sites' kiosks)."""
+        return [
+            e
+            for e, x in sorted(self.escenario.entidades.items())
+            if x.lnere.electronica + x.lnere.presencial > 0
+        ]
 
     async def _elecciones_por_cargo(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Each entidad's elections, one per office, as electronico creates them when it starts (before the
@@ -462,16 +468,38 @@ class Fases:
 
         await self.cliente.en_paralelo(fase, "sobres", lista, recibir)
 
+    def _dispositivos(self) -> ProcessPoolExecutor:
+        """The voters' devices (a process pool): each encrypts on its own core, the elections read once."""
+        textos = {d["uuid"]: d["eleccion_json"] for d in self.elecciones.values()}
+        return ProcessPoolExecutor(self.procesos, initializer=cargar_elecciones, initargs=(textos,))
+
+    async def _emitir(
+        self, dispositivos: ProcessPoolExecutor, p: Persona, sesion: str, credencial: Any
+    ) -> None:
+        """One ballot per office, each encrypted on the device with ``credencial(election detail)``."""
+        loop = asyncio.get_running_loop()
+        for cargo, opcion in p.votos.items():
+            detalle = self.elecciones[(p.entidad, cargo)]
+            vector = [int(o["clave"] == opcion) for o in detalle["opciones"]]
+            texto = await loop.run_in_executor(
+                dispositivos, cifrar, detalle["uuid"], credencial(detalle), vector
+            )
+            await self.cliente.pedir(
+                "POST",
+                self.cliente.url("electronico", f"/v1/elecciones/{detalle['uuid']}/boletas"),
+                content=texto.encode(),
+                headers={
+                    "Authorization": f"Bearer {sesion}",
+                    "content-type": "application/json",
+                    "Idempotency-Key": f"sim-{p.n}-{cargo}",
+                },
+            )
+
     async def votos_por_internet(self) -> None:
         votantes = [p for p in self.personas if p.modalidad == "electronica" and p.votos]
         if not votantes:
             return
-        claves = {k: [o["clave"] for o in d["opciones"]] for k, d in self.elecciones.items()}
-        loop = asyncio.get_running_loop()
-        textos = {d["uuid"]: d["eleccion_json"] for d in self.elecciones.values()}
-        with ProcessPoolExecutor(
-            self.procesos, initializer=cargar_elecciones, initargs=(textos,)
-        ) as dispositivos:
+        with self._dispositivos() as dispositivos:
 
             async def votar(p: Persona) -> None:
                 """One session, then one ballot per office, each with its own credential."""
@@ -489,26 +517,77 @@ class Fases:
                     },
                 )
                 sesion = await self._ingresar(p, pyotp.parse_uri(r.json()["totp_uri"]))
-                for cargo, opcion in p.votos.items():
-                    detalle = self.elecciones[(p.entidad, cargo)]
-                    vector = [int(c == opcion) for c in claves[(p.entidad, cargo)]]
-                    credencial = p.credenciales[detalle["nombre"]]
-                    texto = await loop.run_in_executor(
-                        dispositivos, cifrar, detalle["uuid"], credencial, vector
-                    )
-                    await self.cliente.pedir(
-                        "POST",
-                        self.cliente.url("electronico", f"/v1/elecciones/{detalle['uuid']}/boletas"),
-                        content=texto.encode(),
-                        headers={
-                            "Authorization": f"Bearer {sesion}",
-                            "content-type": "application/json",
-                            "Idempotency-Key": f"sim-{p.n}-{cargo}",
-                        },
-                    )
+                await self._emitir(dispositivos, p, sesion, lambda d: p.credenciales[d["nombre"]])
 
             await self.cliente.en_paralelo(
                 "votos por internet", "votos", votantes, votar, n=max(8, self.procesos * 6)
+            )
+
+    async def votos_en_sede(self) -> None:
+        """Election day at the consular sites, while every site is open (the clock at the jornada: the sites'
+        hours overlap then). At the door the site's staff look the voter ID up (registro gives the number on
+        the list), open a turn (electronico); the site's kiosk redeems its code, opens the sealed credentials
+        with the site's key (local mode: the development key) and casts one ballot per office, then closes
+        the session."""
+        votantes = [p for p in self.personas if p.modalidad == "presencial" and p.votos]
+        if not votantes:
+            return
+        await self.cliente.reloj(self.proceso.calendario.jornada)
+        pedir, url = self.cliente.pedir, self.cliente.url
+        with self._dispositivos() as dispositivos:
+
+            async def votar(p: Persona) -> None:
+                assert p.sede
+                personal = self.cliente.token(Rol.INE_OPERADOR, f"simulacro-sede-{p.sede}", sede=p.sede)
+                r = await pedir(
+                    "POST",
+                    url("registro", f"/v1/sedes/{p.sede}/consultas"),
+                    json={"clave_elector": p.clave_elector},
+                    headers=personal,
+                )
+                consulta = r.json()
+                if consulta["situacion"] != "en_lista" or consulta["numero"] != p.numero:
+                    raise SimulacionFallida(f"la entrada de {p.sede} no encuentra a {p.folio}: {consulta}")
+                numero = consulta["numero"]
+                turno = {"entidad": p.entidad, "numero": numero}
+                for _ in range(3):  # a code works once: if the kiosk's answer is lost, a new turn
+                    r = await pedir(
+                        "POST",
+                        url("electronico", f"/v1/modulo/{p.sede}/turnos"),
+                        json=turno,
+                        headers=personal,
+                        esperado=(201, 409),
+                    )
+                    if r.status_code == 409:  # its ballots arrived already (a retried run)
+                        return
+                    r = await pedir(
+                        "POST",
+                        url("electronico", "/v1/modulo/turno"),
+                        json={"codigo": r.json()["codigo"]},
+                        esperado=(200, 401),
+                    )
+                    if r.status_code == 200:
+                        break
+                else:
+                    raise SimulacionFallida(f"el módulo de {p.sede} no canjea el turno de {p.folio}")
+                canje = r.json()
+                jwk = sello.jwk_de_desarrollo(p.sede)
+
+                def credencial(detalle: dict[str, Any]) -> str:
+                    uuid = detalle["uuid"]
+                    contexto = sello.contexto(p.sede or "", uuid, numero)
+                    return sello.abrir(jwk, canje["credenciales"][uuid], contexto)
+
+                await self._emitir(dispositivos, p, canje["sesion"], credencial)
+                await pedir(
+                    "DELETE",
+                    url("electronico", "/v1/acceso"),
+                    headers={"Authorization": f"Bearer {canje['sesion']}"},
+                    esperado=(204,),
+                )
+
+            await self.cliente.en_paralelo(
+                "votos en las sedes", "votos", votantes, votar, n=max(8, self.procesos * 6)
             )
 
     async def _ingresar(self, p: Persona, totp: Any) -> str:
@@ -553,7 +632,9 @@ class Fases:
             votantes = sum(
                 1
                 for p in self.personas
-                if p.entidad == clave[0] and p.modalidad == "electronica" and clave[1] in p.votos
+                if p.entidad == clave[0]
+                and p.modalidad in ("electronica", "presencial")  # one urn: internet and the kiosks
+                and clave[1] in p.votos
             )
             if estado["boletas"] != votantes:
                 raise SimulacionFallida(
@@ -727,7 +808,7 @@ class Fases:
                 entidad = clave.split("/")[0]
                 e = informe["entidades"].get(entidad, {})
                 votos = e.get("votos", {})
-                cifras = {k: votos.get(k) for k in ("postal", "electronica", "total")}
+                cifras = {k: votos.get(k) for k in acta["votos"]}  # in person only where someone voted so
                 if votos.get("fuente") != "acta" or cifras != acta["votos"]:
                     errores.append(f"{entidad} votos: informe {cifras} ≠ acta {acta['votos']}")
                 if votos.get("participacion") != acta["participacion"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.proceso import Proceso, opciones
-from simulacion.escenario import MODALIDADES, Escenario, porcentaje
+from simulacion.escenario import MODALIDADES, URNAS, Escenario, porcentaje
 from simulacion.escenario import actas as claves_de_actas
 
 
@@ -20,7 +20,7 @@ def diferencias(escenario: Escenario, proceso: Proceso, actas: dict[str, dict[st
         for campo in ("lnere", "votos", "participacion"):
             if acta.get(campo) != esperado[campo]:
                 errores.append(f"{clave} {campo}: acta {acta.get(campo)} ≠ escenario {esperado[campo]}")
-        for modalidad in MODALIDADES:
+        for modalidad in URNAS:
             validas = opciones(proceso.entidades[entidad])
             real = acta.get("por_modalidad", {}).get(modalidad, {})
             quiere = esperado["por_modalidad"][modalidad]
@@ -50,6 +50,8 @@ def informe(escenario: Escenario, proceso: Proceso, actas: dict[str, dict[str, A
         for modalidad in MODALIDADES:
             lnere = acta.get("lnere", {}).get(modalidad, 0)
             votos = acta.get("votos", {}).get(modalidad, 0)
+            if modalidad == "presencial" and not lnere:
+                continue  # 2021: nobody in person
             lineas.append(
                 f"{nombre if modalidad == 'postal' else '':<22}{modalidad:<12}{lnere:>8,}{votos:>8,}"
                 f"{porcentaje(votos, lnere) + ' %':>11}"

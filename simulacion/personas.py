@@ -91,7 +91,7 @@ def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[
     n = 0
     sedes = sorted(proceso.sedes)
     for entidad, e in sorted(escenario.entidades.items()):
-        for modalidad in (*MODALIDADES, "presencial"):
+        for modalidad in MODALIDADES:
             for _ in range(getattr(e.lnere, modalidad)):
                 n += 1
                 personas.append(
@@ -101,7 +101,7 @@ def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[
                         modalidad,
                         clave_elector(n, entidad),
                         f"s{escenario.semilla}-{n}@simulacro.example",
-                        # In person: the consular sites in turn (the kiosks' turnout per site comes later).
+                        # In person: the consular sites in turn.
                         sede=sedes[n % len(sedes)] if modalidad == "presencial" else None,
                     )
                 )

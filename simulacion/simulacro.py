@@ -60,6 +60,7 @@ class Simulacro:
             await self.cliente.reloj(self.proceso.calendario.recepcion_spv_limite - dt.timedelta(days=3))
             await asyncio.gather(f.sobres("en_tiempo"), f.votos_por_internet())
             await f.sobres("extemporaneo")
+            await f.votos_en_sede()  # election day: the consular sites' kiosks
             await f.actas_postales()
             await f.escrutinio_electronico()
             actas = await f.computo()

@@ -65,7 +65,7 @@ async def cerrar(
             partes.append("están en revisión las actas de las mesas " + ", ".join(map(str, revision)))
         raise Problem(409, "No se puede cerrar el cómputo: " + "; ".join(partes) + ".")
     escrutinio = await repository.escrutinio_real(session, entidad, cargo)
-    if lnere.electronica > 0 and (escrutinio is None or escrutinio.votos is None):
+    if lnere.electronica + lnere.presencial > 0 and (escrutinio is None or escrutinio.votos is None):
         detalle = (
             "la urna electrónica no se ha sellado"
             if escrutinio is None
@@ -77,9 +77,14 @@ async def cerrar(
     electronica = domain.validar(escrutinio.votos if escrutinio and escrutinio.votos else {}, ent)
     total = domain.validar(domain.sumar(postal, electronica), ent)
     inconsistentes = [m.numero for m in mesas if (actas[m.numero].datos or {}).get("advertencias")]
+    # One electronic urn holds the internet ballots and those of the sites' kiosks (one tally): its seal says
+    # how many came from the kiosks. In person only where there were such ballots (2021's actas keep their
+    # shape).
+    presencial = escrutinio.presenciales if escrutinio is not None else 0
     votos = {
         "postal": sum(postal.values()),
-        "electronica": sum(electronica.values()),
+        "electronica": sum(electronica.values()) - presencial,
+        **({"presencial": presencial} if presencial else {}),
         "total": sum(total.values()),
     }
     combinaciones = {k: v for k, v in total.items() if "+" in k}
@@ -203,7 +208,9 @@ def pdf_de(documento: dict[str, Any], proceso: Proceso) -> bytes:
         + (f", en persona {acta['lnere']['presencial']}" if "presencial" in acta["lnere"] else "")
         + ")",
         f"Votos: {acta['votos']['total']} (postal {acta['votos']['postal']}, "
-        f"por internet {acta['votos']['electronica']}) · Participación: {acta['participacion']} %",
+        f"por internet {acta['votos']['electronica']}"
+        + (f", en persona {acta['votos']['presencial']}" if "presencial" in acta["votos"] else "")
+        + f") · Participación: {acta['participacion']} %",
     ]
     for linea in lineas:
         pdf.multi_cell(0, 6, _texto(linea), new_x="LMARGIN", new_y="NEXT")

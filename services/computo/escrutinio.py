@@ -59,6 +59,7 @@ async def urna_sellada(session: AsyncSession, datos: eventos_electronico.UrnaSel
             "cargo": datos.cargo,
             "simulacro": datos.simulacro,
             "boletas": datos.boletas,
+            "presenciales": datos.presenciales,
             "sello": datos.sello,
             "eleccion_json": datos.eleccion_json,
             "custodios_json": datos.custodios_json,

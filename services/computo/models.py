@@ -126,6 +126,9 @@ class EscrutinioElectronico(Base):
     cargo: Mapped[str] = mapped_column(String(64))
     simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
     boletas: Mapped[int] = mapped_column(Integer)
+    presenciales: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", comment="De las boletas, las de los módulos de las sedes"
+    )
     sello: Mapped[str] = mapped_column(String(64))
     eleccion_json: Mapped[str] = mapped_column(Text)
     custodios_json: Mapped[str] = mapped_column(Text)

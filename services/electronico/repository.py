@@ -312,6 +312,17 @@ async def boletas_contadas(session: AsyncSession, uuid: str) -> int:
     )
 
 
+async def boletas_presenciales(session: AsyncSession, uuid: str) -> int:
+    """How many of the election's ballots were cast at a consular site's kiosk (by in-person voters)."""
+    q = (
+        select(func.count())
+        .select_from(Boleta)
+        .join(Votante, Votante.id == Boleta.votante_id)
+        .where(Boleta.eleccion == uuid, Votante.sede.is_not(None))
+    )
+    return int((await session.execute(q)).scalar_one())
+
+
 async def textos_de_boletas(session: AsyncSession, uuid: str) -> list[str]:
     """Every accepted ballot of an election (its canonical JSON), in the order it was accepted."""
     return list(

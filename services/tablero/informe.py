@@ -131,6 +131,7 @@ async def construir(
         "votos": 0,
         "postal": 0,
         "electronica": 0,
+        "presencial": 0,  # at the consular sites' kiosks (2024 on)
     }
     for e in entidades:
         ent = proceso.entidades[e]
@@ -196,8 +197,8 @@ async def construir(
         totales["lnere_postal"] += lnere["postal"]
         totales["lnere_electronica"] += lnere["electronica"]
         totales["lnere_presencial"] += lnere["presencial"]
-        for clave in ("postal", "electronica"):
-            totales[clave] += emitidos[clave]
+        for clave in ("postal", "electronica", "presencial"):
+            totales[clave] += emitidos.get(clave, 0)
         totales["votos"] += emitidos["total"]
         detalle[e] = {
             "nombre": ent.nombre,
@@ -222,6 +223,11 @@ async def construir(
                 "participacion_por_modalidad": {
                     "postal": _porcentaje(emitidos["postal"], lnere["postal"]),
                     "electronica": _porcentaje(emitidos["electronica"], lnere["electronica"]),
+                    **(
+                        {"presencial": _porcentaje(emitidos.get("presencial", 0), lnere["presencial"])}
+                        if lnere["presencial"]
+                        else {}
+                    ),
                 },
             },
             "cargos": cargos,
@@ -346,7 +352,9 @@ def pdf(informe: dict[str, Any]) -> bytes:
         f"LNERE: {t['lnere']} (postal {t['lnere_postal']}, por internet {t['lnere_electronica']}"
         + (f", en persona {t['lnere_presencial']}" if t.get("lnere_presencial") else "")
         + "). "
-        f"Votos: {t['votos']} (postal {t['postal']}, por internet {t['electronica']}). "
+        f"Votos: {t['votos']} (postal {t['postal']}, por internet {t['electronica']}"
+        + (f", en persona {t['presencial']}" if t.get("presencial") else "")
+        + "). "
         f"Participación: {t['participacion'] or '-'} %."
     )
     doc.seccion("LNERE, votos y participación por entidad")

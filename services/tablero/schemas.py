@@ -201,6 +201,9 @@ class VotosInforme(BaseModel):
     )
     postal: int
     electronica: int
+    presencial: int | None = Field(
+        None, description="En los módulos de las sedes consulares (solo si alguien votó así, como el acta)"
+    )
     total: int
     participacion: str | None = Field(description="Votos entre LNERE en %, dos decimales")
     participacion_por_modalidad: dict[str, str | None]

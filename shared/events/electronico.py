@@ -61,6 +61,9 @@ class UrnaSellada(BaseModel):
     cargo: str
     simulacro: bool
     boletas: int
+    presenciales: int = Field(
+        0, description="De esas boletas, cuántas se emitieron en los módulos de las sedes (voto en persona)"
+    )
     sello: str = Field(description="Hash del evento EndBallots del archivo: la urna cerrada")
     archivo: str = Field(description="Ruta del archivo .bel en el servicio electronico")
     sellada_at: dt.datetime

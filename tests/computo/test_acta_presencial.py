@@ -12,7 +12,7 @@ from tests.postal.test_boletas import texto_del_pdf
 from tests.support.registro import PEF2024
 
 
-def documento(lnere: dict[str, int]) -> dict[str, object]:
+def documento(lnere: dict[str, int], votos: dict[str, int] | None = None) -> dict[str, object]:
     return {
         "acta": {
             "documento": "Acta de cómputo de entidad",
@@ -20,7 +20,7 @@ def documento(lnere: dict[str, int]) -> dict[str, object]:
             "entidad_nombre": "Ciudad de México",
             "cargo": "presidencia",
             "lnere": lnere,
-            "votos": {"postal": 1, "electronica": 1, "total": 2},
+            "votos": votos or {"postal": 1, "electronica": 1, "total": 2},
             "participacion": "12.50",
             "por_modalidad": {"postal": {"PAN": 1}, "electronica": {"MORENA": 1}},
             "distribucion": {"PAN": 1, "MORENA": 1},
@@ -47,6 +47,12 @@ def test_la_lnere_del_acta_dice_quienes_votan_en_persona() -> None:
     ]
     assert "LNERE: 16 (postal 6, por internet 7, en persona 3)" in texto(pdf_de(con, PEF2024))
     assert PorModalidad.model_validate(con["acta"]["lnere"]).presencial == 3  # type: ignore[index]
+
+    # Ballots cast at the sites' kiosks: counted apart in the votes (their options: in the one urn's tally).
+    votos = {"postal": 1, "electronica": 1, "presencial": 2, "total": 4}
+    con_votos = documento({"postal": 6, "electronica": 7, "presencial": 3, "total": 16}, votos)
+    assert "Votos: 4 (postal 1, por internet 1, en persona 2)" in texto(pdf_de(con_votos, PEF2024))
+    assert PorModalidad.model_validate(votos).presencial == 2
 
     sin = documento({"postal": 6, "electronica": 7, "total": 13})
     assert "presencial" not in csv_de(sin, PEF2024)

@@ -88,9 +88,10 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
     """The 2024 shape: every voter votes every office of their entidad (Presidencia, national, first), one
     session and one ballot per office online, one acta per office from each MEC and one cómputo per office;
     each acta equals the scenario and tablero's closing report copies all of them. In-person registrations
-    (with their consular site) join the list."""
+    (with their consular site) join the list, and on election day vote at their site's kiosk: the door looks
+    the voter ID up, the staff open a turn, the kiosk opens the sealed credentials and casts every office."""
     stdout, _, actas = await _simulacro(e2e_backend, tmp_path, "escenarios/pef2024-pequeno.json")
-    assert "coinciden con el escenario: LNERE 27, 16 votos, participación 59.26 %" in stdout
+    assert "coinciden con el escenario: LNERE 27, 18 votos, participación 66.67 %" in stdout
     assert sorted(actas) == [
         "01/presidencia",
         "01/senaduria",
@@ -114,7 +115,7 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
         assert set(a["personas_candidatas"]) == set(a["candidaturas"]) - {"no_registrados"}
     assert actas["09/jefatura_gobierno"]["personas_candidatas"]["MC"] == "Candidatura de Movimiento Ciudadano"
     assert {k: a["votos"]["total"] for k, a in actas.items() if k.startswith("09/")} == dict.fromkeys(
-        ["09/presidencia", "09/senaduria", "09/jefatura_gobierno", "09/diputacion_migrante"], 9
+        ["09/presidencia", "09/senaduria", "09/jefatura_gobierno", "09/diputacion_migrante"], 11
     )
     final = json.loads((tmp_path / "sim" / "informe-final.json").read_text())
     assert [c["cargo"] for c in final["entidades"]["09"]["cargos"]] == [
@@ -124,16 +125,20 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
         "diputacion_migrante",
     ]
     assert final["entidades"]["01"]["votos"]["total"] == 7
-    # Three registered in person at a consular site (#27): on the list, counted per site, not voting yet.
+    # Three registered in person at a consular site (#27): on the list, counted per site; two of them voted
+    # at their site's kiosk, into the same urn as the internet ballots (one tally), counted apart.
     lnere_09 = final["entidades"]["09"]["lnere"]
     assert (lnere_09["total"], lnere_09["presencial"]) == (16, 3)
     assert actas["09/presidencia"]["lnere"] == {"postal": 6, "electronica": 7, "presencial": 3, "total": 16}
     assert "presencial" not in actas["01/presidencia"]["lnere"]  # nobody from 01 votes in person
-    assert actas["09/presidencia"]["participacion"] == "56.25"
+    assert actas["09/presidencia"]["votos"] == {"postal": 4, "electronica": 5, "presencial": 2, "total": 11}
+    assert actas["09/presidencia"]["por_modalidad"]["electronica"]["PAN"] == 1  # the kiosk's
+    assert "presencial" not in actas["01/presidencia"]["votos"]
+    assert actas["09/presidencia"]["participacion"] == "68.75"
     # The national office: one acta per entidad, and the report's national result is their sum.
     (presidencia,) = final["cargos_nacionales"]
     assert (presidencia["actas"], presidencia["de"], presidencia["completo"]) == (2, 32, False)
-    assert presidencia["votos"]["total"] == 16
+    assert presidencia["votos"]["total"] == 18
     por_partido = {
         p: actas["01/presidencia"]["distribucion"][p] + actas["09/presidencia"]["distribucion"][p]
         for p in actas["09/presidencia"]["distribucion"]

@@ -159,16 +159,25 @@ def test_pef2024_da_las_cifras_publicadas_y_escala_con_la_misma_forma() -> None:
     assert escenario.totales()["lnere"] == 223_961  # the published LNERE
     assert sum(escenario.votantes(e, "postal") for e in escenario.entidades) == 39_634
     assert sum(escenario.votantes(e, "electronica") for e in escenario.entidades) == 122_496
-    # Published: Estado de México's acta (its in-person votes wait for that modality).
+    # Published: Estado de México's acta (its in-person votes: of the list, the national internet turnout;
+    # its 1,704 published include extra ballots the kiosks do not take yet).
     assert (escenario.votantes("15", "electronica"), escenario.votantes("15", "postal")) == (10_501, 1_987)
+    en_sede = sum(escenario.votantes(e, "presencial") for e in escenario.entidades)
+    assert en_sede == pytest.approx(15_723 * 122_496 / 151_989, abs=16)
+    edomex = escenario.entidades["15"].lnere.presencial
+    assert escenario.votantes("15", "presencial") == round(edomex * 122_496 / 151_989)
+    # Every office of an entidad, the same in-person voters; the acta's electronic urn holds both.
+    esperado = escenario.esperado("15", "presidencia")
+    assert esperado["votos"]["presencial"] == escenario.votantes("15", "presencial")
+    assert sum(esperado["por_modalidad"]["electronica"].values()) == 10_501 + esperado["votos"]["presencial"]
     # A tenth of it: valid against the process, the same offices, each office the same voters.
     decima = escalar(escenario, 0.1)
     validar(decima.model_dump(), proceso)
     assert decima.totales()["lnere"] == pytest.approx(22_396, abs=48)
-    assert decima.totales()["votos"] == pytest.approx(16_213, abs=32)
+    assert decima.totales()["votos"] == pytest.approx(16_213 + 1_267, abs=40)
     for clave, e in decima.entidades.items():
         assert set(e.cargos) == {c.clave for c in proceso.entidades[clave].cargos}
-        for m in ("postal", "electronica"):
+        for m in ("postal", "electronica", "presencial"):
             assert len({sum(getattr(v, m).values()) for v in e.cargos.values()}) == 1
     with pytest.raises(EscenarioInvalido, match=r"escala: debe estar en \(0, 1\]"):
         escalar(escenario, 0)

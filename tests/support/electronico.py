@@ -413,8 +413,9 @@ async def app_de_prueba(
         relay_enabled=False,
         consumers_enabled=False,
         **buzon.ajustes(),
-        **({"consola": consola} if consola else {}),
     )
+    if consola is not None:
+        settings.consola = consola
     return create_app(settings, reloj=reloj, proceso=proceso), reloj
 
 

@@ -112,6 +112,7 @@ async def sellar(
             cargo=e.cargo,
             simulacro=e.simulacro,
             boletas=boletas,
+            presenciales=await repository.boletas_presenciales(session, e.uuid),
             sello=e.sello,
             archivo=f"/v1/elecciones/{e.uuid}/archivo.bel",
             sellada_at=ahora,
