@@ -66,6 +66,16 @@ async def abrir_turno(e: Electronico, numero: int) -> str:
     return str(r.json()["codigo"])
 
 
+# What a script on the kiosk's page would try: read the site's key back from where the kiosk keeps it.
+EXPORTAR = """() => new Promise((ok) => {
+  const r = indexedDB.open("vmre-modulo-clave", 1);
+  r.onsuccess = () => {
+    const g = r.result.transaction("clave").objectStore("clave").get("sede");
+    g.onsuccess = () => crypto.subtle.exportKey("jwk", g.result.llave).then(() => ok("si"), () => ok("no"));
+  };
+})"""
+
+
 async def preparar(browser: Any, base: str, clave: Path) -> tuple[Any, list[str]]:
     """A kiosk prepared by the staff with the site's key file, as they do once."""
     pagina, problemas = await pagina_nueva(browser, ESCRITORIO)
@@ -93,6 +103,13 @@ async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
     enviados: list[str] = []
     pagina.on("request", lambda rq: enviados.append(rq.post_data or "") if rq.method == "POST" else None)
     await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
+    # The key stays in the kiosk as a non-extractable CryptoKey: it survives a reload, and no script on the
+    # page can read it back (nor is it in localStorage).
+    await pagina.reload()
+    await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
+    assert await pagina.evaluate("localStorage.length") == 0
+    exportable = await pagina.evaluate(EXPORTAR)
+    assert exportable == "no"
     await accesible(pagina, "modulo-turno")
 
     # The site's staff, signed in to the console (the identity provider's `sede` claim), open a turn for

@@ -52,7 +52,7 @@
     credencialesModulo = {};
     pendiente = null;
     sessionStorage.removeItem("vmre-sesion");
-    if (modulo) mostrarModulo();
+    if (modulo) mostrarModulo().catch((e) => avisar(e.message));
     else mostrar("ingreso");
   }
 
@@ -327,19 +327,29 @@
 
   // --- The kiosk of a consular site (/modulo) ---------------------------------------------------------------
 
-  function claveSede() {
-    try {
-      return JSON.parse(localStorage.getItem(CLAVE_SEDE) || "null");
-    } catch (e) {
-      return null;
-    }
+  // The site's key lives in this browser's IndexedDB as a non-extractable CryptoKey: once imported from the
+  // file, no script (not even this one) can read it back; it only derives. The file itself is not kept.
+  let claveModulo = null; // {sede, llave: CryptoKey}
+  const CURVA = { name: "ECDH", namedCurve: "P-256" };
+
+  function almacen(modo, accion) {
+    return new Promise((ok, mal) => {
+      const abrir = indexedDB.open(CLAVE_SEDE, 1);
+      abrir.onupgradeneeded = () => abrir.result.createObjectStore("clave");
+      abrir.onerror = () => mal(abrir.error);
+      abrir.onsuccess = () => {
+        const peticion = accion(abrir.result.transaction("clave", modo).objectStore("clave"));
+        peticion.onsuccess = () => ok(peticion.result);
+        peticion.onerror = () => mal(peticion.error);
+      };
+    });
   }
 
-  function mostrarModulo() {
-    const clave = claveSede();
-    $("form-preparar").hidden = clave !== null;
-    $("form-turno").hidden = clave === null;
-    if (clave) $("sede-modulo").textContent = "Módulo de la sede " + clave.sede + ".";
+  async function mostrarModulo() {
+    claveModulo = claveModulo || (await almacen("readonly", (t) => t.get("sede")).catch(() => null)) || null;
+    $("form-preparar").hidden = claveModulo !== null;
+    $("form-turno").hidden = claveModulo === null;
+    if (claveModulo) $("sede-modulo").textContent = "Módulo de la sede " + claveModulo.sede + ".";
     mostrar("modulo");
   }
 
@@ -349,15 +359,12 @@
     return Uint8Array.from(b, (c) => c.charCodeAt(0));
   }
 
-  async function abrirSellada(clave, sellada, contexto) {
+  async function abrirSellada(privada, sellada, contexto) {
     const [version, cuerpo] = sellada.split(".");
     if (version !== "v1" || !cuerpo) throw new Error("sello desconocido");
     const datos = deBase64url(cuerpo);
     const punto = datos.slice(0, 65);
-    const curva = { name: "ECDH", namedCurve: "P-256" };
-    const jwk = { kty: clave.kty, crv: clave.crv, x: clave.x, y: clave.y, d: clave.d };
-    const privada = await crypto.subtle.importKey("jwk", jwk, curva, false, ["deriveBits"]);
-    const efimera = await crypto.subtle.importKey("raw", punto, curva, false, []);
+    const efimera = await crypto.subtle.importKey("raw", punto, CURVA, false, []);
     const compartido = await crypto.subtle.deriveBits({ name: "ECDH", public: efimera }, privada, 256);
     const hkdf = await crypto.subtle.importKey("raw", compartido, "HKDF", false, ["deriveKey"]);
     const aes = await crypto.subtle.deriveKey(
@@ -377,9 +384,12 @@
       if (!clave || clave.kty !== "EC" || clave.crv !== "P-256" || !clave.d || !clave.sede) {
         throw new Error("el archivo no es la clave privada de una sede (vmre sede clave)");
       }
-      localStorage.setItem(CLAVE_SEDE, JSON.stringify(clave));
+      const jwk = { kty: clave.kty, crv: clave.crv, x: clave.x, y: clave.y, d: clave.d };
+      const llave = await crypto.subtle.importKey("jwk", jwk, CURVA, false, ["deriveBits"]);
+      await almacen("readwrite", (t) => t.put({ sede: clave.sede, llave }, "sede"));
+      claveModulo = null;
       ev.target.reset();
-      mostrarModulo();
+      await mostrarModulo();
     } catch (e) {
       avisar("No se pudo preparar el módulo: " + e.message);
     }
@@ -388,7 +398,7 @@
   $("form-turno").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     avisar("");
-    const clave = claveSede();
+    const clave = claveModulo;
     try {
       const r = await pedir("POST", "/v1/modulo/turno", { codigo: ev.target.codigo.value });
       sesion = r.sesion;
@@ -399,7 +409,7 @@
         return;
       }
       for (const [uuid, sellada] of Object.entries(r.credenciales)) {
-        credencialesModulo[uuid] = await abrirSellada(clave, sellada, r.sede + "|" + uuid + "|" + r.numero);
+        credencialesModulo[uuid] = await abrirSellada(clave.llave, sellada, r.sede + "|" + uuid + "|" + r.numero);
       }
       await cargar();
     } catch (e) {
@@ -416,7 +426,7 @@
     $("subtitulo").textContent = "Módulo de votación en la sede consular. Su voto se cifra en este equipo: " +
       "el servidor nunca ve su elección.";
     $("volver").hidden = true;
-    mostrarModulo();
+    mostrarModulo().catch((e) => avisar(e.message));
   } else if (sesion) {
     cargar().catch(() => mostrar("ingreso"));
   } else {
