@@ -348,6 +348,17 @@ class Consola:
         request.state.principal = sesion.principal()  # who, for the audit log (shared/auditoria.py)
         return sesion
 
+    async def formulario(
+        self, request: Request, roles: tuple[Rol, ...], campos: tuple[str, ...]
+    ) -> tuple[Sesion, dict[str, str]]:
+        """A posted screen: its session (``exigir``), its CSRF token checked, and its text fields read."""
+        from shared.paginas import leer_campos
+
+        sesion = self.exigir(request, *roles)
+        form = await request.form()
+        self.revisar_csrf(sesion, form.get("csrf"))
+        return sesion, leer_campos(form, campos)
+
     def revisar_csrf(self, sesion: Sesion, enviado: object) -> None:
         if not isinstance(enviado, str) or not hmac.compare_digest(enviado, sesion.csrf):
             raise Prohibido(sesion, "El formulario venció o no salió de esta consola: no se hizo nada.")

@@ -19,7 +19,6 @@ from services.electronico.paginas import PAGINAS
 from services.electronico.service import modulos
 from shared.auth import Rol
 from shared.consola import Sesion, consola_de
-from shared.paginas import leer_campos
 from shared.problems import Problem
 from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, transaccion
@@ -58,11 +57,7 @@ async def turnos(request: Request, proceso: ProcesoDep) -> HTMLResponse:
 
 @router.post(TURNOS)
 async def abrir(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    consola = consola_de(request)
-    sesion = consola.exigir(request, *ROLES)
-    form = await request.form()
-    consola.revisar_csrf(sesion, form.get("csrf"))
-    campos = leer_campos(form, ("entidad", "numero"))
+    sesion, campos = await consola_de(request).formulario(request, ROLES, ("entidad", "numero"))
     t = PAGINAS.textos(request)
     try:
         datos = TurnoIn.model_validate(campos)

@@ -21,7 +21,7 @@ from services.registro.schemas import BoletaAdicionalIn, ConsultaSedeIn, Consult
 from services.registro.service import sedes
 from shared.auth import Rol
 from shared.consola import Sesion, consola_de
-from shared.paginas import Paginas, leer_campos
+from shared.paginas import Paginas
 from shared.problems import Problem
 from shared.proceso import Proceso
 from shared.web import ProcesoDep, RelojDep, transaccion
@@ -68,18 +68,9 @@ async def sede(request: Request, proceso: ProcesoDep) -> HTMLResponse:
     return await _pantalla(request, sesion, proceso)
 
 
-async def _formulario(request: Request, campos: tuple[str, ...]) -> tuple[Sesion, dict[str, str]]:
-    """The site's staff session and the form's fields, once its CSRF token checked out."""
-    consola = consola_de(request)
-    sesion = consola.exigir(request, *ROLES)
-    form = await request.form()
-    consola.revisar_csrf(sesion, form.get("csrf"))
-    return sesion, leer_campos(form, campos)
-
-
 @router.post(SEDE)
 async def consultar(request: Request, proceso: ProcesoDep) -> HTMLResponse:
-    sesion, campos = await _formulario(request, ("clave_elector",))
+    sesion, campos = await consola_de(request).formulario(request, ROLES, ("clave_elector",))
     t = PAGINAS.textos(request)
     try:
         datos = ConsultaSedeIn.model_validate({"clave_elector": campos.get("clave_elector", "")})
@@ -101,7 +92,7 @@ async def consultar(request: Request, proceso: ProcesoDep) -> HTMLResponse:
 
 @router.post(BOLETA)
 async def entregar(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    sesion, campos = await _formulario(request, ("clave_elector", "entidad"))
+    sesion, campos = await consola_de(request).formulario(request, ROLES, ("clave_elector", "entidad"))
     t = PAGINAS.textos(request)
     try:
         datos = BoletaAdicionalIn.model_validate(campos)
