@@ -219,3 +219,16 @@ def test_produccion_exige_la_clave_de_cada_sede_y_rechaza_la_de_desarrollo() -> 
     ajustes = AjustesAutoridad(**produccion, claves_sedes={LA: publica})
     with pytest.raises(ValueError, match="sin la clave pública de las sedes atlanta"):
         create_autoridad(ajustes, proceso=PEF2024)
+
+
+async def test_turnos_abiertos_a_la_vez_dejan_un_solo_codigo_vivo(sede: Electronico) -> None:
+    """Two staff members open a turn for the same person at once: one live code remains (the others are
+    replaced or refused with 409), so one kiosk session at the most."""
+    e = sede
+    respuestas = await asyncio.gather(*(turno(e, 2) for _ in range(6)))
+    assert {r.status_code for r in respuestas} <= {201, 409}
+    codigos = [r.json()["codigo"] for r in respuestas if r.status_code == 201]
+    assert codigos
+    assert await turnos(e) == 1
+    canjes = [await canjear(e, c) for c in codigos]
+    assert sorted(r.status_code for r in canjes) == [200] + [401] * (len(codigos) - 1)
