@@ -51,8 +51,11 @@ def _pantalla(
 
 @router.get(TURNOS)
 async def turnos(request: Request, proceso: ProcesoDep) -> HTMLResponse:
+    """The form, filled in when the door's screen links here with ``?entidad=…&numero=…`` (nothing opens
+    until the staff press the button)."""
     sesion = consola_de(request).exigir(request, *ROLES)
-    return _pantalla(request, sesion, proceso)
+    valores = {k: request.query_params.get(k, "")[:8] for k in ("entidad", "numero")}
+    return _pantalla(request, sesion, proceso, valores=valores)
 
 
 @router.post(TURNOS)

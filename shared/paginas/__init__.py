@@ -204,6 +204,7 @@ PAGINAS: dict[str, dict[str, str]] = {
     "verificar": {"servicio": "electronico", "ruta": "/verificar"},
     "cabina": {"servicio": "electronico", "ruta": "/cabina"},
     "inicio": {"servicio": "tablero", "ruta": "/"},
+    "turnos": {"servicio": "electronico", "ruta": "/consola/electronico/turnos"},  # a site's staff (#27)
 }
 
 

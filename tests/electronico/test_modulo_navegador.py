@@ -114,12 +114,14 @@ async def test_en_el_modulo_la_persona_vota_sin_escribir_su_credencial(
 
     # The site's staff, signed in to the console (the identity provider's `sede` claim), open a turn for
     # the voter whose ID the door checked (entidad 01, number 1); its code is typed on the kiosk, alone.
+    # They come from the door's screen, whose link fills the form in (nothing opens until they press).
     consola, _ = await pagina_nueva(navegador, ESCRITORIO)
-    await consola.goto(base + "/consola/electronico/turnos")
+    await consola.goto(base + "/consola/electronico/turnos?entidad=01&numero=1")
     await consola.get_by_role("button", name="sede-los-angeles").click()  # the provider's own page
-    await consola.wait_for_url(base + "/consola/electronico/turnos")
-    await consola.get_by_label("Entidad de la credencial").select_option("01")
-    await consola.get_by_label("Número en la LNERE de su entidad").fill("1")
+    await consola.wait_for_url(base + "/consola/electronico/turnos?entidad=01&numero=1")
+    assert await consola.get_by_label("Entidad de la credencial").input_value() == "01"
+    assert await consola.get_by_label("Número en la LNERE de su entidad").input_value() == "1"
+    assert await e.count(em.Turno) == 0
     await consola.get_by_role("button", name="Abrir turno").click()
     await consola.locator("#codigo").wait_for()
     assert "Presidencia de la República · Aguascalientes" in await consola.locator("#turno").inner_text()

@@ -69,6 +69,10 @@ async def test_la_entrada_de_la_sede_en_el_navegador(
     nombre = " ".join(solicitud(31)[k] for k in ("nombre", "apellido_paterno", "apellido_materno"))
     assert nombre in texto
     assert "número 12" in texto
+    # Next, the staff open the voter's kiosk turn: the turns screen of electronico, filled in.
+    enlace = await pagina.locator("#ir-turno").get_attribute("href")
+    assert enlace is not None
+    assert enlace.endswith("/consola/electronico/turnos?entidad=09&numero=12")
     await accesible(pagina, "consola-sede-en-lista")
 
     assert "NO ESTÁ EN LA LNERE" in await escanear(pagina, clave(40))
