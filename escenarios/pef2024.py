@@ -6,9 +6,10 @@ and 39,634 postal votes; Estado de México's acta: 10,501 internet + 1,987 posta
 apportioned here and said so in the scenario: each other entidad's share (the illustrative weights below),
 each option's votes (illustrative shares, different per office), late and unknown envelopes. The in-person
 modality: its 15,723 on the LNERE register (each with a consular site), close the list and vote at their
-site's kiosk on election day. How many of the sites' 22,238 votes were theirs is not published (the rest came
-from the sites' extra ballots, for people not on the list, which the platform hands but whose kiosk vote it
-does not take yet): each entidad's in-person voters turn out as the national internet vote did (80.6 %).
+site's kiosk on election day. How many of the sites' 22,238 votes were theirs is not published: each
+entidad's in-person voters turn out as the national internet vote did (80.6 %), and the rest of the 22,238
+came from the sites' extra ballots, for people not on the list, who vote the Presidencia at a kiosk (Estado de
+México's with its published 1,704 site votes, the others' split by the same weights).
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def main() -> None:
     lnere["presencial"] = repartir(PRESENCIAL["lnere"] - propio, PESOS) | {"15": propio}
     tasa = VOTOS["electronica"] / LNERE["electronica"]  # not published for the sites: the internet turnout
     votos["presencial"] = {c: round(n * tasa) for c, n in lnere["presencial"].items()}
+    # The sites' other votes: extra ballots (the national office only). Estado de México's complete its 1,704.
+    propios = PRESENCIAL["mexico"] - votos["presencial"]["15"]
+    resto = PRESENCIAL["votos"] - sum(votos["presencial"].values()) - propios
+    adicionales = repartir(resto, PESOS) | {"15": propios}
+    nacionales = {c.clave for c in proceso.cargos_nacionales}
     opciones_de = list(REPARTO)
     entidades = {}
     for clave in sorted(proceso.entidades):
@@ -71,6 +77,10 @@ def main() -> None:
                 m: {o: n for o, n in repartir(votos[m][clave], pesos).items() if n}
                 for m in ("postal", "electronica", "presencial")
             }
+            if cargo.clave in nacionales:
+                cargos[cargo.clave]["adicional"] = {
+                    o: n for o, n in repartir(adicionales[clave], pesos).items() if n
+                }
         postal_lnere = lnere["postal"][clave]
         entidades[clave] = {
             "lnere": {
@@ -96,9 +106,10 @@ def main() -> None:
             "de cada entidad (la del Estado de México, con su parte publicada de los votos en sede: 1,704 de "
             "22,238), la sede de cada persona (por turnos) y cuántas de ellas votan en el módulo de su sede "
             f"(no publicado: la participación nacional por internet, {tasa * 100:.1f} %, en cada entidad; "
-            f"{sum(votos['presencial'].values()):,} votos). Fuera: el resto de los 22,238 votos en las "
-            "sedes, los de las boletas adicionales de quien no estaba en la LNERE, cuyo voto en el módulo "
-            "la plataforma aún no recibe."
+            f"{sum(votos['presencial'].values()):,} votos). El resto de los 22,238 votos en las sedes "
+            f"({sum(adicionales.values()):,}) son de boletas adicionales, de quien no estaba en la LNERE y "
+            "votó la Presidencia en el módulo de una sede (no publicado: su entidad; la del Estado de México "
+            "completa sus 1,704, las demás con los mismos pesos; su sede, por turnos)."
         ),
         "entidades": entidades,
     }

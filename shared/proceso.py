@@ -50,6 +50,14 @@ class Sede(BaseModel):
     boletas_adicionales: int = Field(
         1500, ge=0, description="Boletas para quien tiene credencial vigente y no está en la LNERE"
     )
+    credenciales_adicionales: int = Field(
+        0,
+        ge=0,
+        le=99_999,
+        description="Credenciales de reserva de la sede, por entidad, para votar en el módulo los cargos "
+        "nacionales con una boleta adicional: selladas a la clave de la sede y en la lista firmada desde "
+        "la apertura (una boleta adicional de una entidad sin reserva libre no se entrega)",
+    )
 
     @field_validator("zona_horaria")
     @classmethod
@@ -64,6 +72,8 @@ class Sede(BaseModel):
     def _horario(self) -> Sede:
         if not self.apertura < self.cierre:
             raise ValueError(f"{self.nombre}: la apertura ({self.apertura}) debe ser antes del cierre")
+        if self.credenciales_adicionales > self.boletas_adicionales:
+            raise ValueError(f"{self.nombre}: credenciales_adicionales no puede pasar de boletas_adicionales")
         return self
 
 

@@ -26,7 +26,7 @@ from shared.proceso import cargar as cargar_proceso
 MODALIDADES = ("postal", "electronica", "presencial")
 # The acta's votes per option come from its two kinds of count: the postal MEC actas and the one electronic
 # urn (internet ballots and, from 2024, those of the consular sites' kiosks: one tally).
-URNAS = {"postal": ("postal",), "electronica": ("electronica", "presencial")}
+URNAS = {"postal": ("postal",), "electronica": ("electronica", "presencial", "adicional")}
 
 
 class EscenarioInvalido(Exception):
@@ -59,6 +59,11 @@ class VotosPorModalidad(BaseModel):
     presencial: dict[str, int] = Field(
         default_factory=dict,
         description="En el módulo de su sede consular (2024), quienes se inscribieron así",
+    )
+    adicional: dict[str, int] = Field(
+        default_factory=dict,
+        description="Solo cargos nacionales (2024): en el módulo de una sede, con una boleta adicional, "
+        "quienes no están en la LNERE (su sede: por turnos entre las que tienen credenciales_adicionales)",
     )
 
 
@@ -94,6 +99,11 @@ class Escenario(BaseModel):
     def votantes(self, entidad: str, modalidad: str) -> int:
         return sum(getattr(self.votos_de(entidad), modalidad).values())
 
+    def adicionales(self, entidad: str) -> int:
+        """People of the entidad who vote at a site with an extra ballot (the national offices only)."""
+        e = self.entidades[entidad]
+        return max((sum(v.adicional.values()) for v in [e.votos, *e.cargos.values()]), default=0)
+
     def esperado(self, entidad: str, cargo: str | None = None) -> dict[str, Any]:
         """The figures computo's acta must carry for this entidad (and office)."""
         e = self.entidades[entidad]
@@ -103,11 +113,12 @@ class Escenario(BaseModel):
             **({"presencial": e.lnere.presencial} if e.lnere.presencial else {}),
             "total": e.lnere.total,
         }
+        por_opcion = self.votos_de(entidad, cargo)
         votos = {m: self.votantes(entidad, m) for m in MODALIDADES}
+        votos["presencial"] += sum(por_opcion.adicional.values())  # the kiosks: list and extra ballots
         votos["total"] = sum(votos.values())
         if not votos["presencial"]:
             del votos["presencial"]  # as the acta: in person only where someone voted so
-        por_opcion = self.votos_de(entidad, cargo)
         por_modalidad = {}
         for urna, modalidades in URNAS.items():
             suma: dict[str, int] = {}
@@ -125,6 +136,7 @@ class Escenario(BaseModel):
     def totales(self) -> dict[str, Any]:
         lnere = sum(e.lnere.total for e in self.entidades.values())
         votos = sum(self.votantes(c, m) for c in self.entidades for m in MODALIDADES)
+        votos += sum(self.adicionales(c) for c in self.entidades)
         return {"lnere": lnere, "votos": votos, "participacion": porcentaje(votos, lnere)}
 
 
@@ -154,9 +166,11 @@ def escalar(escenario: Escenario, factor: float) -> Escenario:
             tarde = round(e.sobres_extemporaneos * factor) if m == "postal" else 0
             votos[m] = round(n * factor)
             lnere[m] = max(round(getattr(e.lnere, m) * factor), votos[m] + tarde)
+        adicionales = round(escenario.adicionales(clave) * factor)
         for cargo, v in (e.cargos or {"": e.votos}).items():
             cargos[cargo] = VotosPorModalidad(
-                **{m: {k: n for k, n in repartir(votos[m], getattr(v, m)).items() if n} for m in MODALIDADES}
+                **{m: {k: n for k, n in repartir(votos[m], getattr(v, m)).items() if n} for m in MODALIDADES},
+                adicional={k: n for k, n in repartir(adicionales, v.adicional).items() if n},
             )
         entidades[clave] = EntidadEscenario(
             lnere=PorModalidad(**lnere),
@@ -168,6 +182,44 @@ def escalar(escenario: Escenario, factor: float) -> Escenario:
     return escenario.model_copy(
         update={"entidades": entidades, "descripcion": f"{escenario.descripcion} (a escala {factor:g})"}
     )
+
+
+def sedes_adicionales(escenario: Escenario, proceso: Proceso) -> dict[str, list[str]]:
+    """Where each entidad's extra-ballot voters vote: the sites with reserve credentials, in turn (one turn
+    across all entidades, so the sites fill evenly)."""
+    sedes = sorted(s for s, x in proceso.sedes.items() if x.credenciales_adicionales)
+    reparto: dict[str, list[str]] = {}
+    i = 0
+    for entidad in sorted(escenario.entidades):
+        n = escenario.adicionales(entidad)
+        reparto[entidad] = [sedes[(i + k) % len(sedes)] for k in range(n)] if sedes else []
+        i += n
+    return reparto
+
+
+def _adicionales(escenario: Escenario, proceso: Proceso) -> list[str]:
+    """What the sites cannot hold: an entidad's extra ballots past a site's reserve for it, a site's past its
+    cap, or extra ballots in a process with no reserve."""
+    errores = []
+    reparto = sedes_adicionales(escenario, proceso)
+    por_sede: dict[str, int] = {}
+    for entidad, sedes in reparto.items():
+        if escenario.adicionales(entidad) and not sedes:
+            errores.append(f"entidades.{entidad}: votos «adicional» sin sedes con credenciales_adicionales")
+        for sede in sorted(set(sedes)):
+            n = sedes.count(sede)
+            por_sede[sede] = por_sede.get(sede, 0) + n
+            if n > proceso.sedes[sede].credenciales_adicionales:
+                errores.append(
+                    f"entidades.{entidad}: {n:,} boletas adicionales en {sede}, que tiene "
+                    f"{proceso.sedes[sede].credenciales_adicionales:,} credenciales de reserva por entidad"
+                )
+    for sede, n in sorted(por_sede.items()):
+        if n > proceso.sedes[sede].boletas_adicionales:
+            errores.append(
+                f"{sede}: {n:,} boletas adicionales; tiene {proceso.sedes[sede].boletas_adicionales:,}"
+            )
+    return errores
 
 
 def actas(escenario: Escenario, proceso: Proceso) -> list[tuple[str, str, str]]:
@@ -255,6 +307,27 @@ def validar(datos: object, proceso: Proceso | None = None) -> tuple[Escenario, P
                 errores.append(
                     f"{donde}.votos.{modalidad}: {emitidos:,} {que} para una LNERE {modalidad} de {lnere:,}"
                 )
+        nacionales = {c.clave for c in proceso.cargos_nacionales}
+        adicionales = {}
+        for campo, v in por_cargo.items():
+            cargo = campo.rsplit(".", 1)[1] if ".cargos." in campo else claves[0]
+            if v.adicional and cargo not in nacionales:
+                errores.append(f"{campo}.adicional: con boleta adicional solo se votan los cargos nacionales")
+            elif cargo in nacionales:
+                adicionales[campo] = sum(v.adicional.values())
+            for opcion, n in v.adicional.items():
+                if n < 0:
+                    errores.append(f"{campo}.adicional.{opcion}: debe ser ≥ 0 (es {n})")
+                if opcion not in validas:
+                    errores.append(
+                        f"{campo}.adicional.{opcion}: no es una opción de la boleta de {ent.nombre}"
+                    )
+        if len(set(adicionales.values())) > 1:
+            errores.append(
+                f"{donde}.cargos: los votos «adicional» deben sumar lo mismo en cada cargo nacional"
+            )
+    if not errores:
+        errores += _adicionales(escenario, proceso)
     if errores:
         raise EscenarioInvalido(errores)
     return escenario, proceso

@@ -52,6 +52,7 @@ class Fases:
         self.escenario, self.proceso, self.cliente, self.rng = escenario, proceso, cliente, rng
         self.procesos = procesos
         self.personas: list[Persona] = []
+        self.adicionales: list[Persona] = []  # not on the LNERE: an extra ballot at a site (2024)
         # (entidad, office) -> the opened election's detail, for each entidad with internet voters
         self.elecciones: dict[tuple[str, str], dict[str, Any]] = {}
         self.buzon = Buzon(cliente.plataforma, self.personas)
@@ -528,8 +529,10 @@ class Fases:
         hours overlap then). At the door the site's staff look the voter ID up (registro gives the number on
         the list), open a turn (electronico); the site's kiosk redeems its code, opens the sealed credentials
         with the site's key (local mode: the development key) and casts one ballot per office, then closes
-        the session."""
+        the session. Who is not on the list gets an extra ballot at the door (registro gives its folio) and
+        votes the national offices the same way, with one of the site's reserve credentials."""
         votantes = [p for p in self.personas if p.modalidad == "presencial" and p.votos]
+        votantes += [p for p in self.adicionales if p.votos]
         if not votantes:
             return
         await self.cliente.reloj(self.proceso.calendario.jornada)
@@ -546,18 +549,17 @@ class Fases:
                     headers=personal,
                 )
                 consulta = r.json()
-                if consulta["situacion"] != "en_lista" or consulta["numero"] != p.numero:
+                if p.modalidad == "adicional":
+                    turno = {
+                        "entidad": p.entidad,
+                        "adicional": await self._boleta_adicional(p, personal, consulta),
+                    }
+                elif consulta["situacion"] != "en_lista" or consulta["numero"] != p.numero:
                     raise SimulacionFallida(f"la entrada de {p.sede} no encuentra a {p.folio}: {consulta}")
-                numero = consulta["numero"]
-                turno = {"entidad": p.entidad, "numero": numero}
+                else:
+                    turno = {"entidad": p.entidad, "numero": consulta["numero"]}
                 for _ in range(3):  # a code works once: if the kiosk's answer is lost, a new turn
-                    r = await pedir(
-                        "POST",
-                        url("electronico", f"/v1/modulo/{p.sede}/turnos"),
-                        json=turno,
-                        headers=personal,
-                        esperado=(201, 409),
-                    )
+                    r = await self._turno(p.sede, turno, personal)
                     if r.status_code == 409:  # its ballots arrived already (a retried run)
                         return
                     r = await pedir(
@@ -571,6 +573,7 @@ class Fases:
                 else:
                     raise SimulacionFallida(f"el módulo de {p.sede} no canjea el turno de {p.folio}")
                 canje = r.json()
+                numero = canje["numero"]
                 jwk = sello.jwk_de_desarrollo(p.sede)
 
                 def credencial(detalle: dict[str, Any]) -> str:
@@ -589,6 +592,47 @@ class Fases:
             await self.cliente.en_paralelo(
                 "votos en las sedes", "votos", votantes, votar, n=max(8, self.procesos * 6)
             )
+
+    async def _boleta_adicional(self, p: Persona, personal: dict[str, str], consulta: dict[str, Any]) -> int:
+        """At the door, someone not on the LNERE: the site's staff hand an extra ballot of the entidad of
+        their voter ID; its folio opens the kiosk turn. A retried run finds it handed already."""
+        if consulta["situacion"] == "no_esta_en_la_lnere":
+            r = await self.cliente.pedir(
+                "POST",
+                self.cliente.url("registro", f"/v1/sedes/{p.sede}/boletas-adicionales"),
+                json={"clave_elector": p.clave_elector, "entidad": p.entidad},
+                headers=personal,
+                esperado=(201, 409),
+            )
+            if r.status_code == 201:
+                return int(r.json()["folio"])
+            r = await self.cliente.pedir(  # 409: the answer to a first try was lost, the ballot was handed
+                "POST",
+                self.cliente.url("registro", f"/v1/sedes/{p.sede}/consultas"),
+                json={"clave_elector": p.clave_elector},
+                headers=personal,
+            )
+            consulta = r.json()
+        if consulta["situacion"] != "boleta_adicional_entregada" or consulta.get("folio") is None:
+            raise SimulacionFallida(f"la entrada de {p.sede}, a quien no está en la LNERE: {consulta}")
+        return int(consulta["folio"])
+
+    async def _turno(self, sede: str, turno: dict[str, Any], personal: dict[str, str]) -> Any:
+        """Open a kiosk turn. An extra ballot's turn waits for electronico to hear of the ballot (an event
+        away from registro: 404 until then)."""
+        adicional = "adicional" in turno
+        for _ in range(240):
+            r = await self.cliente.pedir(
+                "POST",
+                self.cliente.url("electronico", f"/v1/modulo/{sede}/turnos"),
+                json=turno,
+                headers=personal,
+                esperado=(201, 404, 409) if adicional else (201, 409),
+            )
+            if r.status_code != 404:
+                return r
+            await asyncio.sleep(0.25)
+        raise SimulacionFallida(f"electronico no recibió la boleta adicional {turno} de {sede} en 60 s")
 
     async def _ingresar(self, p: Persona, totp: Any) -> str:
         """Log in with the app's current code. A code works once: when the answer to a login is lost (a
@@ -635,7 +679,7 @@ class Fases:
                 if p.entidad == clave[0]
                 and p.modalidad in ("electronica", "presencial")  # one urn: internet and the kiosks
                 and clave[1] in p.votos
-            )
+            ) + sum(1 for p in self.adicionales if p.entidad == clave[0] and clave[1] in p.votos)
             if estado["boletas"] != votantes:
                 raise SimulacionFallida(
                     f"urna de {entidad}: {estado['boletas']} boletas, se emitieron {votantes}"
@@ -809,9 +853,12 @@ class Fases:
                 e = informe["entidades"].get(entidad, {})
                 votos = e.get("votos", {})
                 cifras = {k: votos.get(k) for k in acta["votos"]}  # in person only where someone voted so
-                if votos.get("fuente") != "acta" or cifras != acta["votos"]:
+                # The entidad's votes are its first office's acta (the national one, where the sites' extra
+                # ballots count too); every office's acta is copied whole.
+                primera = "/" not in clave or acta["cargo"] == self.proceso.entidades[entidad].cargos[0].clave
+                if primera and (votos.get("fuente") != "acta" or cifras != acta["votos"]):
                     errores.append(f"{entidad} votos: informe {cifras} ≠ acta {acta['votos']}")
-                if votos.get("participacion") != acta["participacion"]:
+                if primera and votos.get("participacion") != acta["participacion"]:
                     errores.append(
                         f"{entidad} participación: {votos.get('participacion')} ≠ {acta['participacion']}"
                     )

@@ -14,7 +14,7 @@ from typing import Any
 from shared.cripto import boleta as bo
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
 from shared.proceso import Proceso
-from simulacion.escenario import MODALIDADES, Escenario
+from simulacion.escenario import MODALIDADES, Escenario, sedes_adicionales
 from simulacion.plataforma import Plataforma
 
 PASSWORD = "contraseña de simulacro, larga y propia"
@@ -35,7 +35,8 @@ class Persona:
     usuario: str | None = None
     clave_acceso: str | None = None
     credenciales: dict[str, str] = field(default_factory=dict)  # election name -> voting credential
-    sede: str | None = None  # presencial: the consular site where they vote
+    sede: str | None = None  # presencial or adicional: the consular site where they vote
+    adicional: int | None = None  # an extra ballot's folio at its site for its entidad (once handed)
 
 
 def letras(n: int) -> str:
@@ -123,6 +124,34 @@ def generar(escenario: Escenario, proceso: Proceso, rng: random.Random) -> list[
                 for persona in restantes[: e.sobres_extemporaneos]:
                     persona.sobre = "extemporaneo"
     rng.shuffle(personas)  # applications arrive mixed
+    return personas
+
+
+def generar_adicionales(
+    escenario: Escenario, proceso: Proceso, rng: random.Random, desde: int
+) -> list[Persona]:
+    """The people not on the LNERE who vote at a site with an extra ballot (the national offices only),
+    numbered after ``desde`` (their claves de elector are nobody else's)."""
+    personas: list[Persona] = []
+    n = desde
+    nacionales = [c.clave for c in proceso.cargos_nacionales]
+    for entidad, sedes in sorted(sedes_adicionales(escenario, proceso).items()):
+        grupo = []
+        for sede in sedes:
+            n += 1
+            grupo.append(
+                Persona(
+                    n, entidad, "adicional", clave_elector(n, entidad), f"a{n}@simulacro.example", sede=sede
+                )
+            )
+        for cargo in nacionales:
+            votos = escenario.votos_de(entidad, cargo).adicional
+            opciones = [op for op, k in sorted(votos.items()) for _ in range(k)]
+            rng.shuffle(opciones)
+            for persona, opcion in zip(grupo, opciones, strict=True):
+                persona.votos[cargo] = opcion
+        personas.extend(grupo)
+    rng.shuffle(personas)
     return personas
 
 

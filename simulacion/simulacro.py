@@ -51,6 +51,9 @@ class Simulacro:
         f = self.fases
         try:
             f.personas.extend(personas.generar(self.escenario, self.proceso, self.rng))
+            f.adicionales.extend(
+                personas.generar_adicionales(self.escenario, self.proceso, self.rng, len(f.personas))
+            )
             await f.registro()
             await f.candidaturas()  # before the deadline, the ballots of every office
             # Independent work of different services runs at the same time, as it would in a real process:

@@ -40,16 +40,19 @@ async def elecciones(session: SessionDep) -> list[EleccionCredenciales]:
     response_model=None,
     responses={200: {"model": ListaFirmada, "description": "La lista y su firma"}, 404: PROBLEM},
 )
-async def lista(eleccion: EleccionPath, session: SessionDep) -> dict[str, Any]:
+async def lista(eleccion: EleccionPath, session: SessionDep, request: Request) -> dict[str, Any]:
     e = await repository.eleccion(session, eleccion)
     if e is None:
         raise Problem(404, f"La autoridad de credenciales no conoce la elección {eleccion}.")
     if e.lista is None:
         cierre = await repository.cierre(session, e.entidad)
+        reserva = len(service.reserva(request.app.state.proceso, e))
         falta = (
             "aún no se cierra la LNERE de la entidad"
             if cierre is None
-            else f"hay {e.emitidas} credenciales de {cierre.electronica} votantes por internet"
+            else f"hay {e.emitidas} de {cierre.electronica + cierre.presencial + reserva} credenciales "
+            f"({cierre.electronica} votantes por internet, {cierre.presencial} en persona, {reserva} de "
+            "reserva de las sedes)"
         )
         raise Problem(404, f"La lista de la elección {eleccion} aún no está firmada: {falta}.")
     return dict(e.lista)

@@ -10,6 +10,7 @@ from services.credenciales.config import SERVICIO, Settings, get_settings
 from services.credenciales.models import Bitacora, Notificacion, Outbox, ProcessedEvent
 from shared.bus.topics import ELECTRONICO_ELECCION, REGISTRO_LNERE, REGISTRO_LNERE_ELECTRONICA
 from shared.proceso import Proceso
+from shared.proceso import cargar as cargar_proceso
 from shared.reloj import Reloj, reloj_para
 from shared.web import ConsumerSpec, ServiceSpec, create_service_app
 
@@ -19,6 +20,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     reloj = reloj or reloj_para(settings.reloj, SERVICIO)
+    proceso = proceso or cargar_proceso(settings.proceso)
     spec = ServiceSpec(
         name=SERVICIO,
         title="VMRE · autoridad de credenciales",
@@ -35,7 +37,7 @@ def create_app(
             ConsumerSpec(
                 purpose="credenciales",
                 topics=[REGISTRO_LNERE_ELECTRONICA, REGISTRO_LNERE, ELECTRONICO_ELECCION],
-                handlers=handlers.build(settings, reloj),
+                handlers=handlers.build(proceso, settings, reloj),
                 lote=20,
             )
         ],

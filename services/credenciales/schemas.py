@@ -54,6 +54,14 @@ class ListaCredenciales(BaseModel):
     simulacro: bool = Field(examples=[False])
     credenciales: int = Field(description="Credenciales en la lista", examples=[104])
     lnere_electronica: int = Field(description="Votantes por internet de la LNERE cerrada", examples=[104])
+    lnere_presencial: int | None = Field(
+        None, description="Votantes en persona de la LNERE cerrada (sus credenciales, selladas a su sede)"
+    )
+    reserva_sedes: int | None = Field(
+        None,
+        description="Cargos nacionales: credenciales de reserva de las sedes para las boletas adicionales, "
+        "selladas a la clave de cada sede (solo vota la de una boleta que la sede entregó)",
+    )
     huella_lista: str = Field(
         description="SHA-256 (hex) de la lista ordenada tal como va en el archivo público"
     )

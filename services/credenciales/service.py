@@ -37,6 +37,8 @@ from shared.events import credenciales as eventos
 from shared.events import electronico as eventos_electronico
 from shared.events import registro as eventos_registro
 from shared.notificaciones import Aviso, encolar
+from shared.proceso import Proceso
+from shared.sedes import numeros_adicionales
 
 PLANTILLA = "credenciales_voto"
 DOCUMENTO = "Lista de credenciales públicas de la elección"
@@ -135,10 +137,23 @@ async def _emitir(
     await encolar(session, Notificacion, avisos, ahora)
 
 
-async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, ahora: dt.datetime) -> None:
-    """Sign the election's list once every internet voter of the entidad's closed LNERE has a credential."""
+def reserva(proceso: Proceso, e: Eleccion) -> list[tuple[str, int]]:
+    """The consular sites' reserve credentials of a real election of a national office (#27): (site, number)
+    for each extra ballot a site may hand to a citizen of the entidad who is not on the LNERE."""
+    nacional = any(c.clave == e.cargo for c in proceso.cargos_nacionales)
+    return numeros_adicionales(proceso) if nacional and not e.simulacro else []
+
+
+async def _quiza_firmar(
+    session: AsyncSession, proceso: Proceso, settings: Settings, e: Eleccion, ahora: dt.datetime
+) -> None:
+    """Sign the election's list once every voter of the entidad's closed LNERE (internet and in person), and
+    every site reserve credential, has a credential."""
     cierre = await repository.cierre(session, e.entidad)
-    if e.lista is not None or cierre is None or e.emitidas < cierre.electronica + cierre.presencial:
+    reservadas = len(reserva(proceso, e))
+    if e.lista is not None or cierre is None:
+        return
+    if e.emitidas < cierre.electronica + cierre.presencial + reservadas:
         return
     publicas = await repository.publicas(session, e.uuid)
     ordenadas = await asyncio.to_thread(ordenar_credenciales, [gr.elemento(p) for p in publicas])
@@ -153,6 +168,8 @@ async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, 
             "credenciales": len(ordenadas),
             "lnere_electronica": cierre.electronica,
             **({"lnere_presencial": cierre.presencial} if cierre.presencial else {}),
+            # Sealed to each site's key; only the extra ballots a site hands (registro counts them) vote.
+            **({"reserva_sedes": reservadas} if reservadas else {}),
             "huella_lista": huella_credenciales(ordenadas),
             "firmada_at": ahora.isoformat(),
         },
@@ -170,6 +187,7 @@ async def _quiza_firmar(session: AsyncSession, settings: Settings, e: Eleccion, 
 async def votante_inscrito(
     session: AsyncSession,
     datos: eventos_registro.InscritoElectronica | eventos_registro.InscritoPresencial,
+    proceso: Proceso,
     settings: Settings,
     ahora: dt.datetime,
 ) -> None:
@@ -183,12 +201,13 @@ async def votante_inscrito(
     elecciones = await repository.abiertas(session, datos.entidad)
     await _emitir(session, settings, elecciones, [Votante(**valores)], ahora)
     for e in elecciones:
-        await _quiza_firmar(session, settings, e, ahora)
+        await _quiza_firmar(session, proceso, settings, e, ahora)
 
 
 async def eleccion_preparada(
     session: AsyncSession,
     datos: eventos_electronico.EleccionPreparada,
+    proceso: Proceso,
     settings: Settings,
     ahora: dt.datetime,
 ) -> None:
@@ -205,16 +224,22 @@ async def eleccion_preparada(
     e = await repository.eleccion(session, datos.eleccion)
     assert e is not None
     await _emitir(session, settings, [e], await repository.sin_credencial(session, e), ahora)
-    await _quiza_firmar(session, settings, e, ahora)
+    reservas = [Votante(entidad=e.entidad, numero=n, sede=s) for s, n in reserva(proceso, e)]
+    await _emitir(session, settings, [e], reservas, ahora)
+    await _quiza_firmar(session, proceso, settings, e, ahora)
 
 
 async def lnere_cerrada(
-    session: AsyncSession, datos: eventos_registro.LnereCerrada, settings: Settings, ahora: dt.datetime
+    session: AsyncSession,
+    datos: eventos_registro.LnereCerrada,
+    proceso: Proceso,
+    settings: Settings,
+    ahora: dt.datetime,
 ) -> None:
     if not await repository.insertar_cierre(session, datos.entidad, datos.electronica, datos.presencial):
         return
     for e in await repository.abiertas(session, datos.entidad):
-        await _quiza_firmar(session, settings, e, ahora)
+        await _quiza_firmar(session, proceso, settings, e, ahora)
 
 
 def resumen(e: Eleccion, cierre: Cierre | None) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """electronico's console screen for a consular site on election day (#27): the site's staff (``ine-operador``
 whose sign-in carries the ``sede`` claim) open a kiosk turn for a person of the site's list, after checking
-their voter ID at the door (registro's screen gives the entidad and number). The code shows in large type, to
-be typed on a module of the site; the same use case as ``POST /v1/modulo/{sede}/turnos``, so the same
-refusals (not on this site's list, already voted, the site closed), shown and changing nothing. Works without
-JavaScript."""
+their voter ID at the door (registro's screen gives the entidad and number), or for a person who got an extra
+ballot there (its entidad and folio). The code shows in large type, to be typed on a module of the site; the
+same use case as ``POST /v1/modulo/{sede}/turnos``, so the same refusals (not on this site's list, already
+voted, the site closed), shown and changing nothing. Works without JavaScript."""
 
 from __future__ import annotations
 
@@ -51,19 +51,20 @@ def _pantalla(
 
 @router.get(TURNOS)
 async def turnos(request: Request, proceso: ProcesoDep) -> HTMLResponse:
-    """The form, filled in when the door's screen links here with ``?entidad=…&numero=…`` (nothing opens
+    """The form, filled in when the door's screen links here with ``?entidad=…&numero=…`` (or ``adicional=…``:
+    an extra ballot's folio; nothing opens
     until the staff press the button)."""
     sesion = consola_de(request).exigir(request, *ROLES)
-    valores = {k: request.query_params.get(k, "")[:8] for k in ("entidad", "numero")}
+    valores = {k: request.query_params.get(k, "")[:8] for k in ("entidad", "numero", "adicional")}
     return _pantalla(request, sesion, proceso, valores=valores)
 
 
 @router.post(TURNOS)
 async def abrir(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLResponse:
-    sesion, campos = await consola_de(request).formulario(request, ROLES, ("entidad", "numero"))
+    sesion, campos = await consola_de(request).formulario(request, ROLES, ("entidad", "numero", "adicional"))
     t = PAGINAS.textos(request)
     try:
-        datos = TurnoIn.model_validate(campos)
+        datos = TurnoIn.model_validate({k: v for k, v in campos.items() if v != ""})
     except ValidationError:
         return _pantalla(request, sesion, proceso, 422, problema=t("consola_turnos.invalido"), valores=campos)
     try:
@@ -73,9 +74,10 @@ async def abrir(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HTMLR
                 proceso,
                 sesion.sede or "",
                 datos.entidad,
-                datos.numero,
                 sesion.principal(),
                 reloj.ahora(),
+                datos.numero,
+                datos.adicional,
             )
     except Problem as p:
         return _pantalla(request, sesion, proceso, p.status, problema=p.detail, valores=campos)

@@ -1,4 +1,5 @@
-"""electronico consumes registro's closed internet list (accounts), the credential authority's public
+"""electronico consumes registro's closed internet list (accounts; in-person voters and the sites' extra
+ballots: kiosk accounts), the credential authority's public
 credentials and signed lists, postal's «votó» marks
 (a postal voter may not vote again by internet) and computo's decryption of the tally (for the record)."""
 
@@ -27,6 +28,10 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_registro.InscritoPresencial.model_validate(envelope.data)
         await service.inscribir_presencial(session, datos, proceso, settings, reloj.ahora())
 
+    async def adicional(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.BoletaAdicionalEnModulo.model_validate(envelope.data)
+        await service.boleta_adicional(session, datos, proceso, reloj.ahora())
+
     async def voto_postal(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_postal.VotoRegistrado.model_validate(envelope.data)
         await service.registrar_voto_postal(session, datos.entidad, datos.numero)
@@ -46,6 +51,7 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
         eventos_registro.LNERE_PRESENCIAL_INSCRITO: presencial,
+        eventos_registro.BOLETA_ADICIONAL_EN_MODULO: adicional,
         eventos_credenciales.CREDENCIALES_EMITIDAS: credenciales,
         eventos_credenciales.LISTA_FIRMADA: lista,
         eventos_postal.VOTO_REGISTRADO: voto_postal,

@@ -5,8 +5,9 @@ A barcode scanner types the clave de elector of the voter ID: the page answers a
 colour with ``POST /v1/sedes/{sede}/consultas`` (the same use case): EN LA LISTA (with the name, to check
 against the ID), OTRA SEDE, OTRA MODALIDAD, YA RECIBIÓ BOLETA or NO ESTÁ EN LA LNERE. For the last one the
 form to hand an extra ballot follows, with the entidad of the voter ID (``POST /v1/sedes/{sede}/boletas-
-adicionales``: the site's cap, one per clave, the site's hours; a refusal is shown and changes nothing). The
-site's count (cap, handed, left) is on the page. Works without JavaScript."""
+adicionales``: the site's cap, one per clave, the site's hours; a refusal is shown and changes nothing).
+A ballot handed links to the site's kiosk turns with its entidad and folio. The site's count (cap, handed,
+left) is on the page. Works without JavaScript."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ async def _pantalla(
     contexto.setdefault("errores", {})
     contexto.setdefault("problema", None)
     contexto.setdefault("entregada", None)
+    contexto.setdefault("adicional", None)
     contexto.setdefault("clave", "")
     sede = proceso.sedes.get(sesion.sede or "")
     estado = None
@@ -114,5 +116,9 @@ async def entregar(request: Request, proceso: ProcesoDep, reloj: RelojDep) -> HT
     except Problem as p:
         return await _pantalla(request, sesion, proceso, p.status, problema=p.detail)
     return await _pantalla(
-        request, sesion, proceso, entregada=t("consola_sede.entregada", numero=r["numero"], tope=r["tope"])
+        request,
+        sesion,
+        proceso,
+        entregada=t("consola_sede.entregada", numero=r["numero"], tope=r["tope"]),
+        adicional={"entidad": r["entidad"], "folio": r["folio"]},
     )

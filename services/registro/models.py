@@ -171,6 +171,20 @@ class BoletasSede(Base):
     entregadas: Mapped[int] = mapped_column(default=0)
 
 
+class BoletasSedeEntidad(Base):
+    """A site's extra ballots of one entidad: each is bound to one of the site's reserve credentials for that
+    entidad (``folio`` 1 … the process file's ``credenciales_adicionales``), so no more are handed."""
+
+    __tablename__ = "boletas_sede_entidad"
+    __table_args__ = (CheckConstraint("entregadas <= tope", name="tope"),)
+
+    proceso: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entidad: Mapped[str] = mapped_column(String(2), primary_key=True)
+    tope: Mapped[int]
+    entregadas: Mapped[int] = mapped_column(default=0)
+
+
 class BoletaAdicional(Base):
     """One extra ballot, handed at a site to a citizen with a valid voter ID who is not on the LNERE. Kept
     by clave de elector: the same person gets no second one, at this site or any other."""
@@ -182,6 +196,9 @@ class BoletaAdicional(Base):
     proceso: Mapped[str] = mapped_column(String(32))
     sede: Mapped[str] = mapped_column(String(40))
     entidad: Mapped[str] = mapped_column(String(2), comment="la de la credencial: da la boleta")
+    folio: Mapped[int | None] = mapped_column(
+        nullable=True, comment="Su credencial de reserva en la sede para la entidad (1, 2, …)"
+    )
     clave_elector: Mapped[str] = mapped_column(Cifrado())
     clave_elector_indice: Mapped[str] = mapped_column(
         IndiceCiego("clave_elector"), comment="HMAC-SHA256 de la clave de elector: una boleta por persona"

@@ -530,6 +530,10 @@ class BoletaAdicionalOut(BaseModel):
     sede: str
     entidad: str
     numero: int = Field(description="Número de esta boleta adicional en la sede (1, 2, …)")
+    folio: int = Field(
+        description="Su folio entre las de la entidad en la sede (1, 2, …): con él, la entidad y la sede, el "
+        "personal abre el turno del módulo (POST /v1/modulo/{sede}/turnos con `adicional`)"
+    )
     tope: int
     restantes: int
     entregada_at: dt.datetime
@@ -560,11 +564,17 @@ class ConsultaSedeOut(BaseModel):
     situacion: SituacionEnSede = Field(
         description="`en_lista`: en la LNERE de esta sede (vota aquí, con su nombre para cotejar la "
         "credencial); `otra_sede`: en la lista de otra sede (`sede`); `otra_modalidad`: vota por correo "
-        "o por internet (`modalidad`); `boleta_adicional_entregada`: ya recibió una (`sede`); "
+        "o por internet (`modalidad`); `boleta_adicional_entregada`: ya recibió una (`sede`; si fue en esta "
+        "sede, su `entidad` y `folio`, para abrirle otra vez el turno del módulo); "
         "`no_esta_en_la_lnere`: con credencial vigente puede recibir una boleta adicional"
     )
     nombre: str | None = Field(default=None, description="Solo `en_lista`")
-    entidad: str | None = Field(default=None, description="Solo `en_lista`")
+    entidad: str | None = Field(
+        default=None, description="`en_lista`, y `boleta_adicional_entregada` en esta sede"
+    )
     numero: int | None = Field(default=None, description="Número en la LNERE de la entidad; solo `en_lista`")
+    folio: int | None = Field(
+        default=None, description="El de su boleta adicional; solo `boleta_adicional_entregada` en esta sede"
+    )
     sede: str | None = None
     modalidad: str | None = None

@@ -168,11 +168,17 @@ def build(proceso: Proceso) -> dict[str, Handler]:
             return
         await sumar(session, "votos", d.entidad, "modalidad", "electronica")
         await sumar(session, "votos_electronica", d.entidad, "hora", hora(d.emitido_at))
-        if d.sede is not None and await insert_if_absent(
-            session,
-            VotoSede,
-            {"entidad": d.entidad, "numero": d.numero, "sede": d.sede},
-            ["entidad", "numero"],
+        # The site's turnout is of its list: an extra ballot's voter (a negative number, not on the LNERE)
+        # is counted as handed, in boletas_adicionales.
+        if (
+            d.sede is not None
+            and d.numero > 0
+            and await insert_if_absent(
+                session,
+                VotoSede,
+                {"entidad": d.entidad, "numero": d.numero, "sede": d.sede},
+                ["entidad", "numero"],
+            )
         ):  # the site's turnout: people, once each (their first ballot there)
             await sumar(session, "votos_sede", d.entidad, "sede", d.sede)
         await _version(session, d.entidad)

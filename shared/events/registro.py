@@ -29,6 +29,8 @@ LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
 LNERE_PRESENCIAL_INSCRITO = "registro.lnere_presencial.inscrito"
 # On the list's topic (vmre.registro.lnere): who votes at a site without being on the list (#27).
 BOLETA_ADICIONAL_ENTREGADA = "registro.boleta_adicional.entregada"
+# On the internet list's topic (vmre.registro.lnere_electronica), for electronico: its kiosk turn.
+BOLETA_ADICIONAL_EN_MODULO = "registro.boleta_adicional.en_modulo"
 
 Modalidad = Literal["postal", "electronica", "presencial"]
 
@@ -74,6 +76,15 @@ class BoletaAdicionalEntregada(BaseModel):
     entregadas: int = Field(description="Boletas adicionales entregadas en la sede, esta incluida")
     tope: int
     entregada_at: dt.datetime
+
+
+class BoletaAdicionalEnModulo(BaseModel):
+    """The same extra ballot, for the site's kiosk: it votes with the site's ``folio``-th reserve credential
+    for the entidad (``shared.sedes.numero_adicional``). Nobody is named."""
+
+    sede: str
+    entidad: str
+    folio: int = Field(ge=1)
 
 
 class DomicilioPostal(BaseModel):

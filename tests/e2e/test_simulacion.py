@@ -89,9 +89,11 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
     session and one ballot per office online, one acta per office from each MEC and one cómputo per office;
     each acta equals the scenario and tablero's closing report copies all of them. In-person registrations
     (with their consular site) join the list, and on election day vote at their site's kiosk: the door looks
-    the voter ID up, the staff open a turn, the kiosk opens the sealed credentials and casts every office."""
+    the voter ID up, the staff open a turn, the kiosk opens the sealed credentials and casts every office.
+    Three people not on the list get an extra ballot at a site's door and vote the Presidencia at its kiosk,
+    with the site's reserve credentials, counted in their entidad's acta."""
     stdout, _, actas = await _simulacro(e2e_backend, tmp_path, "escenarios/pef2024-pequeno.json")
-    assert "coinciden con el escenario: LNERE 27, 18 votos, participación 66.67 %" in stdout
+    assert "coinciden con el escenario: LNERE 27, 21 votos, participación 77.78 %" in stdout
     assert sorted(actas) == [
         "01/presidencia",
         "01/senaduria",
@@ -114,9 +116,12 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
     for a in actas.values():
         assert set(a["personas_candidatas"]) == set(a["candidaturas"]) - {"no_registrados"}
     assert actas["09/jefatura_gobierno"]["personas_candidatas"]["MC"] == "Candidatura de Movimiento Ciudadano"
-    assert {k: a["votos"]["total"] for k, a in actas.items() if k.startswith("09/")} == dict.fromkeys(
-        ["09/presidencia", "09/senaduria", "09/jefatura_gobierno", "09/diputacion_migrante"], 11
-    )
+    assert {k: a["votos"]["total"] for k, a in actas.items() if k.startswith("09/")} == {
+        "09/presidencia": 13,  # the two extra ballots of the Ciudad de México vote the national office only
+        "09/senaduria": 11,
+        "09/jefatura_gobierno": 11,
+        "09/diputacion_migrante": 11,
+    }
     final = json.loads((tmp_path / "sim" / "informe-final.json").read_text())
     assert [c["cargo"] for c in final["entidades"]["09"]["cargos"]] == [
         "presidencia",
@@ -124,21 +129,25 @@ async def test_simulacro_pef2024_varios_cargos(e2e_backend: str, tmp_path: Path)
         "jefatura_gobierno",
         "diputacion_migrante",
     ]
-    assert final["entidades"]["01"]["votos"]["total"] == 7
+    # Its Presidencia acta: the LNERE's 7 and an extra ballot at a site.
+    assert final["entidades"]["01"]["votos"]["total"] == 8
     # Three registered in person at a consular site (#27): on the list, counted per site; two of them voted
     # at their site's kiosk, into the same urn as the internet ballots (one tally), counted apart.
     lnere_09 = final["entidades"]["09"]["lnere"]
     assert (lnere_09["total"], lnere_09["presencial"]) == (16, 3)
     assert actas["09/presidencia"]["lnere"] == {"postal": 6, "electronica": 7, "presencial": 3, "total": 16}
     assert "presencial" not in actas["01/presidencia"]["lnere"]  # nobody from 01 votes in person
-    assert actas["09/presidencia"]["votos"] == {"postal": 4, "electronica": 5, "presencial": 2, "total": 11}
-    assert actas["09/presidencia"]["por_modalidad"]["electronica"]["PAN"] == 1  # the kiosk's
-    assert "presencial" not in actas["01/presidencia"]["votos"]
-    assert actas["09/presidencia"]["participacion"] == "68.75"
+    # At the kiosks: the two on the list and the two extra ballots, in the same urn.
+    assert actas["09/presidencia"]["votos"] == {"postal": 4, "electronica": 5, "presencial": 4, "total": 13}
+    assert actas["09/presidencia"]["por_modalidad"]["electronica"]["PAN"] == 2  # a kiosk's and an extra's
+    assert actas["09/senaduria"]["votos"] == {"postal": 4, "electronica": 5, "presencial": 2, "total": 11}
+    assert actas["01/presidencia"]["votos"] == {"postal": 3, "electronica": 4, "presencial": 1, "total": 8}
+    assert "presencial" not in actas["01/senaduria"]["votos"]
+    assert actas["09/presidencia"]["participacion"] == "81.25"
     # The national office: one acta per entidad, and the report's national result is their sum.
     (presidencia,) = final["cargos_nacionales"]
     assert (presidencia["actas"], presidencia["de"], presidencia["completo"]) == (2, 32, False)
-    assert presidencia["votos"]["total"] == 18
+    assert presidencia["votos"]["total"] == 21
     por_partido = {
         p: actas["01/presidencia"]["distribucion"][p] + actas["09/presidencia"]["distribucion"][p]
         for p in actas["09/presidencia"]["distribucion"]

@@ -19,9 +19,13 @@ from sqlalchemy import select
 from services.credenciales.config import Settings as AjustesAutoridad
 from services.credenciales.main import create_app as create_autoridad
 from services.electronico import models as em
+from shared.bus.envelope import Envelope
 from shared.cripto import boleta as bo
 from shared.cripto import sede as sello
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
+from shared.events import electronico as eventos_electronico
+from shared.events import registro as eventos_registro
+from shared.sedes import numero_adicional
 from shared.settings import KafkaSettings
 from tests.support.comun import Buzon, Databases
 from tests.support.electronico import (
@@ -232,3 +236,108 @@ async def test_turnos_abiertos_a_la_vez_dejan_un_solo_codigo_vivo(sede: Electron
     assert await turnos(e) == 1
     canjes = [await canjear(e, c) for c in codigos]
     assert sorted(r.status_code for r in canjes) == [200] + [401] * (len(codigos) - 1)
+
+
+def adicional(folio: int, entidad: str = "01", sede: str = LA) -> Envelope:
+    """registro's event when ``sede`` hands its ``folio``-th extra ballot of ``entidad`` (#27)."""
+    return Envelope.new(
+        event_type=eventos_registro.BOLETA_ADICIONAL_EN_MODULO,
+        source="registro",
+        aggregate_id=f"{sede}/{entidad}",
+        data=eventos_registro.BoletaAdicionalEnModulo(sede=sede, entidad=entidad, folio=folio),
+    )
+
+
+async def turno_adicional(e: Electronico, folio: int, sede: str = LA, entidad: str = "01") -> httpx.Response:
+    return await e.client.post(
+        f"/v1/modulo/{sede}/turnos", json={"entidad": entidad, "adicional": folio}, headers=personal(e, sede)
+    )
+
+
+async def test_con_una_boleta_adicional_se_vota_en_el_modulo_la_presidencia_con_una_credencial_de_reserva(
+    sede: Electronico,
+) -> None:
+    e = sede
+    elecciones = {x["cargo"]: x for x in await e.elecciones("01")}
+    presidencia, senaduria = elecciones["presidencia"], elecciones["senaduria"]
+    # The signed lists, fixed at the opening: the national office carries every site's reserve for the
+    # entidad (23 sites × 100 in 2024), the entidad's own office only its four voters of the LNERE.
+    reserva = sum(s.credenciales_adicionales for s in PEF2024.sedes.values())
+    assert reserva == 2300
+    actas = {}
+    for cargo, x in elecciones.items():
+        async with e.app.state.runtime.maker() as s:
+            actas[cargo] = (await s.get(em.Eleccion, x["uuid"])).lista_credenciales["acta"]
+    assert (actas["presidencia"]["credenciales"], actas["presidencia"]["reserva_sedes"]) == (
+        4 + reserva,
+        reserva,
+    )
+    assert actas["senaduria"]["credenciales"] == 4
+    assert "reserva_sedes" not in actas["senaduria"]
+
+    # Before registro says the site handed it, the folio opens nothing: the same 404 as anyone off the list.
+    r = await turno_adicional(e, 1)
+    assert (r.status_code, slug(r)) == (404, "fuera-de-la-lista-de-la-sede")
+    evento = adicional(1)
+    assert await e.entregar(evento) == 1
+    assert (
+        await e.entregar(evento, adicional(1)) == 1
+    )  # a replay is skipped, the same folio again adds nobody
+    numero = numero_adicional(PEF2024, LA, 1)
+    assert await e.count(em.Votante, em.Votante.numero == numero) == 1
+    for otra in (
+        await turno_adicional(e, 2),  # a folio the site has not handed
+        await turno_adicional(e, 1, entidad="09"),  # another entidad's folio 1
+        await turno_adicional(e, 101),  # past the site's reserve
+        await turno_adicional(e, 1, sede="chicago"),  # Chicago (open) never handed its folio 1 of 01
+    ):
+        assert (otra.status_code, slug(otra)) == (404, "fuera-de-la-lista-de-la-sede"), otra.text
+    r = await e.client.post(
+        f"/v1/modulo/{LA}/turnos", json={"entidad": "01", "adicional": 1}, headers=personal(e, "chicago")
+    )
+    assert r.status_code == 403
+    for cuerpo in (
+        {"entidad": "01"},
+        {"entidad": "01", "numero": 1, "adicional": 1},
+        {"entidad": "01", "adicional": 0},
+    ):
+        r = await e.client.post(f"/v1/modulo/{LA}/turnos", json=cuerpo, headers=personal(e))
+        assert r.status_code == 422, cuerpo
+    assert await turnos(e) == 0
+
+    r = await turno_adicional(e, 1)
+    assert r.status_code == 201, r.text
+    assert r.json()["elecciones"] == [presidencia["nombre"]]  # the national office only
+    canje = (await canjear(e, r.json()["codigo"])).json()
+    assert (canje["sede"], canje["entidad"], canje["numero"]) == (LA, "01", numero)
+    assert numero < 0  # never a number of the LNERE
+    assert list(canje["credenciales"]) == [presidencia["uuid"]]
+    sesion = {"Authorization": f"Bearer {canje['sesion']}"}
+    uuid = presidencia["uuid"]
+    privada = sello.abrir(JWK, canje["credenciales"][uuid], sello.contexto(LA, uuid, numero))
+    detalle = (await e.client.get(f"/v1/elecciones/{uuid}")).json()
+    eleccion = EleccionBelenios.leer(detalle["eleccion_json"].encode())
+    voto = [[int(i == 1) for i in range(len(detalle["opciones"]))]]
+    r = await e.client.post(
+        f"/v1/elecciones/{uuid}/boletas",
+        content=bo.cifrar(eleccion, privada, voto).encode(),
+        headers={**sesion, "content-type": "application/json"},
+    )
+    assert r.status_code == 201, r.text
+    # Its session holds no other election: a Senaduría ballot with the credential it holds is refused.
+    n = len((await e.client.get(f"/v1/elecciones/{senaduria['uuid']}")).json()["opciones"])
+    ajena = bo.cifrar(await e.eleccion_belenios(senaduria["uuid"]), privada, [[1] + [0] * (n - 1)])
+    r = await e.client.post(
+        f"/v1/elecciones/{senaduria['uuid']}/boletas",
+        content=ajena.encode(),
+        headers={**sesion, "content-type": "application/json"},
+    )
+    assert (r.status_code, slug(r)) == (403, "fuera-de-lista"), r.text
+    assert await e.count(em.Boleta) == 1
+    [emitido] = [
+        json.loads(o.payload)["data"]
+        for o in await e.rows(em.Outbox, em.Outbox.event_type == eventos_electronico.VOTO_EMITIDO)
+    ]
+    assert (emitido["numero"], emitido["sede"]) == (numero, LA)  # counted with the site's votes
+    r = await turno_adicional(e, 1)
+    assert (r.status_code, slug(r)) == (409, "ya-voto")

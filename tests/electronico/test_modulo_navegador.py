@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from services.electronico import models as em
 from shared.cripto import sede as sello
+from shared.sedes import numero_adicional
 from shared.settings import KafkaSettings
+from tests.electronico.test_modulo import adicional
 from tests.support.comun import Buzon, Databases
 from tests.support.consola import (
     Identidad,
@@ -25,7 +27,7 @@ from tests.support.consola import (
 )
 from tests.support.electronico import Electronico, electronico_2024, sede_2024
 from tests.support.navegador import ESCRITORIO, accesible, navegador, pagina_nueva  # noqa: F401
-from tests.support.registro import centro
+from tests.support.registro import PEF2024, centro
 
 pytestmark = [pytest.mark.e2e, pytest.mark.externo]
 EN_LA_JORNADA = centro(2024, 6, 2, 10, 0)
@@ -230,3 +232,68 @@ async def test_un_modulo_de_otra_sede_no_abre_el_turno(
     assert await pagina.locator("#elecciones").is_hidden()
     assert await e.count(em.Sesion) == 0  # the kiosk closed the session it could not use
     assert problemas == []
+
+
+async def test_con_una_boleta_adicional_se_vota_la_presidencia_en_el_modulo(
+    sede: tuple[str, Electronico],
+    navegador: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Someone not on the LNERE with a valid voter ID: the door handed them an extra ballot of entidad 01
+    (registro's event: folio 1 at Los Ángeles). The staff come from the door's link to the turns screen, open
+    the turn with the folio, and the kiosk gives the voter the national office only, with one of the site's
+    reserve credentials, opened in the kiosk with the site's key."""
+    base, e = sede
+    await e.entregar(adicional(1))
+    clave = tmp_path / "sede-los-angeles.jwk"
+    clave.write_text(sello.jwk_de_desarrollo(LA))
+    pagina, problemas = await preparar(navegador, base, clave)
+    await pagina.get_by_text(f"Módulo de la sede {LA}.").wait_for()
+
+    consola, _ = await pagina_nueva(navegador, ESCRITORIO)
+    await consola.goto(base + "/consola/electronico/turnos?entidad=01&adicional=1")
+    await consola.get_by_role("button", name="sede-los-angeles").click()
+    await consola.wait_for_url(base + "/consola/electronico/turnos?entidad=01&adicional=1")
+    assert await consola.get_by_label("Número en la LNERE de su entidad").input_value() == ""
+    folio = consola.get_by_label("Folio de la boleta adicional (quien no está en la LNERE)")
+    assert await folio.input_value() == "1"
+    # A folio this site never handed opens nothing, and says what to do.
+    await folio.fill("2")
+    await consola.get_by_role("button", name="Abrir turno").click()
+    await consola.locator("#problema").wait_for()
+    assert (
+        "no ha entregado la boleta adicional con folio 2" in await consola.locator("#problema").inner_text()
+    )
+    assert await e.count(em.Turno) == 0
+    await consola.get_by_label("Folio de la boleta adicional (quien no está en la LNERE)").fill("1")
+    await consola.get_by_role("button", name="Abrir turno").click()
+    await consola.locator("#codigo").wait_for()
+    presidencia = "Presidencia de la República · Aguascalientes"
+    assert f"Votará en: {presidencia}" in await consola.locator("#turno").inner_text()
+    await accesible(consola, "consola-turno-adicional")
+    codigo = await consola.locator("#codigo").inner_text()
+
+    await comenzar(pagina, codigo)
+    boletas = pagina.locator("#lista fieldset legend")
+    await boletas.first.wait_for()
+    assert await boletas.all_inner_texts() == [presidencia]  # the national office only
+    mc = "Movimiento Ciudadano — Jorge Álvarez Máynez"
+    await pagina.get_by_role("group", name=presidencia).get_by_role("radio", name=mc, exact=True).check()
+    await pagina.get_by_role("button", name="Continuar").click()
+    await pagina.locator("#confirmacion").wait_for()
+    assert await pagina.locator("#resumen li").all_inner_texts() == [f"{presidencia}: {mc}"]
+    assert await pagina.locator("#credenciales input").count() == 0
+    await pagina.get_by_role("button", name="Confirmar y emitir mi voto").click()
+    await pagina.locator("#acuses .rastreador").first.wait_for()
+    [rastreador] = await pagina.locator("#acuses .rastreador").all_inner_texts()
+    await accesible(pagina, "modulo-acuse-adicional")
+    await pagina.get_by_role("button", name="Terminar y salir").click()
+    await pagina.get_by_label("Código del turno (se lo da el personal de la sede)").wait_for()
+    assert problemas == []
+
+    numero = numero_adicional(PEF2024, LA, 1)
+    async with e.app.state.runtime.maker() as s:
+        [(votante, guardado)] = (
+            (await s.execute(select(em.Votante.numero, em.Boleta.rastreador).join(em.Boleta))).tuples().all()
+        )
+    assert (votante, guardado) == (numero, rastreador)

@@ -43,10 +43,13 @@ def personal(sede: str | None = "los-angeles", rol: Rol = Rol.INE_OPERADOR) -> d
 
 @pytest.fixture
 async def sede_chica(databases: Databases, offline_kafka: KafkaSettings) -> AsyncIterator[Registro]:
-    """2024's process on election day, with Los Angeles holding 3 extra ballots instead of 1,500."""
+    """2024's process on election day, with Los Angeles holding 3 extra ballots instead of 1,500, and 2
+    reserve credentials per entidad for its kiosks instead of 100."""
     sedes = {
         **PEF2024.sedes,
-        "los-angeles": PEF2024.sedes["los-angeles"].model_copy(update={"boletas_adicionales": 3}),
+        "los-angeles": PEF2024.sedes["los-angeles"].model_copy(
+            update={"boletas_adicionales": 3, "credenciales_adicionales": 2}
+        ),
     }
     proceso = PEF2024.model_copy(update={"sedes": sedes})
     reloj = RelojManual(JORNADA)
@@ -109,8 +112,39 @@ async def test_diez_entregas_a_la_vez_de_la_misma_clave_dan_una_boleta(sede_chic
     assert r.status_code == 409  # Madrid is closed at this hour anyway; the clave has had its ballot
 
 
+async def test_cada_boleta_toma_una_credencial_de_reserva_de_su_entidad_para_el_modulo(
+    sede_chica: Registro,
+) -> None:
+    """Each ballot handed gets the next folio of its entidad at the site (its kiosk credential); past the
+    site's reserve for that entidad no ballot is handed, and nothing changes — another entidad still gets one.
+    A burst of the same entidad takes each folio once."""
+    codigos = await asyncio.gather(*(entregar(sede_chica, n, entidad="14") for n in range(40, 46)))
+    assert sorted(codigos) == [201] * 2 + [409] * 4
+    folios = sorted(f.folio for f in await sede_chica.rows(BoletaAdicional))
+    assert folios == [1, 2]
+    [fila] = await sede_chica.rows(BoletasSede)
+    assert fila.entregadas == 2  # the refused four touched no counter
+    r = await sede_chica.client.post(URL, json=cuerpo(50, "14"), headers=personal())
+    assert (r.status_code, r.json()["type"]) == (409, "/problemas/sin-boletas-adicionales")
+    assert "credenciales_adicionales" in r.json()["detail"]
+    assert await sede_chica.count(BoletaAdicional) == 2
+    r = await sede_chica.client.post(URL, json=cuerpo(51, "16"), headers=personal())
+    assert r.status_code == 201, r.text
+    assert (r.json()["entidad"], r.json()["folio"], r.json()["numero"]) == ("16", 1, 3)
+    # electronico hears of each on the internet list's topic: site, entidad and folio, nobody named.
+    eventos_modulo = await sede_chica.rows(
+        Outbox, Outbox.event_type == eventos.BOLETA_ADICIONAL_EN_MODULO, order=Outbox.id
+    )
+    assert [e.topic for e in eventos_modulo] == ["vmre.registro.lnere_electronica"] * 3
+    datos = [json.loads(e.payload)["data"] for e in eventos_modulo]
+    assert sorted((d["entidad"], d["folio"]) for d in datos) == [("14", 1), ("14", 2), ("16", 1)]
+    assert {k for d in datos for k in d} == {"sede", "entidad", "folio"}
+
+
 async def test_ocho_personas_a_la_vez_y_tres_boletas_entregan_tres(sede_chica: Registro) -> None:
-    codigos = await asyncio.gather(*(entregar(sede_chica, n) for n in range(10, 18)))
+    codigos = await asyncio.gather(
+        *(entregar(sede_chica, n, entidad=str(n % 3 + 1).zfill(2)) for n in range(10, 18))
+    )
     assert sorted(codigos) == [201] * 3 + [409] * 5
     assert await sede_chica.count(BoletaAdicional) == 3
     [fila] = await sede_chica.rows(BoletasSede)
@@ -247,7 +281,21 @@ async def test_a_la_entrada_la_consulta_dice_que_puede_hacer_cada_quien(sede_chi
     # Anyone else: where they vote, never their name.
     assert await consulta(en_madrid) == {"situacion": "otra_sede", "sede": "madrid"}
     assert await consulta(por_internet) == {"situacion": "otra_modalidad", "modalidad": "electronica"}
-    assert await consulta(clave(24)) == {"situacion": "boleta_adicional_entregada", "sede": "los-angeles"}
+    # An extra ballot handed here: its entidad and folio, so a lost kiosk turn can be opened again.
+    assert await consulta(clave(24)) == {
+        "situacion": "boleta_adicional_entregada",
+        "sede": "los-angeles",
+        "entidad": "09",
+        "folio": 1,
+    }
+    # Another site's staff learn only where it was handed.
+    r = await sede_chica.client.post(
+        "/v1/sedes/madrid/consultas", json={"clave_elector": clave(24)}, headers=personal("madrid")
+    )
+    assert {k: v for k, v in r.json().items() if v is not None} == {
+        "situacion": "boleta_adicional_entregada",
+        "sede": "los-angeles",
+    }
     assert await consulta(clave(25)) == {"situacion": "no_esta_en_la_lnere"}
     # Only the site's own staff ask; Madrid's staff learn nothing of Los Angeles' list.
     r = await sede_chica.client.post(

@@ -82,10 +82,19 @@ async def test_la_entrada_de_la_sede_en_el_navegador(
     assert "la 1 de 1500" in await pagina.locator("#hecho").inner_text()
     assert "1 entregadas de 1500" in await pagina.locator("#estado").inner_text()
     [boleta] = await registro.rows(BoletaAdicional)
-    assert (boleta.sede, boleta.entidad, boleta.entregada_por) == ("los-angeles", "16", "sede-los-angeles")
+    assert (boleta.sede, boleta.entidad, boleta.folio) == ("los-angeles", "16", 1)
+    assert boleta.entregada_por == "sede-los-angeles"
+    # Its kiosk turn next: the turns screen with the entidad and the folio (the site's reserve credential).
+    enlace = await pagina.locator("#ir-turno-adicional").get_attribute("href")
+    assert enlace is not None
+    assert enlace.endswith("/consola/electronico/turnos?entidad=16&adicional=1")
     await accesible(pagina, "consola-sede-boleta")
 
     assert "YA RECIBIÓ BOLETA" in await escanear(pagina, clave(40))
+    # Back at the door (a lost turn): the same link, so the staff can open its turn again.
+    enlace = await pagina.locator("#ir-turno-adicional").get_attribute("href")
+    assert enlace is not None
+    assert enlace.endswith("/consola/electronico/turnos?entidad=16&adicional=1")
     await pagina.locator("input#clave_elector").fill("NO-ES-CLAVE")
     await pagina.locator("input#clave_elector").press("Enter")
     await pagina.locator("#clave_elector-error").wait_for()

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.proceso import PROCESOS_DIR, cargar, parse
+from shared.sedes import numero_adicional, numeros_adicionales
 
 
 def test_pel2021_convierte_hora_del_centro_con_las_reglas_de_cada_fecha() -> None:
@@ -111,6 +112,8 @@ def test_pef2024_tiene_23_sedes_y_cada_horario_local_cae_en_su_dia() -> None:
         ({"apertura": "18:00", "cierre": "08:00"}, "la apertura"),
         ({"pais": "usa"}, "pais"),
         ({"boletas_adicionales": -1}, "boletas_adicionales"),
+        ({"boletas_adicionales": 50}, "credenciales_adicionales no puede pasar de boletas_adicionales"),
+        ({"credenciales_adicionales": 100_000}, "credenciales_adicionales"),
     ],
 )
 def test_una_sede_mal_declarada_se_rechaza(cambio: dict[str, object], mensaje: str) -> None:
@@ -131,3 +134,12 @@ def test_la_modalidad_presencial_y_las_sedes_van_juntas() -> None:
     datos["sedes"]["Los Ángeles"] = datos["sedes"].pop("los-angeles")
     with pytest.raises(ValidationError, match="clave de sede inválida"):
         parse(datos, dt.datetime.now(dt.UTC))
+
+
+def test_los_numeros_de_reserva_de_las_sedes_no_son_de_la_lnere_ni_se_repiten() -> None:
+    """The sites' reserve credentials for extra ballots (#27): negative numbers, one per site and folio."""
+    p = cargar("pef2024")
+    numeros = [n for _, n in numeros_adicionales(p)]
+    assert len(numeros) == len(set(numeros)) == 23 * 100
+    assert max(numeros) == numero_adicional(p, next(iter(p.sedes)), 1) == -100_001
+    assert min(numeros) == -23 * 100_000 - 100

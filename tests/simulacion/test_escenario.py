@@ -160,24 +160,78 @@ def test_pef2024_da_las_cifras_publicadas_y_escala_con_la_misma_forma() -> None:
     assert sum(escenario.votantes(e, "postal") for e in escenario.entidades) == 39_634
     assert sum(escenario.votantes(e, "electronica") for e in escenario.entidades) == 122_496
     # Published: Estado de México's acta (its in-person votes: of the list, the national internet turnout;
-    # its 1,704 published include extra ballots the kiosks do not take yet).
+    # the rest of its published 1,704 site votes, extra ballots for the Presidencia).
     assert (escenario.votantes("15", "electronica"), escenario.votantes("15", "postal")) == (10_501, 1_987)
+    assert escenario.votantes("15", "presencial") + escenario.adicionales("15") == 1_704
+    # The sites' 22,238 published votes: the list's and the extra ballots', all in the Presidencia's actas;
+    # 184,368 votes in all (122,496 + 39,634 + 22,238).
+    adicionales = sum(escenario.adicionales(e) for e in escenario.entidades)
+    assert (
+        sum(escenario.esperado(e, "presidencia")["votos"]["presencial"] for e in escenario.entidades)
+        == 22_238
+    )
+    assert escenario.totales()["votos"] == 184_368
+    assert sum(escenario.esperado(e, "senaduria")["votos"]["presencial"] for e in escenario.entidades) == (
+        22_238 - adicionales
+    )
     en_sede = sum(escenario.votantes(e, "presencial") for e in escenario.entidades)
     assert en_sede == pytest.approx(15_723 * 122_496 / 151_989, abs=16)
     edomex = escenario.entidades["15"].lnere.presencial
     assert escenario.votantes("15", "presencial") == round(edomex * 122_496 / 151_989)
-    # Every office of an entidad, the same in-person voters; the acta's electronic urn holds both.
+    # Every office of an entidad, the same in-person voters of the list (the Presidencia, the extra ballots
+    # too); the acta's electronic urn holds internet and kiosks.
     esperado = escenario.esperado("15", "presidencia")
-    assert esperado["votos"]["presencial"] == escenario.votantes("15", "presencial")
-    assert sum(esperado["por_modalidad"]["electronica"].values()) == 10_501 + esperado["votos"]["presencial"]
+    assert esperado["votos"]["presencial"] == 1_704
+    assert sum(esperado["por_modalidad"]["electronica"].values()) == 10_501 + 1_704
+    assert escenario.esperado("15", "senaduria")["votos"]["presencial"] == escenario.votantes(
+        "15", "presencial"
+    )
     # A tenth of it: valid against the process, the same offices, each office the same voters.
     decima = escalar(escenario, 0.1)
     validar(decima.model_dump(), proceso)
     assert decima.totales()["lnere"] == pytest.approx(22_396, abs=48)
-    assert decima.totales()["votos"] == pytest.approx(16_213 + 1_267, abs=40)
+    assert decima.totales()["votos"] == pytest.approx(18_437, abs=40)
+    assert sum(decima.adicionales(e) for e in decima.entidades) == pytest.approx(957, abs=16)
     for clave, e in decima.entidades.items():
         assert set(e.cargos) == {c.clave for c in proceso.entidades[clave].cargos}
         for m in ("postal", "electronica", "presencial"):
             assert len({sum(getattr(v, m).values()) for v in e.cargos.values()}) == 1
     with pytest.raises(EscenarioInvalido, match=r"escala: debe estar en \(0, 1\]"):
         escalar(escenario, 0)
+
+
+def _pef2024_pequeno(cargos: dict[str, dict[str, int]]) -> dict[str, Any]:
+    datos = json.loads((ROOT / "escenarios" / "pef2024-pequeno.json").read_text())
+    for ruta, adicional in cargos.items():
+        entidad, cargo = ruta.split("__")
+        datos["entidades"][entidad]["cargos"][cargo]["adicional"] = adicional
+    return datos
+
+
+@pytest.mark.parametrize(
+    ("cargos", "esperado"),
+    [
+        (
+            {"09__senaduria": {"PAN": 1}},
+            "entidades.09.cargos.senaduria.adicional: con boleta adicional solo se votan los cargos "
+            "nacionales",
+        ),
+        (
+            {"09__presidencia": {"PANN": 1}},
+            "entidades.09.cargos.presidencia.adicional.PANN: no es una opción",
+        ),
+        ({"09__presidencia": {"PAN": -1}}, "entidades.09.cargos.presidencia.adicional.PAN: debe ser ≥ 0"),
+        # 23 sites × 100 reserve credentials per entidad, in turn from Chicago on (01's one went to Atlanta).
+        (
+            {"09__presidencia": {"PAN": 2_301}},
+            "101 boletas adicionales en chicago, que tiene 100 credenciales",
+        ),
+    ],
+)
+def test_votos_de_boletas_adicionales_invalidos_nombran_el_campo(
+    cargos: dict[str, dict[str, int]], esperado: str
+) -> None:
+    datos = _pef2024_pequeno(cargos)
+    with pytest.raises(EscenarioInvalido) as exc:
+        validar(datos)
+    assert any(esperado in e for e in exc.value.errores), exc.value.errores

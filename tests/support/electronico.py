@@ -371,6 +371,10 @@ class Electronico:
                 q = q.where(*where)
             return int((await session.execute(q)).scalar_one())
 
+    async def rows(self, model: Any, *where: Any) -> list[Any]:
+        async with self.app.state.runtime.maker() as session:
+            return list((await session.execute(select(model).where(*where))).scalars())
+
 
 async def sede_2024(e: Electronico) -> None:
     """2024, entidad 01 open (Presidencia and Senaduría): numbers 1 and 2 vote in person in Los Ángeles, 3 in

@@ -377,8 +377,10 @@ async def test_la_participacion_de_cada_sede_cuenta_personas_una_vez(tablero: An
         voto("presidencia09xxxx", "09", 1, "madrid"),
         voto("presidencia01xxxx", "01", 2, None),  # by internet
         voto("simulacro01xxxxxx", "01", 3, "los-angeles", simulacro=True),
+        voto("presidencia01xxxx", "01", -2_600_001, "los-angeles"),  # an extra ballot: not on the LNERE
     ):
         await deliver(app, evento)
     cifras = (await client.get("/v1/tablero")).json()
+    # The site's turnout is of its list; extra ballots are counted as handed (boletas_adicionales).
     assert cifras["votos_sede"] == {"total": 2, "por_sede": {"los-angeles": 1, "madrid": 1}}
-    assert cifras["votos"]["electronica"] == 4  # ballots: every office, in person or not
+    assert cifras["votos"]["electronica"] == 5  # ballots: every office, in person or not

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services.electronico.api.comun import ComoVotante, Limitado
 from services.electronico.service import modulos
@@ -23,7 +23,27 @@ SIN_CACHE = {"Cache-Control": "no-store"}
 
 class TurnoIn(BaseModel):
     entidad: ClaveEntidad = Field(description="Entidad de la credencial", examples=["09"])
-    numero: int = Field(ge=1, description="Número de la persona en la LNERE de su entidad (de la consulta)")
+    numero: int | None = Field(
+        None,
+        ge=1,
+        le=9_999_999,
+        description="Número de la persona en la LNERE de su entidad (de la consulta)",
+    )
+    adicional: int | None = Field(
+        None,
+        ge=1,
+        le=99_999,
+        description="Quien no está en la LNERE: el folio de su boleta adicional (de la entrega en registro, "
+        "`folio`); vota en el módulo los cargos nacionales",
+    )
+
+    @model_validator(mode="after")
+    def _uno(self) -> TurnoIn:
+        if (self.numero is None) == (self.adicional is None):
+            raise ValueError(
+                "dé el número en la LNERE (numero) o el folio de la boleta adicional (adicional)"
+            )
+        return self
 
 
 class TurnoOut(BaseModel):
@@ -53,12 +73,15 @@ class CanjeOut(BaseModel):
 @router.post(
     "/modulo/{sede}/turnos",
     status_code=201,
-    summary="Abrir un turno en un módulo de la sede para una persona de su lista (ine-operador de la sede)",
+    summary="Abrir un turno en un módulo de la sede para una persona de su lista o con boleta adicional "
+    "(ine-operador de la sede)",
     description="Tras cotejar la credencial de la persona con la lista de la sede (`POST /v1/sedes/{sede}/"
-    "consultas` de registro da su número). Devuelve un código de un solo uso, vigente 10 minutos, que se "
-    "escribe en el módulo; un turno nuevo para la misma persona anula el anterior. Personal de otra sede: "
-    "403; quien no está en la lista de esta sede: 404; quien ya votó en todas sus elecciones: 409 `ya-voto`; "
-    "fuera del horario de la sede: 409 `sede-cerrada`. Ninguno cambia nada.",
+    "consultas` de registro da su número), o tras entregarle una boleta adicional (`POST /v1/sedes/{sede}/"
+    "boletas-adicionales` da su `folio`: vota los cargos nacionales). Devuelve un código de un solo uso, "
+    "vigente 10 minutos, que se escribe en el módulo; un turno nuevo para la misma persona anula el "
+    "anterior. Personal de otra sede: 403; quien no está en la lista de esta sede (o una boleta adicional "
+    "que la sede no entregó): 404; quien ya votó en todas sus elecciones: 409 `ya-voto`; fuera del horario "
+    "de la sede: 409 `sede-cerrada`. Ninguno cambia nada.",
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
 )
 async def abrir_turno(
@@ -71,7 +94,7 @@ async def abrir_turno(
     principal: Personal,
 ) -> TurnoOut:
     turno = await modulos.abrir_turno(
-        session, proceso, sede, datos.entidad, datos.numero, principal, reloj.ahora()
+        session, proceso, sede, datos.entidad, principal, reloj.ahora(), datos.numero, datos.adicional
     )
     response.headers.update(SIN_CACHE)
     return TurnoOut(codigo=turno.codigo, expira_at=turno.expira_at, elecciones=turno.elecciones)

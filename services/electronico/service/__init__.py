@@ -25,6 +25,7 @@ from services.electronico.service.elecciones import (
 from services.electronico.service.emision import emitir
 from services.electronico.service.sello import por_sellar, registrar_escrutinio, sellar
 from services.electronico.service.votantes import (
+    boleta_adicional,
     credenciales_emitidas,
     inscribir,
     inscribir_presencial,
@@ -39,6 +40,7 @@ __all__ = [
     "archivo_desde_la_base",
     "archivo_guardado",
     "asegurar_elecciones",
+    "boleta_adicional",
     "boletas_contadas",
     "clave_verificacion",
     "crear_simulacro",

@@ -25,7 +25,7 @@ from shared.auth import Principal
 from shared.db import insert_if_absent
 from shared.problems import Problem
 from shared.proceso import Proceso
-from shared.sedes import abierta, personal_de, sede_o_404
+from shared.sedes import abierta, numero_adicional, personal_de, sede_o_404
 
 TURNO = dt.timedelta(minutes=10)  # from the staff's desk to the kiosk
 SESION = dt.timedelta(minutes=15)  # the voter in the booth
@@ -66,14 +66,33 @@ async def abrir_turno(
     proceso: Proceso,
     sede: str,
     entidad: str,
-    numero: int,
     principal: Principal,
     ahora: dt.datetime,
+    numero: int | None = None,
+    adicional: int | None = None,
 ) -> TurnoAbierto:
-    sede_o_404(proceso, sede)
+    """A turn for a person of the site's list (``numero``), or for an extra ballot the site handed
+    (``adicional``, its folio among the entidad's at the site: it votes the national offices)."""
+    s = sede_o_404(proceso, sede)
     personal_de(principal, sede)
     abierta(proceso, sede, ahora, "abre sus módulos de votación")
-    v = await repository.votante_por_numero(session, entidad, numero)
+    if adicional is not None:
+        v = None
+        if adicional <= s.credenciales_adicionales:
+            v = await repository.votante_por_numero(
+                session, entidad, numero_adicional(proceso, sede, adicional)
+            )
+        if v is None or v.sede != sede:
+            raise Problem(
+                404,
+                f"Esta sede no ha entregado la boleta adicional con folio {adicional} de la entidad "
+                f"{entidad} (o su aviso aún no llega: intente en unos segundos). El folio lo da la entrega, "
+                "en la entrada.",
+                slug="fuera-de-la-lista-de-la-sede",
+            )
+    else:
+        assert numero is not None
+        v = await repository.votante_por_numero(session, entidad, numero)
     if v is None or v.sede != sede:
         raise Problem(
             404,

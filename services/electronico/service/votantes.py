@@ -21,6 +21,7 @@ from shared.events import credenciales as eventos_credenciales
 from shared.events import registro as eventos_registro
 from shared.notificaciones import Aviso, encolar
 from shared.proceso import Proceso
+from shared.sedes import numero_adicional
 
 PLANTILLA_ACCESO = "acceso_voto"
 log = logging.getLogger(__name__)
@@ -85,6 +86,31 @@ async def inscribir_presencial(
         "numero": inscrito.numero,
         "usuario": f"P{inscrito.entidad}{_alfanumerico(8)}",
         "sede": inscrito.sede,
+        "fallos": 0,
+        "creado_at": ahora,
+    }
+    return await repository.crear_votante(session, valores) is not None
+
+
+async def boleta_adicional(
+    session: AsyncSession,
+    datos: eventos_registro.BoletaAdicionalEnModulo,
+    proceso: Proceso,
+    ahora: dt.datetime,
+) -> bool:
+    """An extra ballot a site handed to a citizen not on the LNERE (#27): an account at the site, like an
+    in-person voter's, under the site's ``folio``-th reserve number for the entidad. It holds only the reserve
+    credentials of the national offices (the credential authority issued them before the opening, sealed to
+    the site's key), so it votes those and nothing else."""
+    sede = proceso.sedes.get(datos.sede)
+    if sede is None or datos.folio > sede.credenciales_adicionales or datos.entidad not in proceso.entidades:
+        log.error("boleta adicional sin credencial de reserva", extra={"sede": datos.sede})
+        return False
+    valores = {
+        "entidad": datos.entidad,
+        "numero": numero_adicional(proceso, datos.sede, datos.folio),
+        "usuario": f"A{datos.entidad}{_alfanumerico(8)}",
+        "sede": datos.sede,
         "fallos": 0,
         "creado_at": ahora,
     }

@@ -12,9 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro.domain import Estado
-from services.registro.models import BoletaAdicional, BoletasSede, Solicitud, emisor
+from services.registro.models import BoletaAdicional, BoletasSede, BoletasSedeEntidad, Solicitud, emisor
 from shared.auth import Principal
-from shared.bus.topics import REGISTRO_LNERE
+from shared.bus.topics import REGISTRO_LNERE, REGISTRO_LNERE_ELECTRONICA
 from shared.db import insert_if_absent
 from shared.events import registro as eventos
 from shared.problems import Problem
@@ -125,6 +125,22 @@ async def entregar(
             slug="sin-boletas-adicionales",
         )
     entregadas, tope = fila
+    folio = await _folio(session, proceso, sede, entidad, s.credenciales_adicionales)
+    await session.execute(
+        update(BoletaAdicional)
+        .where(
+            BoletaAdicional.proceso == proceso.clave, BoletaAdicional.clave_elector_indice == clave_elector
+        )
+        .values(folio=folio)
+    )
+    # To electronico (the list's internet topic, which it reads): the kiosk may open a turn for this ballot.
+    await emisor.emitir(
+        session,
+        REGISTRO_LNERE_ELECTRONICA,
+        event_type=eventos.BOLETA_ADICIONAL_EN_MODULO,
+        aggregate_id=f"{sede}/{entidad}",
+        data=eventos.BoletaAdicionalEnModulo(sede=sede, entidad=entidad, folio=folio),
+    )
     await emisor.emitir(
         session,
         REGISTRO_LNERE,
@@ -138,10 +154,41 @@ async def entregar(
         "sede": sede,
         "entidad": entidad,
         "numero": entregadas,
+        "folio": folio,
         "tope": tope,
         "restantes": tope - entregadas,
         "entregada_at": ahora,
     }
+
+
+async def _folio(session: AsyncSession, proceso: Proceso, sede: str, entidad: str, reserva: int) -> int:
+    """The next of the site's reserve credentials for the entidad (the database refuses one past the last)."""
+    await insert_if_absent(
+        session,
+        BoletasSedeEntidad,
+        {"proceso": proceso.clave, "sede": sede, "entidad": entidad, "tope": reserva, "entregadas": 0},
+        ["proceso", "sede", "entidad"],
+    )
+    folio = await session.scalar(
+        update(BoletasSedeEntidad)
+        .where(
+            BoletasSedeEntidad.proceso == proceso.clave,
+            BoletasSedeEntidad.sede == sede,
+            BoletasSedeEntidad.entidad == entidad,
+            BoletasSedeEntidad.entregadas < BoletasSedeEntidad.tope,
+        )
+        .values(entregadas=BoletasSedeEntidad.entregadas + 1)
+        .returning(BoletasSedeEntidad.entregadas)
+    )
+    if folio is None:
+        raise Problem(
+            409,
+            f"La sede ya usó sus {reserva} credenciales de reserva de la entidad {entidad}: con ellas se "
+            "vota en el módulo, así que no se entrega otra boleta adicional de esa entidad (el archivo del "
+            "proceso fija cuántas tiene cada sede por entidad: credenciales_adicionales).",
+            slug="sin-boletas-adicionales",
+        )
+    return int(folio)
 
 
 async def consultar(
@@ -159,11 +206,21 @@ async def consultar(
         return {"situacion": "otra_sede", "sede": s.sede}
     if s is not None:
         return {"situacion": "otra_modalidad", "modalidad": s.modalidad}
-    recibida = await session.scalar(
-        select(BoletaAdicional.sede).where(
-            BoletaAdicional.proceso == proceso.clave, BoletaAdicional.clave_elector_indice == clave_elector
+    recibida = (
+        await session.execute(
+            select(BoletaAdicional.sede, BoletaAdicional.entidad, BoletaAdicional.folio).where(
+                BoletaAdicional.proceso == proceso.clave,
+                BoletaAdicional.clave_elector_indice == clave_elector,
+            )
         )
-    )
+    ).first()
+    if recibida is not None and recibida.sede == sede:  # here: its kiosk turn may be opened again
+        return {
+            "situacion": "boleta_adicional_entregada",
+            "sede": sede,
+            "entidad": recibida.entidad,
+            "folio": recibida.folio,
+        }
     if recibida is not None:
-        return {"situacion": "boleta_adicional_entregada", "sede": recibida}
+        return {"situacion": "boleta_adicional_entregada", "sede": recibida.sede}
     return {"situacion": "no_esta_en_la_lnere"}
