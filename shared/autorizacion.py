@@ -183,6 +183,8 @@ REGISTRO: Matriz = {
     ("GET", "/v1/sedes/{sede}/boletas-adicionales"): roles(
         Q.INE_OPERADOR, Q.INE_ADMIN, Q.AUDITOR, nota="ine-operador: solo su sede"
     ),
+    ("POST", "/v1/probadores"): roles(*ADMIN, nota="probadores de los simulacros: fuera de la LNERE"),
+    ("GET", "/v1/probadores"): roles(*ADMIN, Q.AUDITOR, nota="solo cuentas por entidad"),
     ("GET", "/v1/estadisticas"): publico("celdas pequeñas suprimidas"),
     ("GET", "/v1/revision/cola"): roles(*OPERADOR),
     ("GET", "/v1/solicitudes/{folio}/expediente"): roles(*OPERADOR, nota="lectura registrada en la bitácora"),
@@ -304,6 +306,9 @@ ELECTRONICO: Matriz = {
     ("POST", "/v1/elecciones/{uuid}/apertura"): roles(*ADMIN),
     ("POST", "/v1/elecciones/{uuid}/cierre"): roles(*ADMIN),
     ("POST", "/v1/simulacros"): roles(*ADMIN),
+    ("GET", "/v1/simulacros/informe"): roles(
+        Q.INE_ADMIN, Q.AUDITOR, Q.OPL_PROPIA, nota="opl: solo su entidad; cuentas, nunca quién"
+    ),
     ("GET", "/v1/candidaturas"): publico("las candidaturas de cada boleta: son públicas"),
     ("PUT", "/v1/candidaturas/{ambito}/{cargo}"): roles(
         Q.INE_ADMIN, Q.OPL_PROPIA, nota="opl: los cargos locales de su entidad; un cargo nacional: ine-admin"

@@ -38,20 +38,3 @@ def abierta(proceso: Proceso, sede: str, ahora: dt.datetime, que: str) -> Sede:
             slug="sede-cerrada",
         )
     return s
-
-
-def numero_adicional(proceso: Proceso, sede: str, folio: int) -> int:
-    """The voter number of a site's ``folio``-th extra ballot of an entidad (1 …
-    ``credenciales_adicionales``): negative, so never a number of the LNERE; the site's place in the process
-    file keeps sites apart. The credential authority issues the site's reserve credentials under these
-    numbers, electronico binds each extra ballot handed to one."""
-    return -(list(proceso.sedes).index(sede) + 1) * 100_000 - folio
-
-
-def numeros_adicionales(proceso: Proceso) -> list[tuple[str, int]]:
-    """Every site's reserve numbers for one entidad, as (site, number)."""
-    return [
-        (clave, numero_adicional(proceso, clave, k))
-        for clave, s in proceso.sedes.items()
-        for k in range(1, s.credenciales_adicionales + 1)
-    ]

@@ -14,12 +14,12 @@ entidad (``"09"``) when it votes one office and by entidad and office (``"09/pre
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.cifras import porcentaje
 from shared.proceso import Proceso, opciones
 from shared.proceso import cargar as cargar_proceso
 
@@ -230,13 +230,6 @@ def actas(escenario: Escenario, proceso: Proceso) -> list[tuple[str, str, str]]:
         for ent in [proceso.entidades[entidad]]
         for c in ent.cargos
     ]
-
-
-def porcentaje(parte: int, todo: int) -> str:
-    """Two decimals, half-up, exact (the computo contract's rounding): 18,079 of 32,305 → ``"55.96"``."""
-    if todo == 0:
-        return "0.00"
-    return str((Decimal(100 * parte) / Decimal(todo)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _campo(loc: tuple[int | str, ...]) -> str:

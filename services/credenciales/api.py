@@ -50,9 +50,9 @@ async def lista(eleccion: EleccionPath, session: SessionDep, request: Request) -
         falta = (
             "aún no se cierra la LNERE de la entidad"
             if cierre is None
-            else f"hay {e.emitidas} de {cierre.electronica + cierre.presencial + reserva} credenciales "
-            f"({cierre.electronica} votantes por internet, {cierre.presencial} en persona, {reserva} de "
-            "reserva de las sedes)"
+            else f"hay {e.emitidas} de {cierre.electronica + cierre.presencial + reserva + e.probadores} "
+            f"credenciales ({cierre.electronica} votantes por internet, {cierre.presencial} en persona, "
+            f"{reserva} de reserva de las sedes, {e.probadores} probadores)"
         )
         raise Problem(404, f"La lista de la elección {eleccion} aún no está firmada: {falta}.")
     return dict(e.lista)

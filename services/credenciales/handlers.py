@@ -20,6 +20,10 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_registro.InscritoElectronica.model_validate(envelope.data)
         await service.votante_inscrito(session, datos, proceso, settings, reloj.ahora())
 
+    async def probador(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.ProbadorInscrito.model_validate(envelope.data)
+        await service.votante_inscrito(session, datos, proceso, settings, reloj.ahora())
+
     async def presencial(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_registro.InscritoPresencial.model_validate(envelope.data)
         await service.votante_inscrito(session, datos, proceso, settings, reloj.ahora())
@@ -35,6 +39,7 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
     return {
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
         eventos_registro.LNERE_PRESENCIAL_INSCRITO: presencial,
+        eventos_registro.PROBADOR_INSCRITO: probador,
         eventos_registro.LNERE_CERRADA: cerrada,
         eventos_electronico.ELECCION_PREPARADA: preparada,
     }

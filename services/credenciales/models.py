@@ -44,7 +44,8 @@ class Notificacion(NotificacionMixin, Base):
 
 class Votante(Base):
     """A voter of the closed LNERE with a credential: by internet (contact, encrypted at rest: where its
-    credentials go) or in person (its consular site: its credentials are sealed to the site's key)."""
+    credentials go) or in person (its consular site: its credentials are sealed to the site's key). Or an
+    outside tester of the drills (a negative number, shared/numeros.py): drill credentials only."""
 
     __tablename__ = "votantes"
 
@@ -78,6 +79,12 @@ class Eleccion(Base):
     nombre: Mapped[str] = mapped_column(String(200))
     simulacro: Mapped[bool] = mapped_column(Boolean, default=False)
     emitidas: Mapped[int] = mapped_column(Integer, default=0)
+    probadores: Mapped[int] = mapped_column(
+        Integer,
+        default=0,
+        server_default="0",
+        comment="Simulacro: probadores de la entidad (fuera de la LNERE) que recibirán credencial",
+    )
     lista: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True, comment="Lista firmada")
     firmada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

@@ -64,13 +64,15 @@ async def cierres(session: AsyncSession) -> dict[str, Cierre]:
 
 
 async def sin_credencial(session: AsyncSession, e: Eleccion) -> list[Votante]:
-    """The entidad's voters who have no credential for the election yet."""
+    """The entidad's voters who have no credential for the election yet (a drill's: its testers too)."""
     tienen = select(Credencial.numero).where(Credencial.eleccion == e.uuid)
     consulta = (
         select(Votante)
         .where(Votante.entidad == e.entidad, Votante.numero.not_in(tienen))
         .order_by(Votante.numero)
     )
+    if not e.simulacro:  # an outside tester never gets a real election's credential
+        consulta = consulta.where(Votante.numero > 0)
     return list((await session.execute(consulta)).scalars())
 
 

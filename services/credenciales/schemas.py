@@ -62,6 +62,9 @@ class ListaCredenciales(BaseModel):
         description="Cargos nacionales: credenciales de reserva de las sedes para las boletas adicionales, "
         "selladas a la clave de cada sede (solo vota la de una boleta que la sede entregó)",
     )
+    probadores: int | None = Field(
+        None, description="Simulacros: probadores de la entidad, fuera de la LNERE (POST /v1/probadores)"
+    )
     huella_lista: str = Field(
         description="SHA-256 (hex) de la lista ordenada tal como va en el archivo público"
     )

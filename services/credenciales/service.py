@@ -37,8 +37,8 @@ from shared.events import credenciales as eventos
 from shared.events import electronico as eventos_electronico
 from shared.events import registro as eventos_registro
 from shared.notificaciones import Aviso, encolar
+from shared.numeros import es_probador, numeros_adicionales
 from shared.proceso import Proceso
-from shared.sedes import numeros_adicionales
 
 PLANTILLA = "credenciales_voto"
 DOCUMENTO = "Lista de credenciales públicas de la elección"
@@ -153,7 +153,7 @@ async def _quiza_firmar(
     reservadas = len(reserva(proceso, e))
     if e.lista is not None or cierre is None:
         return
-    if e.emitidas < cierre.electronica + cierre.presencial + reservadas:
+    if e.emitidas < cierre.electronica + cierre.presencial + reservadas + e.probadores:
         return
     publicas = await repository.publicas(session, e.uuid)
     ordenadas = await asyncio.to_thread(ordenar_credenciales, [gr.elemento(p) for p in publicas])
@@ -170,6 +170,7 @@ async def _quiza_firmar(
             **({"lnere_presencial": cierre.presencial} if cierre.presencial else {}),
             # Sealed to each site's key; only the extra ballots a site hands (registro counts them) vote.
             **({"reserva_sedes": reservadas} if reservadas else {}),
+            **({"probadores": e.probadores} if e.probadores else {}),  # a drill's outside testers
             "huella_lista": huella_credenciales(ordenadas),
             "firmada_at": ahora.isoformat(),
         },
@@ -186,7 +187,11 @@ async def _quiza_firmar(
 
 async def votante_inscrito(
     session: AsyncSession,
-    datos: eventos_registro.InscritoElectronica | eventos_registro.InscritoPresencial,
+    datos: (
+        eventos_registro.InscritoElectronica
+        | eventos_registro.InscritoPresencial
+        | eventos_registro.ProbadorInscrito
+    ),
     proceso: Proceso,
     settings: Settings,
     ahora: dt.datetime,
@@ -199,6 +204,8 @@ async def votante_inscrito(
     if not await repository.insertar_votante(session, valores):
         return  # a replay
     elecciones = await repository.abiertas(session, datos.entidad)
+    if es_probador(datos.numero):  # an outside tester: the drills only
+        elecciones = [e for e in elecciones if e.simulacro]
     await _emitir(session, settings, elecciones, [Votante(**valores)], ahora)
     for e in elecciones:
         await _quiza_firmar(session, proceso, settings, e, ahora)
@@ -218,6 +225,7 @@ async def eleccion_preparada(
         "nombre": datos.nombre,
         "simulacro": datos.simulacro,
         "emitidas": 0,
+        "probadores": datos.probadores if datos.simulacro else 0,
     }
     if not await repository.insertar_eleccion(session, valores):
         return

@@ -278,11 +278,14 @@ async def ingresar(
     token = secrets.token_urlsafe(32)
     expira = ahora + dt.timedelta(minutes=settings.sesion_minutos)
     await repository.borrar_sesiones_vencidas(session, v.id, ahora)
-    session.add(Sesion(token_hash=_sha(token), votante_id=v.id, expira_at=expira))
+    session.add(Sesion(token_hash=_sha(token), votante_id=v.id, expira_at=expira, creada_at=ahora))
     return token, expira
 
 
-async def votante_de_sesion(session: AsyncSession, token: str, ahora: dt.datetime) -> Votante:
+async def votante_de_sesion(
+    session: AsyncSession, token: str, ahora: dt.datetime
+) -> tuple[Votante, dt.datetime | None]:
+    """The session's voter, and when the session began (a drill's report: the time to vote)."""
     s = await repository.sesion(session, _sha(token))
     if s is None or s.expira_at <= ahora:
         raise Problem(
@@ -293,7 +296,7 @@ async def votante_de_sesion(session: AsyncSession, token: str, ahora: dt.datetim
         )
     v = await repository.votante(session, s.votante_id)
     assert v is not None
-    return v
+    return v, s.creada_at
 
 
 async def salir(session: AsyncSession, token: str) -> None:

@@ -28,6 +28,10 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         datos = eventos_registro.InscritoPresencial.model_validate(envelope.data)
         await service.inscribir_presencial(session, datos, proceso, settings, reloj.ahora())
 
+    async def probador(session: AsyncSession, envelope: Envelope) -> None:
+        datos = eventos_registro.ProbadorInscrito.model_validate(envelope.data)
+        await service.inscribir(session, datos, proceso, settings, reloj.ahora())
+
     async def adicional(session: AsyncSession, envelope: Envelope) -> None:
         datos = eventos_registro.BoletaAdicionalEnModulo.model_validate(envelope.data)
         await service.boleta_adicional(session, datos, proceso, reloj.ahora())
@@ -52,6 +56,7 @@ def build(proceso: Proceso, settings: Settings, reloj: Reloj) -> dict[str, Handl
         eventos_registro.LNERE_ELECTRONICA_INSCRITO: inscrito,
         eventos_registro.LNERE_PRESENCIAL_INSCRITO: presencial,
         eventos_registro.BOLETA_ADICIONAL_EN_MODULO: adicional,
+        eventos_registro.PROBADOR_INSCRITO: probador,
         eventos_credenciales.CREDENCIALES_EMITIDAS: credenciales,
         eventos_credenciales.LISTA_FIRMADA: lista,
         eventos_postal.VOTO_REGISTRADO: voto_postal,

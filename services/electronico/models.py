@@ -163,6 +163,7 @@ class Sesion(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     votante_id: Mapped[int] = mapped_column(ForeignKey("votantes.id"), index=True)
     expira_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    creada_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Boleta(Base):
@@ -178,6 +179,20 @@ class Boleta(Base):
     rastreador: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     emitida_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sesion_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="Inicio de la sesión que la emitió: el tiempo para votar"
+    )
+
+
+class ErrorSimulacro(Base):
+    """A drill's refused ballots by reason and hour (#27: the drill report's «errors seen»). Counts only."""
+
+    __tablename__ = "errores_simulacro"
+
+    eleccion: Mapped[str] = mapped_column(ForeignKey("elecciones.uuid"), primary_key=True)
+    motivo: Mapped[str] = mapped_column(String(40), primary_key=True, comment="El tipo del problema")
+    hora: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    veces: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class VotoPostal(Base):

@@ -22,6 +22,7 @@ from services.electronico.models import (
     VotoPostal,
 )
 from shared.db import UTCDateTime, insert_if_absent, insert_if_absent_id, insert_many_if_absent
+from shared.numeros import PROBADORES_MAX
 
 # PostgreSQL row locks: FOR SHARE while casting, FOR UPDATE while sealing (SQLite serialises writers anyway).
 _BLOQUEOS: dict[str | None, Any] = {None: None, "compartido": {"read": True}, "exclusivo": True}
@@ -58,6 +59,14 @@ async def elecciones_del_votante(session: AsyncSession, v: Votante) -> list[tupl
         .order_by(Eleccion.simulacro, Eleccion.cargo)
     )
     return [(e, r) for e, r in filas.all()]
+
+
+async def probadores(session: AsyncSession, entidad: str) -> int:
+    """How many outside testers of the drills the entidad has (their numbers: shared/numeros.py)."""
+    consulta = select(func.count()).where(
+        Votante.entidad == entidad, Votante.numero < 0, Votante.numero >= -PROBADORES_MAX
+    )
+    return int((await session.execute(consulta)).scalar_one())
 
 
 async def elecciones_reales(session: AsyncSession, entidad: str) -> list[Eleccion]:

@@ -222,3 +222,52 @@ class CeremoniaOut(_Exhaustivo):
         description="La huella que los custodios comparan por otro medio (y lleva el acta de apertura)",
         examples=[None],
     )
+
+
+class CredencialesSimulacro(BaseModel):
+    lnere: int = Field(description="Votantes de la LNERE de la entidad con credencial del simulacro")
+    probadores: int = Field(description="Probadores de fuera de la LNERE (POST /v1/probadores de registro)")
+
+
+class VotosSimulacro(BaseModel):
+    total: int
+    lnere: int
+    probadores: int
+
+
+class VotosPorHora(BaseModel):
+    hora: str = Field(
+        description="Inicio de la hora, en hora del Centro", examples=["2021-05-22T10:00:00-05:00"]
+    )
+    votos: int
+
+
+class TiempoParaVotar(BaseModel):
+    """From the voter's login (the session that cast the ballot) to the ballot, in seconds."""
+
+    medidos: int
+    mediana_s: float
+    p90_s: float
+    maximo_s: float
+
+
+class InformeSimulacro(BaseModel):
+    eleccion: str
+    entidad: str
+    cargo: str
+    nombre: str
+    estado: str
+    inicio: dt.datetime
+    fin: dt.datetime
+    credenciales: CredencialesSimulacro
+    votos: VotosSimulacro
+    participacion: str = Field(description="Votos / credenciales, dos decimales", examples=["41.20"])
+    por_hora: list[VotosPorHora]
+    tiempo_para_votar: TiempoParaVotar | None = Field(
+        description="Del ingreso a la boleta; null si aún nadie votó"
+    )
+    errores: dict[str, int] = Field(
+        description="Boletas rechazadas por motivo (el tipo del problema: boleta-invalida, ya-voto, "
+        "fuera-de-periodo, …)",
+        examples=[{"boleta-invalida": 3, "ya-voto": 12}],
+    )

@@ -207,6 +207,27 @@ class BoletaAdicional(Base):
     entregada_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Probador(Base):
+    """An outside tester of the drills (#27: OPL staff, observers; 3,803 in 2021's fifth drill), from the
+    list ``ine-admin`` uploads. Never on the LNERE: its number is negative (``-id``), it gets an account and
+    drill credentials only, and is kept by e-mail (one account per person and process)."""
+
+    __tablename__ = "probadores"
+    __table_args__ = (UniqueConstraint("proceso", "email_indice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proceso: Mapped[str] = mapped_column(String(32))
+    entidad: Mapped[str] = mapped_column(String(2), comment="la de los simulacros en que participa")
+    nombre: Mapped[str] = mapped_column(Cifrado())
+    email: Mapped[str] = mapped_column(Cifrado())
+    email_indice: Mapped[str] = mapped_column(
+        IndiceCiego("email"), comment="HMAC-SHA256 del correo: una cuenta de prueba por persona"
+    )
+    telefono: Mapped[str] = mapped_column(Cifrado())
+    cargado_por: Mapped[str] = mapped_column(String(200))
+    cargado_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class CambioPendiente(Base):
     """A change to an application (correction, modality, contact, address) waiting for the applicant's
     confirmation: a one-time code went to the contact on file; the change applies only with that code."""

@@ -19,6 +19,7 @@ from services.registro.models import (
     Notificacion,
     Observacion,
     Outbox,
+    Probador,
     Solicitud,
 )
 from shared.db import insert_if_absent
@@ -383,6 +384,12 @@ async def depurar_boletas_adicionales(session: AsyncSession, corte: dt.datetime)
     """Delete the extra ballots handed before ``corte`` (they hold the clave de elector); how many. The
     site's count (``boletas_sede``) names nobody and stays."""
     hecho = await session.execute(delete(BoletaAdicional).where(BoletaAdicional.entregada_at < corte))
+    return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def depurar_probadores(session: AsyncSession, corte: dt.datetime) -> int:
+    """Delete the drills' outside testers uploaded before ``corte`` (name and contact); how many."""
+    hecho = await session.execute(delete(Probador).where(Probador.cargado_at < corte))
     return int(hecho.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -578,3 +578,42 @@ class ConsultaSedeOut(BaseModel):
     )
     sede: str | None = None
     modalidad: str | None = None
+
+
+class ProbadorIn(BaseModel):
+    """One outside tester of the drills: OPL staff, an observer."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    entidad: ClaveEntidad = Field(description="La entidad de cuyos simulacros participa", examples=["09"])
+    nombre: Texto = Field(min_length=1, max_length=200, examples=["Persona Observadora de Prueba"])
+    email: EmailStr = Field(description="A él llegan su cuenta y su credencial de simulacro")
+    telefono: Telefono
+
+
+class ProbadoresIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "probadores": [
+                        {
+                            "entidad": "09",
+                            "nombre": "Persona Observadora de Prueba",
+                            "email": "observadora@example.org",
+                            "telefono": "+525512345678",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    probadores: list[ProbadorIn] = Field(min_length=1, max_length=10_000)
+
+
+class ProbadoresOut(BaseModel):
+    inscritos: int = Field(description="Cuentas de prueba nuevas (cada una recibe su acceso por correo)")
+    ya_estaban: int = Field(description="Correos que ya tenían cuenta de prueba en este proceso: sin cambios")
+    por_entidad: dict[str, int] = Field(description="entidad → probadores en total (con los de antes)")

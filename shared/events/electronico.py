@@ -39,6 +39,12 @@ class EleccionPreparada(BaseModel):
     cargo: str
     nombre: str
     simulacro: bool
+    probadores: int = Field(
+        0,
+        ge=0,
+        description="Un simulacro: cuántos probadores de la entidad (fuera de la LNERE) tienen cuenta al "
+        "crearlo; la autoridad no firma su lista antes de darles credencial (eventos anteriores: 0)",
+    )
 
 
 class EleccionAbierta(BaseModel):

@@ -29,6 +29,8 @@ LNERE_ELECTRONICA_INSCRITO = "registro.lnere_electronica.inscrito"
 LNERE_PRESENCIAL_INSCRITO = "registro.lnere_presencial.inscrito"
 # On the list's topic (vmre.registro.lnere): who votes at a site without being on the list (#27).
 BOLETA_ADICIONAL_ENTREGADA = "registro.boleta_adicional.entregada"
+# On the internet list's topic, for electronico and the credential authority: a drills' outside tester.
+PROBADOR_INSCRITO = "registro.probador.inscrito"
 # On the internet list's topic (vmre.registro.lnere_electronica), for electronico: its kiosk turn.
 BOLETA_ADICIONAL_EN_MODULO = "registro.boleta_adicional.en_modulo"
 
@@ -85,6 +87,16 @@ class BoletaAdicionalEnModulo(BaseModel):
     sede: str
     entidad: str
     folio: int = Field(ge=1)
+
+
+class ProbadorInscrito(BaseModel):
+    """An outside tester of the drills (never on the LNERE): electronico opens its account, the credential
+    authority sends it drill credentials only. Its contact, for those two; its name stays in registro."""
+
+    entidad: str
+    numero: int = Field(lt=0, gt=-100_000, description="Negativo: nunca un número de la LNERE")
+    email: str
+    telefono: str
 
 
 class DomicilioPostal(BaseModel):

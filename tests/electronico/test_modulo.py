@@ -25,7 +25,7 @@ from shared.cripto import sede as sello
 from shared.cripto.eleccion import Eleccion as EleccionBelenios
 from shared.events import electronico as eventos_electronico
 from shared.events import registro as eventos_registro
-from shared.sedes import numero_adicional
+from shared.numeros import numero_adicional
 from shared.settings import KafkaSettings
 from tests.support.comun import Buzon, Databases
 from tests.support.electronico import (

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from services.electronico import models as em
 from shared.cripto import sede as sello
-from shared.sedes import numero_adicional
+from shared.numeros import numero_adicional
 from shared.settings import KafkaSettings
 from tests.electronico.test_modulo import adicional
 from tests.support.comun import Buzon, Databases

@@ -6,8 +6,8 @@ import tomllib
 import pytest
 from pydantic import ValidationError
 
+from shared.numeros import numero_adicional, numeros_adicionales
 from shared.proceso import PROCESOS_DIR, cargar, parse
-from shared.sedes import numero_adicional, numeros_adicionales
 
 
 def test_pel2021_convierte_hora_del_centro_con_las_reglas_de_cada_fecha() -> None:

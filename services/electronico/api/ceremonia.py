@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from services.electronico import ceremonia, service
 from services.electronico.api.comun import Admin, Custodio, SettingsDep, salida
-from services.electronico.schemas import ActaAperturaFirmada, CeremoniaOut, EleccionOut, SelloOut, SimulacroIn
-from shared.claves import EleccionPath
-from shared.problems import PROBLEM
+from services.electronico.schemas import (
+    ActaAperturaFirmada,
+    CeremoniaOut,
+    EleccionOut,
+    InformeSimulacro,
+    SelloOut,
+    SimulacroIn,
+)
+from services.electronico.service import simulacros
+from shared.auth import Principal, Rol, require
+from shared.claves import EleccionPath, EntidadQuery
+from shared.problems import PROBLEM, Problem
 from shared.web import ProcesoDep, RelojDep, SessionDep
 
 router = APIRouter(prefix="/v1")
@@ -102,3 +111,29 @@ async def simulacro(
         session, proceso, settings, datos.entidad, datos.inicio, datos.fin
     )
     return [salida(e, 0) for e in creadas]
+
+
+Lector = Annotated[Principal, Depends(require(Rol.INE_ADMIN, Rol.AUDITOR, Rol.OPL))]
+
+
+@router.get(
+    "/simulacros/informe",
+    tags=["ceremonia"],
+    summary="Informe de los simulacros: participación por hora, tiempo para votar, errores (ine-admin, "
+    "auditor, opl de su entidad)",
+    description="Por cada elección de simulacro: credenciales (de la LNERE y de probadores), votos, "
+    "participación, votos por hora (del Centro), el tiempo del ingreso a la boleta (mediana, percentil 90, "
+    "máximo) y las boletas rechazadas por motivo. Solo cuentas y duraciones: nunca una elección ni quién. Un "
+    "OPL ve solo los de su entidad.",
+    responses={401: PROBLEM, 403: PROBLEM, 422: PROBLEM},
+)
+async def informe_simulacros(
+    session: SessionDep, proceso: ProcesoDep, principal: Lector, entidad: EntidadQuery = None
+) -> list[InformeSimulacro]:
+    if principal.rol == Rol.OPL:
+        if entidad not in (None, principal.entidad):
+            raise Problem(
+                403, f"Este token es del OPL de la entidad {principal.entidad}: no ve la {entidad}."
+            )
+        entidad = principal.entidad
+    return [InformeSimulacro.model_validate(x) for x in await simulacros.informe(session, proceso, entidad)]

@@ -60,7 +60,10 @@ async def _votante(
             "Ingrese primero: falta Authorization: Bearer <sesion>.",
             headers={"WWW-Authenticate": 'Bearer realm="votante"'},
         )
-    return await acceso.votante_de_sesion(session, credenciales.credentials, reloj.ahora())
+    v, request.state.sesion_creada_at = await acceso.votante_de_sesion(
+        session, credenciales.credentials, reloj.ahora()
+    )
+    return v
 
 
 VotanteDep = Annotated[Votante, Depends(_votante)]

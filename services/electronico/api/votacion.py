@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -13,10 +14,12 @@ from pydantic import BaseModel, Field
 from services.electronico import repository, service
 from services.electronico.api.comun import VotanteDep, eleccion_detalle
 from services.electronico.schemas import AcuseOut, EleccionVotante
+from services.electronico.service import simulacros
 from shared.claves import EleccionPath
 from shared.problems import PROBLEM, Problem
-from shared.web import ProcesoDep, RelojDep, SessionDep
+from shared.web import ProcesoDep, RelojDep, SessionDep, transaccion
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1")
 VERIFICAR = "/verificar"  # the page «verificar mi voto» (services/electronico/paginas), same service
 
@@ -107,9 +110,29 @@ async def emitir(
     except ValueError:
         raise Problem(422, "El cuerpo debe ser la boleta en JSON (UTF-8).", slug="boleta-invalida") from None
     e = await service.eleccion_o_404(session, uuid, bloqueo="compartido")
-    acuse = await service.emitir(
-        session, e, v, texto, idempotency_key, proceso, reloj.ahora(), request.app.state.verificadores
-    )
+    try:
+        acuse = await service.emitir(
+            session,
+            e,
+            v,
+            texto,
+            idempotency_key,
+            proceso,
+            reloj.ahora(),
+            request.app.state.verificadores,
+            sesion_at=request.state.sesion_creada_at,
+        )
+    except Problem as p:
+        # A drill's report counts what its voters met, in a transaction of its own (this one rolls back; no
+        # audit record: nothing of the voter's changed). Never at the cost of the answer: if the count
+        # fails (SQLite: this request's own write lock, in a lost race), the voter still gets the refusal.
+        if e.simulacro:
+            try:
+                async with transaccion(request, lectura=True) as aparte:
+                    await simulacros.error_de_simulacro(aparte, e.uuid, p.slug, reloj.ahora())
+            except Exception:
+                log.warning("error de simulacro sin contar", extra={"eleccion": e.uuid}, exc_info=True)
+        raise
     salida = AcuseOut(
         rastreador=acuse.rastreador,
         eleccion=acuse.eleccion,

@@ -56,7 +56,14 @@ async def asegurar_elecciones(
 
 
 async def _preparada(
-    session: AsyncSession, uuid: str, entidad: str, cargo: str, nombre: str, *, simulacro: bool
+    session: AsyncSession,
+    uuid: str,
+    entidad: str,
+    cargo: str,
+    nombre: str,
+    *,
+    simulacro: bool,
+    probadores: int = 0,
 ) -> None:
     """Announce a new election to the credential authority: it issues the credentials (from its uuid)."""
     await emisor.emitir(
@@ -65,7 +72,12 @@ async def _preparada(
         event_type=eventos.ELECCION_PREPARADA,
         aggregate_id=uuid,
         data=eventos.EleccionPreparada(
-            eleccion=uuid, entidad=entidad, cargo=cargo, nombre=nombre, simulacro=simulacro
+            eleccion=uuid,
+            entidad=entidad,
+            cargo=cargo,
+            nombre=nombre,
+            simulacro=simulacro,
+            probadores=probadores,
         ),
     )
 
@@ -105,8 +117,11 @@ async def crear_simulacro(
         session.add(e)
         creadas.append(e)
     await session.flush()
-    for e in creadas:  # the credential authority sends each voter of the entidad a drill credential
-        await _preparada(session, e.uuid, e.entidad, e.cargo, e.nombre, simulacro=True)
+    # The credential authority sends each voter of the entidad, and each of its outside testers, a drill
+    # credential; it signs the list only once every tester counted here has one.
+    probadores = await repository.probadores(session, entidad)
+    for e in creadas:
+        await _preparada(session, e.uuid, e.entidad, e.cargo, e.nombre, simulacro=True, probadores=probadores)
     return creadas
 
 

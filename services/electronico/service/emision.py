@@ -62,6 +62,7 @@ async def emitir(
     proceso: Proceso,
     ahora: dt.datetime,
     verificadores: Executor | None = None,
+    sesion_at: dt.datetime | None = None,
 ) -> Acuse:
     """Accept a signed, encrypted ballot — or refuse it with the reason and change nothing. The proofs are
     checked in ``verificadores`` (a process pool) when given, else in a thread."""
@@ -121,6 +122,7 @@ async def emitir(
             "rastreador": rastreador,
             "idempotency_key": idempotency_key,
             "emitida_at": ahora,
+            "sesion_at": sesion_at,
         },
     )
     if not insertada:  # a concurrent submission of this voter won

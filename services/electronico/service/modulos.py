@@ -23,9 +23,10 @@ from services.electronico import repository
 from services.electronico.models import Eleccion, Sesion, Turno, Votante
 from shared.auth import Principal
 from shared.db import insert_if_absent
+from shared.numeros import numero_adicional
 from shared.problems import Problem
 from shared.proceso import Proceso
-from shared.sedes import abierta, numero_adicional, personal_de, sede_o_404
+from shared.sedes import abierta, personal_de, sede_o_404
 
 TURNO = dt.timedelta(minutes=10)  # from the staff's desk to the kiosk
 SESION = dt.timedelta(minutes=15)  # the voter in the booth
@@ -155,5 +156,5 @@ async def canjear(session: AsyncSession, codigo: str, ahora: dt.datetime) -> Tur
     pendientes = await _pendientes(session, v)
     selladas = await repository.credenciales_selladas(session, [e.uuid for e in pendientes], v.numero)
     token = secrets.token_urlsafe(32)
-    session.add(Sesion(token_hash=_sha(token), votante_id=v.id, expira_at=ahora + SESION))
+    session.add(Sesion(token_hash=_sha(token), votante_id=v.id, expira_at=ahora + SESION, creada_at=ahora))
     return TurnoCanjeado(token, ahora + SESION, fila.sede, v.entidad, v.numero, selladas)

@@ -20,8 +20,8 @@ from shared import firma
 from shared.events import credenciales as eventos_credenciales
 from shared.events import registro as eventos_registro
 from shared.notificaciones import Aviso, encolar
+from shared.numeros import numero_adicional
 from shared.proceso import Proceso
-from shared.sedes import numero_adicional
 
 PLANTILLA_ACCESO = "acceso_voto"
 log = logging.getLogger(__name__)
@@ -38,16 +38,19 @@ def _alfanumerico(n: int) -> str:
 
 async def inscribir(
     session: AsyncSession,
-    inscrito: eventos_registro.InscritoElectronica,
+    inscrito: eventos_registro.InscritoElectronica | eventos_registro.ProbadorInscrito,
     proceso: Proceso,
     settings: Settings,
     ahora: dt.datetime,
 ) -> bool:
     """An internet voter from the closed LNERE: account and access key, once. The credentials come from the
-    credential authority (its own message to the voter; here only their public halves)."""
-    await asegurar_elecciones(session, proceso, settings, inscrito.entidad)
+    credential authority (its own message to the voter; here only their public halves). An outside tester
+    of the drills gets the same account, but only drill credentials (it prepares no real election)."""
+    probador = isinstance(inscrito, eventos_registro.ProbadorInscrito)
+    if not probador:
+        await asegurar_elecciones(session, proceso, settings, inscrito.entidad)
     clave_acceso = f"{_alfanumerico(4)}-{_alfanumerico(4)}-{_alfanumerico(4)}"
-    usuario = f"V{inscrito.entidad}{_alfanumerico(8)}"
+    usuario = f"{'T' if probador else 'V'}{inscrito.entidad}{_alfanumerico(8)}"
     valores = {
         "entidad": inscrito.entidad,
         "numero": inscrito.numero,
@@ -62,7 +65,12 @@ async def inscribir(
     if await repository.crear_votante(session, valores) is None:
         return False
     texto = (
-        f"Usuario: {usuario}\nClave de acceso: {clave_acceso}\n"
+        (
+            "Cuenta de prueba para los simulacros del voto por internet (no es de la elección real).\n"
+            if probador
+            else ""
+        )
+        + f"Usuario: {usuario}\nClave de acceso: {clave_acceso}\n"
         "En su primer acceso defina su contraseña y su segundo factor (aplicación o SMS).\n"
         "Su credencial de votación le llega en otro mensaje, de la autoridad de credenciales."
     )

@@ -1,5 +1,5 @@
 from services.registro import paginas
-from services.registro.api import estadisticas, lnere, revision, sedes, solicitudes
+from services.registro.api import estadisticas, lnere, probadores, revision, sedes, solicitudes
 
 routers = [
     solicitudes.router,
@@ -7,5 +7,6 @@ routers = [
     lnere.router,
     estadisticas.router,
     sedes.router,
+    probadores.router,
     paginas.router,
 ]
