@@ -6,6 +6,7 @@ tests/registro/test_probadores.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -175,3 +176,24 @@ async def test_el_informe_del_simulacro_da_participacion_por_hora_tiempo_para_vo
     for headers, estado in ((e.token("ine-operador"), 403), (t1.headers, 401), ({}, 401)):
         r = await e.client.get("/v1/simulacros/informe", headers=headers)
         assert r.status_code == estado, (headers, r.text)
+
+
+async def test_una_rafaga_en_el_simulacro_da_un_voto_y_cuenta_cada_rechazo(
+    abierta: tuple[Electronico, str],
+) -> None:
+    """Five ballots of the same tester at once: one is stored, four get 409, and the report counts the four
+    (a refusal after a lost race to store the ballot included: its request lets go of the database first)."""
+    e, _ = abierta
+    await e.entregar(probador(1))
+    [sim] = await simulacro(e)
+    await e.abrir(sim["uuid"])
+    e.cuentas.clear()
+    await e.cuentas_del_buzon()
+    [t] = [c for u, c in e.cuentas.items() if u.startswith("T09")]
+    t = await e.primer_acceso_e_ingreso(t)
+    boletas = [await e.boleta(sim["uuid"], t, o) for o in ("PAN", "PRI", "MORENA", "MC", "PT")]
+    respuestas = await asyncio.gather(*(e.votar(sim["uuid"], t, b) for b in boletas))
+    assert sorted(r.status_code for r in respuestas) == [201, 409, 409, 409, 409]
+    [informe] = (await e.client.get("/v1/simulacros/informe", headers=e.token("auditor"))).json()
+    assert informe["votos"]["probadores"] == 1
+    assert informe["errores"] == {"ya-voto": 4}

@@ -123,15 +123,17 @@ async def emitir(
             sesion_at=request.state.sesion_creada_at,
         )
     except Problem as p:
-        # A drill's report counts what its voters met, in a transaction of its own (this one rolls back; no
-        # audit record: nothing of the voter's changed). Never at the cost of the answer: if the count
-        # fails (SQLite: this request's own write lock, in a lost race), the voter still gets the refusal.
+        # A drill's report counts what its voters met, in a transaction of its own (no audit record: nothing
+        # of the voter's changed). This one is rolled back first: it keeps nothing anyway, and it must let go
+        # of its locks (SQLite's single writer, after a lost race to store the ballot). Never at the cost of
+        # the answer: if the count fails, the voter still gets the refusal.
         if e.simulacro:
+            await session.rollback()  # (it expires `e`: only `uuid` below)
             try:
                 async with transaccion(request, lectura=True) as aparte:
-                    await simulacros.error_de_simulacro(aparte, e.uuid, p.slug, reloj.ahora())
+                    await simulacros.error_de_simulacro(aparte, uuid, p.slug, reloj.ahora())
             except Exception:
-                log.warning("error de simulacro sin contar", extra={"eleccion": e.uuid}, exc_info=True)
+                log.warning("error de simulacro sin contar", extra={"eleccion": uuid}, exc_info=True)
         raise
     salida = AcuseOut(
         rastreador=acuse.rastreador,
