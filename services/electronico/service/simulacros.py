@@ -10,13 +10,13 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.electronico.models import Boleta, Credencial, Eleccion, ErrorSimulacro, Votante
 from shared.cifras import porcentaje
 from shared.db import insert_if_absent
-from shared.numeros import es_probador
+from shared.numeros import PROBADORES_MAX, es_probador
 from shared.proceso import Proceso
 
 
@@ -56,9 +56,15 @@ async def informe(session: AsyncSession, proceso: Proceso, entidad: str | None) 
         consulta = consulta.where(Eleccion.entidad == entidad)
     salida = []
     for e in (await session.execute(consulta)).scalars().all():
-        consulta_numeros = select(Credencial.numero).where(Credencial.eleccion == e.uuid)
-        numeros = (await session.execute(consulta_numeros)).scalars().all()
-        probadores, total = sum(1 for n in numeros if es_probador(n)), len(numeros)
+        # Counted in the database: a drill of a large entidad has a credential per voter of its LNERE.
+        de_probador = case((Credencial.numero.between(-PROBADORES_MAX, -1), 1), else_=0)
+        total, probadores = (
+            await session.execute(
+                select(func.count(), func.coalesce(func.sum(de_probador), 0)).where(
+                    Credencial.eleccion == e.uuid
+                )
+            )
+        ).one()
         boletas = (
             await session.execute(
                 select(Votante.numero, Boleta.emitida_at, Boleta.sesion_at)
