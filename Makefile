@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast test-unit lint format migrate replay topics clean belenios-tool bench chromium cabina graficas simulate checkov image
+.PHONY: help install run test test-fast test-unit lint format migrate replay topics clean belenios-tool bench soak wrk chromium cabina graficas simulate checkov image
 
 # Every target's line ends in "## " and a one-line description: `make help` lists them from here and names any
 # target left without one.
@@ -71,13 +71,20 @@ cabina: ## reconstruye el cifrado de la cabina de votación (npm; el resultado v
 graficas: ## reconstruye las gráficas del tablero (Chart.js, npm; el resultado va en git)
 	cd services/tablero/graficas && npm ci && npm run build
 
-test: $(STAMP) belenios-tool chromium checkov ## la suite completa (SQLite; y PostgreSQL si VMRE_TEST_DATABASE_URL está definida)
+test: $(STAMP) belenios-tool chromium checkov wrk ## la suite completa (SQLite; y PostgreSQL si VMRE_TEST_DATABASE_URL está definida)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## benchmarks, con el techo de esta máquina medido en la misma corrida
+bench: $(STAMP) wrk ## benchmarks, con el techo de esta máquina medido en la misma corrida (wrk en su núcleo)
 	$(BIN)/python -m bench
 
-test-fast: $(STAMP) belenios-tool chromium checkov ## la suite sin las pruebas e2e (los servicios como procesos)
+soak: $(STAMP) ## un millón de eventos por el broker, con la memoria de cada servicio cada 50,000 (15-30 min)
+	$(BIN)/python -m bench.soak
+
+# wrk from Debian's package: the HTTP load generator of `make bench`, pinned to its own core.
+wrk: ## el generador de carga wrk (paquete de Debian) para make bench
+	@bash scripts/wrk.sh
+
+test-fast: $(STAMP) belenios-tool chromium checkov wrk ## la suite sin las pruebas e2e (los servicios como procesos)
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 # Under a minute, with nothing but the venv: no browser, broker, belenios-tool, checkov or kubectl, no services as

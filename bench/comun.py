@@ -168,9 +168,18 @@ class Servicio:
     """A service as a real uvicorn process (one worker), its output to a log file under ``directorio``."""
 
     def __init__(
-        self, app: str, env: dict[str, str], directorio: Path, nombre: str | None = None, raiz: Path = RAIZ
+        self,
+        app: str,
+        env: dict[str, str],
+        directorio: Path,
+        nombre: str | None = None,
+        raiz: Path = RAIZ,
+        nucleos: list[int] | None = None,
+        argv: list[str] | None = None,
     ) -> None:
         self.app = app
+        self.nucleos = nucleos  # pinned to these cores (and so are the processes it starts)
+        self.argv = argv  # another command than uvicorn (bench.estatico); it must answer GET /healthz
         self.raiz = raiz  # the source tree it runs from (another checkout, to measure an older version)
         self.nombre = nombre or app.split(".")[1]
         self.puerto = free_port()
@@ -190,12 +199,15 @@ class Servicio:
     def arrancar(self, espera: float = 60.0) -> Servicio:
         with open(self.log, "ab") as salida:
             self.proceso = subprocess.Popen(
+                self.argv or
                 [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1", "--port",
                  str(self.puerto), "--log-level", "warning", "--no-access-log"],
                 cwd=self.raiz, env=self.env, stdout=salida, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: detener() also stops the pools it started
                 preexec_fn=parent_death_signal,
             )  # fmt: skip
+        if self.nucleos:
+            os.sched_setaffinity(self.proceso.pid, set(self.nucleos))
         limite = time.monotonic() + espera
         while time.monotonic() < limite:
             if self.proceso.poll() is not None:

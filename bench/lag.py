@@ -1,7 +1,8 @@
 """Benchmark: event lag — from the commit of an event in registro's outbox to its projection in tablero,
-p50/p99 at fixed event rates stepped up (100, 250, 500… events/s), and the highest rate whose p99 stays under
-1 s. The ceiling, measured in the same run: the rate at which tablero's consumer drains a backlog already in
-the broker (events per second it can project with nothing else going on), the lag's upper bound on throughput.
+p50/p99 at fixed event rates stepped up (100, 250, 500… events/s; the goal's rate, 500/s, three runs in a
+row), and the highest rate whose p99 stays under 1 s. The ceiling, measured in the same run: the rate at which
+tablero's consumer drains a backlog already in the broker (events per second it can project with nothing else
+going on), the lag's upper bound on throughput.
 
     make bench                      (or: python -m bench.lag --ritmos 100 250 500 1000 --segundos 6)
 
@@ -40,6 +41,7 @@ from shared.events import registro as eventos
 
 META_RITMO = 500
 META_P99_S = 1.0
+REPETICIONES = 3  # consecutive runs at META_RITMO
 ENTIDADES = ["03", "06", "08", "09", "12", "14", "16", "18", "22", "24", "32"]
 CONSUMIDOR = "tablero.proyecciones"
 
@@ -163,8 +165,10 @@ async def medir(ritmos: list[int], segundos: float) -> dict[str, Any]:
             inicial = productor.de_golpe(20)
             if len(await _esperar_todos(dbs["tablero"], inicial, 60)) < len(inicial):
                 raise RuntimeError(f"tablero no proyectó los eventos iniciales:\n{tablero.cola()}")
-            for ritmo in ritmos:
-                progreso(f"lag: {ritmo} eventos/s durante {segundos:.0f} s…")
+            pasos = [(r, k) for r in ritmos for k in range(REPETICIONES if r == META_RITMO else 1)]
+            for ritmo, k in pasos:
+                vez = f" (corrida {k + 1} de {REPETICIONES})" if ritmo == META_RITMO else ""
+                progreso(f"lag: {ritmo} eventos/s durante {segundos:.0f} s{vez}…")
                 ids = await asyncio.to_thread(productor.a_ritmo, ritmo, segundos)
                 hechos = await _esperar_todos(dbs["tablero"], ids, 20)
                 lags = [hechos[i] - productor.commits[i] for i in ids if i in hechos]
@@ -178,7 +182,13 @@ async def medir(ritmos: list[int], segundos: float) -> dict[str, Any]:
                 }
                 fila["bajo_1s"] = fila["proyectados"] == fila["eventos"] and fila["p99_s"] < META_P99_S
                 filas.append(fila)
-                if not fila["bajo_1s"]:
+                if not fila["bajo_1s"] and ritmo != META_RITMO:
+                    break
+                if (
+                    ritmo == META_RITMO
+                    and k == REPETICIONES - 1
+                    and not all(f["bajo_1s"] for f in filas if f["ritmo"] == META_RITMO)
+                ):
                     break
             # Ceiling: a backlog committed at once, drained by the same consumer as fast as it can.
             progreso("lag: techo, tablero proyectando un atraso de 3,000 eventos…")
@@ -219,11 +229,11 @@ async def medir(ritmos: list[int], segundos: float) -> dict[str, Any]:
         f"3,000 en el broker; {dlq:.0f} eventos a dead letters"
     )
     print(f"mayor ritmo probado con p99 < 1 s: {mejor} eventos/s")
-    a_meta = next((f for f in filas if f["ritmo"] == META_RITMO), None)
-    cumple = bool(a_meta and a_meta["bajo_1s"])
+    a_meta = [f for f in filas if f["ritmo"] == META_RITMO]
+    cumple = len(a_meta) == REPETICIONES and all(f["bajo_1s"] for f in a_meta)
     print(
-        f"\nmeta: p99 < {META_P99_S:.0f} s a {META_RITMO} eventos/s → "
-        + (f"p99 {a_meta['p99_s']:.3f} s" if a_meta else "no medido")
+        f"\nmeta: p99 < {META_P99_S:.0f} s a {META_RITMO} eventos/s en {REPETICIONES} corridas seguidas → "
+        + (", ".join(f"{f['p99_s']:.3f} s" for f in a_meta) if a_meta else "no medido")
         + f": {'cumplida' if cumple else 'NO cumplida'}"
     )
     resultado = {
@@ -232,7 +242,7 @@ async def medir(ritmos: list[int], segundos: float) -> dict[str, Any]:
         "techo_proyeccion_por_s": techo,
         "mayor_ritmo_p99_bajo_1s": mejor,
         "relay_poll_interval_s": 0.05,
-        "meta": f"p99 < {META_P99_S:.0f} s a {META_RITMO} eventos/s",
+        "meta": f"p99 < {META_P99_S:.0f} s a {META_RITMO} eventos/s en {REPETICIONES} corridas seguidas",
         "meta_cumplida": cumple,
     }
     guardar("lag", resultado)

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert, select, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared import limites
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, insertar, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +127,21 @@ async def registrar(
     """Add the record of this request to the caller's transaction (unsealed). No personal data in
     ``detalle``."""
     actor, rol = _quien(request)
-    await session.execute(
-        insert(modelo).values(
-            at=utcnow(),
-            actor=actor,
-            rol=rol,
-            accion=_accion(request)[:300],
-            objeto=_objeto(request),
+    proxies = getattr(request.app.state, "proxies_confiables", ())
+    await insertar(
+        session,
+        modelo,
+        {
+            "at": utcnow(),
+            "actor": actor,
+            "rol": rol,
+            "accion": _accion(request)[:300],
+            "objeto": _objeto(request),
             # Behind the ingress, the client's address (VMRE_PROXIES_CONFIABLES), not the proxy's.
-            origen=limites.origen(request.scope, getattr(request.app.state, "proxies_confiables", ()))[:64],
-            estado=estado,
-            detalle=getattr(request.state, ANOTACION, {}) | detalle,
-        )
+            "origen": limites.origen(request.scope, proxies)[:64],
+            "estado": estado,
+            "detalle": getattr(request.state, ANOTACION, {}) | detalle,
+        },
     )
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import DateTime, MetaData, event, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy.dialects.postgresql.dml import Insert as PgInsert
+from sqlalchemy.dialects.sqlite.dml import Insert as SqliteInsert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
@@ -201,10 +202,64 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLAlchemy 2.0 never caches the compiled SQL of the dialects' INSERT … ON CONFLICT (their ``Insert`` says
+# ``inherit_cache = False``: the ON CONFLICT clause is not part of the cache key), so every such statement was
+# compiled again on each execution — ~1 ms of CPU, the largest single cost of an application and of a ballot
+# (pyinstrument, `make bench`). These subclasses put the conflict's columns in the cache key; the clause they
+# render is always ``DO NOTHING`` on exactly those columns, so equal keys mean equal SQL.
+def _recorrido(clase: Any) -> list[tuple[str, Any]]:
+    """The dialect Insert's cache-key traversal, its ON CONFLICT clause replaced by the conflict's columns."""
+    return [
+        *((n, t) for n, t in clase._traverse_internals if n != "_post_values_clause"),
+        ("_conflicto", InternalTraversal.dp_string_list),
+    ]
+
+
+class _SinConflictoPg(PgInsert):
+    inherit_cache = True
+    _traverse_internals = _recorrido(PgInsert)
+    _conflicto: tuple[str, ...] = ()
+
+
+class _SinConflictoSqlite(SqliteInsert):
+    inherit_cache = True
+    _traverse_internals = _recorrido(SqliteInsert)
+    _conflicto: tuple[str, ...] = ()
+
+
 def _insert_sin_conflicto(session: AsyncSession, model: type[Any], values: Any, conflict: list[str]) -> Any:
-    """INSERT … ON CONFLICT (conflict) DO NOTHING, in the session's dialect (PostgreSQL or SQLite)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model).values(values).on_conflict_do_nothing(index_elements=conflict)
+    """INSERT … ON CONFLICT (conflict) DO NOTHING, in the session's dialect (PostgreSQL or SQLite); its
+    compiled SQL is cached like any other statement's."""
+    return _sin_conflicto(session.get_bind().dialect.name, model.__table__, tuple(conflict), False).values(
+        values
+    )
+
+
+@functools.cache
+def _sin_conflicto(dialecto: str, tabla: Table, conflicto: tuple[str, ...], con_id: bool) -> Any:
+    clase = _SinConflictoPg if dialecto == "postgresql" else _SinConflictoSqlite
+    stmt = clase(tabla).on_conflict_do_nothing(index_elements=list(conflicto))
+    stmt._conflicto = conflicto
+    return stmt.returning(tabla.c.id) if con_id else stmt
+
+
+@functools.cache
+def _insert_de(tabla: Table) -> Any:
+    return tabla.insert()
+
+
+# The rows below go through the model's table (SQLAlchemy Core) with the values as parameters: no statement is
+# built per call and no ORM bulk machinery runs — on the hot routes (an application, a ballot) SQLAlchemy was
+# half of the CPU of a request and the ORM's statement building most of that (py-spy, `make bench`). The
+# session is flushed first, so pending ORM objects still reach the database before these rows.
+
+
+async def insertar(
+    session: AsyncSession, model: type[Any], filas: dict[str, Any] | list[dict[str, Any]]
+) -> None:
+    """A plain INSERT of one row (a dict) or many (a list) into the model's table."""
+    await session.flush()
+    await session.execute(_insert_de(model.__table__), filas)
 
 
 async def insert_if_absent(
@@ -214,7 +269,9 @@ async def insert_if_absent(
 
     Concurrent inserts of one key leave exactly one row and never break the caller's transaction.
     """
-    result = await session.execute(_insert_sin_conflicto(session, model, values, conflict))
+    await session.flush()
+    stmt = _sin_conflicto(session.get_bind().dialect.name, model.__table__, tuple(conflict), False)
+    result = await session.execute(stmt, values)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -222,8 +279,9 @@ async def insert_if_absent_id(
     session: AsyncSession, model: type[Any], values: dict[str, Any], conflict: list[str]
 ) -> int | None:
     """``insert_if_absent`` that returns the new row's ``id`` (None if the key was already there)."""
-    stmt = _insert_sin_conflicto(session, model, values, conflict).returning(model.id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    await session.flush()
+    stmt = _sin_conflicto(session.get_bind().dialect.name, model.__table__, tuple(conflict), True)
+    return (await session.execute(stmt, values)).scalar_one_or_none()
 
 
 async def insert_many_if_absent(

@@ -38,12 +38,12 @@ import aiosmtplib
 import httpx
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
-from sqlalchemy import Boolean, Integer, String, func, insert, or_, select, update
+from sqlalchemy import Boolean, Integer, String, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.datos_personales import Cifrado
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, insertar, utcnow
 from shared.rondas import repetir
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ async def encolar(
         for canal, destino in destinos(a)
     ]
     if filas:
-        await session.execute(insert(model), filas)
+        await insertar(session, model, filas)
 
 
 def enmascarar(contacto: str) -> str:

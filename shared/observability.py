@@ -159,3 +159,26 @@ class RequestContextMiddleware:
             if path not in ("/healthz", "/readyz", "/metrics"):
                 self.log.info("request", extra=extra)
             correlation_id_var.reset(token)
+
+
+def instalar_tracemalloc() -> None:
+    """For the soak (``python -m bench.soak --tracemalloc``): with ``VMRE_TRACEMALLOC_DIR`` set, trace this
+    process's allocations and, on SIGUSR1, dump a snapshot to ``<dir>/ultima.tracemalloc``. Unset (always, in
+    production), nothing happens."""
+    import os
+
+    directorio = os.environ.get("VMRE_TRACEMALLOC_DIR")
+    if not directorio:
+        return
+    import signal
+    import tracemalloc
+    from pathlib import Path
+
+    tracemalloc.start(10)
+
+    def volcar(*_: Any) -> None:
+        ruta = Path(directorio) / "ultima.tracemalloc"
+        tracemalloc.take_snapshot().dump(str(ruta.with_suffix(".tmp")))
+        ruta.with_suffix(".tmp").rename(ruta)
+
+    signal.signal(signal.SIGUSR1, volcar)

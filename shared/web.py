@@ -29,7 +29,7 @@ from shared.bus.topics import TOPICS, dlq
 from shared.db import ENTERO_GRANDE_MAX, make_engine, make_sessionmaker, ping
 from shared.limites import LimitesMiddleware, documentar_429
 from shared.notificaciones import AjustesAvisos, NotificacionMixin, Notificador
-from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.observability import Metrics, RequestContextMiddleware, configure_logging, instalar_tracemalloc
 from shared.problems import PROBLEM
 from shared.proceso import Proceso
 from shared.proceso import cargar as cargar_proceso
@@ -272,6 +272,7 @@ def create_service_app(
     proceso: Proceso | None = None,
 ) -> FastAPI:
     configure_logging(spec.name, settings.log_level, settings.log_format)
+    instalar_tracemalloc()
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registro.models import (
@@ -22,7 +22,7 @@ from services.registro.models import (
     Probador,
     Solicitud,
 )
-from shared.db import insert_if_absent
+from shared.db import insert_if_absent, insertar
 
 # Who is on an entidad's list for the party review.
 EN_LISTA = ("procedente", "inscrita")
@@ -203,10 +203,7 @@ async def marcar_reenvio_folio(
 
 async def anotar_historial(session: AsyncSession, filas: list[dict[str, Any]]) -> None:
     """Rows of the applications' history (``Historial``), in one statement."""
-    if len(filas) == 1:
-        await session.execute(insert(Historial).values(**filas[0]))
-    else:
-        await session.execute(insert(Historial), filas)
+    await insertar(session, Historial, filas)
 
 
 async def observacion(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tablero import informe as informe_final
 from services.tablero import repository
@@ -39,8 +40,12 @@ ESTATICOS = Ruta(__file__).resolve().parent / "static"
 
 
 @router.get("/resumen", response_model=Resumen, summary="Cifras agregadas de toda la plataforma (público)")
-async def resumen(session: SessionDep) -> Resumen:
-    return Resumen(solicitudes=ResumenSolicitudes(**await repository.resumen_solicitudes(session)))
+async def resumen(request: Request) -> Response:
+    async def construir(session: AsyncSession) -> tuple[bytes, str]:
+        r = await repository.resumen_solicitudes(session)
+        return Resumen(solicitudes=ResumenSolicitudes(**r)).model_dump_json().encode(), JSON
+
+    return await _respuesta(request, "resumen", construir)
 
 
 @router.get(
@@ -55,14 +60,19 @@ async def resumen(session: SessionDep) -> Resumen:
 )
 async def resumen_entidad(
     entidad: EntidadPath,
-    session: SessionDep,
+    request: Request,
     principal: Principal = Depends(require(*INE_ROLES, Rol.OPL)),
-) -> ResumenEntidad:
+) -> Response:
     check_entidad(principal, entidad)
-    r = await repository.resumen_solicitudes(session, entidad)
-    return ResumenEntidad(
-        entidad=entidad, solicitudes={"total": r["total"], "por_modalidad": r["por_modalidad"]}
-    )
+
+    async def construir(session: AsyncSession) -> tuple[bytes, str]:
+        r = await repository.resumen_solicitudes(session, entidad)
+        cuerpo = ResumenEntidad(
+            entidad=entidad, solicitudes={"total": r["total"], "por_modalidad": r["por_modalidad"]}
+        )
+        return cuerpo.model_dump_json().encode(), JSON
+
+    return await _respuesta(request, f"resumen-{entidad}", construir)
 
 
 JSON = "application/json"
@@ -70,23 +80,26 @@ CSV = "text/csv; charset=utf-8"
 CACHE_MAXIMO = 2000
 
 
-async def _version(request: Request, session: Any) -> int:
+async def _version(request: Request) -> int:
     """The read model's version, read at most every ``cache_segundos`` (0 in tests: always read). A cached
-    answer then needs no database at all; the figures are at most that much older."""
+    answer then needs no database at all — not even a session: the figures are at most that much older."""
     ttl: float = request.app.state.settings.cache_segundos
     valor, leida = request.app.state.version
     if ttl <= 0 or time.monotonic() - leida >= ttl:
-        valor = await repository.version(session)
+        async with request.app.state.runtime.maker() as session:
+            valor = await repository.version(session)
         request.app.state.version = (valor, time.monotonic())
     return int(valor)
 
 
-async def _respuesta(
-    request: Request, session: Any, clave: str, construir: Callable[[], Awaitable[tuple[bytes, str]]]
-) -> Response:
+Construir = Callable[[AsyncSession], Awaitable[tuple[bytes, str]]]
+
+
+async def _respuesta(request: Request, clave: str, construir: Construir) -> Response:
     """Answer from the read model's version: 304 if the client has it (ETag), else the body built once per
-    version and kept in this process — under load every request costs one lookup of the version."""
-    version = await _version(request, session)
+    version (in a read transaction of its own) and kept in this process — under load a request costs the
+    lookup of the version, at most every ``cache_segundos``, and no database session otherwise."""
+    version = await _version(request)
     etag = f'W/"{version}-{clave}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
@@ -98,7 +111,8 @@ async def _respuesta(
         async with candado:
             guardado = cache.get(clave)
             if guardado is None or guardado[0] != version:
-                cuerpo, tipo = await construir()
+                async with request.app.state.runtime.maker() as session:
+                    cuerpo, tipo = await construir(session)
                 if len(cache) >= CACHE_MAXIMO:
                     cache.clear()
                     request.app.state.candados.clear()
@@ -129,15 +143,13 @@ def _entidad_valida(proceso: Any, entidad: str | None) -> None:
         404: PROBLEM,
     },
 )
-async def tablero(
-    request: Request, session: SessionDep, proceso: ProcesoDep, entidad: EntidadQuery = None
-) -> Response:
+async def tablero(request: Request, proceso: ProcesoDep, entidad: EntidadQuery = None) -> Response:
     _entidad_valida(proceso, entidad)
 
-    async def construir() -> tuple[bytes, str]:
+    async def construir(session: AsyncSession) -> tuple[bytes, str]:
         return await _cifras(session, proceso, entidad), JSON
 
-    return await _respuesta(request, session, f"tablero-{entidad or 'todas'}", construir)
+    return await _respuesta(request, f"tablero-{entidad or 'todas'}", construir)
 
 
 def _difusor(request: Request) -> Difusor:
@@ -233,15 +245,15 @@ SERIES = {
     },
 )
 async def cifras_entidad(
-    entidad: EntidadPath, request: Request, session: SessionDep, proceso: ProcesoDep, principal: Lector
+    entidad: EntidadPath, request: Request, proceso: ProcesoDep, principal: Lector
 ) -> Response:
     check_entidad(principal, entidad)
     _entidad_valida(proceso, entidad)
 
-    async def construir() -> tuple[bytes, str]:
+    async def construir(session: AsyncSession) -> tuple[bytes, str]:
         return await _cifras(session, proceso, entidad), JSON
 
-    return await _respuesta(request, session, f"tablero-{entidad}", construir)
+    return await _respuesta(request, f"tablero-{entidad}", construir)
 
 
 @router.get(
@@ -265,7 +277,6 @@ async def serie_entidad(
     entidad: EntidadPath,
     serie: str,
     request: Request,
-    session: SessionDep,
     principal: Lector,
     dimension: Annotated[str | None, Query(max_length=16)] = None,
     pagina: Annotated[int, Query(ge=1, le=ENTERO_MAX)] = 1,
@@ -279,7 +290,7 @@ async def serie_entidad(
     if dimension not in SERIES[serie]:
         raise Problem(422, f"La serie {serie} se desglosa por: {', '.join(SERIES[serie])}.")
 
-    async def construir() -> tuple[bytes, str]:
+    async def construir(session: AsyncSession) -> tuple[bytes, str]:
         filas = sorted(
             (f.valor, f.total)
             for f in await repository.conteos(session, serie, entidad)
@@ -300,7 +311,7 @@ async def serie_entidad(
         ).model_dump_json().encode(), JSON
 
     consulta = f"serie-{entidad}-{serie}-{dimension}-{pagina}-{por_pagina}-{formato}"
-    return await _respuesta(request, session, consulta, construir)
+    return await _respuesta(request, consulta, construir)
 
 
 @router.get(

@@ -13,13 +13,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Index, Integer, String, Text, func, insert, select, update
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.bus import kafka
 from shared.bus.envelope import Envelope
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, insertar, utcnow
 from shared.observability import Metrics
 from shared.settings import KafkaSettings
 
@@ -61,8 +61,9 @@ async def stage_many(
 ) -> None:
     """``stage`` for many events of one topic in one statement, in the given order."""
     ahora = utcnow()
-    await session.execute(
-        insert(outbox),
+    await insertar(
+        session,
+        outbox,
         [
             {
                 "event_id": e.event_id,

@@ -89,6 +89,7 @@ DEFAULTS_COMUNES = {
     "VMRE_IDENTIDAD",  # `vmre run` only: the local identity provider
     "VMRE_CONSOLA_PROVEEDOR_LOCAL",  # local only: production refuses it
     "VMRE_CONSOLA_DURACION_HORAS",  # a console session lasts 10 h (a working day)
+    "VMRE_TRACEMALLOC_DIR",  # `python -m bench.soak --tracemalloc` only
 }
 # The message sender's tuning (shared/notificaciones.AjustesAvisos): the gateways themselves (SMTP host, port,
 # TLS, credentials, sender; the SMS provider's URL, account, token, sender) are set by the prod overlay.
