@@ -1,9 +1,9 @@
-"""Benchmark: from closing the ballot box to the published result, for 10,000 and 100,000 internet ballots,
+"""Benchmark: from closing the ballot box to the published result, for 10,000 internet ballots (or more),
 with 3 of 5 custodians — against the machine's ceiling measured in the same run: the same cryptographic work
 (read the ballots' ciphertexts, multiply them, 3 partial decryptions with proofs, their check, Lagrange, the
 discrete logarithms) done in this process, without HTTP, database or broker.
 
-    make bench                      (or: python -m bench.computo --boletas 10000 100000)
+    make bench                      (10,000; or: python -m bench.computo --boletas 10000 100000)
 
 What is timed, end to end over real processes: electronico and computo as uvicorn processes on SQLite, the
 local broker (Tansu) between them. ``POST /v1/elecciones/{uuid}/cierre`` (ine-admin) seals the box: it reads
@@ -13,7 +13,11 @@ custodians (the code of ``vmre custodio descifrar``, concurrently) fetch the tal
 whole public record (every ballot; the tally recomputed) as that command does, decrypt it with their key and
 send their partial decryption with proofs; computo checks each and, with the third, combines them and
 publishes the result. The clock stops when the third custodian's answer carries the votes, which are checked
-against the options the ballots encrypt.
+against the options the ballots encrypt. The custodians' verification of the record happens on their own
+machines in a real ceremony (here the three share these cores, at once): it is reported apart ("custodios
+verifican", from the first start to the last end) and the server's time is the rest. The goal — a million
+ballots in under 8 minutes on 2 cores, the server's part — needs a million cached ballots (~15 min to make
+on 2 cores, ~7 GB of database): ``--boletas 1000000`` runs it; ``make bench`` runs 10,000.
 
 What is not timed: making the ballots (real ballots: ciphertexts, proofs and signatures, ``boleta.cifrar``;
 made once in a process pool and cached in ``var/bench/``, see ``bench.eleccion``) and writing them into
@@ -47,7 +51,8 @@ from shared.cripto.verificador import procesos_por_defecto
 from shared.settings import AuthSettings
 
 CUSTODIOS = [1, 3, 5]  # 3 of 5
-META_S = 60.0  # goal: the 100,000-ballot result in under a minute
+META_BOLETAS = 1_000_000  # goal (issue #28): a national election's million ballots…
+META_S = 480.0  # … from the close to the result in under 8 minutes on 2 cores (the server's part)
 
 
 def _cabecera(rol: Rol, sub: str | None = None) -> dict[str, str]:
@@ -173,7 +178,12 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                 await _esperar(recibida, 300, "la urna sellada en computo")
                 t2 = time.perf_counter()
 
+                marcas: dict[int, list[float]] = {i: [] for i in CUSTODIOS}
+
                 async def custodio(i: int) -> dict[str, Any]:
+                    def marcar(_mensaje: str) -> None:
+                        marcas[i].append(time.perf_counter())
+
                     async with httpx.AsyncClient(
                         base_url=computo.url, headers=_cabecera(Rol.CUSTODIO, f"custodio-{i}"), timeout=300
                     ) as c:
@@ -186,7 +196,8 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
                             frase="frase de paso del banco de pruebas",
                             electronico=electronico.url,
                             procesos=procesos_por_defecto(),
-                            avisar=lambda _m: None,
+                            # 1st notice: verification starts; 2nd: it ended (the record checked).
+                            avisar=marcar,
                         )
 
                 respuestas = await asyncio.gather(*(custodio(i) for i in CUSTODIOS))
@@ -201,12 +212,17 @@ async def una_corrida(f: el.Fixture, n: int) -> dict[str, Any]:
     correcto = votos == {c: esperado.get(i, 0) for i, c in enumerate(claves)}
     if not correcto:
         raise RuntimeError(f"el resultado publicado no corresponde a las boletas: {votos}")
+    # The custodians verify the whole record on their own machines (here, at once, on these cores): that is
+    # not the server's time. The server's: everything else from the close to the result.
+    custodios_s = max(m[1] for m in marcas.values()) - min(m[0] for m in marcas.values())
     return {
         "boletas": n,
         "sellado_s": t1 - t0,
         "evento_s": t2 - t1,
         "descifrado_s": t3 - t2,
         "total_s": t3 - t0,
+        "custodios_verifican_s": custodios_s,
+        "servidor_s": t3 - t0 - custodios_s,
         "resultado_correcto": correcto,
         "carga_previa_s": carga_s,
         "base_electronico_mb": tam_db / 1e6,
@@ -240,6 +256,8 @@ async def medir(tamanos: list[int]) -> dict[str, Any]:
                 f"{c['sellado_s']:.1f}",
                 f"{c['evento_s']:.2f}",
                 f"{c['descifrado_s']:.2f}",
+                f"{c['custodios_verifican_s']:.1f}",
+                f"{c['servidor_s']:.1f}",
                 f"{c['total_s']:.1f}",
                 f"{t['total_s']:.1f}",
                 f"{t['total_s'] / c['total_s']:.0%}",
@@ -253,6 +271,8 @@ async def medir(tamanos: list[int]) -> dict[str, Any]:
                 "sellado s",
                 "evento s",
                 "descifr. s",
+                "custodios verifican s",
+                "servidor s",
                 "total s",
                 "techo s",
                 "techo/total",
@@ -276,18 +296,24 @@ async def medir(tamanos: list[int]) -> dict[str, Any]:
         )
     else:
         print(f"  boletas reales de la caché {f.directorio} (generadas una vez, fuera de la medición)")
-    grande = next((c for c in corridas if c["boletas"] == 100_000), None)
+    grande = next((c for c in corridas if c["boletas"] >= META_BOLETAS), None)
+    mayor = max(corridas, key=lambda c: c["boletas"])
     resultado: dict[str, Any] = {
         "corridas": corridas,
         "techos": {str(n): t for n, t in techos.items()},
-        "meta": f"resultado de 100,000 boletas en < {META_S:.0f} s",
+        "meta": f"servidor: {META_BOLETAS:,} boletas del cierre al resultado en < {META_S / 60:.0f} min",
+        "meta_cumplida": grande is not None and grande["servidor_s"] < META_S,
     }
-    if grande is not None:
-        resultado["meta_cumplida"] = grande["total_s"] < META_S
-        print(
-            f"\nmeta: 100,000 boletas del cierre al resultado en < {META_S:.0f} s → "
-            f"{grande['total_s']:.1f} s: {'cumplida' if resultado['meta_cumplida'] else 'NO cumplida'}"
+    print(
+        f"\nmeta: {META_BOLETAS:,} boletas del cierre al resultado en < {META_S / 60:.0f} min (el servidor; "
+        "los custodios verifican en sus equipos) → "
+        + (
+            f"{grande['servidor_s']:.1f} s: {'cumplida' if resultado['meta_cumplida'] else 'NO cumplida'}"
+            if grande
+            else f"no medida a ese tamaño (el mayor de esta corrida: {mayor['boletas']:,} boletas, servidor "
+            f"{mayor['servidor_s']:.1f} s): NO cumplida"
         )
+    )
     guardar("computo", resultado)
     return resultado
 
@@ -296,7 +322,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--boletas", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--boletas", type=int, nargs="+", default=[10_000])
     args = parser.parse_args()
     asyncio.run(medir(args.boletas))
 

@@ -1,8 +1,8 @@
-"""Benchmark: the live stream of the dashboard (``GET /v1/tablero/stream``, Server-Sent Events) with 200
+"""Benchmark: the live stream of the dashboard (``GET /v1/tablero/stream``, Server-Sent Events) with 1,000
 clients connected at once — the server's CPU and memory, its reads of the database, and how long a change
 takes to reach every listener.
 
-    make bench                      (or: python -m bench.flujo --clientes 200 --segundos 30)
+    make bench                      (or: python -m bench.flujo --clientes 1000 --segundos 30)
 
 tablero is a real uvicorn process on SQLite with its projections filled (``bench.tablero``: 5,000
 applications); the per-client cap is lifted (the load comes from one address) and the heartbeat is every
@@ -50,6 +50,7 @@ from shared.proceso import cargar
 
 LATIDO = 5.0
 META_P99_S = 1.5  # goal: a change reaches every listener within the poll interval (1 s) and a half
+META_CPU_PCT = 100.0  # … with the server under one core (1,000 viewers on one process, issue #28)
 
 
 class Cliente:
@@ -99,7 +100,7 @@ def _cpu_propio() -> float:
 
 
 async def medir(
-    clientes: int = 200, segundos: float = 30.0, solicitudes: int = 5_000, raiz: Path = RAIZ
+    clientes: int = 1000, segundos: float = 30.0, solicitudes: int = 5_000, raiz: Path = RAIZ
 ) -> dict[str, Any]:
     proceso = cargar("pel2021")
     handlers = build(proceso)
@@ -116,6 +117,7 @@ async def medir(
                 VMRE_TABLERO_RELAY_ENABLED="false",
                 VMRE_TABLERO_CONSUMERS_ENABLED="false",
                 VMRE_TABLERO_FLUJO_POR_CLIENTE=str(clientes + 10),  # the load comes from one address
+                VMRE_TABLERO_FLUJO_MAXIMO=str(max(1000, clientes + 10)),
                 VMRE_TABLERO_FLUJO_LATIDO=str(LATIDO),
             ),
             tmp,
@@ -196,7 +198,7 @@ async def medir(
         "vmre_tablero_flujo_calculos_total", 0
     )
     p99 = p(entregas, 99)
-    cumple = conectados == clientes and not perdidas and p99 < META_P99_S
+    cumple = conectados == clientes and not perdidas and p99 < META_P99_S and estable.cpu_pct < META_CPU_PCT
 
     todas, de_09 = clientes // 2, clientes - clientes // 2
     por_s = sondeos / estable.segundos
@@ -220,8 +222,8 @@ async def medir(
         f"clientes (este proceso): CPU {cpu_carga:.2f} s en {estable.segundos:.0f} s "
         f"({100 * cpu_carga / estable.segundos:.1f} % de un núcleo); errores: {errores or 'ninguno'}; "
         f"RSS del servidor al final {rss_final:.0f} MiB",
-        f"meta: cada cambio llega a los {clientes} clientes con p99 < {META_P99_S} s, sin pérdidas → "
-        f"{'cumplida' if cumple else 'NO cumplida'}",
+        f"meta: cada cambio llega a los {clientes} clientes con p99 < {META_P99_S} s, sin pérdidas, con el "
+        f"servidor por debajo de un núcleo → {'cumplida' if cumple else 'NO cumplida'}",
     ]
     print("\n".join(lineas))
     resultado: dict[str, Any] = {
@@ -254,7 +256,7 @@ async def medir(
             "cpu_clientes_s": cpu_carga,
         },
         "errores": errores,
-        "meta": f"cada cambio a {clientes} clientes con p99 < {META_P99_S} s",
+        "meta": f"cada cambio a {clientes} clientes con p99 < {META_P99_S} s; servidor < 1 núcleo",
         "meta_cumplida": cumple,
     }
     guardar("flujo" if raiz == RAIZ else "flujo-otra-raiz", resultado)
@@ -265,7 +267,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clientes", type=int, default=200)
+    parser.add_argument("--clientes", type=int, default=1000)
     parser.add_argument("--segundos", type=float, default=30.0)
     parser.add_argument("--solicitudes", type=int, default=5_000)
     parser.add_argument("--raiz", type=Path, default=RAIZ, help="el árbol de fuentes del servidor")

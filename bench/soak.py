@@ -158,6 +158,13 @@ async def medir(eventos: int, cada: int, con_tracemalloc: bool = False) -> dict[
         + ", ".join(f"{n} {por_millon[n]:+.1f} MiB" for n in SERVICIOS)
         + f"; control ({', '.join(OCIOSOS)}) hasta {ruido:+.1f}"
     )
+    mitad = min(muestras, key=lambda m: abs(m["eventos"] - total / 2))
+    segunda = {n: (muestras[-1][n] - mitad[n]) / 1024 for n in SERVICIOS}
+    print(
+        f"en la segunda mitad ({mitad['eventos']:,} → {total:,} eventos, medido): "
+        + ", ".join(f"{n} {segunda[n]:+.1f} MiB" for n in SERVICIOS)
+        + " (lo que crece al principio y se detiene es calentamiento; una fuga sigue creciendo)"
+    )
     if diferencias:
         print("\ntracemalloc de tablero, lo que más creció entre la base y el final (por línea):")
         print("\n".join(diferencias))
@@ -172,6 +179,7 @@ async def medir(eventos: int, cada: int, con_tracemalloc: bool = False) -> dict[
         "total_min": (time.perf_counter() - inicio) / 60,
         "muestras_kib": muestras,
         "crecimiento_mib_por_millon": por_millon,
+        "crecimiento_mib_segunda_mitad": segunda,
         "control_mib_por_millon": ruido,
         "portadores_mib_por_millon": crece,
         "tracemalloc_tablero": diferencias,

@@ -5,9 +5,10 @@ the same cores: ``boleta.verificar`` of the same ballots, a process per server c
 
     make bench                      (or: python -m bench.voto --boletas 3000 --conexiones 16)
 
-electronico is a real uvicorn process pinned to the server cores, with its pool of verifiers (a process per
-server core) and its relay publishing ``electronico.voto.emitido`` to the local broker; wrk sends the ballots
-from the generator core (``bench.wrk``), each with its voter's session token. Prepared outside the timed part:
+electronico is a real uvicorn process pinned to the server cores, with its verifiers (a process per server
+core; on one core, a thread) and its relay publishing ``electronico.voto.emitido`` to the local broker (on the
+generator's core: in production it has machines of its own); wrk sends the ballots from the generator core
+(``bench.wrk``), each with its voter's session token. Prepared outside the timed part:
 the election opened with its voters, their credentials and one open session each (written straight into its
 database: logging in, argon2id and TOTP, is not what this measures), and the ballots — real ones, one per
 voter, made in a process pool and cached (``bench.eleccion``). The first 200 ballots warm the server up and
@@ -84,7 +85,9 @@ async def medir(boletas: int, conexiones: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vmre-bench-voto-") as tmp_s, broker_local() as broker:
         tmp = Path(tmp_s)
         assert broker.process is not None
-        wrk.fijar(broker.process.pid, servidor_cpus)
+        # The broker runs on machines of its own in production: here, on the generator's core (wrk uses a few
+        # % of it at these rates), not on the server's.
+        wrk.fijar(broker.process.pid, generador_cpus)
         url = sqlite_url(tmp / "electronico.db")
         await asyncio.to_thread(migrations.upgrade, "electronico", url)
         ahora = dt.datetime.now(dt.UTC)

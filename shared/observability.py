@@ -174,7 +174,7 @@ def instalar_tracemalloc() -> None:
     import tracemalloc
     from pathlib import Path
 
-    tracemalloc.start(10)
+    tracemalloc.start(1)
 
     def volcar(*_: Any) -> None:
         ruta = Path(directorio) / "ultima.tracemalloc"

@@ -6,7 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.electronico.models import (
@@ -21,11 +34,10 @@ from services.electronico.models import (
     Votante,
     VotoPostal,
 )
-from shared.db import UTCDateTime, insert_if_absent, insert_if_absent_id, insert_many_if_absent
+from shared.db import UTCDateTime, insert_if_absent, insert_if_absent_id, insert_many_if_absent, por_clave
 from shared.numeros import PROBADORES_MAX
 
 # PostgreSQL row locks: FOR SHARE while casting, FOR UPDATE while sealing (SQLite serialises writers anyway).
-_BLOQUEOS: dict[str | None, Any] = {None: None, "compartido": {"read": True}, "exclusivo": True}
 
 
 # --- Elections ---------------------------------------------------------------------------------------------
@@ -33,7 +45,7 @@ _BLOQUEOS: dict[str | None, Any] = {None: None, "compartido": {"read": True}, "e
 
 async def eleccion(session: AsyncSession, uuid: str, bloqueo: str | None = None) -> Eleccion | None:
     """One election by uuid, optionally locking its row (``bloqueo``: ``"compartido"`` or ``"exclusivo"``)."""
-    return await session.get(Eleccion, uuid, with_for_update=_BLOQUEOS[bloqueo])
+    return await por_clave(session, Eleccion, uuid, bloqueo)
 
 
 async def crear_eleccion(session: AsyncSession, valores: dict[str, Any]) -> bool:
@@ -183,7 +195,7 @@ async def bloqueado_hasta(session: AsyncSession, votante_id: int) -> dt.datetime
 
 
 async def sesion(session: AsyncSession, token_hash: str) -> Sesion | None:
-    return await session.get(Sesion, token_hash)
+    return await por_clave(session, Sesion, token_hash)
 
 
 async def borrar_sesion(session: AsyncSession, token_hash: str) -> None:
@@ -224,11 +236,13 @@ async def credenciales_publicas(session: AsyncSession, uuid: str) -> list[str]:
 
 async def credencial_publica(session: AsyncSession, uuid: str, numero: int) -> str | None:
     """The public credential of voter ``numero`` in an election, or None."""
-    return (
-        await session.execute(
-            select(Credencial.publica).where(Credencial.eleccion == uuid, Credencial.numero == numero)
-        )
-    ).scalar_one_or_none()
+    return (await session.execute(_CREDENCIAL, {"eleccion": uuid, "numero": numero})).scalar_one_or_none()
+
+
+# Built once (a ballot reads it): a select built per call cost more CPU than running it.
+_CREDENCIAL = select(Credencial.publica).where(
+    Credencial.eleccion == bindparam("eleccion"), Credencial.numero == bindparam("numero")
+)
 
 
 async def credenciales_selladas(session: AsyncSession, uuids: list[str], numero: int) -> dict[str, str]:
@@ -307,9 +321,12 @@ async def guardar_boleta(session: AsyncSession, valores: dict[str, Any]) -> bool
 
 async def boleta_del_votante(session: AsyncSession, uuid: str, votante_id: int) -> Boleta | None:
     """The ballot a voter cast in an election, or None."""
-    return (
-        await session.execute(select(Boleta).where(Boleta.eleccion == uuid, Boleta.votante_id == votante_id))
-    ).scalar_one_or_none()
+    return (await session.execute(_BOLETA, {"eleccion": uuid, "votante": votante_id})).scalar_one_or_none()
+
+
+_BOLETA = select(Boleta).where(
+    Boleta.eleccion == bindparam("eleccion"), Boleta.votante_id == bindparam("votante")
+)
 
 
 async def boletas_contadas(session: AsyncSession, uuid: str) -> int:

@@ -22,7 +22,7 @@ from services.registro.models import (
     Probador,
     Solicitud,
 )
-from shared.db import insert_if_absent, insertar
+from shared.db import insert_if_absent, insertar, por_clave
 
 # Who is on an entidad's list for the party review.
 EN_LISTA = ("procedente", "inscrita")
@@ -62,7 +62,7 @@ async def by_clave(session: AsyncSession, proceso: str, clave_elector: str) -> S
 
 
 async def cierre(session: AsyncSession, proceso: str, entidad: str) -> CierreLnere | None:
-    return await session.get(CierreLnere, (proceso, entidad))
+    return await por_clave(session, CierreLnere, (proceso, entidad))
 
 
 async def entidades_cerradas(session: AsyncSession, proceso: str, entidades: list[str]) -> set[str]:
