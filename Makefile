@@ -55,7 +55,7 @@ image: ## la imagen de un servicio, SERVICE=registro (Dockerfile; necesita docke
 
 # Debian's chromium for the browser tests (the voting booth, the dashboard).
 chromium: ## el Chromium de Debian para las pruebas con navegador (cabina, tablero)
-	@bash scripts/chromium.sh
+	@bash scripts/paquete-debian.sh chromium chromium "el navegador de las pruebas"
 
 # A whole electoral process as a drill, through the public HTTP APIs (starts its own platform).
 SCENARIO ?= escenarios/pel2021.json
@@ -82,7 +82,7 @@ soak: $(STAMP) ## un millón de eventos por el broker, con la memoria de cada se
 
 # wrk from Debian's package: the HTTP load generator of `make bench`, pinned to its own core.
 wrk: ## el generador de carga wrk (paquete de Debian) para make bench
-	@bash scripts/wrk.sh
+	@bash scripts/paquete-debian.sh wrk wrk "el generador de carga de make bench"
 
 test-fast: $(STAMP) belenios-tool chromium checkov wrk ## la suite sin las pruebas e2e (los servicios como procesos)
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""The HTTP load generator of the benchmarks: wrk (Debian's package, ``scripts/wrk.sh``), pinned to its own
+"""The HTTP load generator of the benchmarks: wrk (Debian's package, ``make wrk``), pinned to its own
 core(s), the servers pinned to the others — so that a ceiling is the server's, not the generator's.
 
 ``correr`` sends pre-generated raw requests (``bench/wrk.lua``: each connection takes the next one, every
@@ -31,7 +31,7 @@ def wrk() -> str:
     """The wrk binary, or a clear error with the command that installs it."""
     ruta = shutil.which("wrk")
     if ruta is None:
-        raise SystemExit("falta wrk, el generador de carga: 'make bench' lo instala (bash scripts/wrk.sh)")
+        raise SystemExit("falta wrk, el generador de carga: 'make bench' lo instala (make wrk)")
     return ruta
 
 

@@ -204,9 +204,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 # SQLAlchemy 2.0 never caches the compiled SQL of the dialects' INSERT … ON CONFLICT (their ``Insert`` says
 # ``inherit_cache = False``: the ON CONFLICT clause is not part of the cache key), so every such statement was
-# compiled again on each execution — ~1 ms of CPU, the largest single cost of an application and of a ballot
-# (pyinstrument, `make bench`). These subclasses put the conflict's columns in the cache key; the clause they
-# render is always ``DO NOTHING`` on exactly those columns, so equal keys mean equal SQL.
+# compiled again on each execution (the SQL log said ``[no key]``; an application and a ballot each run one).
+# These subclasses put the conflict's columns in the cache key; the clause they render is always ``DO
+# NOTHING`` on exactly those columns, so equal keys mean equal SQL (tests/shared/test_db.py).
 def _recorrido(clase: Any) -> list[tuple[str, Any]]:
     """The dialect Insert's cache-key traversal, its ON CONFLICT clause replaced by the conflict's columns."""
     return [
@@ -248,12 +248,6 @@ def _insert_de(tabla: Table) -> Any:
     return tabla.insert()
 
 
-# The rows below go through the model's table (SQLAlchemy Core) with the values as parameters: no statement is
-# built per call and no ORM bulk machinery runs — on the hot routes (an application, a ballot) SQLAlchemy was
-# half of the CPU of a request and the ORM's statement building most of that (py-spy, `make bench`). The
-# session is flushed first, so pending ORM objects still reach the database before these rows.
-
-
 @functools.cache
 def _por_clave(model: Any, bloqueo: str | None) -> Any:
     columnas = inspect(model).primary_key
@@ -275,10 +269,16 @@ async def por_clave(session: AsyncSession, model: type[Any], clave: Any, bloqueo
     return (await session.execute(_por_clave(cast(Any, model), bloqueo), parametros)).scalar_one_or_none()
 
 
+# These rows go through the model's table (SQLAlchemy Core) with the values as parameters: no statement is
+# built per call and no ORM bulk machinery runs — on the hot routes (an application, a ballot) SQLAlchemy was
+# half of the CPU of a request, much of it building statements (py-spy, docs/rendimiento.md). The session is
+# flushed first, so pending ORM objects still reach the database before these rows.
 async def insertar(
     session: AsyncSession, model: type[Any], filas: dict[str, Any] | list[dict[str, Any]]
 ) -> None:
-    """A plain INSERT of one row (a dict) or many (a list) into the model's table."""
+    """A plain INSERT of one row (a dict) or many (a list; none, nothing) into the model's table."""
+    if not filas:
+        return  # an empty list would insert one row of defaults
     await session.flush()
     await session.execute(_insert_de(model.__table__), filas)
 

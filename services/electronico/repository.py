@@ -37,14 +37,13 @@ from services.electronico.models import (
 from shared.db import UTCDateTime, insert_if_absent, insert_if_absent_id, insert_many_if_absent, por_clave
 from shared.numeros import PROBADORES_MAX
 
-# PostgreSQL row locks: FOR SHARE while casting, FOR UPDATE while sealing (SQLite serialises writers anyway).
-
-
 # --- Elections ---------------------------------------------------------------------------------------------
 
 
 async def eleccion(session: AsyncSession, uuid: str, bloqueo: str | None = None) -> Eleccion | None:
-    """One election by uuid, optionally locking its row (``bloqueo``: ``"compartido"`` or ``"exclusivo"``)."""
+    """One election by uuid, optionally locking its row (``bloqueo``): on PostgreSQL, FOR SHARE
+    (``"compartido"``) while casting, FOR UPDATE (``"exclusivo"``) while sealing; SQLite serialises writers
+    anyway."""
     return await por_clave(session, Eleccion, uuid, bloqueo)
 
 

@@ -205,7 +205,7 @@ async def test_una_persona_se_inscribe_desde_el_inicio_sin_curl(tmp_path: Path) 
     from tests.support.navegador import CHROMIUM, accesible
 
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (make chromium)")
     from playwright.async_api import async_playwright
 
     env, ports = platform_env(tmp_path / "var")

@@ -63,7 +63,7 @@ async def test_votar_en_el_navegador(
     tmp_path: Path,
 ) -> None:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (make chromium)")
     from playwright.async_api import async_playwright
 
     base, app, reloj, autoridad = servidor

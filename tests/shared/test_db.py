@@ -72,6 +72,7 @@ async def test_insertar_va_despues_de_los_objetos_pendientes_de_la_sesion(tabler
         )
         await insertar(session, Outbox, [_fila(str(uuid.uuid4())), _fila(str(uuid.uuid4()))])
         await insertar(session, Outbox, _fila(str(uuid.uuid4())))
+        await insertar(session, Outbox, [])  # nothing (not a row of defaults)
     async with maker() as session:
         assert await session.scalar(select(func.count()).select_from(Outbox)) == 3
         assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1

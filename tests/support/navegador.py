@@ -20,7 +20,7 @@ ESCRITORIO = {"width": 1280, "height": 900}
 async def navegador() -> AsyncIterator[Any]:
     """Chromium, as the booth test starts it (no download: Debian's package, `make test` installs it)."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (make chromium)")
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:

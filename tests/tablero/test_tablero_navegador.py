@@ -130,7 +130,7 @@ async def texto_oculto(pagina: Any, selector: str) -> str:
 
 async def test_tablero_en_vivo_en_el_navegador(databases: Databases, e2e_broker: LocalBroker) -> None:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (make chromium)")
     from playwright.async_api import async_playwright
 
     CAPTURAS.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ async def test_el_voto_en_persona_de_cada_sede_en_el_navegador(
     """2024 (#27): the dashboard lists each consular site with its voters on the list and the extra ballots
     handed there, and the list's figure says how many vote in person."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (scripts/chromium.sh)")
+        pytest.fail(f"falta Chromium en {CHROMIUM}: `make test` lo instala (make chromium)")
     from playwright.async_api import async_playwright
 
     app = create_app(
