@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
-from bench.comun import Servicio, broker_local, entorno_base, guardar, progreso, sqlite_url, tabla
+from bench.comun import Peticion, Servicio, broker_local, entorno_base, guardar, progreso, sqlite_url, tabla
 from shared import migrations
 from tests.factories import solicitud
 
@@ -36,7 +36,7 @@ ENTIDADES = ["03", "06", "08", "09", "12", "14", "16", "18", "22", "24", "32"]
 PAISES = ["US", "US", "US", "US", "CA", "ES", "DE", "FR", "GB", "AR"]
 
 
-def _solicitudes(desde: int, cuantas: int) -> list[tuple[str, bytes, dict[str, str]]]:
+def _solicitudes(desde: int, cuantas: int) -> list[Peticion]:
     return [
         (
             "/v1/solicitudes",

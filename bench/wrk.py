@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,6 @@ class Resultado:
     cpu_servidor_s: float
     cpu_generador_s: float
     ritmo_pedido: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def exitosas(self, *codigos: int) -> int:
         return sum(self.estados.get(c, 0) for c in codigos)
