@@ -177,6 +177,8 @@ async def test_sin_javascript_y_con_el_teclado(registro: Registro, navegador: An
         await pagina.keyboard.press("Tab")
         assert await pagina.evaluate("document.activeElement.className") == "saltar"
         await pagina.keyboard.press("Enter")
+        # The navigation to the anchor follows the key press: wait for it (a loaded CI saw the old URL).
+        await pagina.wait_for_url("**#principal", timeout=5000)
         assert pagina.url.endswith("#principal")
         # Tab by Tab to the folio field, typed, sent with Enter.
         for _ in range(10):
